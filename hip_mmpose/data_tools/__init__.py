@@ -1,0 +1,1 @@
+"""Data preparation: CSV -> COCO conversion and the synthetic demo set."""

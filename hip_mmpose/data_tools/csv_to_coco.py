@@ -1,0 +1,190 @@
+"""Convert the template's CSV annotations to COCO keypoint JSON.
+
+Layout read (one folder per split)::
+
+    DATA_ROOT/<split>/images/<stem>.jpg|.jpeg|.png
+    DATA_ROOT/<split>/annotations/<stem>.csv   one line "(x1, y1)","(x2, y2)",...
+
+Every file is checked before anything is written; on the first problem a
+:class:`AnnotationError` names the file and what is wrong, and no JSON (not even
+for a split that was fine) is left behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png')
+_NUMBER = r'[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?'
+_POINT = re.compile(rf'^\(\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\)$')
+# a field is quoted ("(x, y)"), a bare parenthesised pair, or anything else (an error)
+_FIELD = re.compile(r'"([^"]*)"|(\([^)]*\))|([^,]+)')
+
+
+class AnnotationError(ValueError):
+    """Bad input; the message starts with the offending path."""
+
+
+def parse_annotation_csv(path: Path, num_keypoints: int | None = None) -> np.ndarray:
+    """Read one annotation file into a ``(K, 2)`` float array.
+
+    Accepts integers or decimals, with or without spaces, quoted or not. Raises
+    :class:`AnnotationError` for empty files, non-numeric text or a point count
+    different from ``num_keypoints`` (when given).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding='utf-8-sig').strip()
+    except (OSError, UnicodeDecodeError) as err:
+        raise AnnotationError(f'{path}: cannot read annotation ({err})') from err
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise AnnotationError(f'{path}: annotation file is empty')
+    if len(lines) > 1:
+        raise AnnotationError(f'{path}: expected one line of points, found {len(lines)} lines')
+    fields = [''.join(groups).strip() for groups in _FIELD.findall(lines[0])]
+    fields = [field for field in fields if field]
+    points = []
+    for number, field in enumerate(fields, start=1):
+        match = _POINT.match(field)
+        if not match:
+            raise AnnotationError(
+                f'{path}: point {number} is {field!r}, expected "(x, y)" with numbers')
+        points.append((float(match.group(1)), float(match.group(2))))
+    if num_keypoints is not None and len(points) != num_keypoints:
+        raise AnnotationError(
+            f'{path}: has {len(points)} points, expected {num_keypoints}')
+    arr = np.asarray(points, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise AnnotationError(f'{path}: contains a non-finite coordinate')
+    return arr
+
+
+def read_image_size(path: Path) -> tuple[int, int]:
+    """Fully decode an image (catches truncated files) and return (width, height)."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return img.size
+    except Exception as err:  # PIL raises many types for broken files
+        raise AnnotationError(f'{path}: unreadable image ({err})') from err
+
+
+def pair_split_files(split_dir: Path) -> list[tuple[Path, Path]]:
+    """(image, annotation) pairs of one split, sorted; refuses orphans either way."""
+    img_dir, ann_dir = split_dir / 'images', split_dir / 'annotations'
+    for folder in (img_dir, ann_dir):
+        if not folder.is_dir():
+            raise AnnotationError(f'{folder}: folder missing (expected images/ and annotations/)')
+    images = {p.stem: p for p in img_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
+    annotations = {p.stem: p for p in ann_dir.iterdir() if p.suffix.lower() == '.csv'}
+    if not images and not annotations:
+        raise AnnotationError(f'{split_dir}: no images and no annotations found')
+    for stem in sorted(images.keys() - annotations.keys()):
+        raise AnnotationError(f'{images[stem]}: image has no annotation '
+                              f'(expected {ann_dir / (stem + ".csv")})')
+    for stem in sorted(annotations.keys() - images.keys()):
+        raise AnnotationError(f'{annotations[stem]}: annotation has no image in {img_dir}')
+    return [(images[s], annotations[s]) for s in sorted(images)]
+
+
+def find_splits(data_root: Path) -> list[str]:
+    """Names of the split folders (those holding images/ or annotations/)."""
+    data_root = Path(data_root)
+    if not data_root.is_dir():
+        raise AnnotationError(f'{data_root}: not a folder')
+    splits = sorted(p.name for p in data_root.iterdir()
+                    if p.is_dir() and ((p / 'images').is_dir() or (p / 'annotations').is_dir()))
+    if not splits:
+        raise AnnotationError(f'{data_root}: no split folders with images/ and annotations/')
+    return splits
+
+
+def coco_category(num_keypoints: int, keypoint_names: Sequence[str] | None,
+                  skeleton_names: Iterable[tuple[str, str]] = ()) -> dict:
+    """The single COCO category; skeleton as 1-based index pairs (COCO convention)."""
+    names = list(keypoint_names) if keypoint_names else [f'kp{i + 1}' for i in range(num_keypoints)]
+    index = {name: i + 1 for i, name in enumerate(names)}
+    skeleton = [[index[a], index[b]] for a, b in skeleton_names if a in index and b in index]
+    return dict(id=1, name='pelvis', supercategory='pelvis',
+                keypoints=names, skeleton=skeleton)
+
+
+def convert_split(split_dir: Path, num_keypoints: int | None, progress: bool = True) -> dict:
+    """Build the COCO dict of one split, checking every file."""
+    split_dir = Path(split_dir)
+    pairs = pair_split_files(split_dir)
+    images, annotations = [], []
+    for image_id, (img_path, ann_path) in enumerate(
+            tqdm(pairs, desc=f'{split_dir.name}', unit='film', disable=not progress), start=1):
+        points = parse_annotation_csv(ann_path, num_keypoints)
+        num_keypoints = len(points)  # first file fixes the count for the rest
+        width, height = read_image_size(img_path)
+        outside = np.flatnonzero((points[:, 0] < 0) | (points[:, 0] > width)
+                                 | (points[:, 1] < 0) | (points[:, 1] > height))
+        if outside.size:
+            k = outside[0]
+            raise AnnotationError(
+                f'{ann_path}: point {k + 1} ({points[k, 0]:g}, {points[k, 1]:g}) lies '
+                f'outside the {width}x{height} image {img_path.name}')
+        x0, y0 = points.min(0)
+        x1, y1 = points.max(0)
+        keypoints = np.concatenate([points, np.full((len(points), 1), 2.0)], 1)
+        images.append(dict(id=image_id, file_name=img_path.name, width=width, height=height))
+        annotations.append(dict(
+            id=image_id, image_id=image_id, category_id=1, iscrowd=0,
+            keypoints=[round(float(v), 3) for v in keypoints.ravel()],
+            num_keypoints=int(len(points)),
+            bbox=[round(float(v), 3) for v in (x0, y0, x1 - x0, y1 - y0)],
+            area=round(float((x1 - x0) * (y1 - y0)), 3)))
+    return dict(info=dict(description=f'hip_mmpose conversion of {split_dir}'),
+                images=images, annotations=annotations,
+                categories=[coco_category(num_keypoints, None)])
+
+
+def load_metainfo_names(metainfo_file: str | os.PathLike) -> tuple[list[str], list]:
+    """Keypoint names and skeleton name pairs from an MMPose metainfo file."""
+    from mmengine.config import Config
+    info = Config.fromfile(str(metainfo_file)).dataset_info
+    names = [info.keypoint_info[i]['name'] for i in sorted(info.keypoint_info)]
+    links = [tuple(info.skeleton_info[i]['link']) for i in sorted(info.skeleton_info)]
+    return names, links
+
+
+def convert_dataset(data_root, out_dir, num_keypoints: int | None = None,
+                    metainfo_file=None, progress: bool = True) -> dict[str, Path]:
+    """Convert every split under ``data_root``; returns ``{split: json path}``.
+
+    All splits are converted in memory first and written only if all succeed;
+    each file is written to a temporary name and renamed, so a failure never
+    leaves a partial JSON.
+    """
+    data_root, out_dir = Path(data_root), Path(out_dir)
+    names, links = load_metainfo_names(metainfo_file) if metainfo_file else (None, [])
+    results = {}
+    for split in find_splits(data_root):
+        coco = convert_split(data_root / split, num_keypoints, progress)
+        count = coco['annotations'][0]['num_keypoints']
+        if num_keypoints is None:
+            num_keypoints = count  # every split must agree with the first
+        use_names = names if names and len(names) == count else None
+        coco['categories'] = [coco_category(count, use_names, links if use_names else ())]
+        results[split] = coco
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for split, coco in results.items():
+        target = out_dir / f'{split}.json'
+        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f'.{split}.', suffix='.json.tmp')
+        with os.fdopen(fd, 'w') as fh:
+            json.dump(coco, fh)
+        os.replace(tmp, target)
+        written[split] = target
+    return written

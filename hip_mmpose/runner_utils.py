@@ -1,0 +1,33 @@
+"""Config helpers shared by tools/train.py, tools/test.py and the tests."""
+from __future__ import annotations
+
+import os.path as osp
+
+from mmengine.config import Config
+
+SPLIT_LOADERS = dict(train='train_dataloader', val='val_dataloader', test='test_dataloader')
+
+
+def set_data_paths(cfg: Config, data_root: str | None = None,
+                   ann_root: str | None = None) -> Config:
+    """Point every dataloader at one data set.
+
+    ``data_root`` holds ``<split>/images/``; ``ann_root`` holds ``<split>.json``
+    (default ``<data_root>/coco``). Loaders missing from the config are skipped.
+    """
+    if data_root is None and ann_root is None:
+        return cfg
+    for split, key in SPLIT_LOADERS.items():
+        loader = cfg.get(key)
+        if not loader:
+            continue
+        dataset = loader['dataset']
+        if data_root is not None:
+            dataset['data_root'] = data_root
+        root = ann_root if ann_root is not None else osp.join(dataset['data_root'], 'coco')
+        dataset['ann_file'] = osp.abspath(osp.join(root, f'{split}.json'))
+    return cfg
+
+
+def default_work_dir(config_path: str) -> str:
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])

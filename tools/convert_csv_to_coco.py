@@ -1,0 +1,46 @@
+#!/usr/bin/env python
+"""Convert template-layout CSV annotations to COCO keypoint JSON, one file per split.
+
+Example:
+    python tools/convert_csv_to_coco.py ../shared/hip-xray --out-dir data/hip-xray/coco
+"""
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import hip_mmpose  # noqa: E402,F401  (applies the stack fixes)
+from hip_mmpose.data_tools.csv_to_coco import AnnotationError, convert_dataset  # noqa: E402
+from hip_mmpose.datasets import METAINFO_FILE  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('data_root', help='folder holding <split>/images and <split>/annotations')
+    parser.add_argument('--out-dir', required=True, help='where <split>.json are written')
+    parser.add_argument('--num-keypoints', type=int, default=None,
+                        help='required points per film (default: taken from the first file; '
+                             'every other file must match)')
+    parser.add_argument('--metainfo', default=METAINFO_FILE,
+                        help='MMPose metainfo file naming the keypoints (used when its '
+                             'keypoint count matches the data; otherwise kp1..kpN)')
+    parser.add_argument('--no-progress', action='store_true', help='hide the progress bar')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        written = convert_dataset(args.data_root, args.out_dir, args.num_keypoints,
+                                  args.metainfo, progress=not args.no_progress)
+    except AnnotationError as err:
+        print(f'error: {err}\nNo output written.', file=sys.stderr)
+        return 1
+    for split, path in written.items():
+        print(f'{split}: {path}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

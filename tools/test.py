@@ -1,0 +1,65 @@
+#!/usr/bin/env python
+"""Evaluate a checkpoint on the test split with MMEngine's Runner.
+
+Example:
+    python tools/test.py configs/hip_effv2_cbam.py work_dirs/hip_effv2_cbam/best.pth \
+        --data-root ../shared/hip-xray --ann-root data/hip-xray/coco --dump preds.pkl
+"""
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
+from hip_mmpose.runner_utils import default_work_dir, set_data_paths  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where logs and metric files go')
+    parser.add_argument('--data-root', help='folder with <split>/images/ (all loaders)')
+    parser.add_argument('--ann-root', help='folder with <split>.json (default: <data-root>/coco)')
+    parser.add_argument('--dump', help='also dump raw predictions to this .pkl file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. test_dataloader.batch_size=1')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def merge_args(cfg: Config, args) -> Config:
+    cfg.launcher = args.launcher
+    cfg.load_from = args.checkpoint
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    set_data_paths(cfg, args.data_root, args.ann_root)
+    if args.dump:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise SystemExit(f'--dump must end with .pkl or .pickle, got {args.dump}')
+        dump = dict(type='DumpResults', out_file_path=args.dump)
+        evaluators = cfg.test_evaluator
+        cfg.test_evaluator = ([*evaluators, dump] if isinstance(evaluators, (list, tuple))
+                              else [evaluators, dump])
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
