@@ -31,3 +31,13 @@ def set_data_paths(cfg: Config, data_root: str | None = None,
 
 def default_work_dir(config_path: str) -> str:
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def format_metric_table(metrics: dict, title: str = 'metrics') -> str:
+    """A two-column text table of a metrics dict (scalars only)."""
+    rows = [(str(k), f'{v:.4f}' if isinstance(v, float) else str(v))
+            for k, v in metrics.items() if not isinstance(v, (list, dict))]
+    width = max([len(title)] + [len(k) for k, _ in rows]) + 2
+    lines = [f'{title:<{width}}value', '-' * (width + 12)]
+    lines += [f'{k:<{width}}{v}' for k, v in rows]
+    return '\n'.join(lines)

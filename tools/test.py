@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
-from hip_mmpose.runner_utils import default_work_dir, set_data_paths  # noqa: E402
+from hip_mmpose.runner_utils import default_work_dir, format_metric_table, set_data_paths  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -58,6 +58,7 @@ def main(argv=None):
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
+    print(format_metric_table(metrics, title=f'test metrics ({Path(args.checkpoint).name})'))
     return metrics
 
 

@@ -1,0 +1,50 @@
+# Two commands do all set-up:  `make demo`  and  `make test`  (see README.md).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.hip_mmpose-installed
+
+# make demo DATA=<folder in the template layout> runs on real films instead.
+DATA        ?=
+DEMO_CONFIG ?= configs/hip_effv2_cbam_cpu.py
+DEMO_EPOCHS ?= 12
+ifeq ($(strip $(DATA)),)
+  DATA_ROOT := data/demo
+  ANN_ROOT  := data/demo/coco
+  WORK_DIR  := work_dirs/demo
+else
+  DATA_ROOT := $(DATA)
+  ANN_ROOT  := data/$(notdir $(patsubst %/,%,$(DATA)))/coco
+  WORK_DIR  := work_dirs/demo-$(notdir $(patsubst %/,%,$(DATA)))
+endif
+
+.PHONY: install test demo clean-demo
+
+install: $(STAMP)
+
+# Rebuilt only when a pin changes; a second `make` reuses the environment.
+$(STAMP): requirements.txt requirements-nodeps.txt setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -c "import hip_mmpose, mmpose.models, mmpretrain.models; print('stack ready')"
+	touch $@
+
+test: install
+	$(PY) -m pytest -q tests
+
+demo: install
+ifeq ($(strip $(DATA)),)
+	$(PY) tools/make_synthetic_data.py $(DATA_ROOT)
+endif
+	$(PY) tools/convert_csv_to_coco.py $(DATA_ROOT) --out-dir $(ANN_ROOT)
+	$(PY) tools/train.py $(DEMO_CONFIG) --data-root $(DATA_ROOT) --ann-root $(ANN_ROOT) \
+		--work-dir $(WORK_DIR) --cfg-options train_cfg.max_epochs=$(DEMO_EPOCHS)
+	$(PY) tools/test.py $(DEMO_CONFIG) $$(ls -t $(WORK_DIR)/best_*.pth | head -n 1) \
+		--data-root $(DATA_ROOT) --ann-root $(ANN_ROOT) --work-dir $(WORK_DIR)
+	@echo "checkpoint: $$(ls -t $(WORK_DIR)/best_*.pth | head -n 1)"
+	@echo "logs:       $(WORK_DIR)/$$(ls -t $(WORK_DIR) | grep -E '^[0-9]{8}_[0-9]{6}$$' | head -n 1)/"
+
+clean-demo:
+	rm -rf data/demo work_dirs/demo

@@ -1,0 +1,39 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import hip_mmpose  # noqa: E402,F401  (stack fixes before any OpenMMLab import)
+
+SHARED_DATA = REPO.parent / 'shared' / 'hip-xray'
+
+
+@pytest.fixture(scope='session')
+def real_data_root() -> Path:
+    if not (SHARED_DATA / 'train' / 'images').is_dir():
+        pytest.skip(f'real films not available: {SHARED_DATA} is absent '
+                    '(they are never committed; tests using them run where ../shared exists)')
+    return SHARED_DATA
+
+
+@pytest.fixture(scope='session')
+def synthetic_root(tmp_path_factory) -> Path:
+    """A tiny synthetic set (CSV layout) with its COCO files under coco/."""
+    from hip_mmpose.data_tools.csv_to_coco import convert_dataset
+    from hip_mmpose.data_tools.synthetic import write_synthetic_dataset
+    from hip_mmpose.datasets import METAINFO_FILE
+
+    root = tmp_path_factory.mktemp('synthetic')
+    write_synthetic_dataset(root, dict(train=4, val=4, test=4), size=(192, 144), seed=1)
+    convert_dataset(root, root / 'coco', metainfo_file=METAINFO_FILE, progress=False)
+    return root
+
+
+@pytest.fixture(autouse=True, scope='session')
+def mmpose_scope():
+    """Build transforms and models from MMPose's registries, as its Runner does."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmpose')

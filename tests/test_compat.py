@@ -1,0 +1,82 @@
+"""Each stack fix is applied once, is a no-op afterwards, and keeps loading safe."""
+import os
+import pickle
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from hip_mmpose import compat
+
+
+def test_second_application_is_a_noop():
+    # hip_mmpose was imported by conftest, so everything needed is already in place
+    assert compat.apply_all() == dict(torchvision_ops=False, mmcv_ext=False,
+                                      checkpoint_globals=False)
+
+
+def test_torchvision_imports_beside_local_torch():
+    import torchvision
+    import torchvision.ops  # noqa: F401
+    assert torchvision.__version__
+    assert torch._C._jit_get_schemas_for_operator('torchvision::nms')
+
+
+def test_mmcv_ext_placeholder_names_the_missing_op():
+    import mmcv.ops  # noqa: F401  (would raise without the placeholder)
+    from mmengine.utils.dl_utils import mmcv_full_available
+
+    ext = sys.modules['mmcv._ext']
+    with pytest.raises(RuntimeError, match='nms'):
+        ext.nms()
+    assert mmcv_full_available() is False  # mmcv-lite must still report itself as lite
+
+
+def test_mmcv_ext_patch_skips_when_module_present():
+    assert compat.patch_mmcv_ext() is False
+
+
+def test_runner_checkpoint_loads_weights_only(tmp_path):
+    """A checkpoint shaped like mmengine's (log history, numpy meta) loads safely."""
+    from mmengine.logging import MessageHub
+
+    hub = MessageHub.get_instance('compat-test')
+    hub.update_scalar('train/loss', 0.5)
+    hub.update_scalar('train/loss', 0.25)
+    ckpt = dict(meta=dict(seed=np.int64(3), arr=np.arange(3.0), epoch=1),
+                state_dict={'w': torch.ones(2)}, message_hub=hub.state_dict())
+    path = tmp_path / 'ckpt.pth'
+    torch.save(ckpt, path)
+    loaded = torch.load(path, map_location='cpu')  # torch >= 2.6: weights_only=True
+    assert loaded['message_hub']['log_scalars']['train/loss'].mean() == pytest.approx(0.375)
+    assert loaded['meta']['arr'].tolist() == [0.0, 1.0, 2.0]
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (os.system, ('echo pwned',))
+
+
+def test_arbitrary_code_in_checkpoint_is_still_refused(tmp_path):
+    path = tmp_path / 'evil.pth'
+    torch.save({'x': _Exploit()}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path, map_location='cpu')
+
+
+class _GetattrExploit:
+    def __reduce__(self):  # reaching past the statistics methods: refused
+        from mmengine.logging.history_buffer import HistoryBuffer
+        return (getattr, (HistoryBuffer, '__init__'))
+
+
+def test_only_history_buffer_getattr_is_allowed(tmp_path):
+    path = tmp_path / 'getattr.pth'
+    torch.save({'x': _GetattrExploit()}, path)
+    with pytest.raises((RuntimeError, pickle.UnpicklingError), match='refused'):
+        torch.load(path, map_location='cpu')
+    from mmengine.logging.history_buffer import HistoryBuffer
+    with pytest.raises(RuntimeError, match='refused'):
+        compat._history_buffer_getattr(HistoryBuffer, '__init__')
+    assert compat._history_buffer_getattr(HistoryBuffer, 'mean') is HistoryBuffer.mean
