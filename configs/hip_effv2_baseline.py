@@ -13,7 +13,8 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=40, eta_min=1e-5, by_epoch=True, begin=0, end=40),
 ]
 auto_scale_lr = dict(base_batch_size=16)
-default_hooks = dict(checkpoint=dict(save_best='EPE', rule='less'))
+# keep the checkpoint that measures the acetabular index best on val
+default_hooks = dict(checkpoint=dict(save_best='hip/AI_MAE', rule='less'))
 
 model = dict(
     type='TopdownPoseEstimator',

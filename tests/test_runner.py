@@ -30,7 +30,8 @@ def test_two_training_iterations_and_validation(trained):
     best = list(work_dir.glob('best_*.pth'))
     assert best, 'validation ran and save_best wrote a checkpoint'
     scalars = next(work_dir.glob('*/vis_data/scalars.json')).read_text()
-    assert '"loss"' in scalars and '"EPE"' in scalars
+    assert '"loss"' in scalars and '"hip/AI_MAE"' in scalars
+    assert list(work_dir.glob('*/val_per_film.json')), 'HipMetric dumped per-film results'
 
 
 def test_test_loop_and_dump(trained, synthetic_root, tmp_path):
@@ -39,8 +40,9 @@ def test_test_loop_and_dump(trained, synthetic_root, tmp_path):
     metrics = run_test_tool([config, str(work_dir / 'epoch_1.pth'), '--data-root', str(synthetic_root),
                          '--work-dir', str(tmp_path), '--dump', str(dump),
                          '--cfg-options', *TINY_LOADERS])
-    assert {'EPE', 'NME', 'PCK'} <= set(metrics)
-    assert np.isfinite(metrics['EPE'])
+    assert {'hip/MRE', 'hip/AI_MAE', 'hip/IHDI_kappa', 'hip/IHDI_bal_acc'} <= set(metrics)
+    assert np.isfinite(metrics['hip/MRE'])
+    assert list(tmp_path.glob('*/test_per_film.csv'))
     import pickle
     preds = pickle.loads(dump.read_bytes())
     assert len(preds) == 4 and preds[0]['pred_instances']['keypoints'].shape == (1, 12, 2)

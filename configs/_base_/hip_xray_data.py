@@ -28,10 +28,7 @@ test_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, ann_file='coco/test.json',
                  data_prefix=dict(img='test/images/'), test_mode=True, pipeline=[]))
 
-# Interim landmark metrics; NME is normalised by the H-line (points 3 and 7).
-val_evaluator = [
-    dict(type='EPE'),
-    dict(type='NME', norm_mode='keypoint_distance', keypoint_indices=[2, 6]),
-    dict(type='PCKAccuracy', thr=0.05),
-]
-test_evaluator = val_evaluator
+# Landmark error, AI agreement and IHDI grading in film pixels (HipMetric); the
+# per-film results go to <work_dir>/<timestamp>/{val,test}_per_film.json|csv.
+val_evaluator = dict(type='HipMetric', dump_name='val')
+test_evaluator = dict(type='HipMetric', dump_name='test')

@@ -1,0 +1,203 @@
+"""HipMetric: landmark error, acetabular index agreement and IHDI grading.
+
+All measures are taken in original film pixels: MMPose's top-down model maps its
+predictions back through the inverse of the crop's affine before they reach the
+metric, and the ground truth is the annotation as stored.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import os.path as osp
+from typing import Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
+from mmpose.registry import METRICS
+
+from hip_mmpose import geometry
+from hip_mmpose.evaluation import stats
+
+GRADE_LABELS = (1, 2, 3, 4)
+ROMAN = {1: 'I', 2: 'II', 3: 'III', 4: 'IV'}
+
+
+@METRICS.register_module()
+class HipMetric(BaseMetric):
+    """Landmark, acetabular-index (AI) and IHDI metrics for AP pelvis films.
+
+    Reported keys (with the ``hip/`` prefix):
+
+    - landmarks: ``MRE`` (mean radial error, px), ``MRE_<keypoint name>``,
+      ``NME`` (radial error / the film's true H-line length),
+      ``SDR_<r>px`` (share of points within r px, for each of ``radii``);
+    - AI (both hips of every film): ``AI_MAE``, ``AI_MAE_left``, ``AI_MAE_right``
+      (image-left/right), ``AI_RMSE``, ``AI_bias`` and ``AI_LoA_low/high`` (95 %
+      limits of agreement), ``AI_r`` (Pearson), ``AI_ICC`` (ICC(2,1), absolute
+      agreement);
+    - IHDI: ``IHDI_acc``, ``IHDI_recall_<grade>`` for each grade present in the
+      truth, ``IHDI_bal_acc`` (mean of those recalls), ``IHDI_kappa`` (Cohen),
+      ``IHDI_ge2_sens`` / ``IHDI_ge2_spec`` (grade >= II as the positive class).
+      Most real hips are grade I, so accuracy alone flatters a model that always
+      answers I; balanced accuracy, kappa and sensitivity do not.
+
+    The confusion matrix goes to the log. With ``dump_name`` set, per-film
+    results (file, points, AIs, grades, errors) are written as
+    ``<out_dir>/<dump_name>_per_film.json`` and ``.csv``; ``out_dir`` defaults to
+    the current run's log folder (``<work_dir>/<timestamp>/``).
+
+    Args:
+        radii: pixel radii for the success-detection rates.
+        dump_name: file stem of the per-film dump; None disables it.
+        out_dir: folder of the dump (default: the run's log folder).
+    """
+
+    default_prefix = 'hip'
+
+    def __init__(self, radii: Sequence[float] = (2, 4, 6, 10), dump_name: str | None = None,
+                 out_dir: str | None = None, collect_device: str = 'cpu',
+                 prefix: str | None = None):
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.radii = tuple(radii)
+        self.dump_name = dump_name
+        self.out_dir = out_dir
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        for sample in data_samples:
+            pred = sample['pred_instances']
+            self.results.append(dict(
+                img_path=sample.get('img_path', ''),
+                pred=np.asarray(pred['keypoints'], np.float64)[0],
+                scores=np.asarray(pred.get('keypoint_scores', np.ones((1, 12))))[0],
+                gt=np.asarray(sample['gt_instances']['keypoints'], np.float64)[0]))
+
+    # ------------------------------------------------------------------ metrics
+    def compute_metrics(self, results: list) -> dict:
+        pred = np.stack([r['pred'] for r in results])
+        gt = np.stack([r['gt'] for r in results])
+        per_film = hip_measures(pred, gt)
+        metrics = summarise(per_film, self.radii, self._keypoint_names(pred.shape[1]))
+        logger = MMLogger.get_current_instance()
+        logger.info('IHDI confusion matrix (rows: truth, columns: prediction, all hips)\n'
+                    + format_confusion(per_film['confusion']))
+        if self.dump_name:
+            folder = self.out_dir or _run_log_dir()
+            paths = write_per_film(folder, self.dump_name, results, per_film, metrics)
+            logger.info(f'per-film results written to {paths[0]} and {paths[1]}')
+        return {k: v for k, v in metrics.items() if np.isscalar(v)}
+
+    def _keypoint_names(self, k: int) -> list[str]:
+        names = (self.dataset_meta or {}).get('keypoint_id2name')
+        return [names[i] for i in range(k)] if names else [f'kp{i + 1:02d}' for i in range(k)]
+
+
+def hip_measures(pred: np.ndarray, gt: np.ndarray) -> dict:
+    """Per-film measures of predicted and true points ``(N, 12, 2)``."""
+    errors = np.linalg.norm(pred - gt, axis=-1)  # (N, 12)
+    ai_pred, ai_true = geometry.acetabular_indices(pred), geometry.acetabular_indices(gt)
+    grade_pred, grade_true = geometry.ihdi_grades(pred), geometry.ihdi_grades(gt)
+    h_len = np.linalg.norm(gt[:, 6] - gt[:, 2], axis=-1)
+    return dict(errors=errors, h_line=h_len, ai_pred=ai_pred, ai_true=ai_true,
+                grade_pred=grade_pred, grade_true=grade_true,
+                confusion=stats.confusion_matrix(grade_true, grade_pred, (0,) + GRADE_LABELS))
+
+
+def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None) -> dict:
+    """The metric dict from :func:`hip_measures`; non-scalar extras included."""
+    errors = m['errors']
+    names = keypoint_names or [f'kp{i + 1:02d}' for i in range(errors.shape[1])]
+    out = dict(MRE=float(errors.mean()))
+    out.update({f'MRE_{name}': float(e) for name, e in zip(names, errors.mean(0))})
+    with np.errstate(invalid='ignore', divide='ignore'):
+        out['NME'] = float(np.nanmean(errors / m['h_line'][:, None]))
+    out.update({f'SDR_{r:g}px': float((errors <= r).mean()) for r in radii})
+
+    ai_err = m['ai_pred'] - m['ai_true']
+    abs_err = np.abs(ai_err)
+    out['AI_MAE'] = float(np.nanmean(abs_err))
+    out['AI_MAE_left'] = float(np.nanmean(abs_err[:, 0]))
+    out['AI_MAE_right'] = float(np.nanmean(abs_err[:, 1]))
+    out['AI_RMSE'] = float(np.sqrt(np.nanmean(ai_err ** 2)))
+    agreement = stats.bland_altman(m['ai_pred'], m['ai_true'])
+    out['AI_bias'], out['AI_LoA_low'], out['AI_LoA_high'] = (
+        agreement['bias'], agreement['loa_low'], agreement['loa_high'])
+    out['AI_r'] = stats.pearson_r(m['ai_pred'], m['ai_true'])
+    out['AI_ICC'] = stats.icc_absolute_agreement(m['ai_pred'], m['ai_true'])
+
+    cm = m['confusion']  # labels 0 (undefined), I..IV
+    graded = cm[1:, :]   # truths with a defined grade; undefined predictions count as wrong
+    total = graded.sum()
+    out['IHDI_acc'] = float(np.trace(cm[1:, 1:]) / total) if total else float('nan')
+    recalls = stats.per_class_recall(cm)[1:]  # an undefined prediction is a miss
+    for grade, recall in zip(GRADE_LABELS, recalls):
+        if np.isfinite(recall):
+            out[f'IHDI_recall_{ROMAN[grade]}'] = float(recall)
+    out['IHDI_bal_acc'] = float(np.nanmean(recalls)) if np.isfinite(recalls).any() else float('nan')
+    out['IHDI_kappa'] = stats.cohen_kappa(cm)
+    out['IHDI_ge2_sens'], out['IHDI_ge2_spec'] = stats.binary_sens_spec(
+        m['grade_true'] >= 2, m['grade_pred'] >= 2)
+    out['confusion'] = cm.tolist()
+    return out
+
+
+def format_confusion(cm) -> str:
+    labels = ['undef', 'I', 'II', 'III', 'IV']
+    cm = np.asarray(cm)
+    lines = ['true\\pred ' + ''.join(f'{label:>7}' for label in labels)]
+    for label, row in zip(labels, cm):
+        lines.append(f'{label:>9} ' + ''.join(f'{v:>7d}' for v in row))
+    return '\n'.join(lines)
+
+
+def _run_log_dir() -> str:
+    """The current Runner's log folder (where MMEngine writes its .log file)."""
+    logger = MMLogger.get_current_instance()
+    log_file = getattr(logger, 'log_file', None)
+    return osp.dirname(log_file) if log_file else os.getcwd()
+
+
+def write_per_film(folder, name, results, m, metrics) -> tuple[str, str]:
+    """Per-film JSON (with the summary) and CSV; written whole, then renamed."""
+    os.makedirs(folder, exist_ok=True)
+    films = []
+    for i, r in enumerate(results):
+        films.append(dict(
+            file=osp.basename(r['img_path']), img_path=r['img_path'],
+            pred_keypoints=np.round(r['pred'], 3).tolist(),
+            true_keypoints=np.round(r['gt'], 3).tolist(),
+            keypoint_scores=np.round(r['scores'], 4).tolist(),
+            errors_px=np.round(m['errors'][i], 3).tolist(),
+            mean_error_px=round(float(m['errors'][i].mean()), 3),
+            ai_pred=_pair(m['ai_pred'][i]), ai_true=_pair(m['ai_true'][i]),
+            grade_pred=_pair(m['grade_pred'][i]), grade_true=_pair(m['grade_true'][i])))
+    json_path = osp.join(folder, f'{name}_per_film.json')
+    csv_path = osp.join(folder, f'{name}_per_film.csv')
+    _atomic_write(json_path, json.dumps(dict(summary=metrics, films=films), indent=1))
+    header = ['file', 'mean_error_px', 'ai_pred_left', 'ai_true_left', 'ai_pred_right',
+              'ai_true_right', 'grade_pred_left', 'grade_true_left', 'grade_pred_right',
+              'grade_true_right'] + [f'err_kp{k + 1:02d}' for k in range(m['errors'].shape[1])]
+    rows = [[f['file'], f['mean_error_px'], f['ai_pred']['image_left'],
+             f['ai_true']['image_left'], f['ai_pred']['image_right'],
+             f['ai_true']['image_right'], f['grade_pred']['image_left'],
+             f['grade_true']['image_left'], f['grade_pred']['image_right'],
+             f['grade_true']['image_right'], *f['errors_px']] for f in films]
+    tmp = csv_path + '.tmp'
+    with open(tmp, 'w', newline='') as fh:
+        csv.writer(fh).writerows([header] + rows)
+    os.replace(tmp, csv_path)
+    return json_path, csv_path
+
+
+def _pair(values) -> dict:
+    left, right = (v.item() if hasattr(v, 'item') else v for v in values)
+    round_ = lambda v: round(v, 3) if isinstance(v, float) else v
+    return dict(image_left=round_(left), image_right=round_(right))
+
+
+def _atomic_write(path, text):
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as fh:
+        fh.write(text)
+    os.replace(tmp, path)

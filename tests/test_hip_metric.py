@@ -1,0 +1,127 @@
+"""HipMetric: exact values for perfect and perturbed predictions."""
+import json
+import math
+
+import numpy as np
+import pytest
+from mmpose.registry import METRICS
+
+from hip_mmpose import geometry
+from tests.test_geometry import P_LEFT, P_RIGHT, film
+
+
+def _samples(preds, gts):
+    return [dict(img_path=f'/films/F{i}.png',
+                 pred_instances=dict(keypoints=p[None], keypoint_scores=np.ones((1, 12))),
+                 gt_instances=dict(keypoints=g[None]))
+            for i, (p, g) in enumerate(zip(preds, gts))]
+
+
+def _evaluate(preds, gts, **kwargs):
+    metric = METRICS.build(dict(type='HipMetric', **kwargs))
+    metric.dataset_meta = dict(keypoint_id2name={i: f'k{i + 1}' for i in range(12)})
+    metric.process([], _samples(preds, gts))
+    return metric.evaluate(len(preds))
+
+
+def _films():
+    """Four films: grades (I, I), (II, I), (I, II), (II, II)."""
+    medial, lateral = (-15, 30), (15, 40)
+    hip = lambda side, kind: ((P_LEFT - kind[0], 100 + kind[1]) if side == 0
+                              else (P_RIGHT + kind[0], 100 + kind[1]))
+    out = []
+    for i, (a, b) in enumerate([(medial, medial), (lateral, medial),
+                                (medial, lateral), (lateral, lateral)]):
+        out.append(film(20 + 3 * i, 30 - 2 * i, hip(0, a), hip(1, b)))
+    return np.stack(out)
+
+
+def test_perfect_predictions():
+    gts = _films()
+    m = _evaluate(gts.copy(), gts)
+    assert m['hip/MRE'] == 0 and m['hip/NME'] == 0 and m['hip/SDR_2px'] == 1
+    assert m['hip/AI_MAE'] == 0 and m['hip/AI_RMSE'] == 0 and m['hip/AI_bias'] == 0
+    assert m['hip/AI_r'] == pytest.approx(1) and m['hip/AI_ICC'] == pytest.approx(1)
+    assert m['hip/IHDI_acc'] == 1 and m['hip/IHDI_bal_acc'] == 1 and m['hip/IHDI_kappa'] == 1
+    assert m['hip/IHDI_recall_I'] == 1 and m['hip/IHDI_recall_II'] == 1
+    assert 'hip/IHDI_recall_III' not in m  # no grade-III truth: no recall claimed
+    assert m['hip/IHDI_ge2_sens'] == 1 and m['hip/IHDI_ge2_spec'] == 1
+
+
+def test_translation_moves_points_not_angles():
+    gts = _films()
+    m = _evaluate(gts + [3.0, 4.0], gts, radii=(4, 6))
+    assert m['hip/MRE'] == pytest.approx(5.0)
+    assert m['hip/MRE_k7'] == pytest.approx(5.0)
+    assert m['hip/NME'] == pytest.approx(5.0 / 200)   # H-line is 200 px
+    assert m['hip/SDR_4px'] == 0 and m['hip/SDR_6px'] == 1
+    assert m['hip/AI_MAE'] == pytest.approx(0, abs=1e-9)
+
+
+def _rotate_about(point, centre, degrees):
+    t = math.radians(degrees)
+    rot = np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
+    return centre + rot @ (point - centre)
+
+
+def test_known_angle_errors():
+    gts = _films()
+    preds = gts.copy()
+    # raise the image-left lateral roof point of films 0 and 1 by 2 degrees about point 3
+    for i in (0, 1):
+        preds[i, 0] = _rotate_about(preds[i, 0], preds[i, 2], 2.0)
+    m = _evaluate(preds, gts)
+    ai_err = geometry.acetabular_indices(preds) - geometry.acetabular_indices(gts)
+    assert ai_err[:2, 0] == pytest.approx([2, 2], abs=1e-9)
+    assert m['hip/AI_MAE_left'] == pytest.approx(1.0)     # 2, 2, 0, 0
+    assert m['hip/AI_MAE_right'] == pytest.approx(0.0)
+    assert m['hip/AI_MAE'] == pytest.approx(0.5)          # (2 + 2) / 8 hips
+    assert m['hip/AI_RMSE'] == pytest.approx(1.0)         # sqrt(8/8)
+    assert m['hip/AI_bias'] == pytest.approx(0.5)
+    sd = np.std([2, 2, 0, 0, 0, 0, 0, 0], ddof=1)
+    assert m['hip/AI_LoA_high'] == pytest.approx(0.5 + 1.96 * sd)
+    assert m['hip/AI_LoA_low'] == pytest.approx(0.5 - 1.96 * sd)
+    moved = 50 * 2 * math.sin(math.radians(1))            # chord of a 2-degree turn, r=50
+    assert m['hip/MRE'] == pytest.approx(2 * moved / 48)
+
+
+def test_missed_grade_two_hips():
+    """Predict every hip grade I: accuracy stays at 50 % but the metrics see it."""
+    gts = _films()
+    preds = gts.copy()
+    for i in range(len(preds)):  # move both H-points well medial of the P-lines
+        preds[i, [3, 4, 5], 0] += 40
+        preds[i, [9, 10, 11], 0] -= 40
+    assert (geometry.ihdi_grades(preds) == 1).all()
+    m = _evaluate(preds, gts)
+    assert m['hip/IHDI_acc'] == pytest.approx(0.5)
+    assert m['hip/IHDI_recall_I'] == 1 and m['hip/IHDI_recall_II'] == 0
+    assert m['hip/IHDI_bal_acc'] == pytest.approx(0.5)
+    assert m['hip/IHDI_kappa'] == pytest.approx(0.0)
+    assert m['hip/IHDI_ge2_sens'] == 0 and m['hip/IHDI_ge2_spec'] == 1
+
+
+def test_kappa_hand_computed():
+    """Truth I,I,II,I,I,II,II,II (films as built); flip one II to I:
+    po = 7/8, pe = (4*5 + 4*3)/64 = 0.5, kappa = (0.875 - 0.5) / 0.5 = 0.75."""
+    gts = _films()
+    preds = gts.copy()
+    preds[3, [3, 4, 5], 0] += 40   # film 3's image-left hip II -> I
+    m = _evaluate(preds, gts)
+    assert m['hip/IHDI_kappa'] == pytest.approx(0.75)
+    assert m['hip/IHDI_recall_II'] == pytest.approx(0.75)
+
+
+def test_per_film_dump(tmp_path):
+    gts = _films()
+    preds = gts + [1.0, 0.0]
+    _evaluate(preds, gts, dump_name='test', out_dir=str(tmp_path))
+    data = json.loads((tmp_path / 'test_per_film.json').read_text())
+    assert len(data['films']) == 4 and data['summary']['MRE'] == pytest.approx(1.0)
+    film0 = data['films'][0]
+    assert film0['file'] == 'F0.png' and film0['mean_error_px'] == pytest.approx(1.0)
+    assert film0['grade_true'] == dict(image_left=1, image_right=1)
+    assert len(film0['pred_keypoints']) == 12
+    rows = (tmp_path / 'test_per_film.csv').read_text().strip().splitlines()
+    assert len(rows) == 5 and rows[0].startswith('file,mean_error_px')
+    assert data['summary']['confusion'][1][1] == 4  # grade I hips predicted I
