@@ -29,6 +29,19 @@ def set_data_paths(cfg: Config, data_root: str | None = None,
     return cfg
 
 
+def use_split_for_test(cfg: Config, split: str) -> Config:
+    """Make the test loader read ``split`` (its COCO file, image folder, dump name)."""
+    dataset = cfg.test_dataloader['dataset']
+    folder = osp.dirname(dataset['ann_file'])
+    dataset['ann_file'] = osp.join(folder, f'{split}.json')
+    dataset['data_prefix'] = dict(img=f'{split}/images/')
+    evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+    for evaluator in evaluators:
+        if evaluator.get('type') == 'HipMetric':
+            evaluator['dump_name'] = split
+    return cfg
+
+
 def default_work_dir(config_path: str) -> str:
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
 

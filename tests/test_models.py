@@ -63,7 +63,8 @@ def test_backbone_template_choice_and_stride_8_are_reachable():
 
 
 def test_main_and_cpu_configs_build_and_run():
-    for name, size in (('hip_effv2_cbam.py', (384, 512)), ('hip_effv2_cbam_cpu.py', (192, 256))):
+    for name, size in (('hip_effv2_cbam.py', (384, 512)), ('hip_effv2_cbam_cpu.py', (192, 256)),
+                       ('hip_effv2_cbam_refine_cpu.py', (176, 448))):
         cfg = Config.fromfile(str(REPO / 'configs' / name))
         model = MODELS.build(cfg.model)
         model.eval()

@@ -12,7 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
-from hip_mmpose.runner_utils import default_work_dir, format_metric_table, set_data_paths  # noqa: E402
+from hip_mmpose.runner_utils import (default_work_dir, format_metric_table,  # noqa: E402
+                                     set_data_paths, use_split_for_test)  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -25,6 +26,8 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='where logs and metric files go')
     parser.add_argument('--data-root', help='folder with <split>/images/ (all loaders)')
     parser.add_argument('--ann-root', help='folder with <split>.json (default: <data-root>/coco)')
+    parser.add_argument('--split', default='test',
+                        help='split the test loader reads (default: test; e.g. val)')
     parser.add_argument('--dump', help='also dump raw predictions to this .pkl file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. test_dataloader.batch_size=1')
@@ -43,6 +46,8 @@ def merge_args(cfg: Config, args) -> Config:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     set_data_paths(cfg, args.data_root, args.ann_root)
+    if args.split != 'test':
+        use_split_for_test(cfg, args.split)
     if args.dump:
         if not args.dump.endswith(('.pkl', '.pickle')):
             raise SystemExit(f'--dump must end with .pkl or .pickle, got {args.dump}')
