@@ -37,3 +37,20 @@ def mmpose_scope():
     """Build transforms and models from MMPose's registries, as its Runner does."""
     from mmengine.registry import init_default_scope
     init_default_scope('mmpose')
+
+
+TINY_LOADERS = [f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
+                for key in ('batch_size=2', 'num_workers=0', 'persistent_workers=False')]
+DEMO_CONFIG = str(REPO / 'configs' / 'hip_effv2_cbam_cpu.py')
+
+
+@pytest.fixture(scope='session')
+def trained(synthetic_root, tmp_path_factory):
+    """The demo config trained for one epoch (2 iterations) by tools/train.py."""
+    from tools.train import main as train_main
+    work_dir = tmp_path_factory.mktemp('work')
+    runner = train_main([DEMO_CONFIG, '--data-root', str(synthetic_root),
+                         '--work-dir', str(work_dir),
+                         '--cfg-options', 'train_cfg.max_epochs=1', 'randomness.seed=0',
+                         *TINY_LOADERS])
+    return DEMO_CONFIG, work_dir, runner

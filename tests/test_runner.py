@@ -1,26 +1,10 @@
 """A real MMEngine Runner loop on tiny synthetic films, through tools/train.py and test.py."""
-import re
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from tests.conftest import TINY_LOADERS
 from tools.test import main as run_test_tool
 from tools.train import main as train_main
-
-REPO = Path(__file__).resolve().parents[1]
-TINY_LOADERS = [f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
-                for key in ('batch_size=2', 'num_workers=0', 'persistent_workers=False')]
-
-
-@pytest.fixture(scope='module')
-def trained(synthetic_root, tmp_path_factory):
-    work_dir = tmp_path_factory.mktemp('work')
-    config = str(REPO / 'configs' / 'hip_effv2_baseline.py')
-    runner = train_main([config, '--data-root', str(synthetic_root), '--work-dir', str(work_dir),
-                         '--cfg-options', 'train_cfg.max_epochs=1', 'randomness.seed=0',
-                         *TINY_LOADERS])
-    return config, work_dir, runner
 
 
 def test_two_training_iterations_and_validation(trained):

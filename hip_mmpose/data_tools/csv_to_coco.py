@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
-IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png')
+from hip_mmpose.film_io import FILM_SUFFIXES, FilmReadError, load_film
+
+IMAGE_SUFFIXES = FILM_SUFFIXES
 _NUMBER = r'[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?'
 _POINT = re.compile(rf'^\(\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\)$')
 # a field is quoted ("(x, y)"), a bare parenthesised pair, or anything else (an error)
@@ -71,11 +72,10 @@ def parse_annotation_csv(path: Path, num_keypoints: int | None = None) -> np.nda
 def read_image_size(path: Path) -> tuple[int, int]:
     """Fully decode an image (catches truncated files) and return (width, height)."""
     try:
-        with Image.open(path) as img:
-            img.load()
-            return img.size
-    except Exception as err:  # PIL raises many types for broken files
-        raise AnnotationError(f'{path}: unreadable image ({err})') from err
+        height, width = load_film(path).shape[:2]
+    except FilmReadError as err:
+        raise AnnotationError(str(err)) from err
+    return width, height
 
 
 def pair_split_files(split_dir: Path) -> list[tuple[Path, Path]]:

@@ -1,0 +1,81 @@
+"""Drawing the hip geometry onto a film (OpenCV), shared by inference, the dataset
+browser and the per-film report figures. The lines come from :mod:`geometry`."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from hip_mmpose import geometry
+
+# BGR colours; chosen to stay distinct on a grey film and for red-green colour blindness
+COLOURS = dict(h_line=(255, 0, 255), roof=(0, 165, 255), p_line=(255, 255, 0),
+               d_line=(0, 255, 255), h_point=(0, 0, 255), point=(0, 255, 0),
+               low=(0, 0, 255), text=(255, 255, 255))
+
+
+def to_bgr8(img: np.ndarray) -> np.ndarray:
+    """Any film array (8/16-bit, grey or colour) as 8-bit BGR for drawing."""
+    if img.dtype != np.uint8:
+        img = img.astype(np.float64)
+        lo, hi = np.percentile(img, (0.5, 99.5))
+        img = np.clip((img - lo) / max(hi - lo, 1e-6) * 255, 0, 255).astype(np.uint8)
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    elif img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    return img.copy()
+
+
+def _pt(p):
+    return tuple(int(round(v)) for v in p)
+
+
+def draw_hip_geometry(img: np.ndarray, points, scores=None, score_thr: float = 0.3,
+                      label: str | None = None, numbers: bool = False) -> np.ndarray:
+    """Return a copy of ``img`` with lines, H-points, AI and IHDI grade of each hip.
+
+    ``scores`` (12,) marks low-confidence points in red. ``numbers`` writes the
+    1-based keypoint numbers (for checking labels).
+    """
+    canvas = to_bgr8(img)
+    points = np.asarray(points, float)
+    scale = max(canvas.shape[:2]) / 1024
+    thick = max(1, int(round(2 * scale)))
+    font = 0.5 * max(scale, 0.6)
+    if np.isfinite(points).all():
+        lines = geometry.reference_lines(points)
+        for name in ('h_line', 'roof', 'p_line', 'd_line'):
+            for hip in range(2):
+                a, b = lines[name][hip]
+                if np.isfinite([a, b]).all():
+                    cv2.line(canvas, _pt(a), _pt(b), COLOURS[name], thick, cv2.LINE_AA)
+        for hp in geometry.h_points(points):
+            cv2.drawMarker(canvas, _pt(hp), COLOURS['h_point'], cv2.MARKER_CROSS,
+                           int(14 * scale) + 6, thick)
+    for k, p in enumerate(points):
+        if not np.isfinite(p).all():
+            continue
+        low = scores is not None and scores[k] < score_thr
+        cv2.circle(canvas, _pt(p), thick + 2, COLOURS['low' if low else 'point'], -1, cv2.LINE_AA)
+        if numbers:
+            cv2.putText(canvas, str(k + 1), _pt(p + [4, -4]), cv2.FONT_HERSHEY_SIMPLEX, font,
+                        COLOURS['text'], 1, cv2.LINE_AA)
+    ai = geometry.acetabular_indices(points)
+    grades = geometry.ihdi_grades(points)
+    h, w = canvas.shape[:2]
+    for hip, x in ((0, 10), (1, w // 2 + 10)):
+        ai_txt = 'n/a' if np.isnan(ai[hip]) else f'{ai[hip]:.1f} deg'
+        text = (f'{"image-left" if hip == 0 else "image-right"}: AI {ai_txt}, '
+                f'IHDI {geometry.GRADE_NAMES[int(grades[hip])]}')
+        _label(canvas, text, (x, h - 12), font)
+    if label:
+        _label(canvas, label, (10, int(24 * max(scale, 0.6))), font)
+    return canvas
+
+
+def _label(canvas, text, origin, font):
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font, 1)
+    x, y = origin
+    cv2.rectangle(canvas, (x - 3, y - th - 4), (x + tw + 3, y + base + 1), (0, 0, 0), -1)
+    cv2.putText(canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, font, COLOURS['text'], 1,
+                cv2.LINE_AA)

@@ -1,0 +1,99 @@
+"""Inference on films without annotations: API, CLI, published weights-only models."""
+import csv
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from hip_mmpose.apis import PUBLISHED_FORMAT, HipInferencer, publish_checkpoint
+from tools.infer import main as infer_main
+
+
+@pytest.fixture(scope='module')
+def published(trained, tmp_path_factory):
+    _, work_dir, _ = trained
+    return publish_checkpoint(work_dir / 'epoch_1.pth',
+                              tmp_path_factory.mktemp('pub') / 'hip_tiny.pth')
+
+
+def test_published_file_is_weights_only_with_json_config(published):
+    assert published.name.startswith('hip_tiny-') and len(published.stem) == len('hip_tiny-') + 8
+    ckpt = torch.load(published, map_location='cpu', weights_only=True)
+    assert ckpt['meta']['format'] == PUBLISHED_FORMAT
+    config = json.loads(ckpt['meta']['config'])  # data, not code
+    assert config['model']['backbone']['type'] == 'EfficientNetV2CBAM'
+    assert 'custom_imports' not in config
+    assert all(isinstance(v, torch.Tensor) for v in ckpt['state_dict'].values())
+
+
+def test_published_and_training_checkpoints_predict_the_same(trained, published, synthetic_root):
+    config, work_dir, _ = trained
+    film = cv2.imread(str(sorted((synthetic_root / 'test' / 'images').iterdir())[0]))
+    a = HipInferencer(published).predict_arrays([film])[0]
+    b = HipInferencer(work_dir / 'epoch_1.pth', config).predict_arrays([film])[0]
+    assert np.allclose(a['keypoints'], b['keypoints'], atol=1e-3)
+    assert set(a) == {'keypoints', 'acetabular_index', 'ihdi_grade', 'flags'}
+    assert len(a['keypoints']) == 12 and all(len(k) == 3 for k in a['keypoints'])
+    assert set(a['acetabular_index']) == {'image_left', 'image_right'}
+    assert set(a['ihdi_grade'].values()) <= {'I', 'II', 'III', 'IV', 'undefined'}
+
+
+def test_training_checkpoint_needs_a_config(trained):
+    _, work_dir, _ = trained
+    with pytest.raises(ValueError, match='needs --config'):
+        HipInferencer(work_dir / 'epoch_1.pth')
+
+
+def test_cli_on_a_mixed_folder(published, synthetic_root, tmp_path, capsys):
+    films = tmp_path / 'films'
+    films.mkdir()
+    src = sorted((synthetic_root / 'test' / 'images').iterdir())
+    grey = cv2.imread(str(src[0]), cv2.IMREAD_GRAYSCALE)
+    cv2.imwrite(str(films / 'grey8.png'), grey)
+    cv2.imwrite(str(films / 'grey16.png'), grey.astype(np.uint16) * 257)
+    cv2.imwrite(str(films / 'colour.jpg'), cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR))
+    (films / 'broken.jpg').write_bytes(src[1].read_bytes()[:60])
+    (films / 'notes.txt').write_text('not a film')
+    out = tmp_path / 'out'
+    status = infer_main([str(films), '--checkpoint', str(published), '--out-dir', str(out),
+                         '--batch-size', '2'])
+    assert status == 2  # one input failed
+    err = capsys.readouterr().err
+    assert 'broken.jpg' in err and 'unreadable' in err
+    for stem in ('grey8', 'grey16', 'colour'):
+        result = json.loads((out / f'{stem}.json').read_text())
+        assert len(result['keypoints']) == 12 and result['image_size'] == [192, 144]
+        assert {'acetabular_index', 'ihdi_grade', 'flags', 'file'} <= set(result)
+        overlay = cv2.imread(str(out / f'{stem}.png'))
+        assert overlay.shape == (144, 192, 3) and overlay.std() > 0
+    # the 16-bit copy reaches the model as (nearly) the same 8-bit film
+    from hip_mmpose.film_io import load_film
+    from hip_mmpose.visualization import to_bgr8
+    film16 = load_film(films / 'grey16.png')
+    assert film16.dtype == np.uint16
+    as8 = to_bgr8(film16)[..., 0].astype(float)
+    assert np.corrcoef(as8.ravel(), grey.astype(float).ravel())[0, 1] > 0.99
+    rows = list(csv.DictReader(open(out / 'summary.csv')))
+    assert [r['file'] for r in rows] == ['broken.jpg', 'colour.jpg', 'grey16.png', 'grey8.png']
+    assert rows[0]['error'] and not rows[1]['error']
+
+
+def test_cli_refuses_an_empty_folder(published, tmp_path, capsys):
+    (tmp_path / 'empty').mkdir()
+    assert infer_main([str(tmp_path / 'empty'), '--checkpoint', str(published),
+                       '--out-dir', str(tmp_path / 'o')]) == 2
+    assert 'no .jpg/.jpeg/.png films' in capsys.readouterr().err
+
+
+def test_real_films_and_two_stages(published, real_data_root, tmp_path):
+    films = sorted((real_data_root / 'test' / 'images').iterdir())[:2]
+    inferencer = HipInferencer(published, refine_checkpoint=published, batch_size=2)
+    results = list(inferencer.predict_files(films))
+    assert [r[0] for r in results] == films
+    for path, film, result, error in results:
+        assert error is None and film.ndim == 2  # real films are 8-bit grey
+        assert result['image_size'] == [film.shape[1], film.shape[0]]
+        assert len(result['keypoints']) == 12

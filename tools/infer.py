@@ -1,0 +1,99 @@
+#!/usr/bin/env python
+"""Keypoints, acetabular index and IHDI grade for new films (no annotations needed).
+
+Examples:
+    python tools/infer.py new_films/ --checkpoint work_dirs/published/hip-1a2b3c4d.pth --out-dir out/
+    python tools/infer.py film.png --config configs/hip_effv2_cbam_cpu.py \
+        --checkpoint work_dirs/demo/best_hip_AI_MAE_epoch_12.pth --out-dir out/
+
+Writes OUT/<stem>.json (keypoints as [x, y, score] in film pixels, acetabular_index,
+ihdi_grade, flags), OUT/<stem>.png (overlay) and OUT/summary.csv. Unreadable files
+are reported and skipped; the exit status is 2 if any input failed.
+"""
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import hip_mmpose  # noqa: E402,F401
+import cv2  # noqa: E402
+from hip_mmpose.apis import HipInferencer  # noqa: E402
+from hip_mmpose.film_io import list_films  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+SUMMARY_FIELDS = ['file', 'ai_image_left', 'ai_image_right', 'ihdi_image_left',
+                  'ihdi_image_right', 'mean_score', 'flags', 'error']
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('input', help='a film (JPEG/PNG, 8/16-bit, grey or RGB) or a folder')
+    parser.add_argument('--checkpoint', required=True,
+                        help='training checkpoint (needs --config) or a published model')
+    parser.add_argument('--config', help='model config (optional for published models)')
+    parser.add_argument('--refine-checkpoint', help='second-stage checkpoint (optional)')
+    parser.add_argument('--refine-config', help='second-stage config')
+    parser.add_argument('--out-dir', required=True)
+    parser.add_argument('--device', default='cpu', help="'cpu', 'cuda', 'cuda:1', ...")
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--no-flip', action='store_true', help='skip the flip test')
+    parser.add_argument('--score-thr', type=float, default=0.3,
+                        help='flag keypoints with a lower heatmap score')
+    parser.add_argument('--no-overlay', action='store_true', help='skip the PNG overlays')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    source = Path(args.input)
+    if source.is_dir():
+        films = list_films(source)
+        if not films:
+            print(f'error: {source}: no .jpg/.jpeg/.png films to read', file=sys.stderr)
+            return 2
+    elif source.exists():
+        films = [source]
+    else:
+        print(f'error: {source}: no such file or folder', file=sys.stderr)
+        return 2
+    inferencer = HipInferencer(args.checkpoint, args.config, device=args.device,
+                               flip_test=not args.no_flip, batch_size=args.batch_size,
+                               refine_checkpoint=args.refine_checkpoint,
+                               refine_config=args.refine_config, score_thr=args.score_thr)
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows, failed = [], 0
+    progress = tqdm(total=len(films), unit='film', disable=len(films) < 2)
+    for path, film, result, error in inferencer.predict_files(films):
+        progress.update()
+        if error:
+            failed += 1
+            print(f'skipped: {error}', file=sys.stderr)
+            rows.append(dict(file=path.name, error=error))
+            continue
+        (out / f'{path.stem}.json').write_text(json.dumps(result, indent=1))
+        if not args.no_overlay:
+            cv2.imwrite(str(out / f'{path.stem}.png'), inferencer.overlay(film, result))
+        scores = [k[2] for k in result['keypoints']]
+        rows.append(dict(
+            file=path.name, ai_image_left=result['acetabular_index']['image_left'],
+            ai_image_right=result['acetabular_index']['image_right'],
+            ihdi_image_left=result['ihdi_grade']['image_left'],
+            ihdi_image_right=result['ihdi_grade']['image_right'],
+            mean_score=round(sum(scores) / len(scores), 4),
+            flags='; '.join(result['flags']), error=''))
+    progress.close()
+    with open(out / 'summary.csv', 'w', newline='') as fh:
+        writer = csv.DictWriter(fh, SUMMARY_FIELDS, restval='')
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f'{len(films) - failed} of {len(films)} films measured; results in {out}/'
+          + (f'; {failed} failed' if failed else ''))
+    return 2 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,35 @@
+#!/usr/bin/env python
+"""Export a training checkpoint as a weights-only file with its config embedded.
+
+The result loads with torch.load(..., weights_only=True) and holds its config as
+JSON data, so using a model from elsewhere never executes pickled or config code.
+tools/infer.py takes it without --config.
+
+Example:
+    python tools/publish_model.py work_dirs/demo/best_hip_AI_MAE_epoch_12.pth \
+        work_dirs/published/hip_effv2_cbam_cpu.pth
+    # -> work_dirs/published/hip_effv2_cbam_cpu-<sha256[:8]>.pth
+"""
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import hip_mmpose  # noqa: E402,F401
+from hip_mmpose.apis import publish_checkpoint  # noqa: E402
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('checkpoint', help='checkpoint written by tools/train.py')
+    parser.add_argument('out_file', help='output path; the hash is added to the name')
+    parser.add_argument('--config', help='config to embed (default: the one in the checkpoint)')
+    args = parser.parse_args(argv)
+    final = publish_checkpoint(args.checkpoint, args.out_file, args.config)
+    print(f'published {final}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
