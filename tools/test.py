@@ -28,6 +28,9 @@ def parse_args(argv=None):
     parser.add_argument('--ann-root', help='folder with <split>.json (default: <data-root>/coco)')
     parser.add_argument('--split', default='test',
                         help='split the test loader reads (default: test; e.g. val)')
+    parser.add_argument('--report', metavar='DIR',
+                        help='also write the report figures and summary page to DIR '
+                             '(tools/analyze_results.py)')
     parser.add_argument('--dump', help='also dump raw predictions to this .pkl file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. test_dataloader.batch_size=1')
@@ -64,6 +67,11 @@ def main(argv=None):
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     print(format_metric_table(metrics, title=f'test metrics ({Path(args.checkpoint).name})'))
+    if args.report:
+        from hip_mmpose.report import write_report
+        dump = Path(runner.log_dir) / f'{args.split}_per_film.json'
+        page = write_report(dump, args.report, work_dir=cfg.work_dir)
+        print(f'report: {page}')
     return metrics
 
 

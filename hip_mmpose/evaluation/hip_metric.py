@@ -68,7 +68,7 @@ class HipMetric(BaseMetric):
         for sample in data_samples:
             pred = sample['pred_instances']
             self.results.append(dict(
-                img_path=sample.get('img_path', ''),
+                img_path=osp.abspath(sample['img_path']) if sample.get('img_path') else '',
                 pred=np.asarray(pred['keypoints'], np.float64)[0],
                 scores=np.asarray(pred.get('keypoint_scores', np.ones((1, 12))))[0],
                 gt=np.asarray(sample['gt_instances']['keypoints'], np.float64)[0]))

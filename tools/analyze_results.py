@@ -1,0 +1,37 @@
+#!/usr/bin/env python
+"""Report figures and a summary page from HipMetric's per-film dump.
+
+Example:
+    python tools/analyze_results.py work_dirs/demo/20261126_165358/test_per_film.json \
+        --out-dir work_dirs/demo/report --work-dir work_dirs/demo
+
+Writes, headless: one side-by-side figure per film (prediction | ground truth, with
+roof lines, H-line, P- and D-lines, H-points, AI and IHDI of each hip, errors), mean
+distance per film, error per keypoint, AI error per hip, AI scatter (image-left,
+image-right, all) with identity and regression lines, Bland-Altman, IHDI confusion
+matrices with per-grade recall, point error vs AI error, training curves (with
+--work-dir), and summary.md / summary.html with the headline table and every figure.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from hip_mmpose.report import write_report  # noqa: E402
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('dump', help='<split>_per_film.json written by HipMetric')
+    parser.add_argument('--out-dir', required=True)
+    parser.add_argument('--work-dir', help='training work dir, for the training curves')
+    parser.add_argument('--max-films', type=int, help='per-film figures for the N worst only')
+    args = parser.parse_args(argv)
+    page = write_report(args.dump, args.out_dir, args.work_dir, args.max_films)
+    print(f'report: {page}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
