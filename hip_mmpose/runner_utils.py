@@ -42,6 +42,30 @@ def use_split_for_test(cfg: Config, split: str) -> Config:
     return cfg
 
 
+def use_gloo_without_cuda(cfg: Config) -> Config:
+    """Let ``--launcher pytorch`` run on machines without CUDA (CPU processes, gloo).
+
+    MMPose's runtime asks for nccl, MMEngine's pytorch launcher calls
+    ``torch.cuda.set_device`` (absent from CPU builds), and its DDP wrapper passes
+    ``device_ids=[LOCAL_RANK]`` (GPU only). Without CUDA we therefore start the gloo
+    process group ourselves - the Runner then skips its own start - and wrap the
+    model with ``device_ids=None``. With CUDA nothing changes.
+    """
+    import torch
+    import torch.distributed as dist
+    if torch.cuda.is_available():
+        return cfg
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,
+                                     broadcast_buffers=False,
+                                     find_unused_parameters=cfg.get('find_unused_parameters',
+                                                                    False))
+    if cfg.get('launcher') == 'pytorch' and not dist.is_initialized():
+        dist.init_process_group(backend='gloo')  # rank/world size from torchrun's env
+    return cfg
+
+
 def default_work_dir(config_path: str) -> str:
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
 

@@ -13,7 +13,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
 from hip_mmpose.runner_utils import (default_work_dir, format_metric_table,  # noqa: E402
-                                     set_data_paths, use_split_for_test)  # noqa: E402
+                                     set_data_paths, use_gloo_without_cuda,
+                                     use_split_for_test)
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -44,6 +45,8 @@ def parse_args(argv=None):
 
 def merge_args(cfg: Config, args) -> Config:
     cfg.launcher = args.launcher
+    if args.launcher != 'none':
+        use_gloo_without_cuda(cfg)
     cfg.load_from = args.checkpoint
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
     if args.cfg_options:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
-from hip_mmpose.runner_utils import default_work_dir, set_data_paths  # noqa: E402
+from hip_mmpose.runner_utils import (default_work_dir, set_data_paths,  # noqa: E402
+                                     use_gloo_without_cuda)
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -47,6 +48,8 @@ def merge_args(cfg: Config, args) -> Config:
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.launcher = args.launcher
+    if args.launcher != 'none':
+        use_gloo_without_cuda(cfg)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'

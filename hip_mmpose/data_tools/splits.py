@@ -1,0 +1,134 @@
+"""Patient-grouped train/val/test splits and k folds of a template-layout folder."""
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from hip_mmpose.data_tools.csv_to_coco import AnnotationError, pair_split_files
+
+DEFAULT_PATIENT_PATTERN = r'^([^_]+)_'
+
+
+def patient_ids(stems, pattern: str = DEFAULT_PATIENT_PATTERN, mapping_csv=None) -> dict:
+    """``{stem: patient}`` from a regular expression (group 1) or a CSV ``file,patient``."""
+    if mapping_csv:
+        with open(mapping_csv, newline='') as fh:
+            rows = {Path(r['file']).stem: r['patient'] for r in csv.DictReader(fh)}
+        missing = [s for s in stems if s not in rows]
+        if missing:
+            raise AnnotationError(f'{mapping_csv}: no patient for {missing[0]} '
+                                  f'(and {len(missing) - 1} more)')
+        return {s: rows[s] for s in stems}
+    regex = re.compile(pattern)
+    out = {}
+    for stem in stems:
+        match = regex.search(stem)
+        if not match:
+            raise AnnotationError(f'{stem}: file name does not match the patient pattern '
+                                  f'{pattern!r}')
+        out[stem] = match.group(1) if regex.groups else match.group(0)
+    return out
+
+
+def assign_groups(groups: dict, fractions, seed: int = 0) -> list[list]:
+    """Split the keys of ``groups`` ({patient: n_films}) into parts whose film counts
+    follow ``fractions``; a patient is never divided. Largest patients first, each to
+    the part furthest below its target *relative to that target*, so patients with
+    many films spread over the parts in proportion too (ties: the seeded shuffle)."""
+    rng = np.random.default_rng(seed)
+    patients = list(groups)
+    rng.shuffle(patients)
+    patients.sort(key=lambda p: -groups[p])  # stable: shuffled order within equal sizes
+    total = sum(groups.values())
+    targets = np.asarray(fractions, float) / sum(fractions) * total
+    filled = np.zeros(len(fractions))
+    parts = [[] for _ in fractions]
+    for patient in patients:
+        i = int(np.argmax((targets - filled) / targets))
+        parts[i].append(patient)
+        filled[i] += groups[patient]
+    return parts
+
+
+def check_disjoint(named_parts: dict) -> None:
+    """Refuse any patient present in two parts."""
+    seen = {}
+    for name, patients in named_parts.items():
+        for p in patients:
+            if p in seen and seen[p] != name:
+                raise AnnotationError(f'patient {p} is in both {seen[p]} and {name}')
+            seen[p] = name
+
+
+def write_part(pairs, out_dir: Path, symlink: bool = False) -> None:
+    for sub in ('images', 'annotations'):
+        (out_dir / sub).mkdir(parents=True, exist_ok=True)
+    for img, ann in pairs:
+        for src, sub in ((img, 'images'), (ann, 'annotations')):
+            dst = out_dir / sub / src.name
+            if symlink:
+                dst.symlink_to(src.resolve())
+            else:
+                shutil.copy2(src, dst)
+
+
+def split_folder(source, out_root, fractions=(0.7, 0.15, 0.15), names=('train', 'val', 'test'),
+                 folds: int | None = None, pattern=DEFAULT_PATIENT_PATTERN, mapping_csv=None,
+                 seed: int = 0, symlink: bool = False) -> dict:
+    """Write the split (or ``folds`` folds) of ``source`` under ``out_root``.
+
+    Returns ``{part path: (films, patients)}``. With ``folds=k`` the patients go to k
+    groups; fold i tests on group i, selects models on group i+1 and trains on the
+    rest, written as ``fold<i>/{train,val,test}``.
+    """
+    source, out_root = Path(source), Path(out_root)
+    if out_root.exists() and any(out_root.iterdir()):
+        raise AnnotationError(f'{out_root}: already exists and is not empty')
+    pairs = {img.stem: (img, ann) for img, ann in pair_split_files(source)}
+    owner = patient_ids(list(pairs), pattern, mapping_csv)
+    films_of = defaultdict(list)
+    for stem, patient in owner.items():
+        films_of[patient].append(stem)
+    sizes = {p: len(s) for p, s in films_of.items()}
+    if folds:
+        if folds < 3 or folds > len(sizes):
+            raise AnnotationError(f'{source}: need 3 <= folds <= patients ({len(sizes)})')
+        groups = assign_groups(sizes, [1] * folds, seed)
+        layout = {}
+        for i in range(folds):
+            test, val = groups[i], groups[(i + 1) % folds]
+            train = [p for j, g in enumerate(groups) if j not in (i, (i + 1) % folds) for p in g]
+            layout.update({f'fold{i}/train': train, f'fold{i}/val': val, f'fold{i}/test': test})
+            check_disjoint({'train': train, 'val': val, 'test': test})
+    else:
+        layout = dict(zip(names, assign_groups(sizes, fractions, seed)))
+        check_disjoint(layout)
+    counts = {}
+    for part, patients in layout.items():
+        stems = sorted(s for p in patients for s in films_of[p])
+        write_part([pairs[s] for s in stems], out_root / part, symlink)
+        counts[part] = (len(stems), len(patients))
+    return counts
+
+
+def check_split(root, pattern=DEFAULT_PATIENT_PATTERN, mapping_csv=None) -> dict:
+    """Patients shared between the split folders of an existing data set."""
+    root = Path(root)
+    from hip_mmpose.data_tools.csv_to_coco import find_splits
+    parts = {}
+    for split in find_splits(root):
+        stems = [img.stem for img, _ in pair_split_files(root / split)]
+        parts[split] = set(patient_ids(stems, pattern, mapping_csv).values())
+    shared = {}
+    names = sorted(parts)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            common = parts[a] & parts[b]
+            if common:
+                shared[(a, b)] = sorted(common)
+    return shared

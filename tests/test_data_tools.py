@@ -1,0 +1,132 @@
+"""Patient-grouped splits, k-fold cross-validation, the dataset browser, multi-process runs."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+
+from hip_mmpose.data_tools.splits import assign_groups
+from hip_mmpose.data_tools.synthetic import write_synthetic_dataset
+from tests.conftest import DEMO_CONFIG, REPO
+from tools.browse_dataset import main as browse_main
+from tools.split_dataset import main as split_main
+
+
+@pytest.fixture(scope='module')
+def one_folder(tmp_path_factory):
+    """18 synthetic films of 9 patients (S000..S008, two films each) in one folder."""
+    root = tmp_path_factory.mktemp('one')
+    write_synthetic_dataset(root, dict(all=18), size=(160, 120), seed=3)
+    return root / 'all'
+
+
+def _patients(folder):
+    return {p.name.split('_')[0] for p in (folder / 'images').iterdir()}
+
+
+def test_split_is_grouped_by_patient_and_reproducible(one_folder, tmp_path, capsys):
+    assert split_main([str(one_folder), '--out-dir', str(tmp_path / 'a'), '--seed', '1',
+                       '--ratios', '0.6', '0.2', '0.2']) == 0
+    printed = capsys.readouterr().out
+    assert 'train:' in printed and 'patients' in printed
+    parts = {s: _patients(tmp_path / 'a' / s) for s in ('train', 'val', 'test')}
+    assert not (parts['train'] & parts['val'] or parts['train'] & parts['test']
+                or parts['val'] & parts['test'])
+    assert sum(len(p) for p in parts.values()) == 9
+    films = {s: len(list((tmp_path / 'a' / s / 'images').iterdir())) for s in parts}
+    assert films == dict(train=10, val=4, test=4)  # whole patients of 2 films each
+    split_main([str(one_folder), '--out-dir', str(tmp_path / 'b'), '--seed', '1',
+                '--ratios', '0.6', '0.2', '0.2'])
+    assert parts == {s: _patients(tmp_path / 'b' / s) for s in parts}
+    assert split_main([str(one_folder), '--out-dir', str(tmp_path / 'a')]) == 1  # not empty
+
+
+def test_patient_csv_and_refusals(one_folder, tmp_path, capsys):
+    mapping = tmp_path / 'ids.csv'
+    stems = sorted(p.stem for p in (one_folder / 'images').iterdir())
+    mapping.write_text('file,patient\n' + '\n'.join(f'{s}.png,X{i % 3}'
+                                                   for i, s in enumerate(stems)))
+    assert split_main([str(one_folder), '--out-dir', str(tmp_path / 'c'),
+                       '--patient-csv', str(mapping)]) == 0
+    # 3 patients of 6 films each: one whole patient per part
+    for split in ('train', 'val', 'test'):
+        assert len(list((tmp_path / 'c' / split / 'images').iterdir())) == 6
+    mapping.write_text('file,patient\nS000_01.png,X\n')
+    assert split_main([str(one_folder), '--out-dir', str(tmp_path / 'd'),
+                       '--patient-csv', str(mapping)]) == 1
+    assert 'no patient for' in capsys.readouterr().err
+
+
+def test_check_refuses_shared_patients(one_folder, tmp_path, capsys):
+    """The template's split shares patients between parts; --check refuses it."""
+    bad = tmp_path / 'template_like'
+    for split, films in (('train', ['S000_01', 'S001_01']), ('test', ['S000_02'])):
+        for sub, ext in (('images', '.png'), ('annotations', '.csv')):
+            (bad / split / sub).mkdir(parents=True, exist_ok=True)
+            for stem in films:
+                (bad / split / sub / f'{stem}{ext}').write_bytes(
+                    (one_folder / sub / f'{stem}{ext}').read_bytes())
+    assert split_main(['--check', str(bad)]) == 1
+    assert 'share 1 patients: S000' in capsys.readouterr().out
+
+
+def test_assign_groups_never_divides_a_patient():
+    sizes = {f'P{i}': 1 + i % 4 for i in range(40)}
+    parts = assign_groups(sizes, [0.7, 0.15, 0.15], seed=5)
+    flat = [p for part in parts for p in part]
+    assert sorted(flat) == sorted(sizes)
+    films = [sum(sizes[p] for p in part) for part in parts]
+    assert abs(films[0] / sum(films) - 0.7) < 0.05
+
+
+def test_kfold_trains_and_tests_every_fold(one_folder, tmp_path, capsys):
+    from tools.kfold import main as kfold_main
+    folds = tmp_path / 'folds'
+    assert split_main([str(one_folder), '--out-dir', str(folds), '--folds', '3']) == 0
+    for i in range(3):
+        parts = {s: _patients(folds / f'fold{i}' / s) for s in ('train', 'val', 'test')}
+        assert not (parts['train'] & parts['test'] or parts['val'] & parts['test'])
+    summary = kfold_main([DEMO_CONFIG, str(folds), '--work-dir', str(tmp_path / 'work'),
+                          '--cfg-options', 'train_cfg.max_epochs=1',
+                          *[f'{s}_dataloader.{k}' for s in ('train', 'val', 'test')
+                            for k in ('batch_size=4', 'num_workers=0',
+                                      'persistent_workers=False')]])
+    assert len(summary['hip/AI_MAE']['folds']) == 3
+    out = capsys.readouterr().out
+    assert '3-fold cross-validation' in out and 'hip/AI_MAE' in out
+    assert json.loads((tmp_path / 'work' / 'kfold_summary.json').read_text())
+
+
+def test_browse_dataset_renders_numbered_points(real_data_root, tmp_path):
+    assert browse_main([str(real_data_root), '--split', 'val', '--out-dir', str(tmp_path),
+                        '--max', '2']) == 0
+    pngs = sorted(tmp_path.glob('*.png'))
+    assert len(pngs) == 2
+    img = cv2.imread(str(pngs[0]))
+    assert img.shape[1] == 1024 and img.std() > 10
+
+
+def test_two_cpu_processes_with_gloo(tmp_path):
+    root = tmp_path / 'tiny'
+    write_synthetic_dataset(root, dict(train=4, val=2), size=(160, 120), seed=2)
+    from hip_mmpose.data_tools.csv_to_coco import convert_dataset
+    convert_dataset(root, root / 'coco', progress=False)
+    work = tmp_path / 'work'
+    env = dict(os.environ, PY=sys.executable, OMP_NUM_THREADS='1', PORT='29517')
+    loaders = [f'{s}_dataloader.{k}' for s in ('train', 'val')
+               for k in ('batch_size=1', 'num_workers=0', 'persistent_workers=False')]
+    result = subprocess.run(
+        ['bash', str(REPO / 'tools' / 'dist_train.sh'), DEMO_CONFIG, '2', '--data-root', str(root),
+         '--work-dir', str(work), '--cfg-options', 'train_cfg.max_epochs=1', *loaders],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = next(work.glob('*/*.log')).read_text()
+    assert 'Distributed training: True' in log and 'GPU number: 2' in log
+    # 4 films, batch 1: each of the two ranks ran 2 iterations on its half
+    assert 'Epoch(train) [1][2/2]' in log
+    # validation gathered one film from each rank
+    val = json.loads(next(work.glob('*/val_per_film.json')).read_text())
+    assert len(val['films']) == 2
