@@ -78,3 +78,31 @@ def format_metric_table(metrics: dict, title: str = 'metrics') -> str:
     lines = [f'{title:<{width}}value', '-' * (width + 12)]
     lines += [f'{k:<{width}}{v}' for k, v in rows]
     return '\n'.join(lines)
+
+
+def add_runner_args(parser) -> None:
+    """The options tools/train.py and tools/test.py share (MMPose's CLI shape)."""
+    from mmengine.config import DictAction
+    parser.add_argument('--work-dir', help='where logs, checkpoints and metric files go '
+                        '(default: work_dirs/<config name>)')
+    parser.add_argument('--data-root', help='folder with <split>/images/ (all loaders)')
+    parser.add_argument('--ann-root', help='folder with <split>.json (default: <data-root>/coco)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. train_cfg.max_epochs=5')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def apply_runner_args(cfg: Config, args) -> Config:
+    """Apply the shared options; ``--cfg-options`` first, data paths last."""
+    import os
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    set_data_paths(cfg, args.data_root, args.ann_root)
+    cfg.launcher = args.launcher
+    if args.launcher != 'none':
+        use_gloo_without_cuda(cfg)
+    return cfg

@@ -6,16 +6,14 @@ Example:
         --data-root ../shared/hip-xray --ann-root data/hip-xray/coco --dump preds.pkl
 """
 import argparse
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
-from hip_mmpose.runner_utils import (default_work_dir, format_metric_table,  # noqa: E402
-                                     set_data_paths, use_gloo_without_cuda,
-                                     use_split_for_test)
-from mmengine.config import Config, DictAction  # noqa: E402
+from hip_mmpose.runner_utils import (add_runner_args, apply_runner_args,  # noqa: E402
+                                     format_metric_table, use_split_for_test)
+from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 
@@ -24,34 +22,19 @@ def parse_args(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='where logs and metric files go')
-    parser.add_argument('--data-root', help='folder with <split>/images/ (all loaders)')
-    parser.add_argument('--ann-root', help='folder with <split>.json (default: <data-root>/coco)')
     parser.add_argument('--split', default='test',
                         help='split the test loader reads (default: test; e.g. val)')
     parser.add_argument('--report', metavar='DIR',
                         help='also write the report figures and summary page to DIR '
                              '(tools/analyze_results.py)')
     parser.add_argument('--dump', help='also dump raw predictions to this .pkl file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. test_dataloader.batch_size=1')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(parser)
+    return parser.parse_args(argv)
 
 
 def merge_args(cfg: Config, args) -> Config:
-    cfg.launcher = args.launcher
-    if args.launcher != 'none':
-        use_gloo_without_cuda(cfg)
     cfg.load_from = args.checkpoint
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    set_data_paths(cfg, args.data_root, args.ann_root)
+    apply_runner_args(cfg, args)
     if args.split != 'test':
         use_split_for_test(cfg, args.split)
     if args.dump:

@@ -6,15 +6,13 @@ Example:
         --ann-root data/hip-xray/coco --work-dir work_dirs/hip_effv2_cbam
 """
 import argparse
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
-from hip_mmpose.runner_utils import (default_work_dir, set_data_paths,  # noqa: E402
-                                     use_gloo_without_cuda)
-from mmengine.config import Config, DictAction  # noqa: E402
+from hip_mmpose.runner_utils import add_runner_args, apply_runner_args  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 
@@ -22,10 +20,6 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='where logs and checkpoints go '
-                        '(default: work_dirs/<config name>)')
-    parser.add_argument('--data-root', help='folder with <split>/images/ (all loaders)')
-    parser.add_argument('--ann-root', help='folder with <split>.json (default: <data-root>/coco)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from this checkpoint, or without a path from the '
                              'latest one in the work dir')
@@ -34,23 +28,13 @@ def parse_args(argv=None):
                         help='skip validation during training')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by the actual batch size')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. train_cfg.max_epochs=5')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(parser)
+    return parser.parse_args(argv)
 
 
 def merge_args(cfg: Config, args) -> Config:
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.launcher = args.launcher
-    if args.launcher != 'none':
-        use_gloo_without_cuda(cfg)
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
@@ -60,10 +44,7 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    set_data_paths(cfg, args.data_root, args.ann_root)
-    return cfg
+    return apply_runner_args(cfg, args)
 
 
 def main(argv=None):
