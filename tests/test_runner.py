@@ -27,6 +27,16 @@ def test_test_loop_and_dump(trained, synthetic_root, tmp_path):
     assert {'hip/MRE', 'hip/AI_MAE', 'hip/IHDI_kappa', 'hip/IHDI_bal_acc'} <= set(metrics)
     assert np.isfinite(metrics['hip/MRE'])
     assert list(tmp_path.glob('*/test_per_film.csv'))
+    # measured in film pixels: the dumped truth is the CSV annotation as stored
+    import json
+    from hip_mmpose.data_tools.csv_to_coco import parse_annotation_csv
+    film = json.loads(next(tmp_path.glob('*/test_per_film.json')).read_text())['films'][0]
+    csv_points = parse_annotation_csv(
+        synthetic_root / 'test' / 'annotations' / film['file'].replace('.png', '.csv'))
+    assert np.allclose(film['true_keypoints'], csv_points, atol=1e-3)
+    h, w = 144, 192  # predictions are mapped back to the film, not the 256x192 input
+    pred = np.array(film['pred_keypoints'])
+    assert (pred[:, 0] > -w).all() and (pred[:, 0] < 2 * w).all() and (pred[:, 1] < 2 * h).all()
     import pickle
     preds = pickle.loads(dump.read_bytes())
     assert len(preds) == 4 and preds[0]['pred_instances']['keypoints'].shape == (1, 12, 2)
