@@ -39,35 +39,60 @@ def load_dump(path) -> dict:
 
 def _save(fig, path):
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches='tight')  # never clip a title
     plt.close(fig)
     return path
 
 
 # ----------------------------------------------------------------- per film
-def film_comparison(film: dict, out_path) -> Path | None:
-    """Prediction and ground truth side by side, with lines, AIs, grades, errors."""
+def film_comparison(film: dict, out_path, margin: float = 0.35) -> Path | None:
+    """Prediction and ground truth side by side, zoomed on the hips, with lines,
+    AIs, grades and errors; a legend names the lines."""
+    from matplotlib.lines import Line2D
+
+    from hip_mmpose.visualization import COLOURS
     try:
         img = load_film(film['img_path'])
     except FilmReadError:
         return None
-    pred = draw_hip_geometry(img, np.array(film['pred_keypoints']), label='prediction')
-    true = draw_hip_geometry(img, np.array(film['true_keypoints']), label='ground truth')
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5.4))
-    for ax, panel in zip(axes, (pred, true)):
-        ax.imshow(panel[..., ::-1])
-        ax.axis('off')
+    pred_pts, true_pts = np.array(film['pred_keypoints']), np.array(film['true_keypoints'])
+    panels = [('prediction', pred_pts, film['ai_pred'], film['grade_pred']),
+              ('ground truth', true_pts, film['ai_true'], film['grade_true'])]
+    # zoom: the box around both point sets, widened by `margin` of its width
+    both = np.concatenate([pred_pts, true_pts])
+    (x0, y0), (x1, y1) = both.min(0), both.max(0)
+    pad = margin * (x1 - x0)
+    h, w = img.shape[:2]
+    cx0, cx1 = int(max(0, x0 - pad)), int(min(w, x1 + pad))
+    cy0, cy1 = int(max(0, y0 - pad)), int(min(h, y1 + pad))
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.2))
+    for ax, (title, pts, ai, grade) in zip(axes, panels):
+        drawn = draw_hip_geometry(img, pts)[cy0:cy1, cx0:cx1]
+        ax.imshow(drawn[..., ::-1], extent=(cx0, cx1, cy1, cy0))
+        ax.set_title(f"{title}\nimage-left: AI {ai['image_left']:.1f} deg, IHDI "
+                     f"{_grade_name(grade['image_left'])}   |   image-right: AI "
+                     f"{ai['image_right']:.1f} deg, IHDI {_grade_name(grade['image_right'])}",
+                     fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
     ai_err = [film['ai_pred'][h] - film['ai_true'][h] for h in HIPS]
     fig.suptitle(f"{film['file']}: mean point error {film['mean_error_px']:.1f} px;  "
-                 f"AI error image-left {ai_err[0]:+.1f} deg, image-right {ai_err[1]:+.1f} deg;  "
-                 f"IHDI pred {_grade(film['grade_pred'])} / true {_grade(film['grade_true'])}",
-                 fontsize=10)
+                 f"AI error image-left {ai_err[0]:+.1f} deg, image-right {ai_err[1]:+.1f} deg",
+                 fontsize=11)
+    rgb = lambda key: tuple(c / 255 for c in COLOURS[key][::-1])
+    handles = [Line2D([], [], color=rgb('h_line'), label='H-line (3-7)'),
+               Line2D([], [], color=rgb('roof'), label='roof lines (1-3, 9-7)'),
+               Line2D([], [], color=rgb('p_line'), label='P-lines'),
+               Line2D([], [], color=rgb('d_line'), label='D-lines'),
+               Line2D([], [], color=rgb('h_point'), marker='+', ls='', label='H-points'),
+               Line2D([], [], color=rgb('point'), marker='o', ls='', label='keypoints')]
+    fig.legend(handles=handles, loc='lower center', ncol=6, fontsize=9, frameon=False)
+    fig.subplots_adjust(bottom=0.08)
     return _save(fig, out_path)
 
 
-def _grade(pair):
-    names = {0: '?', 1: 'I', 2: 'II', 3: 'III', 4: 'IV'}
-    return f"{names[pair['image_left']]}, {names[pair['image_right']]}"
+def _grade_name(value):
+    return {0: 'undefined', 1: 'I', 2: 'II', 3: 'III', 4: 'IV'}[int(value)]
 
 
 # ----------------------------------------------------------------- errors
