@@ -98,6 +98,9 @@ def test_kfold_trains_and_tests_every_fold(one_folder, tmp_path, capsys):
     out = capsys.readouterr().out
     assert '3-fold cross-validation' in out and 'hip/AI_MAE' in out
     assert json.loads((tmp_path / 'work' / 'kfold_summary.json').read_text())
+    # every fold logs into its own folder (not the first Runner's visualizer)
+    for i in range(3):
+        assert list((tmp_path / 'work' / f'fold{i}').glob('*/vis_data/scalars.json'))
 
 
 def test_browse_dataset_renders_numbered_points(real_data_root, tmp_path):

@@ -8,3 +8,9 @@ custom_imports = dict(imports=['hip_mmpose'], allow_failed_imports=False)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
+
+# MMPose names its visualizer 'visualizer'; MMEngine then hands every later Runner of
+# the same process (k-fold, tests) the first run's visualizer, and their logs land in
+# the first run's folder. Without a name each run gets its own (the experiment name).
+visualizer = dict(_delete_=True, type='PoseLocalVisualizer',
+                  vis_backends=[dict(type='LocalVisBackend')])
