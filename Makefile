@@ -42,9 +42,11 @@ endif
 	$(PY) tools/train.py $(DEMO_CONFIG) --data-root $(DATA_ROOT) --ann-root $(ANN_ROOT) \
 		--work-dir $(WORK_DIR) --cfg-options train_cfg.max_epochs=$(DEMO_EPOCHS)
 	$(PY) tools/test.py $(DEMO_CONFIG) $$(ls -t $(WORK_DIR)/best_*.pth | head -n 1) \
-		--data-root $(DATA_ROOT) --ann-root $(ANN_ROOT) --work-dir $(WORK_DIR)
+		--data-root $(DATA_ROOT) --ann-root $(ANN_ROOT) --work-dir $(WORK_DIR) \
+		--report $(WORK_DIR)/report
 	@echo "checkpoint: $$(ls -t $(WORK_DIR)/best_*.pth | head -n 1)"
 	@echo "logs:       $(WORK_DIR)/$$(ls -t $(WORK_DIR) | grep -E '^[0-9]{8}_[0-9]{6}$$' | head -n 1)/"
+	@echo "report:     $(WORK_DIR)/report/summary.html"
 
 clean-demo:
 	rm -rf data/demo work_dirs/demo
