@@ -130,11 +130,13 @@ def ai_error_bars(d, out_path):
     ax.bar(x - 0.2, err[:, 0], 0.4, label='image-left hip')
     ax.bar(x + 0.2, err[:, 1], 0.4, label='image-right hip')
     ax.axhline(0, color='k', lw=0.8)
+    within = np.nanmean(np.abs(err) <= 2)
+    ax.axhspan(-2, 2, color='green', alpha=0.08, label=f'within +-2 deg ({within:.0%} of hips)')
     ax.set_xticks(x)
     ax.set_xticklabels(d['names'], rotation=90, fontsize=6)
     ax.set_ylabel('AI error, prediction - truth (deg)')
     ax.set_title(f'AI error per hip (MAE {np.nanmean(np.abs(err)):.2f} deg)')
-    ax.legend()
+    ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.0, 1.0))  # outside the bars
     return _save(fig, out_path)
 
 
