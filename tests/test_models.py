@@ -62,6 +62,12 @@ def test_backbone_template_choice_and_stride_8_are_reachable():
         EfficientNetV2CBAM(arch='b0', out_stride=16)  # finer layers are attended
 
 
+def test_attention_can_be_switched_off_for_ablation():
+    plain = EfficientNetV2CBAM(arch='b0', fuse_channels=16, attention=False)
+    assert all(isinstance(m, torch.nn.Identity) for m in plain.cbams)
+    assert plain(torch.zeros(1, 3, 64, 64))[0].shape == (1, 16, 16, 16)
+
+
 def test_main_and_cpu_configs_build_and_run():
     for name, size in (('hip_effv2_cbam.py', (384, 512)), ('hip_effv2_cbam_cpu.py', (192, 256)),
                        ('hip_effv2_cbam_refine_cpu.py', (176, 448))):

@@ -51,6 +51,7 @@ class EfficientNetV2CBAM(BaseModule):
             stride of ``cbam_layers``).
         fuse_channels: channels of the fused map.
         reduction: CBAM channel-MLP reduction ratio.
+        attention: False replaces CBAM by the identity (same fusion, for ablations).
         init_cfg: ``dict(type='Pretrained', checkpoint=URL_or_path)`` loads an
             ImageNet EfficientNetV2 (mmpretrain classifier or bare backbone; known
             prefixes stripped) into the wrapped network; CBAM and fusion layers
@@ -59,7 +60,7 @@ class EfficientNetV2CBAM(BaseModule):
 
     def __init__(self, arch: str = 'b0', cbam_layers: Sequence[int] | None = None,
                  out_stride: int = 4, fuse_channels: int = 128, reduction: int = 16,
-                 drop_path_rate: float = 0.0, frozen_stages: int = 0,
+                 attention: bool = True, drop_path_rate: float = 0.0, frozen_stages: int = 0,
                  norm_cfg=dict(type='BN'), init_cfg=None):
         super().__init__(init_cfg=None)
         self.pretrained = init_cfg
@@ -84,7 +85,8 @@ class EfficientNetV2CBAM(BaseModule):
         del self.effnet.layers[max(self.effnet.out_indices) + 1:]
         self.strides, self.out_stride, self.out_channels = strides, out_stride, fuse_channels
 
-        self.cbams = nn.ModuleList(CBAM(channels[i], reduction) for i in self.cbam_layers)
+        self.cbams = nn.ModuleList(CBAM(channels[i], reduction) if attention else nn.Identity()
+                                   for i in self.cbam_layers)
         lateral = lambda c: ConvModule(c, fuse_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
         smooth = lambda: ConvModule(fuse_channels, fuse_channels, 3, padding=1,
                                     norm_cfg=norm_cfg, act_cfg=dict(type='ReLU'))
