@@ -1,7 +1,6 @@
 """Inference on films without annotations: API, CLI, published weights-only models."""
 import csv
 import json
-import shutil
 
 import cv2
 import numpy as np

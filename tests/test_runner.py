@@ -1,6 +1,5 @@
 """A real MMEngine Runner loop on tiny synthetic films, through tools/train.py and test.py."""
 import numpy as np
-import pytest
 
 from tests.conftest import TINY_LOADERS
 from tools.test import main as run_test_tool

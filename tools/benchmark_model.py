@@ -89,8 +89,8 @@ def main(argv=None):
         for config in args.configs:
             rows.append(benchmark(config, data_root, args.threads, args.repeats,
                                   args.train_steps, args.batch_size))
-    header = (f'| config | input | params (M) | GFLOPs | CPU forward ms | CPU predict+flip ms '
-              f'| train img/s (batch) |')
+    header = ('| config | input | params (M) | GFLOPs | CPU forward ms | CPU predict+flip ms '
+              '| train img/s (batch) |')
     print(f'\nCPU: {torch.get_num_threads()} threads, torch {torch.__version__}\n')
     print(header + '\n|' + '---|' * 7)
     for r in rows:
