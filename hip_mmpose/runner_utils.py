@@ -106,3 +106,15 @@ def apply_runner_args(cfg: Config, args) -> Config:
     if args.launcher != 'none':
         use_gloo_without_cuda(cfg)
     return cfg
+
+
+def finish_distributed() -> None:
+    """Wait for every rank, then close the process group before the interpreter exits.
+
+    Left open, gloo's background threads can be torn down mid-flight at exit and
+    abort a rank ('terminate called without an active exception'), failing the run.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -113,7 +113,7 @@ def test_browse_dataset_renders_numbered_points(real_data_root, tmp_path):
 
 def test_two_cpu_processes_with_gloo(tmp_path):
     root = tmp_path / 'tiny'
-    write_synthetic_dataset(root, dict(train=4, val=2), size=(160, 120), seed=2)
+    write_synthetic_dataset(root, dict(train=4, val=2, test=2), size=(160, 120), seed=2)
     from hip_mmpose.data_tools.csv_to_coco import convert_dataset
     convert_dataset(root, root / 'coco', progress=False)
     work = tmp_path / 'work'
@@ -124,7 +124,8 @@ def test_two_cpu_processes_with_gloo(tmp_path):
         ['bash', str(REPO / 'tools' / 'dist_train.sh'), DEMO_CONFIG, '2', '--data-root', str(root),
          '--work-dir', str(work), '--cfg-options', 'train_cfg.max_epochs=1', *loaders],
         env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    first_error = max(result.stderr.find('Traceback'), 0)
+    assert result.returncode == 0, result.stderr[first_error:first_error + 6000]
     log = next(work.glob('*/*.log')).read_text()
     assert 'Distributed training: True' in log and 'GPU number: 2' in log
     # 4 films, batch 1: each of the two ranks ran 2 iterations on its half
@@ -132,3 +133,16 @@ def test_two_cpu_processes_with_gloo(tmp_path):
     # validation gathered one film from each rank
     val = json.loads(next(work.glob('*/val_per_film.json')).read_text())
     assert len(val['films']) == 2
+
+    # and tools/dist_test.sh: both ranks test, one prints the table
+    loaders = [f'test_dataloader.{k}' for k in ('batch_size=1', 'num_workers=0',
+                                                'persistent_workers=False')]
+    result = subprocess.run(
+        ['bash', str(REPO / 'tools' / 'dist_test.sh'), DEMO_CONFIG, str(work / 'epoch_1.pth'),
+         '2', '--data-root', str(root), '--work-dir', str(tmp_path / 'test'),
+         '--cfg-options', *loaders],
+        env=dict(env, PORT='29518'), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[max(result.stderr.find('Traceback'), 0):][:6000]
+    assert result.stdout.count('test metrics (epoch_1.pth)') == 1
+    test = json.loads(next((tmp_path / 'test').glob('*/test_per_film.json')).read_text())
+    assert len(test['films']) == 2

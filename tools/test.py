@@ -12,7 +12,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
 from hip_mmpose.runner_utils import (add_runner_args, apply_runner_args,  # noqa: E402
-                                     format_metric_table, use_split_for_test)
+                                     finish_distributed, format_metric_table,
+                                     use_split_for_test)
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -52,6 +53,11 @@ def main(argv=None):
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
+    main_process = runner.rank == 0  # every rank gets the metrics; one writes
+    if args.launcher != 'none':
+        finish_distributed()
+    if not main_process:
+        return metrics
     print(format_metric_table(metrics, title=f'test metrics ({Path(args.checkpoint).name})'))
     if args.report:
         from hip_mmpose.report import write_report

@@ -11,7 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
-from hip_mmpose.runner_utils import add_runner_args, apply_runner_args  # noqa: E402
+from hip_mmpose.runner_utils import (add_runner_args, apply_runner_args,  # noqa: E402
+                                     finish_distributed)
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -52,6 +53,8 @@ def main(argv=None):
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    if args.launcher != 'none':
+        finish_distributed()
     return runner
 
 
