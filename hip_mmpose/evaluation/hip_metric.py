@@ -21,7 +21,6 @@ from hip_mmpose import geometry
 from hip_mmpose.evaluation import stats
 
 GRADE_LABELS = (1, 2, 3, 4)
-ROMAN = {1: 'I', 2: 'II', 3: 'III', 4: 'IV'}
 
 
 @METRICS.register_module()
@@ -133,7 +132,7 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None) -> dict:
     recalls = stats.per_class_recall(cm)[1:]  # an undefined prediction is a miss
     for grade, recall in zip(GRADE_LABELS, recalls):
         if np.isfinite(recall):
-            out[f'IHDI_recall_{ROMAN[grade]}'] = float(recall)
+            out[f'IHDI_recall_{geometry.GRADE_NAMES[grade]}'] = float(recall)
     out['IHDI_bal_acc'] = float(np.nanmean(recalls)) if np.isfinite(recalls).any() else float('nan')
     out['IHDI_kappa'] = stats.cohen_kappa(cm)
     out['IHDI_ge2_sens'], out['IHDI_ge2_spec'] = stats.binary_sens_spec(

@@ -16,13 +16,13 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from hip_mmpose import geometry  # noqa: E402
 from hip_mmpose.evaluation import stats  # noqa: E402
 from hip_mmpose.film_io import FilmReadError, load_film  # noqa: E402
 from hip_mmpose.visualization import draw_hip_geometry  # noqa: E402
 
-HIPS = ('image_left', 'image_right')
-HIP_LABEL = {'image_left': 'image-left hip', 'image_right': 'image-right hip'}
-GRADES = ('I', 'II', 'III', 'IV')
+HIPS = geometry.HIP_NAMES
+GRADES = tuple(geometry.GRADE_NAMES[g] for g in (1, 2, 3, 4))
 
 
 def load_dump(path) -> dict:
@@ -70,8 +70,8 @@ def film_comparison(film: dict, out_path, margin: float = 0.35) -> Path | None:
         drawn = draw_hip_geometry(img, pts)[cy0:cy1, cx0:cx1]
         ax.imshow(drawn[..., ::-1], extent=(cx0, cx1, cy1, cy0))
         ax.set_title(f"{title}\nimage-left: AI {ai['image_left']:.1f} deg, IHDI "
-                     f"{_grade_name(grade['image_left'])}   |   image-right: AI "
-                     f"{ai['image_right']:.1f} deg, IHDI {_grade_name(grade['image_right'])}",
+                     f"{geometry.GRADE_NAMES[int(grade['image_left'])]}   |   image-right: AI "
+                     f"{ai['image_right']:.1f} deg, IHDI {geometry.GRADE_NAMES[int(grade['image_right'])]}",
                      fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -89,10 +89,6 @@ def film_comparison(film: dict, out_path, margin: float = 0.35) -> Path | None:
     fig.legend(handles=handles, loc='lower center', ncol=6, fontsize=9, frameon=False)
     fig.subplots_adjust(bottom=0.08)
     return _save(fig, out_path)
-
-
-def _grade_name(value):
-    return {0: 'undefined', 1: 'I', 2: 'II', 3: 'III', 4: 'IV'}[int(value)]
 
 
 # ----------------------------------------------------------------- errors
