@@ -17,9 +17,18 @@ import numpy as np
 
 # 0-based indices of the keypoints each hip uses, [image-left, image-right].
 ROOF_LATERAL = (0, 8)     # points 1 and 9: lateral edge of the acetabular roof
+ROOF_MIDDLE = (1, 7)      # points 2 and 8
 TRIRADIATE = (2, 6)       # points 3 and 7: Hilgenreiner's line runs 3 -> 7
 METAPHYSIS_LATERAL = (3, 11)  # points 4 and 12
+METAPHYSIS_MIDDLE = (4, 10)   # points 5 and 11
 METAPHYSIS_MEDIAL = (5, 9)    # points 6 and 10
+
+#: The six points of each hip in one anatomical order (roof lateral, roof middle,
+#: triradiate, metaphysis lateral, middle, medial): ``HIP_KEYPOINTS[h][j]`` is the
+#: 12-point index of hip ``h``'s j-th point. The image-right hip mirrored left-right
+#: looks like an image-left hip with its points in this order (the per-hip stage).
+HIP_KEYPOINTS = tuple(zip(ROOF_LATERAL, ROOF_MIDDLE, TRIRADIATE, METAPHYSIS_LATERAL,
+                          METAPHYSIS_MIDDLE, METAPHYSIS_MEDIAL))
 
 GRADE_UNDEFINED = 0
 GRADE_NAMES = {0: 'undefined', 1: 'I', 2: 'II', 3: 'III', 4: 'IV'}

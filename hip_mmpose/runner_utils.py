@@ -29,6 +29,33 @@ def set_data_paths(cfg: Config, data_root: str | None = None,
     return cfg
 
 
+def sync_schedule(cfg: Config, old_max_epochs) -> Config:
+    """Keep epoch-based schedulers ending at ``train_cfg.max_epochs``.
+
+    A scheduler whose ``end`` (and ``T_max``) equalled the config's own
+    ``max_epochs`` follows a new value set by ``--cfg-options`` (the demo's
+    ``train_cfg.max_epochs=12`` then anneals over 12 epochs, not the config's 30).
+    """
+    new = cfg.get('train_cfg', {}).get('max_epochs')
+    if old_max_epochs is None or new is None or new == old_max_epochs:
+        return cfg
+    for sched in cfg.get('param_scheduler') or []:
+        if sched.get('by_epoch', True) and sched.get('end') == old_max_epochs:
+            sched['end'] = new
+            if sched.get('T_max') == old_max_epochs - sched.get('begin', 0):
+                sched['T_max'] = new - sched.get('begin', 0)
+    return cfg
+
+
+def merge_options(cfg: Config, options: dict | None) -> Config:
+    """``cfg.merge_from_dict(options)`` with the schedule kept on ``max_epochs``."""
+    if options:
+        old = cfg.get('train_cfg', {}).get('max_epochs')
+        cfg.merge_from_dict(options)
+        sync_schedule(cfg, old)
+    return cfg
+
+
 def use_split_for_test(cfg: Config, split: str) -> Config:
     """Make the test loader read ``split`` (its COCO file, image folder, dump name)."""
     dataset = cfg.test_dataloader['dataset']
@@ -88,7 +115,9 @@ def add_runner_args(parser) -> None:
     parser.add_argument('--data-root', help='folder with <split>/images/ (all loaders)')
     parser.add_argument('--ann-root', help='folder with <split>.json (default: <data-root>/coco)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. train_cfg.max_epochs=5')
+                        help='override config entries, e.g. train_cfg.max_epochs=5; in a '
+                             'two-stage config film_stage.<key>=value overrides the '
+                             'whole-film stage, e.g. film_stage.train_cfg.max_epochs=5')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -99,8 +128,17 @@ def apply_runner_args(cfg: Config, args) -> Config:
     import os
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    options = dict(args.cfg_options or {})
+    # `film_stage.<key>=v` of a two-stage config: an override of the whole-film stage
+    film = {key.split('.', 1)[1]: options.pop(key) for key in list(options)
+            if key.startswith('film_stage.')
+            and key.split('.')[1] not in ('config', 'cfg_options')}
+    merge_options(cfg, options)
+    if film:
+        if cfg.get('film_stage') is None:
+            raise SystemExit(f'error: {args.config} has no film_stage; drop the '
+                             f'film_stage.* options ({", ".join(film)})')
+        cfg.film_stage.setdefault('cfg_options', {}).update(film)
     set_data_paths(cfg, args.data_root, args.ann_root)
     cfg.launcher = args.launcher
     if args.launcher != 'none':

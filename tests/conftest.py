@@ -41,16 +41,35 @@ def mmpose_scope():
 
 TINY_LOADERS = [f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
                 for key in ('batch_size=2', 'num_workers=0', 'persistent_workers=False')]
-DEMO_CONFIG = str(REPO / 'configs' / 'hip_effv2_cbam_cpu.py')
+#: the same for both stages of a two-stage config
+TINY_BOTH = TINY_LOADERS + [f'film_stage.{option}' for option in TINY_LOADERS]
+DEMO_CONFIG = str(REPO / 'configs' / 'hip_effv2_cbam_cpu.py')       # two stages
+FILM_CONFIG = str(REPO / 'configs' / 'hip_effv2_cbam_film_cpu.py')  # one stage
 
 
 @pytest.fixture(scope='session')
 def trained(synthetic_root, tmp_path_factory):
-    """The demo config trained for one epoch (2 iterations) by tools/train.py."""
+    """The whole-film (single-stage) config trained one epoch (2 iterations) by
+    tools/train.py."""
     from tools.train import main as train_main
     work_dir = tmp_path_factory.mktemp('work')
-    runner = train_main([DEMO_CONFIG, '--data-root', str(synthetic_root),
+    runner = train_main([FILM_CONFIG, '--data-root', str(synthetic_root),
                          '--work-dir', str(work_dir),
                          '--cfg-options', 'train_cfg.max_epochs=1', 'randomness.seed=0',
                          *TINY_LOADERS])
-    return DEMO_CONFIG, work_dir, runner
+    return FILM_CONFIG, work_dir, runner
+
+
+@pytest.fixture(scope='session')
+def trained_cascade(synthetic_root, tmp_path_factory):
+    """The design card's two-stage CPU config, one epoch per stage, by tools/train.py.
+
+    Returns (config, work_dir, path of best_cascade.pth)."""
+    from tools.train import main as train_main
+    work_dir = tmp_path_factory.mktemp('cascade')
+    best = train_main([DEMO_CONFIG, '--data-root', str(synthetic_root),
+                       '--work-dir', str(work_dir),
+                       '--cfg-options', 'train_cfg.max_epochs=1', 'randomness.seed=0',
+                       'film_stage.train_cfg.max_epochs=1', 'film_stage.randomness.seed=0',
+                       *TINY_BOTH])
+    return DEMO_CONFIG, work_dir, Path(best)

@@ -9,7 +9,7 @@ import pytest
 
 from hip_mmpose.data_tools.splits import assign_groups
 from hip_mmpose.data_tools.synthetic import write_synthetic_dataset
-from tests.conftest import DEMO_CONFIG, REPO
+from tests.conftest import DEMO_CONFIG, FILM_CONFIG, REPO
 from tools.browse_dataset import main as browse_main
 from tools.split_dataset import main as split_main
 
@@ -90,7 +90,9 @@ def test_kfold_trains_and_tests_every_fold(one_folder, tmp_path, capsys):
         assert not (parts['train'] & parts['test'] or parts['val'] & parts['test'])
     summary = kfold_main([DEMO_CONFIG, str(folds), '--work-dir', str(tmp_path / 'work'),
                           '--cfg-options', 'train_cfg.max_epochs=1',
-                          *[f'{s}_dataloader.{k}' for s in ('train', 'val', 'test')
+                          'film_stage.train_cfg.max_epochs=1',
+                          *[f'{stage}{s}_dataloader.{k}' for stage in ('', 'film_stage.')
+                            for s in ('train', 'val', 'test')
                             for k in ('batch_size=4', 'num_workers=0',
                                       'persistent_workers=False')]])
     assert len(summary['hip/AI_MAE']['folds']) == 3
@@ -99,7 +101,8 @@ def test_kfold_trains_and_tests_every_fold(one_folder, tmp_path, capsys):
     assert json.loads((tmp_path / 'work' / 'kfold_summary.json').read_text())
     # every fold logs into its own folder (not the first Runner's visualizer)
     for i in range(3):
-        assert list((tmp_path / 'work' / f'fold{i}').glob('*/vis_data/scalars.json'))
+        for stage in ('film', 'hip'):
+            assert list((tmp_path / 'work' / f'fold{i}' / stage).glob('*/vis_data/scalars.json'))
 
 
 def test_browse_dataset_renders_numbered_points(real_data_root, tmp_path):
@@ -121,7 +124,7 @@ def test_two_cpu_processes_with_gloo(tmp_path):
     loaders = [f'{s}_dataloader.{k}' for s in ('train', 'val')
                for k in ('batch_size=1', 'num_workers=0', 'persistent_workers=False')]
     result = subprocess.run(
-        ['bash', str(REPO / 'tools' / 'dist_train.sh'), DEMO_CONFIG, '2', '--data-root', str(root),
+        ['bash', str(REPO / 'tools' / 'dist_train.sh'), FILM_CONFIG, '2', '--data-root', str(root),
          '--work-dir', str(work), '--cfg-options', 'train_cfg.max_epochs=1', *loaders],
         env=env, capture_output=True, text=True, timeout=600)
     first_error = max(result.stderr.find('Traceback'), 0)
@@ -138,7 +141,7 @@ def test_two_cpu_processes_with_gloo(tmp_path):
     loaders = [f'test_dataloader.{k}' for k in ('batch_size=1', 'num_workers=0',
                                                 'persistent_workers=False')]
     result = subprocess.run(
-        ['bash', str(REPO / 'tools' / 'dist_test.sh'), DEMO_CONFIG, str(work / 'epoch_1.pth'),
+        ['bash', str(REPO / 'tools' / 'dist_test.sh'), FILM_CONFIG, str(work / 'epoch_1.pth'),
          '2', '--data-root', str(root), '--work-dir', str(tmp_path / 'test'),
          '--cfg-options', *loaders],
         env=dict(env, PORT='29518'), capture_output=True, text=True, timeout=600)

@@ -84,30 +84,3 @@ def test_flip_pairs_swap_the_hips_on_real_films(real_data_root, real_coco):
         assert np.allclose(ai_flip, ai_plain[::-1], atol=1e-3), (ai_plain, ai_flip)
         assert np.array_equal(geometry.ihdi_grades(b['keypoints'][0]),
                               geometry.ihdi_grades(a['keypoints'][0])[::-1])
-
-
-def test_boxes_from_a_first_stage(synthetic_root, tmp_path):
-    """bbox_source='file' crops the first stage's box and keeps the ground truth."""
-    from tools.make_refine_boxes import boxes_from_predictions
-    ann = synthetic_root / 'coco' / 'val.json'
-    plain = HipXrayDataset(data_root=str(synthetic_root), ann_file=str(ann),
-                           data_prefix=dict(img='val/images/'), pipeline=[], test_mode=True)
-    fake_predictions = [dict(img_path=plain[i]['img_path'], img_id=plain[i]['img_id'],
-                             pred_instances=dict(keypoints=plain[i]['keypoints'] + 3.0,
-                                                 keypoint_scores=np.ones((1, 12))))
-                        for i in range(len(plain))]
-    boxes = tmp_path / 'boxes.json'
-    boxes.write_text(json.dumps(boxes_from_predictions(fake_predictions)))
-    staged = HipXrayDataset(data_root=str(synthetic_root), ann_file=str(ann),
-                            data_prefix=dict(img='val/images/'), pipeline=[], test_mode=True,
-                            bbox_source='file', bbox_file=str(boxes))
-    for i in range(len(plain)):
-        kp = plain[i]['keypoints'][0]
-        expected = np.concatenate([kp.min(0) + 3, kp.max(0) + 3])
-        assert np.allclose(staged[i]['bbox'][0], expected, atol=0.01)
-        assert np.array_equal(staged[i]['keypoints'], plain[i]['keypoints'])
-    with pytest.raises(ValueError, match='bbox_file is required'):
-        HipXrayDataset(ann_file=str(ann), bbox_source='file', lazy_init=True)
-    boxes.write_text('[{"bbox": [1, 2, 3, 4]}]')
-    with pytest.raises(ValueError, match='boxes.json'):
-        HipXrayDataset(ann_file=str(ann), bbox_source='file', bbox_file=str(boxes), lazy_init=True)

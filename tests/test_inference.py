@@ -12,27 +12,33 @@ from tools.infer import main as infer_main
 
 
 @pytest.fixture(scope='module')
-def published(trained, tmp_path_factory):
-    _, work_dir, _ = trained
-    return publish_checkpoint(work_dir / 'epoch_1.pth',
-                              tmp_path_factory.mktemp('pub') / 'hip_tiny.pth')
+def published(trained_cascade, tmp_path_factory):
+    """The two-stage model, published as one weights-only file."""
+    _, _, best = trained_cascade
+    return publish_checkpoint(best, tmp_path_factory.mktemp('pub') / 'hip_tiny.pth')
 
 
 def test_published_file_is_weights_only_with_json_config(published):
     assert published.name.startswith('hip_tiny-') and len(published.stem) == len('hip_tiny-') + 8
     ckpt = torch.load(published, map_location='cpu', weights_only=True)
     assert ckpt['meta']['format'] == PUBLISHED_FORMAT
-    config = json.loads(ckpt['meta']['config'])  # data, not code
-    assert config['model']['backbone']['type'] == 'EfficientNetV2CBAM'
-    assert 'custom_imports' not in config
-    assert all(isinstance(v, torch.Tensor) for v in ckpt['state_dict'].values())
+    stages = ckpt['meta']['stages']
+    assert [s['name'] for s in stages] == ['film', 'hip']
+    configs = [json.loads(s['config']) for s in stages]  # data, not code
+    assert configs[0]['model']['head']['out_channels'] == 12
+    assert configs[1]['model']['head']['out_channels'] == 6
+    assert configs[1]['test_dataloader']['dataset']['type'] == 'HipRefineDataset'
+    assert all('custom_imports' not in c and 'film_stage' not in c for c in configs)
+    for stage in ('film', 'hip'):
+        assert all(isinstance(v, torch.Tensor) for v in ckpt['state_dict'][stage].values())
 
 
-def test_published_and_training_checkpoints_predict_the_same(trained, published, synthetic_root):
-    config, work_dir, _ = trained
+def test_published_and_training_files_predict_the_same(trained_cascade, published,
+                                                       synthetic_root):
+    config, _, best = trained_cascade
     film = cv2.imread(str(sorted((synthetic_root / 'test' / 'images').iterdir())[0]))
     a = HipInferencer(published).predict_arrays([film])[0]
-    b = HipInferencer(work_dir / 'epoch_1.pth', config).predict_arrays([film])[0]
+    b = HipInferencer(best, config).predict_arrays([film])[0]  # the config file's models
     assert np.allclose(a['keypoints'], b['keypoints'], atol=1e-3)
     assert set(a) == {'keypoints', 'acetabular_index', 'ihdi_grade', 'flags'}
     assert len(a['keypoints']) == 12 and all(len(k) == 3 for k in a['keypoints'])
@@ -89,7 +95,8 @@ def test_cli_refuses_an_empty_folder(published, tmp_path, capsys):
 
 def test_real_films_and_two_stages(published, real_data_root, tmp_path):
     films = sorted((real_data_root / 'test' / 'images').iterdir())[:2]
-    inferencer = HipInferencer(published, refine_checkpoint=published, batch_size=2)
+    inferencer = HipInferencer(published, batch_size=2)
+    assert inferencer.refiner is not None
     results = list(inferencer.predict_files(films))
     assert [r[0] for r in results] == films
     for path, film, result, error in results:

@@ -69,14 +69,19 @@ def test_attention_can_be_switched_off_for_ablation():
 
 
 def test_main_and_cpu_configs_build_and_run():
-    for name, size in (('hip_effv2_cbam.py', (384, 512)), ('hip_effv2_cbam_cpu.py', (192, 256)),
-                       ('hip_effv2_cbam_refine_cpu.py', (176, 448))):
+    """Every stage of the GPU and CPU models: input size, heatmap stride, keypoints."""
+    for name, size, keypoints, stride in (
+            ('hip_effv2_cbam_film.py', (384, 512), 12, 4),
+            ('hip_effv2_cbam_film_cpu.py', (192, 256), 12, 4),
+            ('hip_effv2_cbam.py', (192, 192), 6, 2),       # per-hip refining stages
+            ('hip_effv2_cbam_cpu.py', (192, 192), 6, 2),
+            ('hip_effv2_baseline.py', (256, 256), 12, 4)):
         cfg = Config.fromfile(str(REPO / 'configs' / name))
         model = MODELS.build(cfg.model)
         model.eval()
         with torch.no_grad():
             heatmaps = model(torch.zeros(1, 3, *size), None, mode='tensor')
-        assert heatmaps.shape == (1, 12, size[0] // 4, size[1] // 4)
+        assert heatmaps.shape == (1, keypoints, size[0] // stride, size[1] // stride), name
 
 
 def _state_with_prefix(net, prefix):

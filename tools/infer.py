@@ -3,8 +3,7 @@
 
 Examples:
     python tools/infer.py new_films/ --checkpoint work_dirs/published/hip-1a2b3c4d.pth --out-dir out/
-    python tools/infer.py film.png --config configs/hip_effv2_cbam_cpu.py \
-        --checkpoint work_dirs/demo/best_hip_AI_MAE_epoch_12.pth --out-dir out/
+    python tools/infer.py film.png --checkpoint work_dirs/demo/best_cascade.pth --out-dir out/
 
 Writes OUT/<stem>.json (keypoints as [x, y, score] in film pixels, acetabular_index,
 ihdi_grade, flags), OUT/<stem>.png (overlay) and OUT/summary.csv. Unreadable files
@@ -32,10 +31,9 @@ def parse_args(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('input', help='a film (JPEG/PNG, 8/16-bit, grey or RGB) or a folder')
     parser.add_argument('--checkpoint', required=True,
-                        help='training checkpoint (needs --config) or a published model')
+                        help='a published model or a run\'s best_cascade.pth (both stages), '
+                             'or a single-stage training checkpoint (needs --config)')
     parser.add_argument('--config', help='model config (optional for published models)')
-    parser.add_argument('--refine-checkpoint', help='second-stage checkpoint (optional)')
-    parser.add_argument('--refine-config', help='second-stage config')
     parser.add_argument('--out-dir', required=True)
     parser.add_argument('--device', default='cpu', help="'cpu', 'cuda', 'cuda:1', ...")
     parser.add_argument('--batch-size', type=int, default=8)
@@ -61,8 +59,7 @@ def main(argv=None) -> int:
         return 2
     inferencer = HipInferencer(args.checkpoint, args.config, device=args.device,
                                flip_test=not args.no_flip, batch_size=args.batch_size,
-                               refine_checkpoint=args.refine_checkpoint,
-                               refine_config=args.refine_config, score_thr=args.score_thr)
+                               score_thr=args.score_thr)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows, failed = [], 0

@@ -47,8 +47,9 @@ def main(argv=None):
         work = Path(args.work_dir) / fold.name
         common = ['--data-root', str(fold), '--ann-root', str(ann_root), '--work-dir', str(work)]
         opts = ['--cfg-options', *args.cfg_options] if args.cfg_options else []
-        train_main([args.config, *common, *opts])
-        best = max(work.glob('best_*.pth'), key=lambda p: p.stat().st_mtime)
+        trained = train_main([args.config, *common, *opts])
+        best = (trained if isinstance(trained, str)  # a two-stage run: best_cascade.pth
+                else max(work.glob('best_*.pth'), key=lambda p: p.stat().st_mtime))
         results[fold.name] = test_main([args.config, str(best), *common, *opts])
     keys = [k for k in HEADLINE if all(k in m for m in results.values())]
     print(f'\n{len(results)}-fold cross-validation of {args.config} (test part of each fold)')

@@ -1,9 +1,13 @@
 #!/usr/bin/env python
-"""Evaluate a checkpoint on the test split with MMEngine's Runner.
+"""Evaluate a model on the test split with MMEngine's Runner and HipMetric.
+
+A two-stage config takes the run's best_cascade.pth (or its published file): the
+whole-film stage runs on the split's films, the refining stage on the hips around
+those points; both stages' metrics are printed, the final points' last.
 
 Example:
-    python tools/test.py configs/hip_effv2_cbam.py work_dirs/hip_effv2_cbam/best.pth \
-        --data-root ../shared/hip-xray --ann-root data/hip-xray/coco --dump preds.pkl
+    python tools/test.py configs/hip_effv2_cbam_cpu.py work_dirs/hip_effv2_cbam_cpu/best_cascade.pth \
+        --data-root ../shared/hip-xray --ann-root data/hip-xray/coco --report work_dirs/report
 """
 import argparse
 import sys
@@ -11,9 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
+from hip_mmpose.apis.cascade import HIP, is_cascade, test_cascade  # noqa: E402
 from hip_mmpose.runner_utils import (add_runner_args, apply_runner_args,  # noqa: E402
                                      finish_distributed, format_metric_table,
-                                     use_split_for_test)
+                                     use_gloo_without_cuda, use_split_for_test)
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -33,11 +38,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def merge_args(cfg: Config, args) -> Config:
-    cfg.load_from = args.checkpoint
-    apply_runner_args(cfg, args)
-    if args.split != 'test':
-        use_split_for_test(cfg, args.split)
+def add_dump(cfg: Config, args) -> Config:
     if args.dump:
         if not args.dump.endswith(('.pkl', '.pickle')):
             raise SystemExit(f'--dump must end with .pkl or .pickle, got {args.dump}')
@@ -48,21 +49,56 @@ def merge_args(cfg: Config, args) -> Config:
     return cfg
 
 
+def stage_args(cfg: Config, args) -> Config:
+    cfg.launcher = args.launcher
+    if args.launcher != 'none':
+        use_gloo_without_cuda(cfg)
+    return cfg
+
+
+def merge_args(cfg: Config, args) -> Config:
+    cfg.load_from = args.checkpoint
+    apply_runner_args(cfg, args)
+    if args.split != 'test':
+        use_split_for_test(cfg, args.split)
+    return stage_args(add_dump(cfg, args), args)
+
+
+def _rank() -> int:
+    from mmengine.dist import get_rank
+    return get_rank()
+
+
 def main(argv=None):
+    """Test; return the final metrics (two stages: also under 'film_stage/...')."""
     args = parse_args(argv)
-    cfg = merge_args(Config.fromfile(args.config), args)
-    runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
-    main_process = runner.rank == 0  # every rank gets the metrics; one writes
+    cfg = Config.fromfile(args.config)
+    name = Path(args.checkpoint).name
+    if is_cascade(cfg):
+        cfg = apply_runner_args(cfg, args)
+        result = test_cascade(cfg, args.checkpoint, cfg.work_dir, split=args.split,
+                              data_root=args.data_root, ann_root=args.ann_root,
+                              prepare=lambda stage, stage_name: stage_args(
+                                  add_dump(stage, args) if stage_name == HIP else stage, args))
+        metrics, per_film = result['hip'], result['per_film']
+        tables = [(result['film'], f'{args.split}: whole-film stage only ({name})'),
+                  (metrics, f'{args.split}: final points, refined per hip ({name})')]
+        metrics = dict(metrics, **{f'film_stage/{k}': v for k, v in result['film'].items()})
+    else:
+        runner = Runner.from_cfg(merge_args(cfg, args))
+        metrics = runner.test()
+        per_film = Path(runner.log_dir) / f'{args.split}_per_film.json'
+        tables = [(metrics, f'{args.split} metrics ({name})')]
+    main_process = _rank() == 0  # every rank gets the metrics; one writes
     if args.launcher != 'none':
         finish_distributed()
     if not main_process:
         return metrics
-    print(format_metric_table(metrics, title=f'test metrics ({Path(args.checkpoint).name})'))
+    for table, title in tables:
+        print(format_metric_table(table, title=title))
     if args.report:
         from hip_mmpose.report import write_report
-        dump = Path(runner.log_dir) / f'{args.split}_per_film.json'
-        page = write_report(dump, args.report, work_dir=cfg.work_dir)
+        page = write_report(per_film, args.report, work_dir=cfg.work_dir)
         print(f'report: {page}')
     return metrics
 

@@ -1,9 +1,13 @@
 #!/usr/bin/env python
 """Train a hip keypoint model with MMEngine's Runner (MMPose's tools/train.py shape).
 
+A two-stage config (configs/hip_effv2_cbam*.py) trains the whole-film stage, then
+the per-hip refining stage on crops around the first stage's points, one Runner
+each, under one work dir; both stages' best weights end in <work-dir>/best_cascade.pth.
+
 Example:
-    python tools/train.py configs/hip_effv2_cbam.py --data-root ../shared/hip-xray \
-        --ann-root data/hip-xray/coco --work-dir work_dirs/hip_effv2_cbam
+    python tools/train.py configs/hip_effv2_cbam_cpu.py --data-root ../shared/hip-xray \
+        --ann-root data/hip-xray/coco --work-dir work_dirs/hip_effv2_cbam_cpu
 """
 import argparse
 import sys
@@ -11,8 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
+from hip_mmpose.apis.cascade import is_cascade, train_cascade  # noqa: E402
 from hip_mmpose.runner_utils import (add_runner_args, apply_runner_args,  # noqa: E402
-                                     finish_distributed)
+                                     finish_distributed, use_gloo_without_cuda)
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -23,7 +28,8 @@ def parse_args(argv=None):
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from this checkpoint, or without a path from the '
-                             'latest one in the work dir')
+                             'latest one in the work dir (a two-stage run: the stage '
+                             'that was interrupted)')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument('--no-validate', action='store_true',
                         help='skip validation during training')
@@ -33,29 +39,48 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def merge_args(cfg: Config, args) -> Config:
-    if args.no_validate:
-        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+def stage_args(cfg: Config, args) -> Config:
+    """The options that apply to each stage's own config."""
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+    cfg.launcher = args.launcher
+    if args.launcher != 'none':
+        use_gloo_without_cuda(cfg)
+    return cfg
+
+
+def merge_args(cfg: Config, args) -> Config:
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
-    if args.auto_scale_lr:
-        cfg.auto_scale_lr.enable = True
-    return apply_runner_args(cfg, args)
+    return stage_args(apply_runner_args(cfg, args), args)
 
 
 def main(argv=None):
+    """Train; return the Runner (one stage) or the path of best_cascade.pth (two)."""
     args = parse_args(argv)
-    cfg = merge_args(Config.fromfile(args.config), args)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    cfg = Config.fromfile(args.config)
+    if is_cascade(cfg):
+        if args.resume not in (None, 'auto'):
+            raise SystemExit('error: a two-stage run resumes from its work dir: use '
+                             '--resume without a path')
+        cfg = apply_runner_args(cfg, args)
+        result = train_cascade(cfg, cfg.work_dir, resume=args.resume is not None,
+                               data_root=args.data_root, ann_root=args.ann_root,
+                               prepare=lambda stage, _: stage_args(stage, args),
+                               validate=not args.no_validate)
+    else:
+        result = Runner.from_cfg(merge_args(cfg, args))
+        result.train()
     if args.launcher != 'none':
         finish_distributed()
-    return runner
+    return result
 
 
 if __name__ == '__main__':

@@ -1,4 +1,6 @@
 from .inferencer import HipInferencer
-from .model_files import PUBLISHED_FORMAT, load_pose_model, publish_checkpoint
+from .model_files import (PUBLISHED_FORMAT, load_pose_models, publish_checkpoint,
+                          read_published)
 
-__all__ = ['HipInferencer', 'load_pose_model', 'publish_checkpoint', 'PUBLISHED_FORMAT']
+__all__ = ['HipInferencer', 'load_pose_models', 'publish_checkpoint', 'read_published',
+           'PUBLISHED_FORMAT']

@@ -10,7 +10,8 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
 from hip_mmpose import geometry
-from hip_mmpose.apis.model_files import load_pose_model
+from hip_mmpose.apis.model_files import load_pose_models
+from hip_mmpose.datasets.hip_crops import MIRRORED_HIP, hip_box, merge_hips
 from hip_mmpose.film_io import FilmReadError, load_film
 from hip_mmpose.visualization import draw_hip_geometry, to_bgr8
 
@@ -20,37 +21,42 @@ HIPS = geometry.HIP_NAMES
 class HipInferencer:
     """Predict the 12 keypoints on films without annotations and measure them.
 
+    A two-stage model (a run's ``best_cascade.pth`` or its published file) finds
+    the points on the whole film, then refines each hip around them with the
+    per-hip stage (the image-right hip mirrored, as in training).
+
     Args:
-        checkpoint: training checkpoint (with ``config``) or a published file.
-        config: model config; optional for published files.
-        device: 'cpu', 'cuda', 'cuda:1', ...
-        flip_test: average with the mirrored film (on by default, as in testing).
-        batch_size: films per forward pass.
-        refine_checkpoint / refine_config: optional second stage that re-looks at
-            the box around the first stage's points (configs/*refine*).
-        score_thr: keypoints scoring below it are flagged as low confidence.
+        checkpoint (str): a published file (one or two stages), or a single-stage
+            training checkpoint with ``config``.
+        config (str, optional): model config; optional for published files.
+        device (str): 'cpu', 'cuda', 'cuda:1', ...
+        flip_test (bool): average the whole-film stage with the mirrored film (on
+            by default, as in testing). The per-hip stage sees each hip in one
+            orientation and never flips.
+        batch_size (int): films per forward pass.
+        score_thr (float): keypoints scoring below it are flagged as low confidence.
     """
 
     def __init__(self, checkpoint, config=None, device: str = 'cpu', flip_test: bool = True,
-                 batch_size: int = 8, refine_checkpoint=None, refine_config=None,
-                 score_thr: float = 0.3):
-        self.model = load_pose_model(checkpoint, config, device)
-        self.refiner = (load_pose_model(refine_checkpoint, refine_config, device)
-                        if refine_checkpoint else None)
-        for model in filter(None, (self.model, self.refiner)):
-            model.test_cfg['flip_test'] = flip_test
+                 batch_size: int = 8, score_thr: float = 0.3):
+        models = load_pose_models(checkpoint, config, device)
+        self.model = models['film']
+        self.refiner = models.get('hip')
+        self.model.test_cfg['flip_test'] = flip_test
         self.batch_size = batch_size
         self.score_thr = score_thr
         meta = self.model.dataset_meta
         self.keypoint_names = [meta['keypoint_id2name'][i] for i in range(meta['num_keypoints'])]
 
     # -------------------------------------------------------------- prediction
-    def _run(self, model, films: list[np.ndarray], boxes: list[np.ndarray]):
+    def _run(self, model, infos: list[dict]):
+        """Keypoints ``(N, K, 2)`` and scores ``(N, K)`` of one crop per info
+        (``img``, ``bbox`` [x1, y1, x2, y2], and what the pipeline reads)."""
         init_default_scope(model.cfg.get('default_scope', 'mmpose'))
         pipeline = Compose(model.cfg.test_dataloader.dataset.pipeline)
         data = []
-        for film, box in zip(films, boxes):
-            info = dict(img=film, bbox=np.asarray(box, np.float32)[None],
+        for info in infos:
+            info = dict(info, bbox=np.asarray(info['bbox'], np.float32)[None],
                         bbox_score=np.ones(1, np.float32))
             info.update(model.dataset_meta)
             data.append(pipeline(info))
@@ -66,14 +72,26 @@ class HipInferencer:
         results = []
         for start in range(0, len(films), self.batch_size):
             batch = films[start:start + self.batch_size]
-            boxes = [np.array([0, 0, f.shape[1], f.shape[0]]) for f in batch]
-            keypoints, scores = self._run(self.model, batch, boxes)
+            keypoints, scores = self._run(self.model, [
+                dict(img=f, bbox=[0, 0, f.shape[1], f.shape[0]]) for f in batch])
             if self.refiner is not None:
-                boxes = [np.concatenate([k.min(0), k.max(0)]) for k in keypoints]
-                keypoints, scores = self._run(self.refiner, batch, boxes)
+                keypoints, scores = self._refine(batch, keypoints)
             results += [self.measure(k, s, (f.shape[1], f.shape[0]))
                         for k, s, f in zip(keypoints, scores, batch)]
         return results
+
+    def _refine(self, films: list[np.ndarray], keypoints: np.ndarray):
+        """Each hip again, around the whole-film stage's points (both hips of a
+        film in one batch; the image-right hip mirrored as in training)."""
+        infos = [dict(img=film, bbox=hip_box(points[list(index)]), hip_side=side,
+                      mirror=side == MIRRORED_HIP)
+                 for film, points in zip(films, keypoints)
+                 for side, index in enumerate(geometry.HIP_KEYPOINTS)]
+        hip_points, hip_scores = self._run(self.refiner, infos)
+        joined = [merge_hips([np.column_stack([hip_points[2 * i + s], hip_scores[2 * i + s]])
+                              for s in (0, 1)], film.shape[1])
+                  for i, film in enumerate(films)]
+        return (np.stack([j[:, :2] for j in joined]), np.stack([j[:, 2] for j in joined]))
 
     def measure(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None) -> dict:
         """The output record of one film from its keypoints (12, 2) and scores (12,)."""

@@ -1,10 +1,18 @@
-"""Loading pose models from training checkpoints or published weights-only files.
+"""Model files: training checkpoints, and published weights-only files.
 
-A *published* file (``tools/publish_model.py``) holds only tensors and plain data:
-``{'state_dict': {...}, 'meta': {'format': 'hip_mmpose-published-v1', 'config':
-'<JSON>', ...}}``. It loads with ``torch.load(weights_only=True)``, and its config is
-JSON data, not Python: nothing in a downloaded model is executed. (An MMEngine
-config *file* is Python and runs when parsed; the JSON form cannot.)
+A *published* file (``tools/publish_model.py``, and the ``best_cascade.pth`` that
+``tools/train.py`` writes for a two-stage config) holds only tensors and plain
+data::
+
+    {'state_dict': {'film': {...}, 'hip': {...}},        # one entry per stage
+     'meta': {'format': 'hip_mmpose-published-v2',
+              'stages': [{'name': 'film', 'config': '<JSON>', 'source': ..., 'epoch': N},
+                         {'name': 'hip', ...}]}}
+
+It loads with ``torch.load(weights_only=True)``, and its configs are JSON data, not
+Python: nothing in a downloaded model is executed. (An MMEngine config *file* is
+Python and runs when parsed; the JSON form cannot.) A single-stage model has one
+stage, ``film``.
 """
 from __future__ import annotations
 
@@ -15,65 +23,146 @@ from pathlib import Path
 import torch
 from mmengine.config import Config
 
-PUBLISHED_FORMAT = 'hip_mmpose-published-v1'
+PUBLISHED_FORMAT = 'hip_mmpose-published-v2'
+_OLD_FORMAT = 'hip_mmpose-published-v1'  # one stage, config in meta['config']
 
 
 def _data_only_config(cfg: Config) -> dict:
     data = json.loads(json.dumps(cfg.to_dict(), default=str))
     data.pop('custom_imports', None)  # hip_mmpose is imported by the loader itself
+    data.pop('film_stage', None)      # the stages are stored one by one
     return data
 
 
-def publish_checkpoint(checkpoint, out_file, config=None) -> Path:
-    """Write a weights-only copy of ``checkpoint`` with its config embedded as JSON.
+def _load(path) -> dict:
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as err:
+        raise ValueError(f'{path}: not a loadable weights-only checkpoint ({err})') from err
 
-    ``config`` (path or Config) defaults to the one MMEngine stored in the
-    checkpoint. The output name gets the first 8 hex digits of its SHA-256, as
-    MMPose's publish tool does: ``<stem>-<sha8>.pth``.
+
+def load_weights(checkpoint) -> dict:
+    """The model weights of a training checkpoint (tensors only)."""
+    ckpt = _load(checkpoint)
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
+    state = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    if not state:
+        raise ValueError(f'{checkpoint}: no model weights in it')
+    return state
+
+
+def save_published(out_file, stages) -> Path:
+    """Write a published file of one or more stages, whole, then renamed.
+
+    Args:
+        out_file (str | Path): where to write it.
+        stages (list[tuple]): ``(name, config, state_dict, source)`` per stage; the
+            config is a :class:`Config` (stored as JSON), ``source`` the checkpoint
+            the weights came from (its name is recorded).
+
+    Returns:
+        Path: ``out_file``.
     """
-    ckpt = torch.load(checkpoint, map_location='cpu')  # our own run's file, allow-listed
-    if config is None:
-        text = ckpt.get('meta', {}).get('cfg')
-        if not text:
-            raise ValueError(f'{checkpoint}: no config stored; pass one')
-        cfg = Config.fromstring(text, '.py')
-    else:
-        cfg = config if isinstance(config, Config) else Config.fromfile(str(config))
-    state = {k: v.detach().clone().cpu() for k, v in ckpt.get('state_dict', ckpt).items()
-             if isinstance(v, torch.Tensor)}
-    meta = dict(format=PUBLISHED_FORMAT, config=json.dumps(_data_only_config(cfg)),
-                source=Path(checkpoint).name,
-                epoch=int(ckpt.get('meta', {}).get('epoch', -1)))
+    meta = dict(format=PUBLISHED_FORMAT, stages=[])
+    state = {}
+    for name, cfg, weights, source in stages:
+        meta['stages'].append(dict(name=name, config=json.dumps(_data_only_config(cfg)),
+                                   source=Path(str(source)).name))
+        state[name] = {k: v.detach().clone().cpu() for k, v in weights.items()}
     out_file = Path(out_file)
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_file.with_suffix('.tmp')
+    tmp = out_file.with_name(out_file.name + '.tmp')
     torch.save(dict(state_dict=state, meta=meta), tmp)
+    tmp.replace(out_file)
+    return out_file
+
+
+def is_published(ckpt: dict) -> bool:
+    meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
+    return isinstance(meta, dict) and meta.get('format') in (PUBLISHED_FORMAT, _OLD_FORMAT)
+
+
+def read_published(path) -> list[tuple[str, dict, dict]]:
+    """``[(stage name, config dict, state_dict), ...]`` of a published file.
+
+    The configs are returned as data (dicts), never executed.
+    """
+    ckpt = _load(path)
+    if not is_published(ckpt):
+        raise ValueError(f'{path}: not a published hip_mmpose model (publish a training '
+                         'checkpoint with tools/publish_model.py)')
+    meta = ckpt['meta']
+    if meta['format'] == _OLD_FORMAT:
+        return [('film', json.loads(meta['config']), ckpt['state_dict'])]
+    return [(s['name'], json.loads(s['config']), ckpt['state_dict'][s['name']])
+            for s in meta['stages']]
+
+
+def publish_checkpoint(checkpoint, out_file, config=None) -> Path:
+    """Write a weights-only copy of ``checkpoint`` with its config(s) as JSON.
+
+    ``checkpoint`` is a published file (e.g. a two-stage run's ``best_cascade.pth``)
+    or a single-stage training checkpoint; for the latter ``config`` (path or
+    Config) defaults to the one MMEngine stored in the checkpoint. The output name
+    gets the first 8 hex digits of its SHA-256, as MMPose's publish tool does:
+    ``<stem>-<sha8>.pth``.
+    """
+    ckpt = _load(checkpoint)
+    if is_published(ckpt):
+        stages = [(name, Config(cfg), state, checkpoint)
+                  for name, cfg, state in read_published(checkpoint)]
+    else:
+        if config is None:
+            text = ckpt.get('meta', {}).get('cfg')
+            if not text:
+                raise ValueError(f'{checkpoint}: no config stored; pass one')
+            cfg = Config.fromstring(text, '.py')
+        else:
+            cfg = config if isinstance(config, Config) else Config.fromfile(str(config))
+        stages = [('film', cfg, load_weights(checkpoint), checkpoint)]
+    out_file = Path(out_file)
+    tmp = save_published(out_file.with_name(out_file.name + '.part'), stages)
     sha = hashlib.sha256(tmp.read_bytes()).hexdigest()[:8]
     final = out_file.with_name(f'{out_file.stem}-{sha}.pth')
     tmp.replace(final)
     return final
 
 
-def load_pose_model(checkpoint, config=None, device: str = 'cpu'):
-    """An MMPose model ready for inference, from either kind of checkpoint.
+def _build(cfg: Config, state: dict | None, device: str):
+    from mmpose.apis import init_model
+    model = init_model(cfg, None, device=device)
+    if state is not None:
+        model.load_state_dict(state)
+    return model
 
-    Published files are read with ``weights_only=True`` and their embedded JSON
-    config (unless ``config`` overrides it). Training checkpoints need ``config``
+
+def load_pose_models(checkpoint, config=None, device: str = 'cpu') -> dict:
+    """MMPose models ready for inference, ``{stage name: model}``.
+
+    Published files (one or two stages) are read with ``weights_only=True`` and their
+    embedded JSON configs, unless ``config`` (a config file) overrides them; a
+    cascade config file gives both stages. Training checkpoints need ``config``
     and load through MMEngine (also weights_only, with mmengine's classes
     allow-listed by :mod:`hip_mmpose.compat`).
     """
-    from mmpose.apis import init_model
-
-    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
-    meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
-    if meta.get('format') == PUBLISHED_FORMAT:
-        cfg = (Config(json.loads(meta['config'])) if config is None
-               else config if isinstance(config, Config) else Config.fromfile(str(config)))
-        model = init_model(cfg, None, device=device)
-        model.load_state_dict(ckpt['state_dict'])
-        return model
-    if config is None:
+    from hip_mmpose.apis.cascade import FILM, HIP, film_stage_config, is_cascade
+    ckpt = _load(checkpoint)
+    user_cfg = (None if config is None else
+                config if isinstance(config, Config) else Config.fromfile(str(config)))
+    if is_published(ckpt):
+        stages = read_published(checkpoint)
+        if user_cfg is not None:
+            configs = ({FILM: film_stage_config(user_cfg), HIP: user_cfg}
+                       if is_cascade(user_cfg) else {FILM: user_cfg})
+        else:
+            configs = {name: Config(cfg) for name, cfg, _ in stages}
+        return {name: _build(configs[name], state, device) for name, _, state in stages}
+    if user_cfg is None:
         raise ValueError(f'{checkpoint}: a training checkpoint needs --config '
                          '(or publish it with tools/publish_model.py)')
-    return init_model(str(config) if not isinstance(config, Config) else config,
-                      str(checkpoint), device=device)
+    if is_cascade(user_cfg):
+        raise ValueError(f'{checkpoint}: a two-stage config needs the run\'s '
+                         'best_cascade.pth (or its published file), not one stage\'s checkpoint')
+    return {FILM: _build(user_cfg, load_weights(checkpoint), device)}

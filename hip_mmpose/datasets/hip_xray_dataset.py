@@ -1,7 +1,7 @@
 """COCO-style dataset of AP pelvis films with 12 hip keypoints."""
 from __future__ import annotations
 
-import json
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,14 @@ from mmpose.registry import DATASETS
 METAINFO_FILE = str(Path(__file__).resolve().parents[2]
                     / 'configs' / '_base_' / 'datasets' / 'hip_xray.py')
 
-BBOX_SOURCES = ('film', 'annotation', 'file')
+BBOX_SOURCES = ('film', 'annotation')
+
+
+@functools.lru_cache(maxsize=1)
+def film_metainfo() -> dict:
+    """The 12-point metainfo, parsed as MMPose's datasets parse it."""
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+    return parse_pose_metainfo(dict(from_file=METAINFO_FILE))
 
 
 @DATASETS.register_module()
@@ -27,22 +34,16 @@ class HipXrayDataset(BaseCocoStyleDataset):
       such box; the whole film is the box inference uses too.
     - ``'annotation'``: the stored tight keypoint box, for training a second,
       refining stage (jitter it with ``RandomBBoxTransform``).
-    - ``'file'``: boxes predicted by a first stage, from ``bbox_file`` (a JSON list
-      of ``{"file_name", "bbox": [x, y, w, h]}`` as ``tools/make_refine_boxes.py``
-      writes). Ground-truth keypoints stay attached for evaluation.
+
+    The refining stage's per-hip crops are :class:`HipRefineDataset`'s.
     """
 
     METAINFO: dict = dict(from_file=METAINFO_FILE)
 
-    def __init__(self, *args, bbox_source: str = 'film', bbox_file: str | None = None,
-                 **kwargs):
+    def __init__(self, *args, bbox_source: str = 'film', **kwargs):
         if bbox_source not in BBOX_SOURCES:
             raise ValueError(f'bbox_source must be one of {BBOX_SOURCES}, got {bbox_source!r}')
-        if (bbox_source == 'file') != bool(bbox_file):
-            raise ValueError("bbox_file is required with bbox_source='file' and only then")
         self.bbox_source = bbox_source
-        self.stage_boxes = _read_boxes(bbox_file) if bbox_file else {}
-        # MMPose's own bbox_file means "detections without annotations"; ours keeps them
         super().__init__(*args, **kwargs)
 
     def parse_data_info(self, raw_data_info: dict) -> dict | None:
@@ -50,20 +51,6 @@ class HipXrayDataset(BaseCocoStyleDataset):
         if data_info is None or self.bbox_source == 'annotation':
             return data_info
         img = raw_data_info['raw_img_info']
-        if self.bbox_source == 'film':
-            box = [0, 0, img['width'], img['height']]
-        else:
-            if img['file_name'] not in self.stage_boxes:
-                raise KeyError(f'{img["file_name"]}: no box in the bbox_file')
-            x, y, w, h = self.stage_boxes[img['file_name']]
-            box = [x, y, x + w, y + h]
-        data_info['bbox'] = np.array([box], dtype=np.float32)
+        data_info['bbox'] = np.array([[0, 0, img['width'], img['height']]], dtype=np.float32)
         return data_info
 
-
-def _read_boxes(path: str) -> dict:
-    try:
-        entries = json.loads(Path(path).read_text())
-        return {e['file_name']: [float(v) for v in e['bbox']] for e in entries}
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ValueError(f'{path}: not a list of {{"file_name", "bbox"}} entries ({err})') from err

@@ -18,6 +18,7 @@ from mmengine.logging import MMLogger
 from mmpose.registry import METRICS
 
 from hip_mmpose import geometry
+from hip_mmpose.datasets.hip_crops import merge_hips
 from hip_mmpose.evaluation import stats
 
 GRADE_LABELS = (1, 2, 3, 4)
@@ -66,14 +67,18 @@ class HipMetric(BaseMetric):
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             pred = sample['pred_instances']
+            k = np.asarray(pred['keypoints']).shape[-2]
             self.results.append(dict(
                 img_path=osp.abspath(sample['img_path']) if sample.get('img_path') else '',
                 pred=np.asarray(pred['keypoints'], np.float64)[0],
-                scores=np.asarray(pred.get('keypoint_scores', np.ones((1, 12))))[0],
-                gt=np.asarray(sample['gt_instances']['keypoints'], np.float64)[0]))
+                scores=np.asarray(pred.get('keypoint_scores', np.ones((1, k))))[0],
+                gt=np.asarray(sample['gt_instances']['keypoints'], np.float64)[0],
+                hip_side=sample.get('hip_side'),
+                width=sample['ori_shape'][1] if 'hip_side' in sample else None))
 
     # ------------------------------------------------------------------ metrics
     def compute_metrics(self, results: list) -> dict:
+        results = join_hips(results)
         pred = np.stack([r['pred'] for r in results])
         gt = np.stack([r['gt'] for r in results])
         per_film = hip_measures(pred, gt)
@@ -89,7 +94,36 @@ class HipMetric(BaseMetric):
 
     def _keypoint_names(self, k: int) -> list[str]:
         names = (self.dataset_meta or {}).get('keypoint_id2name')
-        return [names[i] for i in range(k)] if names else [f'kp{i + 1:02d}' for i in range(k)]
+        if not names or len(names) != k:  # the refining stage's 6-point set: film names
+            from hip_mmpose.datasets.hip_xray_dataset import film_metainfo
+            names = film_metainfo()['keypoint_id2name']
+        return [names[i] for i in range(k)]
+
+
+def join_hips(results: list) -> list:
+    """Per-film results from per-hip ones (the refining stage's samples).
+
+    A per-hip result (``hip_side`` set) holds one hip's six points in the frame
+    its crop was taken from (the image-right hip mirrored); the two hips of a film
+    are joined into its 12 film points. Per-film results pass through unchanged.
+    """
+    if all(r.get('hip_side') is None for r in results):
+        return results
+    films: dict = {}
+    for r in results:
+        films.setdefault(r['img_path'], [None, None])[r['hip_side']] = r
+    joined = []
+    for path, hips in films.items():
+        if any(h is None for h in hips):
+            raise ValueError(f'{path}: only one hip was evaluated; the refining stage '
+                             'needs both hips of every film')
+        width = hips[0]['width']
+        scores = np.empty(12)
+        for h, index in zip(hips, geometry.HIP_KEYPOINTS):
+            scores[list(index)] = h['scores']
+        joined.append(dict(img_path=path, pred=merge_hips([h['pred'] for h in hips], width),
+                           gt=merge_hips([h['gt'] for h in hips], width), scores=scores))
+    return joined
 
 
 def hip_measures(pred: np.ndarray, gt: np.ndarray) -> dict:

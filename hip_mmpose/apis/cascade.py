@@ -1,0 +1,237 @@
+"""Training and testing the coarse-to-fine hip model through MMEngine's Runner.
+
+A *cascade* config is an ordinary MMPose config of the refining (per-hip) stage
+with one extra entry::
+
+    film_stage = dict(config='./hip_effv2_cbam_film_cpu.py', cfg_options=dict())
+
+naming the whole-film stage's config (relative to the cascade config's folder) and
+overrides for it. Each stage is an ordinary MMPose top-down model trained by its own
+Runner; this module runs them in order under one work dir::
+
+    <work_dir>/film/   the whole-film stage (its logs, checkpoints, val points)
+    <work_dir>/hip/    the refining stage
+    <work_dir>/best_cascade.pth   both stages' best weights, one weights-only file
+    <work_dir>/cascade_state.json what is done (for --resume)
+
+The refining stage's validation and test crops come from the first stage's points
+on the same films, handed over as the per-film JSON that :class:`HipMetric` writes.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import os.path as osp
+import time
+from pathlib import Path
+
+from mmengine.config import Config
+
+from hip_mmpose.apis.model_files import PUBLISHED_FORMAT, load_weights, save_published
+from hip_mmpose.runner_utils import (SPLIT_LOADERS, merge_options, set_data_paths,
+                                     use_split_for_test)
+
+FILM, HIP = 'film', 'hip'
+STAGES = (FILM, HIP)
+CASCADE_FILE = 'best_cascade.pth'
+STATE_FILE = 'cascade_state.json'
+
+
+def is_cascade(cfg: Config) -> bool:
+    """Whether ``cfg`` is a two-stage (cascade) config."""
+    return cfg.get('film_stage') is not None
+
+
+def film_stage_config(cfg: Config) -> Config:
+    """The whole-film stage's config of a cascade config (its overrides applied)."""
+    entry = cfg.film_stage
+    path = entry['config'] if isinstance(entry, dict) else entry
+    base = osp.dirname(cfg.filename) if cfg.filename else os.getcwd()
+    path = osp.normpath(osp.join(base, path))
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{cfg.filename}: film_stage config {path} does not exist')
+    film = Config.fromfile(path)
+    return merge_options(film, (entry.get('cfg_options') if isinstance(entry, dict) else None))
+
+
+def stage_configs(cfg: Config, work_dir: str, data_root=None, ann_root=None,
+                  prepare=None) -> dict:
+    """``{'film': Config, 'hip': Config}`` with work dirs and data paths set, each
+    then passed through ``prepare(cfg, stage name)`` (the tools' options: launcher,
+    AMP, ...)."""
+    film = film_stage_config(cfg)
+    hip = copy.deepcopy(cfg)
+    hip.pop('film_stage')
+    out = {}
+    for name, stage in ((FILM, film), (HIP, hip)):
+        set_data_paths(stage, data_root, ann_root)
+        stage.work_dir = osp.join(work_dir, name)
+        out[name] = prepare(stage, name) if prepare else stage
+    return out
+
+
+# --------------------------------------------------------------------- running
+def _runner(cfg: Config, tag: str):
+    from mmengine.runner import Runner
+    # a unique experiment name: two Runners of one process started in the same
+    # second would otherwise share MMEngine's logger (and HipMetric's dump folder)
+    cfg.experiment_name = f'{tag}_{time.strftime("%Y%m%d_%H%M%S")}_{os.getpid()}_{time.time_ns() % 10**6}'
+    return Runner.from_cfg(cfg)
+
+
+def _barrier():
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def best_checkpoint(work_dir: str) -> str:
+    """The stage's best-on-val checkpoint, else its last one."""
+    best = sorted(Path(work_dir).glob('best_*.pth'), key=lambda p: p.stat().st_mtime)
+    if best:
+        return str(best[-1])
+    last = Path(work_dir) / 'last_checkpoint'
+    if last.is_file():
+        return last.read_text().strip()
+    raise FileNotFoundError(f'{work_dir}: no checkpoint (best_*.pth or last_checkpoint)')
+
+
+def predict_split(cfg: Config, state_dict: dict, split: str, tag: str):
+    """Test a stage on ``split`` with given weights.
+
+    Returns:
+        tuple[dict, str]: the metrics and the per-film JSON HipMetric wrote.
+    """
+    cfg = copy.deepcopy(cfg)
+    cfg.load_from, cfg.resume = None, False
+    use_split_for_test(cfg, split)
+    runner = _runner(cfg, tag)
+    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+    model.load_state_dict(state_dict)
+    metrics = runner.test()
+    _barrier()
+    return metrics, osp.join(runner.log_dir, f'{split}_per_film.json')
+
+
+def _use_points(cfg: Config, split_files: dict) -> Config:
+    for split, path in split_files.items():
+        loader = cfg.get(SPLIT_LOADERS[split])
+        if loader:
+            loader['dataset']['keypoint_file'] = osp.abspath(path)
+    return cfg
+
+
+class CascadeState:
+    """What a cascade training has finished (``cascade_state.json``)."""
+
+    def __init__(self, work_dir: str):
+        self.path = Path(work_dir) / STATE_FILE
+        self.data = json.loads(self.path.read_text()) if self.path.is_file() else {}
+
+    def done(self, stage: str) -> dict | None:
+        return self.data.get(stage)
+
+    def mark(self, stage: str, **info):
+        self.data[stage] = info
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix('.tmp')
+        tmp.write_text(json.dumps(self.data, indent=1))
+        tmp.replace(self.path)
+
+
+def train_cascade(cfg: Config, work_dir: str, resume: bool = False, data_root=None,
+                  ann_root=None, prepare=None, validate: bool = True,
+                  log=print) -> str:
+    """Train both stages, one Runner each; return the path of ``best_cascade.pth``.
+
+    Args:
+        cfg (Config): a cascade config (with ``film_stage``).
+        work_dir (str): the run's folder (``film/``, ``hip/`` and the result inside).
+        resume (bool): continue whichever stage was interrupted (a finished first
+            stage is not trained again).
+        data_root, ann_root: data paths for every loader of both stages.
+        prepare (callable): ``prepare(cfg, stage name)`` returns each stage's
+            config with the tools' options applied (launcher, AMP, ...).
+        validate (bool): validate each epoch (and keep the best-on-val weights).
+        log: where progress lines go.
+
+    Returns:
+        str: the combined weights-only file of both stages.
+    """
+    stages = stage_configs(cfg, work_dir, data_root, ann_root, prepare)
+    if not validate:
+        for stage in stages.values():
+            stage.val_cfg = stage.val_dataloader = stage.val_evaluator = None
+    state = CascadeState(work_dir)
+    if not resume:
+        state.data = {}
+
+    # 1. whole-film stage
+    film_done = state.done(FILM)
+    if film_done is None:
+        film = stages[FILM]
+        if resume and (Path(film.work_dir) / 'last_checkpoint').is_file():
+            film.resume, film.load_from = True, None
+        log(f'== stage 1/2: whole film ({osp.basename(cfg.film_stage["config"])}) '
+            f'-> {film.work_dir}')
+        _runner(film, FILM).train()
+        _barrier()
+        film_done = dict(checkpoint=best_checkpoint(film.work_dir))
+        if validate:
+            # the first stage's points on the val films crop the refining stage's val hips
+            _, points = predict_split(film, load_weights(film_done['checkpoint']), 'val',
+                                      f'{FILM}_val')
+            film_done['val_points'] = points
+        state.mark(FILM, **film_done)
+    else:
+        log(f'== stage 1/2: whole film: done ({film_done["checkpoint"]})')
+
+    # 2. refining stage
+    hip = stages[HIP]
+    if validate:
+        _use_points(hip, dict(val=film_done['val_points']))
+    if resume and (Path(hip.work_dir) / 'last_checkpoint').is_file():
+        hip.resume, hip.load_from = True, None
+    log(f'== stage 2/2: each hip ({osp.basename(cfg.filename or "config")}) -> {hip.work_dir}')
+    _runner(hip, HIP).train()
+    _barrier()
+    hip_best = best_checkpoint(hip.work_dir)
+    state.mark(HIP, checkpoint=hip_best)
+    out = osp.join(work_dir, CASCADE_FILE)
+    save_published(out, [(FILM, stages[FILM], load_weights(film_done['checkpoint']),
+                          film_done['checkpoint']),
+                         (HIP, hip, load_weights(hip_best), hip_best)])
+    log(f'both stages: {out}')
+    return out
+
+
+def test_cascade(cfg: Config, checkpoint: str, work_dir: str, split: str = 'test',
+                 data_root=None, ann_root=None, prepare=None,
+                 hip_options: dict | None = None) -> dict:
+    """Test both stages on ``split``: the first on the whole films, the second on
+    the hips around the first stage's points.
+
+    Args:
+        cfg (Config): the cascade config (models and loaders).
+        checkpoint (str): ``best_cascade.pth`` or a published two-stage file.
+        hip_options (dict): extra entries for the refining stage's config (e.g.
+            an added evaluator).
+
+    Returns:
+        dict: ``{'film': metrics, 'hip': metrics, 'film_points': path,
+        'per_film': path}``; the ``hip`` metrics are those of the final points.
+    """
+    from hip_mmpose.apis.model_files import read_published
+    stages = stage_configs(cfg, work_dir, data_root, ann_root, prepare)
+    weights = dict((name, state) for name, _, state in read_published(checkpoint))
+    missing = [s for s in STAGES if s not in weights]
+    if missing:
+        raise ValueError(f'{checkpoint}: a two-stage config needs both stages\' weights; '
+                         f'missing {missing} (train with this config, or publish its '
+                         f'{CASCADE_FILE})')
+    film_metrics, points = predict_split(stages[FILM], weights[FILM], split, f'{FILM}_{split}')
+    hip = _use_points(stages[HIP], {'test': points})  # the test loader reads `split`
+    merge_options(hip, hip_options)
+    hip_metrics, per_film = predict_split(hip, weights[HIP], split, f'{HIP}_{split}')
+    return dict(film=film_metrics, hip=hip_metrics, film_points=points, per_film=per_film)

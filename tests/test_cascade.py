@@ -1,0 +1,215 @@
+"""The coarse-to-fine model: per-hip crops, the two-stage run through the card's tools."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from hip_mmpose import geometry
+from hip_mmpose.apis import HipInferencer, publish_checkpoint, read_published
+from hip_mmpose.datasets import HipRefineDataset
+from hip_mmpose.datasets.hip_crops import hip_box, merge_hips, mirror_x, split_hips
+from hip_mmpose.evaluation.hip_metric import HipMetric
+from tests.conftest import DEMO_CONFIG, REPO, TINY_BOTH
+from tools.infer import main as infer_main
+from tools.publish_model import main as publish_main
+from tools.test import main as run_test_tool
+from tools.train import main as train_main
+
+# A hand-placed film 200 px wide: the image-right hip is the image-left one mirrored
+# (x -> 199 - x) and moved down 4 px.
+LEFT = np.array([[40, 50], [55, 45], [80, 60], [45, 90], [60, 95], [75, 98]], float)
+RIGHT = np.column_stack([199 - LEFT[:, 0], LEFT[:, 1] + 4])  # in HIP_KEYPOINTS order
+
+
+def _film_points():
+    points = np.zeros((12, 2))
+    points[list(geometry.HIP_KEYPOINTS[0])] = LEFT
+    points[list(geometry.HIP_KEYPOINTS[1])] = RIGHT
+    return points
+
+
+def test_hip_split_and_merge_by_hand():
+    points = _film_points()
+    assert np.allclose(points[[0, 2, 6, 8]], [LEFT[0], LEFT[2], RIGHT[2], RIGHT[0]])
+    left, right = split_hips(points, width=200)
+    assert np.allclose(left, LEFT)
+    # mirrored, the image-right hip is the image-left one 4 px lower
+    assert np.allclose(right, LEFT + [0, 4])
+    assert np.allclose(merge_hips([left, right], width=200), points)
+    assert np.allclose(mirror_x(mirror_x(points, 200), 200), points)
+    # the crop box: square around the six points' extent (40 x 53 px, centre (60, 71.5))
+    assert np.allclose(hip_box(LEFT), [60 - 26.5, 45, 60 + 26.5, 98])
+
+
+def _dataset(root: Path, split='val', **kwargs):
+    cfg = Config.fromfile(DEMO_CONFIG)
+    return HipRefineDataset(data_root=str(root), ann_file=str(root / 'coco' / f'{split}.json'),
+                            data_prefix=dict(img=f'{split}/images/'), test_mode=True,
+                            pipeline=cfg.val_dataloader.dataset.pipeline[:-1], **kwargs)
+
+
+def test_refine_dataset_two_mirrored_hips_per_film(synthetic_root):
+    ds = _dataset(synthetic_root)
+    films = json.loads((synthetic_root / 'coco' / 'val.json').read_text())
+    assert len(ds) == 2 * len(films['images'])
+    assert ds.metainfo['num_keypoints'] == 6
+    assert ds.metainfo['keypoint_id2name'][0] == 'roof_lateral'
+    assert ds.metainfo['flip_indices'] == list(range(6))
+    truth = {Path(i['file_name']).name: np.array(a['keypoints']).reshape(12, 3)[:, :2]
+             for i, a in zip(films['images'], films['annotations'])}
+    for film in range(len(films['images'])):
+        left, right = ds[2 * film], ds[2 * film + 1]
+        assert (left['hip_side'], left['mirror'], right['hip_side'], right['mirror']) == \
+            (0, False, 1, True)
+        width = left['ori_shape'][1]
+        # the right hip's film (and points) are mirrored; un-mirrored they are the truth
+        assert np.array_equal(right['img'].shape, left['img'].shape)
+        joined = merge_hips([left['keypoints'][0], right['keypoints'][0]], width)
+        assert np.allclose(joined, truth[Path(left['img_path']).name], atol=1e-3)
+
+
+def test_refine_dataset_crops_around_first_stage_points(synthetic_root, tmp_path):
+    plain = _dataset(synthetic_root, keypoint_source='annotation')
+    films = []
+    for i in range(0, len(plain), 2):
+        width = plain[i]['ori_shape'][1]
+        points = merge_hips([plain[i]['keypoints'][0], plain[i + 1]['keypoints'][0]], width)
+        films.append(dict(file=Path(plain[i]['img_path']).name,
+                          pred_keypoints=(points + [3, -2]).tolist()))
+    per_film = tmp_path / 'val_per_film.json'
+    per_film.write_text(json.dumps(dict(films=films)))
+    staged = _dataset(synthetic_root, keypoint_source='file', keypoint_file=str(per_film))
+    for i in range(len(plain)):
+        # boxes follow the given points (mirrored with the film for the right hip) ...
+        shift = np.array([-3 if staged[i]['mirror'] else 3, -2] * 2)
+        assert np.allclose(staged[i]['bbox'][0], plain[i]['bbox'][0] + shift, atol=1e-3)
+        # ... and the truth stays attached
+        assert np.array_equal(staged[i]['keypoints'], plain[i]['keypoints'])
+    with pytest.raises(ValueError, match='keypoint_file is required'):
+        _dataset(synthetic_root, keypoint_source='file')
+    per_film.write_text(json.dumps(dict(films=films[1:])))
+    with pytest.raises(KeyError, match=films[0]['file']):
+        _dataset(synthetic_root, keypoint_source='file', keypoint_file=str(per_film))
+    per_film.write_text('[1, 2]')
+    with pytest.raises(ValueError, match='val_per_film.json'):
+        _dataset(synthetic_root, keypoint_source='file', keypoint_file=str(per_film))
+
+
+def test_hip_metric_joins_the_two_hips_of_a_film():
+    """Per-hip predictions in the crop's (mirrored) frame give the film's measures."""
+    points = _film_points()
+    left, right = split_hips(points, width=200)
+    pred_right = right + [1.0, 0.0]  # 1 px further right in the mirrored frame
+
+    def sample(side, pred, gt):
+        return dict(img_path='P1_01.png', ori_shape=(150, 200), hip_side=side,
+                    pred_instances=dict(keypoints=pred[None], keypoint_scores=np.ones((1, 6))),
+                    gt_instances=dict(keypoints=gt[None]))
+
+    metric = HipMetric()
+    metric.process({}, [sample(0, left, left), sample(1, pred_right, right)])
+    out = metric.compute_metrics(metric.results)
+    # six points exact, six 1 px off: MRE 0.5 px; the image-right hip's points moved
+    # 1 px to image-LEFT in the film (mirrored back), so its AI changes, the left's not
+    assert out['MRE'] == pytest.approx(0.5)
+    film_pred = points.copy()
+    film_pred[list(geometry.HIP_KEYPOINTS[1]), 0] -= 1
+    ai_true = geometry.acetabular_indices(points)
+    ai_pred = geometry.acetabular_indices(film_pred)
+    assert out['AI_MAE'] == pytest.approx(np.abs(ai_pred - ai_true).mean(), abs=1e-9)
+    assert out['AI_MAE_left'] == pytest.approx(abs(ai_pred[0] - ai_true[0]), abs=1e-9)
+    metric.results = [sample(0, left, left)]
+    with pytest.raises(ValueError, match='only one hip'):
+        metric.compute_metrics(metric.results)
+
+
+def test_max_epochs_drives_the_cosine_schedule():
+    from hip_mmpose.runner_utils import merge_options
+    cfg = merge_options(Config.fromfile(DEMO_CONFIG), {'train_cfg.max_epochs': 12})
+    cosine = cfg.param_scheduler[1]
+    assert (cosine.end, cosine.T_max) == (12, 12)
+    assert cfg.param_scheduler[0].end == 100  # the iteration-based warm-up stays
+
+
+def test_card_commands_train_test_publish_infer(trained_cascade, synthetic_root, tmp_path,
+                                                capsys):
+    """tools/train.py trained both stages (fixture); test, publish and infer with one file."""
+    config, work_dir, best = trained_cascade
+    assert best == work_dir / 'best_cascade.pth'
+    for stage in ('film', 'hip'):
+        assert list((work_dir / stage).glob('best_*.pth')), stage
+    state = json.loads((work_dir / 'cascade_state.json').read_text())
+    # the refining stage validated on crops around the FIRST stage's val points
+    val_points = json.loads(Path(state['film']['val_points']).read_text())
+    assert len(val_points['films']) == 4
+    stages = read_published(best)
+    assert [name for name, _, _ in stages] == ['film', 'hip']
+
+    metrics = run_test_tool([config, str(best), '--data-root', str(synthetic_root),
+                             '--work-dir', str(tmp_path / 'test'), '--cfg-options', *TINY_BOTH])
+    out = capsys.readouterr().out
+    assert 'whole-film stage only' in out and 'final points, refined per hip' in out
+    assert np.isfinite(metrics['hip/AI_MAE']) and np.isfinite(metrics['film_stage/hip/AI_MAE'])
+    per_film = json.loads(next((tmp_path / 'test' / 'hip').glob('*/test_per_film.json'))
+                          .read_text())
+    assert len(per_film['films']) == 4
+    assert len(per_film['films'][0]['pred_keypoints']) == 12
+
+    assert publish_main([str(best), str(tmp_path / 'pub' / 'hip.pth')]) == 0
+    published = next((tmp_path / 'pub').glob('hip-*.pth'))
+    films = synthetic_root / 'test' / 'images'
+    assert infer_main([str(films), '--checkpoint', str(published),
+                       '--out-dir', str(tmp_path / 'out'), '--no-overlay']) == 0
+    # inference reproduces the test tool's final points (same two stages, same crops)
+    for film in per_film['films']:
+        result = json.loads((tmp_path / 'out' / f'{Path(film["file"]).stem}.json').read_text())
+        assert np.allclose(np.array(result['keypoints'])[:, :2], film['pred_keypoints'],
+                           atol=0.05), film['file']
+
+
+def test_resume_picks_up_the_refining_stage(trained_cascade, synthetic_root, tmp_path, capsys):
+    import shutil
+    _, work_dir, _ = trained_cascade
+    work = tmp_path / 'copy'
+    shutil.copytree(work_dir, work)
+    state = json.loads((work / 'cascade_state.json').read_text())
+    state.pop('hip')  # as if the run had stopped during the refining stage
+    (work / 'cascade_state.json').write_text(json.dumps(state))
+    film_files = sorted(p.name for p in (work / 'film').glob('*.pth'))
+    train_main([DEMO_CONFIG, '--data-root', str(synthetic_root), '--work-dir', str(work),
+                '--resume', '--cfg-options', 'train_cfg.max_epochs=2',
+                'film_stage.train_cfg.max_epochs=1', *TINY_BOTH])
+    out = capsys.readouterr().out
+    assert 'stage 1/2: whole film: done' in out
+    assert sorted(p.name for p in (work / 'film').glob('*.pth')) == film_files
+    hip_ckpt = torch.load(work / 'hip' / 'epoch_2.pth', map_location='cpu', weights_only=True)
+    assert hip_ckpt['meta']['epoch'] == 2 and hip_ckpt['meta']['iter'] == 8  # 4 + 4, resumed
+    with pytest.raises(SystemExit, match='without a path'):
+        train_main([DEMO_CONFIG, '--work-dir', str(work), '--resume', str(work / 'x.pth')])
+
+
+def test_one_stage_checkpoint_is_not_a_two_stage_model(trained, trained_cascade, tmp_path):
+    film_config, film_work, _ = trained
+    with pytest.raises(ValueError, match='best_cascade.pth'):
+        HipInferencer(film_work / 'epoch_1.pth', DEMO_CONFIG)
+    with pytest.raises(ValueError, match='needs both stages'):
+        run_test_tool([DEMO_CONFIG, str(publish_checkpoint(
+            film_work / 'epoch_1.pth', tmp_path / 'one.pth', config=film_config)),
+            '--work-dir', str(tmp_path)])
+
+
+def test_configs_say_each_thing_once():
+    cpu = Config.fromfile(str(REPO / 'configs' / 'hip_effv2_cbam_cpu.py'))
+    gpu = Config.fromfile(str(REPO / 'configs' / 'hip_effv2_cbam.py'))
+    assert cpu.film_stage.config == './hip_effv2_cbam_film_cpu.py'
+    assert gpu.film_stage.config == './hip_effv2_cbam_film.py'
+    film_gpu = Config.fromfile(str(REPO / 'configs' / 'hip_effv2_cbam_film.py'))
+    # the GPU film stage resizes the base's pipelines in place: same steps, new sizes
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        affine = [s for s in film_gpu[loader].dataset.pipeline if s.type == 'TopdownAffine']
+        assert affine[0].input_size == (512, 384)
+    assert film_gpu.param_scheduler[1].end == film_gpu.train_cfg.max_epochs == 40
+    assert gpu.param_scheduler[1].end == gpu.train_cfg.max_epochs == 60
