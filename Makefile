@@ -40,12 +40,13 @@ ifeq ($(strip $(DATA)),)
 endif
 	$(PY) tools/convert_csv_to_coco.py $(DATA_ROOT) --out-dir $(ANN_ROOT)
 	$(PY) tools/train.py $(DEMO_CONFIG) --data-root $(DATA_ROOT) --ann-root $(ANN_ROOT) \
-		--work-dir $(WORK_DIR) --cfg-options train_cfg.max_epochs=$(DEMO_EPOCHS)
-	$(PY) tools/test.py $(DEMO_CONFIG) $$(ls -t $(WORK_DIR)/best_*.pth | head -n 1) \
+		--work-dir $(WORK_DIR) --cfg-options train_cfg.max_epochs=$(DEMO_EPOCHS) \
+		film_stage.train_cfg.max_epochs=$(DEMO_EPOCHS)
+	$(PY) tools/test.py $(DEMO_CONFIG) $(WORK_DIR)/best_cascade.pth \
 		--data-root $(DATA_ROOT) --ann-root $(ANN_ROOT) --work-dir $(WORK_DIR) \
 		--report $(WORK_DIR)/report
-	@echo "checkpoint: $$(ls -t $(WORK_DIR)/best_*.pth | head -n 1)"
-	@echo "logs:       $(WORK_DIR)/$$(ls -t $(WORK_DIR) | grep -E '^[0-9]{8}_[0-9]{6}$$' | head -n 1)/"
+	@echo "model:      $(WORK_DIR)/best_cascade.pth (both stages)"
+	@echo "logs:       $(WORK_DIR)/film/ and $(WORK_DIR)/hip/"
 	@echo "report:     $(WORK_DIR)/report/summary.html"
 
 clean-demo:

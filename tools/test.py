@@ -56,9 +56,8 @@ def stage_args(cfg: Config, args) -> Config:
     return cfg
 
 
-def merge_args(cfg: Config, args) -> Config:
+def single_stage_args(cfg: Config, args) -> Config:
     cfg.load_from = args.checkpoint
-    apply_runner_args(cfg, args)
     if args.split != 'test':
         use_split_for_test(cfg, args.split)
     return stage_args(add_dump(cfg, args), args)
@@ -72,10 +71,9 @@ def _rank() -> int:
 def main(argv=None):
     """Test; return the final metrics (two stages: also under 'film_stage/...')."""
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    cfg = apply_runner_args(Config.fromfile(args.config), args)
     name = Path(args.checkpoint).name
     if is_cascade(cfg):
-        cfg = apply_runner_args(cfg, args)
         result = test_cascade(cfg, args.checkpoint, cfg.work_dir, split=args.split,
                               data_root=args.data_root, ann_root=args.ann_root,
                               prepare=lambda stage, stage_name: stage_args(
@@ -85,7 +83,7 @@ def main(argv=None):
                   (metrics, f'{args.split}: final points, refined per hip ({name})')]
         metrics = dict(metrics, **{f'film_stage/{k}': v for k, v in result['film'].items()})
     else:
-        runner = Runner.from_cfg(merge_args(cfg, args))
+        runner = Runner.from_cfg(single_stage_args(cfg, args))
         metrics = runner.test()
         per_film = Path(runner.log_dir) / f'{args.split}_per_film.json'
         tables = [(metrics, f'{args.split} metrics ({name})')]

@@ -52,31 +52,32 @@ def stage_args(cfg: Config, args) -> Config:
     return cfg
 
 
-def merge_args(cfg: Config, args) -> Config:
+def single_stage_args(cfg: Config, args) -> Config:
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
-    return stage_args(apply_runner_args(cfg, args), args)
+    return stage_args(cfg, args)
 
 
 def main(argv=None):
     """Train; return the Runner (one stage) or the path of best_cascade.pth (two)."""
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    # --cfg-options first: `film_stage=None` makes a two-stage config's refining
+    # stage a single-stage config (ablations with given first-stage points)
+    cfg = apply_runner_args(Config.fromfile(args.config), args)
     if is_cascade(cfg):
         if args.resume not in (None, 'auto'):
             raise SystemExit('error: a two-stage run resumes from its work dir: use '
                              '--resume without a path')
-        cfg = apply_runner_args(cfg, args)
         result = train_cascade(cfg, cfg.work_dir, resume=args.resume is not None,
                                data_root=args.data_root, ann_root=args.ann_root,
                                prepare=lambda stage, _: stage_args(stage, args),
                                validate=not args.no_validate)
     else:
-        result = Runner.from_cfg(merge_args(cfg, args))
+        result = Runner.from_cfg(single_stage_args(cfg, args))
         result.train()
     if args.launcher != 'none':
         finish_distributed()
