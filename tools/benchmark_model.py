@@ -52,6 +52,8 @@ def benchmark(config_path, data_root, threads=2, repeats=5, train_steps=3, batch
 
     val_cfg = cfg.val_dataloader.dataset.copy()
     val_cfg.update(data_root=str(data_root), ann_file=str(data_root / 'coco' / 'val.json'))
+    if 'keypoint_source' in val_cfg:  # a refining stage: crop around the true points here
+        val_cfg.update(keypoint_source='annotation', keypoint_file=None)
     val_set = DATASETS.build(val_cfg)
     batch = model.data_preprocessor(pseudo_collate([val_set[0]]), False)
     with torch.no_grad():
