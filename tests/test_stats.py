@@ -23,7 +23,8 @@ def test_kappas_by_hand():
     kappa = 1 - 0.2 / 0.45 = 5/9.
 
     sklearn's cohen_kappa_score(..., weights='linear') (not installed here) does
-        w = abs(arange(k)[:, None] - arange(k)[None]); expected = outer(cm.sum(1), cm.sum(0)) / cm.sum()
+        w = abs(arange(k)[:, None] - arange(k)[None])
+        expected = outer(cm.sum(1), cm.sum(0)) / cm.sum()
         kappa = 1 - sum(w * cm) / sum(w * expected)
     with unscaled weights: 1 - 4 / 9 = 5/9 as well.
     """
