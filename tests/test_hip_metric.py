@@ -1,4 +1,5 @@
 """HipMetric: exact values for perfect and perturbed predictions."""
+import csv
 import json
 import math
 
@@ -7,20 +8,22 @@ import pytest
 from mmpose.registry import METRICS
 
 from hip_mmpose import geometry
+from hip_mmpose.evaluation.hip_metric import CI_METRICS, patient_ids
 from tests.test_geometry import P_LEFT, P_RIGHT, film
 
 
-def _samples(preds, gts):
-    return [dict(img_path=f'/films/F{i}.png',
+def _samples(preds, gts, names=None):
+    names = names or [f'F{i}.png' for i in range(len(preds))]
+    return [dict(img_path=f'/films/{name}',
                  pred_instances=dict(keypoints=p[None], keypoint_scores=np.ones((1, 12))),
                  gt_instances=dict(keypoints=g[None]))
-            for i, (p, g) in enumerate(zip(preds, gts))]
+            for name, p, g in zip(names, preds, gts)]
 
 
-def _evaluate(preds, gts, **kwargs):
+def _evaluate(preds, gts, names=None, **kwargs):
     metric = METRICS.build(dict(type='HipMetric', **kwargs))
     metric.dataset_meta = dict(keypoint_id2name={i: f'k{i + 1}' for i in range(12)})
-    metric.process([], _samples(preds, gts))
+    metric.process([], _samples(preds, gts, names))
     return metric.evaluate(len(preds))
 
 
@@ -125,3 +128,105 @@ def test_per_film_dump(tmp_path):
     rows = (tmp_path / 'test_per_film.csv').read_text().strip().splitlines()
     assert len(rows) == 5 and rows[0].startswith('file,mean_error_px')
     assert data['summary']['confusion'][1][1] == 4  # grade I hips predicted I
+
+
+def _ai_films(scale=1.0, offset=0.0):
+    """_films() with every acetabular index a mapped to offset + scale * a."""
+    medial, lateral = (-15, 30), (15, 40)
+    hip = lambda side, kind: ((P_LEFT - kind[0], 100 + kind[1]) if side == 0
+                              else (P_RIGHT + kind[0], 100 + kind[1]))
+    out = []
+    for i, (a, b) in enumerate([(medial, medial), (lateral, medial),
+                                (medial, lateral), (lateral, lateral)]):
+        out.append(film(offset + scale * (20 + 3 * i), offset + scale * (30 - 2 * i),
+                        hip(0, a), hip(1, b)))
+    return np.stack(out)
+
+
+def test_slope_intercept_and_proportional_bias():
+    """Model AI = 5 + 0.8 * clinicians' AI: slope 0.8, intercept 5 deg; the
+    Bland-Altman difference 5 - 0.2 t on the mean 2.5 + 0.9 t has slope -2/9."""
+    gts = _ai_films()
+    assert np.array_equal(_ai_films(), _films())
+    preds = _ai_films(0.8, 5.0)
+    assert geometry.acetabular_indices(preds) == pytest.approx(
+        5 + 0.8 * geometry.acetabular_indices(gts), abs=1e-9)
+    m = _evaluate(preds, gts, bootstrap=0)
+    assert m['hip/AI_slope'] == pytest.approx(0.8)
+    assert m['hip/AI_intercept'] == pytest.approx(5.0)
+    assert m['hip/AI_prop_bias'] == pytest.approx(-2 / 9)
+    assert m['hip/IHDI_kappa'] == 1 and m['hip/IHDI_kappa_linear'] == 1  # grades unchanged
+    assert not any('_ci_' in key for key in m)                          # bootstrap=0: none
+
+
+def test_linear_kappa_of_the_hand_computed_case():
+    """test_kappa_hand_computed's table has only grades I and II: one disagreement
+    weight (1/3), so the linear-weighted kappa equals Cohen's 0.75."""
+    gts = _films()
+    preds = gts.copy()
+    preds[3, [3, 4, 5], 0] += 40
+    m = _evaluate(preds, gts, bootstrap=0)
+    assert m['hip/IHDI_kappa_linear'] == pytest.approx(0.75)
+
+
+def test_patient_ids():
+    names = ['P2afc90_01.jpg', '/data/test/images/P2afc90_02.jpg', 'P3db4d1_01.jpg',
+             'odd.png', 'odd.png']
+    ids = patient_ids(names)
+    assert ids[:3] == ['P2afc90', 'P2afc90', 'P3db4d1']
+    assert len(set(ids)) == 4 and ids[3] not in ids[:3]     # unmatched: their own patients
+    assert patient_ids(['a-1_x.png', 'a-2_y.png'], r'^([^-]+)-') == ['a', 'a']
+    assert patient_ids(['case12.png'], r'case\d') == ['case1']  # no group: the whole match
+
+
+def test_bootstrap_ci_by_patient(tmp_path):
+    """Two patients, two films each: every CI key present, around its estimate;
+    the dump says how the intervals were made."""
+    gts = _films()
+    preds = gts.copy()
+    for i in (0, 1):
+        preds[i, 0] = _rotate_about(preds[i, 0], preds[i, 2], 2.0)
+    names = ['P1_01.png', 'P1_02.png', 'P2_01.png', 'P2_02.png']
+    m = _evaluate(preds, gts, names, bootstrap=500, dump_name='t', out_dir=str(tmp_path))
+    for key in CI_METRICS:
+        assert f'hip/{key}_ci_low' in m and f'hip/{key}_ci_high' in m
+    # patient 1 has every error (MAE 1 over its 4 hips), patient 2 none
+    assert m['hip/AI_MAE_ci_low'] == 0 and m['hip/AI_MAE_ci_high'] == pytest.approx(1.0)
+    assert m['hip/AI_MAE_ci_low'] <= m['hip/AI_MAE'] <= m['hip/AI_MAE_ci_high']
+    summary = json.loads((tmp_path / 't_per_film.json').read_text())['summary']
+    assert summary['bootstrap'] == dict(resamples=500, method='percentile', seed=0,
+                                        patients=2, films=4)
+    # names without a patient part: each film is its own patient
+    _evaluate(preds, gts, bootstrap=500, dump_name='f', out_dir=str(tmp_path))
+    summary = json.loads((tmp_path / 'f_per_film.json').read_text())['summary']
+    assert summary['bootstrap']['patients'] == 4
+
+
+def test_csv_cells_cannot_run_as_formulas(tmp_path):
+    gts = _films()
+    names = ['=HYPERLINK("evil.example","open")_01.png', '+1_02.png', '@x_03.png',
+             'P4_04.png']
+    _evaluate(gts + [1.0, 0.0], gts, names, bootstrap=0, dump_name='t', out_dir=str(tmp_path))
+    with open(tmp_path / 't_per_film.csv', newline='') as fh:
+        rows = list(csv.reader(fh))
+    assert [r[0] for r in rows[1:]] == ["'" + names[0], "'+1_02.png", "'@x_03.png", 'P4_04.png']
+    assert rows[1][1] == '1.0'   # numbers stay numbers
+    films = json.loads((tmp_path / 't_per_film.json').read_text())['films']
+    assert films[0]['file'] == names[0]   # JSON keeps the real name
+
+
+def test_bootstrap_is_cheap():
+    """1000 patient resamples of about the test split's shape (45 films, 23 patients, 90
+    hips) stay far under the 3 s budget (measured about 0.015 s on 2 busy cores)."""
+    import time
+
+    from hip_mmpose.evaluation import hip_measures, summarise
+    rng = np.random.default_rng(0)
+    gts = np.stack([film(rng.uniform(12, 35), rng.uniform(12, 35)) for _ in range(45)])
+    preds = gts + rng.normal(0, 2.5, gts.shape)
+    files = [f'P{i // 2:02d}_{i % 2 + 1:02d}.jpg' for i in range(45)]  # 22 patients x 2 + 1
+    m = hip_measures(preds, gts)
+    start = time.perf_counter()
+    out = summarise(m, files=files, bootstrap=1000)
+    assert time.perf_counter() - start < 3.0
+    assert out['bootstrap']['patients'] == 23 and out['AI_MAE_ci_low'] < out['AI_MAE']

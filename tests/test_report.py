@@ -1,4 +1,6 @@
 """Report figures: every figure written, readable and not blank."""
+import json
+
 import cv2
 import numpy as np
 
@@ -44,3 +46,44 @@ def test_report_without_training_logs(trained, synthetic_root, tmp_path):
     write_report(dump, tmp_path / 'r', work_dir=None, max_films=1)
     assert not (tmp_path / 'r' / 'training_curves.png').exists()
     assert len(list((tmp_path / 'r' / 'films').glob('*.png'))) == 1
+
+
+def test_summary_shows_intervals_and_escapes_names(tmp_path):
+    """A report from a hand-made dump: CIs beside the headline numbers, the
+    linear-weighted kappa and slope listed, file names escaped in the page."""
+    from mmpose.registry import METRICS
+
+    from tests.test_hip_metric import _ai_films, _samples
+    gts = _ai_films()
+    preds = _ai_films(0.8, 5.0) + [1.5, -1.0]   # AI 5 + 0.8 x clinicians'
+    names = ['P1_"q"<b>&_01.png', 'P1_02.png', 'P2_01.png', 'P2_02.png']
+    rng = np.random.default_rng(0)
+    for name in names:
+        cv2.imwrite(str(tmp_path / name), rng.integers(0, 255, (240, 640), dtype=np.uint8))
+    metric = METRICS.build(dict(type='HipMetric', dump_name='t', out_dir=str(tmp_path),
+                                bootstrap=200))
+    samples = _samples(preds, gts, names)
+    for sample, name in zip(samples, names):
+        sample['img_path'] = str(tmp_path / name)
+    metric.process([], samples)
+    metric.evaluate(len(samples))
+    report = tmp_path / 'report'
+    write_report(tmp_path / 't_per_film.json', report)
+    page = (report / 'summary.html').read_text()
+    md = (report / 'summary.md').read_text()
+    assert len(list((report / 'films').glob('*.png'))) == 4
+    assert '"q"' not in page and '<b>' not in page                  # escaped
+    assert 'P1_%22q%22%3Cb%3E%26_01.png' in page                   # the link still works
+    assert 'alt="P1_&quot;q&quot;&lt;b&gt;&amp;_01"' in page
+    assert '<b>' not in md
+    for text in (page, md):
+        assert 'IHDI linear-weighted kappa' in text and 'AI slope' in text
+        assert 'bootstrap over patients (200 resamples of 2 patients, 4 films' in text
+    summary = json.loads((tmp_path / 't_per_film.json').read_text())['summary']
+    mae = (f"{summary['AI_MAE']:.3f} [{summary['AI_MAE_ci_low']:.3f}, "
+           f"{summary['AI_MAE_ci_high']:.3f}]")
+    assert f'<td>{mae}</td>' in page and f'| {mae} |' in md
+    assert summary['AI_MAE_ci_low'] < summary['AI_MAE'] < summary['AI_MAE_ci_high']
+    assert '<td>0.800 [' in page   # the slope and its interval
+    for name in ('ai_scatter.png', 'ai_bland_altman.png', 'ihdi_confusion.png'):
+        _not_blank(report / name)

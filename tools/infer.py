@@ -20,6 +20,7 @@ import hip_mmpose  # noqa: E402,F401
 import cv2  # noqa: E402
 from hip_mmpose.apis import HipInferencer  # noqa: E402
 from hip_mmpose.film_io import list_films  # noqa: E402
+from hip_mmpose.safe_text import csv_cell  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 SUMMARY_FIELDS = ['file', 'ai_image_left', 'ai_image_right', 'ihdi_image_left',
@@ -86,7 +87,7 @@ def main(argv=None) -> int:
     with open(out / 'summary.csv', 'w', newline='') as fh:
         writer = csv.DictWriter(fh, SUMMARY_FIELDS, restval='')
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
     print(f'{len(films) - failed} of {len(films)} films measured; results in {out}/'
           + (f'; {failed} failed' if failed else ''))
     return 2 if failed else 0

@@ -10,6 +10,8 @@ import csv
 import json
 import os
 import os.path as osp
+import re
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -20,8 +22,15 @@ from mmpose.registry import METRICS
 from hip_mmpose import geometry
 from hip_mmpose.datasets.hip_crops import merge_hips
 from hip_mmpose.evaluation import stats
+from hip_mmpose.safe_text import csv_cell
 
 GRADE_LABELS = (1, 2, 3, 4)
+# the patient id is the file name up to its first '_' (files are P<patient>_<nn>.jpg)
+PATIENT_PATTERN = r'^([^_]+)_'
+# measures with a bootstrap confidence interval, logged as <name>_ci_low / _ci_high
+CI_METRICS = ('AI_MAE', 'AI_r', 'AI_ICC', 'AI_slope', 'IHDI_bal_acc', 'IHDI_kappa',
+              'IHDI_kappa_linear')
+CI_SUFFIXES = ('_ci_low', '_ci_high')
 
 
 @METRICS.register_module()
@@ -36,12 +45,20 @@ class HipMetric(BaseMetric):
     - AI (both hips of every film): ``AI_MAE``, ``AI_MAE_left``, ``AI_MAE_right``
       (image-left/right), ``AI_RMSE``, ``AI_bias`` and ``AI_LoA_low/high`` (95 %
       limits of agreement), ``AI_r`` (Pearson), ``AI_ICC`` (ICC(2,1), absolute
-      agreement);
+      agreement), ``AI_slope`` / ``AI_intercept`` (OLS fit model = a + b *
+      clinicians; b < 1: regression toward the mean), ``AI_prop_bias`` (slope of
+      the Bland-Altman difference on the mean);
     - IHDI: ``IHDI_acc``, ``IHDI_recall_<grade>`` for each grade present in the
       truth, ``IHDI_bal_acc`` (mean of those recalls), ``IHDI_kappa`` (Cohen),
+      ``IHDI_kappa_linear`` (linear-weighted: grades are ordinal; an undefined
+      grade is fully apart from any other),
       ``IHDI_ge2_sens`` / ``IHDI_ge2_spec`` (grade >= II as the positive class).
       Most real hips are grade I, so accuracy alone flatters a model that always
-      answers I; balanced accuracy, kappa and sensitivity do not.
+      answers I; balanced accuracy, kappa and sensitivity do not;
+    - with ``bootstrap > 0``: ``<key>_ci_low`` / ``<key>_ci_high``, the 95 %
+      confidence interval of each key in :data:`CI_METRICS` (AI_MAE, AI_r,
+      AI_ICC, AI_slope, IHDI_bal_acc, IHDI_kappa, IHDI_kappa_linear) by a
+      patient-level bootstrap: patients are resampled, each with all its films.
 
     The confusion matrix goes to the log. With ``dump_name`` set, per-film
     results (file, points, AIs, grades, errors) are written as
@@ -49,20 +66,37 @@ class HipMetric(BaseMetric):
     the current run's log folder (``<work_dir>/<timestamp>/``).
 
     Args:
-        radii: pixel radii for the success-detection rates.
-        dump_name: file stem of the per-film dump; None disables it.
-        out_dir: folder of the dump (default: the run's log folder).
+        radii (Sequence[float]): pixel radii for the success-detection rates.
+            Defaults to (2, 4, 6, 10).
+        dump_name (str, optional): file stem of the per-film dump; None
+            disables it. Defaults to None.
+        out_dir (str, optional): folder of the dump. Defaults to None (the
+            run's log folder).
+        bootstrap (int): bootstrap resamples for the confidence intervals; 0
+            skips them (for cheap per-epoch validation). Defaults to 1000.
+        ci_method (str): ``'percentile'`` or ``'BCa'`` (see
+            ``scipy.stats.bootstrap``). Defaults to ``'percentile'``.
+        patient_pattern (str): regular expression searched in each file name;
+            its first group (or whole match) is the patient id. A film whose
+            name does not match is its own patient. Defaults to
+            :data:`PATIENT_PATTERN` (the name up to its first ``'_'``).
+        seed (int): seed of the bootstrap resampling. Defaults to 0.
+        collect_device (str): Defaults to ``'cpu'``.
+        prefix (str, optional): Defaults to None (``'hip'``).
     """
 
     default_prefix = 'hip'
 
     def __init__(self, radii: Sequence[float] = (2, 4, 6, 10), dump_name: str | None = None,
-                 out_dir: str | None = None, collect_device: str = 'cpu',
-                 prefix: str | None = None):
+                 out_dir: str | None = None, bootstrap: int = 1000,
+                 ci_method: str = 'percentile', patient_pattern: str = PATIENT_PATTERN,
+                 seed: int = 0, collect_device: str = 'cpu', prefix: str | None = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.radii = tuple(radii)
         self.dump_name = dump_name
         self.out_dir = out_dir
+        self.ci_cfg = dict(bootstrap=int(bootstrap), ci_method=ci_method,
+                           patient_pattern=patient_pattern, seed=seed)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
@@ -82,7 +116,8 @@ class HipMetric(BaseMetric):
         pred = np.stack([r['pred'] for r in results])
         gt = np.stack([r['gt'] for r in results])
         per_film = hip_measures(pred, gt)
-        metrics = summarise(per_film, self.radii, self._keypoint_names(pred.shape[1]))
+        metrics = summarise(per_film, self.radii, self._keypoint_names(pred.shape[1]),
+                            files=[r['img_path'] for r in results], **self.ci_cfg)
         logger = MMLogger.get_current_instance()
         logger.info('IHDI confusion matrix (rows: truth, columns: prediction, all hips)\n'
                     + format_confusion(per_film['confusion']))
@@ -137,8 +172,88 @@ def hip_measures(pred: np.ndarray, gt: np.ndarray) -> dict:
                 confusion=stats.confusion_matrix(grade_true, grade_pred, (0,) + GRADE_LABELS))
 
 
-def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None) -> dict:
-    """The metric dict from :func:`hip_measures`; non-scalar extras included."""
+def patient_ids(files: Sequence[str], pattern: str = PATIENT_PATTERN) -> list[str]:
+    """The patient of each film, from its file name.
+
+    Args:
+        files (Sequence[str]): film paths or names (only the base name is read).
+        pattern (str): regular expression searched in the base name; its first
+            group (or the whole match, without groups) is the patient id.
+            Defaults to :data:`PATIENT_PATTERN`.
+
+    Returns:
+        list[str]: one id per film; a film whose name does not match is its own
+        patient (an id no matching name can take).
+    """
+    regex = re.compile(pattern)
+    ids = []
+    for i, path in enumerate(files):
+        match = regex.search(osp.basename(str(path)))
+        if match is None:
+            ids.append(f'\0film {i}')
+        else:
+            ids.append(match.group(1) if regex.groups else match.group(0))
+    return ids
+
+
+def _linear_grade_weights() -> np.ndarray:
+    """Disagreement weights over labels (undefined, I..IV): linear between grades,
+    full (1) between an undefined grade and any defined one."""
+    weights = np.ones((1 + len(GRADE_LABELS),) * 2)
+    weights[0, 0] = 0
+    weights[1:, 1:] = stats.linear_weights(len(GRADE_LABELS))
+    return weights
+
+
+def _resampled_measures(m: dict, film_weights: np.ndarray) -> np.ndarray:
+    """The :data:`CI_METRICS`, ``(len(CI_METRICS), B)``, for film frequency weights
+    ``(B, N)``: all ones gives the plain estimates, a bootstrap draw its resample."""
+    hip_weights = np.repeat(film_weights, 2, axis=-1)  # both hips of each film
+    pred, true = m['ai_pred'].ravel(), m['ai_true'].ravel()
+    cm = stats.confusion_matrix(m['grade_true'], m['grade_pred'], (0,) + GRADE_LABELS,
+                                weights=hip_weights)
+    recalls = stats.per_class_recall(cm)[..., 1:]  # an undefined prediction is a miss
+    with np.errstate(invalid='ignore'), warnings.catch_warnings():
+        warnings.simplefilter('ignore', RuntimeWarning)  # no grade present: NaN
+        bal_acc = np.nanmean(recalls, -1)
+    values = dict(
+        AI_MAE=stats.mean_absolute_error(pred, true, hip_weights),
+        AI_r=stats.pearson_r(pred, true, hip_weights),
+        AI_ICC=stats.icc_absolute_agreement(pred, true, hip_weights),
+        AI_slope=stats.linear_fit(true, pred, hip_weights)[1],
+        IHDI_bal_acc=bal_acc,
+        IHDI_kappa=stats.cohen_kappa(cm),
+        IHDI_kappa_linear=stats.weighted_kappa(cm, _linear_grade_weights()))
+    return np.stack([values[name] for name in CI_METRICS])
+
+
+def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
+              bootstrap: int = 0, ci_method: str = 'percentile',
+              patient_pattern: str = PATIENT_PATTERN, seed: int = 0) -> dict:
+    """The metric dict from :func:`hip_measures`; non-scalar extras included.
+
+    Args:
+        m (dict): per-film measures from :func:`hip_measures`.
+        radii (Sequence[float]): success-detection radii (px). Defaults to
+            (2, 4, 6, 10).
+        keypoint_names (list[str], optional): names for ``MRE_<name>``.
+            Defaults to None (``kp01`` ...).
+        files (Sequence[str], optional): the film files, in ``m``'s order, for
+            the patient ids of the bootstrap. Defaults to None (every film its
+            own patient, i.e. films resampled).
+        bootstrap (int): bootstrap resamples; 0 skips the confidence
+            intervals. Defaults to 0.
+        ci_method (str): ``'percentile'`` or ``'BCa'``. Defaults to
+            ``'percentile'``.
+        patient_pattern (str): see :func:`patient_ids`. Defaults to
+            :data:`PATIENT_PATTERN`.
+        seed (int): bootstrap seed. Defaults to 0.
+
+    Returns:
+        dict: the scalar metrics (see :class:`HipMetric`), ``confusion`` (list)
+        and, with ``bootstrap``, ``bootstrap`` (dict: resamples, method,
+        patients, films).
+    """
     errors = m['errors']
     names = keypoint_names or [f'kp{i + 1:02d}' for i in range(errors.shape[1])]
     out = dict(MRE=float(errors.mean()))
@@ -147,17 +262,21 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None) -> dict:
         out['NME'] = float(np.nanmean(errors / m['h_line'][:, None]))
     out.update({f'SDR_{r:g}px': float((errors <= r).mean()) for r in radii})
 
+    measures = dict(zip(CI_METRICS, _resampled_measures(m, np.ones((1, len(errors))))[:, 0]))
     ai_err = m['ai_pred'] - m['ai_true']
     abs_err = np.abs(ai_err)
-    out['AI_MAE'] = float(np.nanmean(abs_err))
+    out['AI_MAE'] = float(measures['AI_MAE'])
     out['AI_MAE_left'] = float(np.nanmean(abs_err[:, 0]))
     out['AI_MAE_right'] = float(np.nanmean(abs_err[:, 1]))
     out['AI_RMSE'] = float(np.sqrt(np.nanmean(ai_err ** 2)))
     agreement = stats.bland_altman(m['ai_pred'], m['ai_true'])
     out['AI_bias'], out['AI_LoA_low'], out['AI_LoA_high'] = (
         agreement['bias'], agreement['loa_low'], agreement['loa_high'])
-    out['AI_r'] = stats.pearson_r(m['ai_pred'], m['ai_true'])
-    out['AI_ICC'] = stats.icc_absolute_agreement(m['ai_pred'], m['ai_true'])
+    out['AI_r'] = float(measures['AI_r'])
+    out['AI_ICC'] = float(measures['AI_ICC'])
+    out['AI_slope'] = float(measures['AI_slope'])
+    out['AI_intercept'] = stats.linear_fit(m['ai_true'], m['ai_pred'])[0]
+    out['AI_prop_bias'] = stats.proportional_bias(m['ai_pred'], m['ai_true'])[1]
 
     cm = m['confusion']  # labels 0 (undefined), I..IV
     graded = cm[1:, :]   # truths with a defined grade; undefined predictions count as wrong
@@ -167,10 +286,21 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None) -> dict:
     for grade, recall in zip(GRADE_LABELS, recalls):
         if np.isfinite(recall):
             out[f'IHDI_recall_{geometry.GRADE_NAMES[grade]}'] = float(recall)
-    out['IHDI_bal_acc'] = float(np.nanmean(recalls)) if np.isfinite(recalls).any() else float('nan')
-    out['IHDI_kappa'] = stats.cohen_kappa(cm)
+    for key in ('IHDI_bal_acc', 'IHDI_kappa', 'IHDI_kappa_linear'):
+        out[key] = float(measures[key])
     out['IHDI_ge2_sens'], out['IHDI_ge2_spec'] = stats.binary_sens_spec(
         m['grade_true'] >= 2, m['grade_pred'] >= 2)
+
+    if bootstrap > 0:
+        patients = (patient_ids(files, patient_pattern) if files is not None
+                    else [f'film {i}' for i in range(len(errors))])
+        low, high = stats.group_bootstrap_ci(lambda w: _resampled_measures(m, w), patients,
+                                             n_resamples=bootstrap, method=ci_method,
+                                             seed=seed)
+        for name, lo, hi in zip(CI_METRICS, low, high):
+            out[name + CI_SUFFIXES[0]], out[name + CI_SUFFIXES[1]] = float(lo), float(hi)
+        out['bootstrap'] = dict(resamples=int(bootstrap), method=ci_method, seed=seed,
+                                patients=len(set(patients)), films=len(errors))
     out['confusion'] = cm.tolist()
     return out
 
@@ -218,7 +348,7 @@ def write_per_film(folder, name, results, m, metrics) -> tuple[str, str]:
              f['grade_true']['image_right'], *f['errors_px']] for f in films]
     tmp = csv_path + '.tmp'
     with open(tmp, 'w', newline='') as fh:
-        csv.writer(fh).writerows([header] + rows)
+        csv.writer(fh).writerows([[csv_cell(cell) for cell in row] for row in [header] + rows])
     os.replace(tmp, csv_path)
     return json_path, csv_path
 

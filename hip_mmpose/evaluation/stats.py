@@ -1,42 +1,148 @@
-"""Agreement statistics for measurement and grading, pure numpy.
+"""Agreement statistics for measurement and grading, pure numpy (and scipy's bootstrap).
 
 Used by :class:`HipMetric` and the report figures, so the numbers a figure shows
 are the numbers the metric logged.
+
+Every statistic that gets a bootstrap confidence interval is written once, with
+optional frequency ``weights`` of shape ``(B, n)``: one row of weights per
+bootstrap resample (how often each observation was drawn), all ones for the plain
+estimate. A resample is then one vectorised call, not a Python loop.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from scipy import stats as sp_stats
 
 
-def pearson_r(x, y) -> float:
-    """Pearson correlation; NaN with fewer than 2 finite pairs or a constant side."""
+def _weights(n: int, weights) -> tuple[np.ndarray, bool]:
+    """``(B, n)`` float weights (ones when None) and whether the caller gave them."""
+    if weights is None:
+        return np.ones((1, n)), False
+    w = np.asarray(weights, float)
+    return (w[None] if w.ndim == 1 else w), True
+
+
+def _out(values: np.ndarray, batched: bool):
+    return values if batched else float(values[0])
+
+
+def pearson_r(x, y, weights=None):
+    """Pearson correlation; NaN with fewer than 2 finite pairs or a constant side.
+
+    Args:
+        x, y (array-like): paired values (flattened).
+        weights (np.ndarray, optional): frequency weights ``(B, n)``; with them
+            the result is an array ``(B,)``. Defaults to None (one float).
+
+    Returns:
+        float | np.ndarray: the correlation(s).
+    """
     x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
+    w, batched = _weights(len(x), weights)
     keep = np.isfinite(x) & np.isfinite(y)
-    x, y = x[keep], y[keep]
-    if len(x) < 2 or np.std(x) == 0 or np.std(y) == 0:
-        return float('nan')
-    return float(np.corrcoef(x, y)[0, 1])
+    x, y, w = x[keep], y[keep], w[:, keep]
+    n = w.sum(-1)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        mx, my = w @ x / n, w @ y / n
+        dx, dy = x - mx[:, None], y - my[:, None]
+        vx, vy = (w * dx ** 2).sum(-1), (w * dy ** 2).sum(-1)
+        r = (w * dx * dy).sum(-1) / np.sqrt(vx * vy)
+        flat = (vx <= 1e-12 * n * (1 + mx ** 2)) | (vy <= 1e-12 * n * (1 + my ** 2))
+    return _out(np.where((n < 2) | flat, np.nan, np.clip(r, -1, 1)), batched)
 
 
-def icc_absolute_agreement(pred, true) -> float:
+def icc_absolute_agreement(pred, true, weights=None):
     """ICC(2,1) (Shrout & Fleiss): two-way random effects, absolute agreement,
     single measurement - the usual choice for comparing a method with clinicians,
-    since it penalises a constant bias that Pearson's r ignores."""
+    since it penalises a constant bias that Pearson's r ignores.
+
+    Args:
+        pred, true (array-like): paired measurements (flattened).
+        weights (np.ndarray, optional): frequency weights ``(B, n)`` (a pair drawn
+            twice counts as two subjects). Defaults to None.
+
+    Returns:
+        float | np.ndarray: the ICC(s); NaN with fewer than 2 pairs.
+    """
     y = np.stack([np.asarray(pred, float).ravel(), np.asarray(true, float).ravel()], 1)
-    y = y[np.isfinite(y).all(1)]
-    n, k = y.shape
-    if n < 2:
-        return float('nan')
-    grand = y.mean()
-    ss_rows = k * ((y.mean(1) - grand) ** 2).sum()
-    ss_cols = n * ((y.mean(0) - grand) ** 2).sum()
-    ss_err = ((y - grand) ** 2).sum() - ss_rows - ss_cols
-    ms_rows, ms_cols = ss_rows / (n - 1), ss_cols / (k - 1)
-    ms_err = ss_err / ((n - 1) * (k - 1))
-    denom = ms_rows + (k - 1) * ms_err + k * (ms_cols - ms_err) / n
-    if denom <= 0:
-        return 1.0 if np.allclose(y[:, 0], y[:, 1]) else float('nan')
-    return float((ms_rows - ms_err) / denom)
+    w, batched = _weights(len(y), weights)
+    keep = np.isfinite(y).all(1)
+    y, w = y[keep], w[:, keep]
+    k = 2
+    n = w.sum(-1)                                            # (B,)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        col_means = (w @ y) / n[:, None]                     # (B, 2)
+        grand = col_means.mean(1)                            # (B,)
+        ss_rows = k * (w * (y.mean(1) - grand[:, None]) ** 2).sum(-1)
+        ss_cols = n * ((col_means - grand[:, None]) ** 2).sum(-1)
+        ss_total = (w * ((y[None] - grand[:, None, None]) ** 2).sum(-1)).sum(-1)
+        ss_err = ss_total - ss_rows - ss_cols
+        ms_rows, ms_cols = ss_rows / (n - 1), ss_cols / (k - 1)
+        ms_err = ss_err / ((n - 1) * (k - 1))
+        denom = ms_rows + (k - 1) * ms_err + k * (ms_cols - ms_err) / n
+        icc = (ms_rows - ms_err) / denom
+    identical = ~((w > 0) & ~np.isclose(y[:, 0], y[:, 1])).any(-1)
+    icc = np.where(denom <= 0, np.where(identical, 1.0, np.nan), icc)
+    return _out(np.where(n < 2, np.nan, icc), batched)
+
+
+def mean_absolute_error(pred, true, weights=None):
+    """Mean of ``|pred - true|`` over finite pairs (NaN without any).
+
+    Args:
+        pred, true (array-like): paired values (flattened).
+        weights (np.ndarray, optional): frequency weights ``(B, n)``. Defaults to None.
+
+    Returns:
+        float | np.ndarray: the MAE(s).
+    """
+    err = np.abs(np.asarray(pred, float).ravel() - np.asarray(true, float).ravel())
+    w, batched = _weights(len(err), weights)
+    keep = np.isfinite(err)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return _out(w[:, keep] @ err[keep] / w[:, keep].sum(-1), batched)
+
+
+def linear_fit(x, y, weights=None):
+    """Ordinary least squares ``y = intercept + slope * x`` over finite pairs.
+
+    Fitted with the clinicians' values as ``x`` and the model's as ``y``, a slope
+    below 1 means the model regresses toward the mean (high angles read low).
+
+    Args:
+        x, y (array-like): paired values (flattened).
+        weights (np.ndarray, optional): frequency weights ``(B, n)``. Defaults to None.
+
+    Returns:
+        tuple: ``(intercept, slope)``, floats (arrays ``(B,)`` with weights); NaN
+        with fewer than 2 pairs or a constant ``x``.
+    """
+    x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
+    w, batched = _weights(len(x), weights)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y, w = x[keep], y[keep], w[:, keep]
+    n = w.sum(-1)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        mx, my = w @ x / n, w @ y / n
+        dx = x - mx[:, None]
+        sxx = (w * dx ** 2).sum(-1)
+        slope = (w * dx * (y - my[:, None])).sum(-1) / sxx
+    slope = np.where((n < 2) | (sxx <= 1e-12 * n * (1 + mx ** 2)), np.nan, slope)
+    return _out(my - slope * mx, batched), _out(slope, batched)
+
+
+def proportional_bias(pred, true) -> tuple[float, float]:
+    """Bland-Altman proportional bias: the OLS line of ``pred - true`` on
+    ``(pred + true) / 2``. A slope away from 0 means the disagreement grows (or
+    shrinks) with the size of the measurement.
+
+    Returns:
+        tuple[float, float]: ``(intercept, slope)``.
+    """
+    pred, true = np.asarray(pred, float).ravel(), np.asarray(true, float).ravel()
+    return linear_fit((pred + true) / 2, pred - true)
 
 
 def bland_altman(pred, true) -> dict:
@@ -50,35 +156,81 @@ def bland_altman(pred, true) -> dict:
     return dict(bias=bias, loa_low=bias - 1.96 * sd, loa_high=bias + 1.96 * sd)
 
 
-def confusion_matrix(true, pred, labels) -> np.ndarray:
-    """Counts ``[true label][predicted label]``; values outside ``labels`` ignored."""
+def confusion_matrix(true, pred, labels, weights=None) -> np.ndarray:
+    """Counts ``[true label][predicted label]``; values outside ``labels`` ignored.
+
+    Args:
+        true, pred (array-like): paired labels (flattened).
+        labels (Sequence): the labels, in matrix order.
+        weights (np.ndarray, optional): frequency weights ``(B, n)``; with them
+            the result is ``(B, L, L)`` floats. Defaults to None (int counts).
+
+    Returns:
+        np.ndarray: ``(L, L)`` counts, or ``(B, L, L)`` weighted counts.
+    """
     index = {label: i for i, label in enumerate(labels)}
-    cm = np.zeros((len(labels), len(labels)), dtype=np.int64)
-    for t, p in zip(np.ravel(true), np.ravel(pred)):
-        if t in index and p in index:
-            cm[index[t], index[p]] += 1
-    return cm
+    size = len(labels)
+    t = np.array([index.get(v, -1) for v in np.ravel(true).tolist()], int)
+    p = np.array([index.get(v, -1) for v in np.ravel(pred).tolist()], int)
+    keep = (t >= 0) & (p >= 0)
+    cell = t[keep] * size + p[keep]
+    if weights is None:
+        return np.bincount(cell, minlength=size * size).reshape(size, size).astype(np.int64)
+    w = np.asarray(weights, float)[:, keep]
+    one_hot = np.zeros((len(cell), size * size))
+    one_hot[np.arange(len(cell)), cell] = 1
+    return (w @ one_hot).reshape(-1, size, size)
 
 
-def cohen_kappa(cm: np.ndarray) -> float:
-    """Unweighted Cohen's kappa of a confusion matrix (1.0 for perfect agreement)."""
+def linear_weights(k: int) -> np.ndarray:
+    """Linear disagreement weights ``|i - j| / (k - 1)`` for ``k`` ordered classes."""
+    i = np.arange(k)
+    return np.abs(i[:, None] - i[None]) / max(k - 1, 1)
+
+
+def weighted_kappa(cm: np.ndarray, weights: np.ndarray):
+    """Weighted Cohen's kappa ``1 - sum(w * O) / sum(w * E)`` of a confusion matrix.
+
+    ``O`` is the observed table, ``E`` the table expected from its margins
+    (``outer(row sums, column sums) / total``) and ``w`` a disagreement weight
+    (0 on the diagonal), e.g. :func:`linear_weights` for ordinal grades; with
+    ``1 - eye(k)`` it is the unweighted kappa.
+
+    Args:
+        cm (np.ndarray): ``(k, k)`` counts, or ``(..., k, k)`` for many tables.
+        weights (np.ndarray): ``(k, k)`` disagreement weights.
+
+    Returns:
+        float | np.ndarray: kappa (1.0 for perfect agreement; NaN for an empty
+        table, or when the margins leave no room for chance disagreement but
+        the tables disagree).
+    """
     cm = np.asarray(cm, float)
-    total = cm.sum()
-    if total == 0:
-        return float('nan')
-    observed = np.trace(cm) / total
-    expected = (cm.sum(0) * cm.sum(1)).sum() / total ** 2
-    if expected == 1.0:
-        return 1.0 if observed == 1.0 else float('nan')
-    return float((observed - expected) / (1 - expected))
+    total = cm.sum((-2, -1))
+    expected = cm.sum(-1)[..., :, None] * cm.sum(-2)[..., None, :]
+    with np.errstate(invalid='ignore', divide='ignore'):
+        observed_w = (weights * cm).sum((-2, -1)) / total
+        expected_w = (weights * expected).sum((-2, -1)) / total ** 2
+        kappa = 1 - observed_w / expected_w
+    kappa = np.where(expected_w <= 1e-12, np.where(observed_w <= 1e-12, 1.0, np.nan), kappa)
+    kappa = np.where(total > 0, kappa, np.nan)
+    return float(kappa) if kappa.ndim == 0 else kappa
+
+
+def cohen_kappa(cm: np.ndarray):
+    """Unweighted Cohen's kappa of a confusion matrix (1.0 for perfect agreement)."""
+    k = np.shape(cm)[-1]
+    return weighted_kappa(cm, 1.0 - np.eye(k))
 
 
 def per_class_recall(cm: np.ndarray) -> np.ndarray:
-    """Recall of each true class; NaN for classes with no true instance."""
+    """Recall of each true class; NaN for classes with no true instance.
+    ``cm`` may be ``(k, k)`` or ``(..., k, k)``."""
     cm = np.asarray(cm, float)
-    support = cm.sum(1)
+    support = cm.sum(-1)
     with np.errstate(invalid='ignore', divide='ignore'):
-        return np.where(support > 0, np.diag(cm) / np.where(support > 0, support, 1), np.nan)
+        return np.where(support > 0, np.diagonal(cm, axis1=-2, axis2=-1)
+                        / np.where(support > 0, support, 1), np.nan)
 
 
 def binary_sens_spec(true_pos, pred_pos) -> tuple[float, float]:
@@ -88,3 +240,53 @@ def binary_sens_spec(true_pos, pred_pos) -> tuple[float, float]:
     sens = float((t & p).sum() / pos) if pos else float('nan')
     spec = float((~t & ~p).sum() / neg) if neg else float('nan')
     return sens, spec
+
+
+def group_bootstrap_ci(statistic, groups, n_resamples: int = 1000,
+                       confidence_level: float = 0.95, method: str = 'percentile',
+                       seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap confidence intervals that resample groups (patients), not units.
+
+    ``scipy.stats.bootstrap`` draws the group indices with replacement; every
+    unit (film) of a drawn group comes along, as often as its group was drawn.
+    Films of one patient are not independent, so resampling films would give
+    intervals that are too narrow.
+
+    Args:
+        statistic (callable): ``statistic(weights)`` with frequency weights
+            ``(B, n_units)`` returning ``(m, B)`` (m statistics) or ``(B,)``;
+            see the ``weights`` argument of the functions in this module.
+        groups (Sequence): the group (patient id) of each unit.
+        n_resamples (int): bootstrap resamples. Defaults to 1000.
+        confidence_level (float): Defaults to 0.95.
+        method (str): ``'percentile'``, ``'basic'`` or ``'BCa'`` (scipy's
+            names). Defaults to ``'percentile'``.
+        seed (int): seed of the resampling generator. Defaults to 0.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: the low and high ends, ``(m,)`` each (or
+        0-d). NaN where fewer than 2 groups exist or any resample's statistic
+        is undefined (NaN).
+    """
+    _, group_of_unit = np.unique(np.asarray(groups, dtype=object).astype(str),
+                                 return_inverse=True)
+    n_groups = group_of_unit.max() + 1 if len(group_of_unit) else 0
+    if n_groups < 2:
+        shape = np.shape(statistic(np.ones((1, len(group_of_unit)))))[:-1]
+        return np.full(shape, np.nan), np.full(shape, np.nan)
+
+    def resampled(idx, axis=-1):
+        idx = np.moveaxis(np.asarray(idx), axis, -1)          # (..., n_groups)
+        counts = (idx[..., None] == np.arange(n_groups)).sum(-2)
+        weights = counts[..., group_of_unit].reshape(-1, len(group_of_unit))
+        values = np.asarray(statistic(weights), float)        # (m, B) or (B,)
+        return values.reshape(values.shape[:-1] + idx.shape[:-1])
+
+    with warnings.catch_warnings():  # a NaN interval says it; no warning needed
+        warnings.simplefilter('ignore', sp_stats.DegenerateDataWarning)
+        warnings.simplefilter('ignore', RuntimeWarning)
+        result = sp_stats.bootstrap((np.arange(n_groups),), resampled, vectorized=True,
+                                    n_resamples=n_resamples, method=method,
+                                    confidence_level=confidence_level,
+                                    random_state=np.random.default_rng(seed))
+    return result.confidence_interval.low, result.confidence_interval.high

@@ -9,6 +9,7 @@ import html
 import json
 from collections import defaultdict
 from pathlib import Path
+from urllib.parse import quote
 
 import matplotlib
 
@@ -18,6 +19,7 @@ import numpy as np  # noqa: E402
 
 from hip_mmpose import geometry  # noqa: E402
 from hip_mmpose.evaluation import stats  # noqa: E402
+from hip_mmpose.evaluation.hip_metric import CI_SUFFIXES  # noqa: E402
 from hip_mmpose.film_io import FilmReadError, load_film  # noqa: E402
 from hip_mmpose.visualization import draw_hip_geometry  # noqa: E402
 
@@ -148,13 +150,14 @@ def ai_scatter(d, out_path):
         keep = np.isfinite(pred) & np.isfinite(true)
         ax.scatter(true[keep], pred[keep], s=14, alpha=0.7)
         ax.plot([lo, hi], [lo, hi], 'k--', lw=1, label='identity')
-        if keep.sum() >= 2 and np.std(true[keep]) > 0:
-            slope, icpt = np.polyfit(true[keep], pred[keep], 1)
+        icpt, slope = stats.linear_fit(true, pred)
+        if np.isfinite(slope):
             ax.plot([lo, hi], [slope * lo + icpt, slope * hi + icpt], 'r-', lw=1,
-                    label=f'fit: y = {slope:.2f}x + {icpt:.1f}')
+                    label=f"OLS fit: y = {slope:.2f}x {'+' if icpt >= 0 else '-'} {abs(icpt):.1f}")
         r = stats.pearson_r(pred, true)
-        mae = np.nanmean(np.abs(pred - true))
-        ax.set_title(f'{title}\nr = {r:.2f}, MAE = {mae:.2f} deg, n = {keep.sum()}', fontsize=10)
+        mae = stats.mean_absolute_error(pred, true)
+        ax.set_title(f'{title}\nr = {r:.2f}, MAE = {mae:.2f} deg, slope = {slope:.2f}, '
+                     f'n = {keep.sum()}', fontsize=10)
         ax.set_xlabel('AI, clinicians (deg)')
         ax.set_ylabel('AI, model (deg)')
         ax.set_xlim(lo, hi)
@@ -174,6 +177,11 @@ def bland_altman_plot(d, out_path):
         ax.scatter(mean[side == s], diff[side == s], s=14, alpha=0.7, label=label)
     ax.margins(y=0.18)  # room for the limit labels
     ax.axhline(ba['bias'], color='k', label=f"bias {ba['bias']:+.2f} deg")
+    icpt, slope = stats.proportional_bias(pred, true)
+    if np.isfinite(slope):
+        x = np.array([np.nanmin(mean), np.nanmax(mean)])
+        ax.plot(x, icpt + slope * x, color='tab:purple', ls='-.',
+                label=f'proportional bias: slope {slope:+.3f}')
     for key in ('loa_low', 'loa_high'):
         ax.axhline(ba[key], color='r', ls='--')
     ax.text(ax.get_xlim()[1], ba['loa_high'], f" +1.96 sd: {ba['loa_high']:+.2f}", va='bottom',
@@ -207,7 +215,8 @@ def confusion_matrices(d, out_path):
         ax.set_yticklabels([f'{g}  (recall {r:.0%})' if np.isfinite(r) else f'{g}  (none)'
                             for g, r in zip(GRADES, recall)])
         kappa = stats.cohen_kappa(cm)
-        ax.set_title(f'{title}: kappa {kappa:.2f}', fontsize=10)
+        linear = stats.weighted_kappa(cm, stats.linear_weights(len(GRADES)))
+        ax.set_title(f'{title}: kappa {kappa:.2f}, linear-weighted {linear:.2f}', fontsize=10)
         ax.set_xlabel('model grade')
         ax.set_ylabel('clinicians\' grade')
     return _save(fig, out_path)
@@ -276,10 +285,38 @@ HEADLINE = [('MRE', 'mean radial error (px)'), ('SDR_4px', 'points within 4 px')
             ('AI_MAE_right', 'AI MAE, image-right (deg)'), ('AI_RMSE', 'AI RMSE (deg)'),
             ('AI_bias', 'AI bias (deg)'), ('AI_LoA_low', 'AI 95 % LoA low (deg)'),
             ('AI_LoA_high', 'AI 95 % LoA high (deg)'), ('AI_r', 'AI Pearson r'),
-            ('AI_ICC', 'AI ICC(2,1)'), ('IHDI_acc', 'IHDI accuracy'),
+            ('AI_ICC', 'AI ICC(2,1)'), ('AI_slope', 'AI slope, model on clinicians (OLS)'),
+            ('AI_intercept', 'AI intercept, model on clinicians (deg)'),
+            ('AI_prop_bias', 'AI proportional bias (Bland-Altman slope)'),
+            ('IHDI_acc', 'IHDI accuracy'),
             ('IHDI_bal_acc', 'IHDI balanced accuracy'), ('IHDI_kappa', "IHDI Cohen's kappa"),
+            ('IHDI_kappa_linear', 'IHDI linear-weighted kappa'),
             ('IHDI_recall_I', 'IHDI recall, grade I'), ('IHDI_recall_II', 'IHDI recall, grade II'),
             ('IHDI_ge2_sens', 'grade >= II sensitivity'), ('IHDI_ge2_spec', 'grade >= II specificity')]
+
+
+def _with_ci(summary: dict, key: str) -> str:
+    """``1.840 [1.520, 2.200]``: the value and, when logged, its 95 % CI."""
+    text = f'{summary[key]:.3f}'
+    low, high = (summary.get(key + suffix) for suffix in CI_SUFFIXES)
+    if low is not None and high is not None:
+        text += f' [{low:.3f}, {high:.3f}]'
+    return text
+
+
+def _ci_note(summary: dict) -> str:
+    boot = summary.get('bootstrap')
+    if not boot:
+        return 'No confidence intervals (the metric ran without bootstrap).'
+    return (f"In brackets: 95 % confidence interval, bootstrap over patients "
+            f"({boot['resamples']} resamples of {boot['patients']} patients, "
+            f"{boot['films']} films, {boot['method']} method).")
+
+
+def _url(path, out: Path) -> str:
+    """A page-relative link to ``path``, percent-encoded (file names may hold any
+    character); still pass it through :func:`html.escape` in HTML."""
+    return quote(Path(path).relative_to(out).as_posix())
 
 
 def write_report(dump_path, out_dir, work_dir=None, max_films: int | None = None,
@@ -307,24 +344,29 @@ def write_report(dump_path, out_dir, work_dir=None, max_films: int | None = None
     film_figs = [p for p in (film_comparison(d['films'][i], out / 'films' /
                                              f"{Path(d['films'][i]['file']).stem}.png")
                              for i in chosen) if p]
-    rows = [(label, d['summary'].get(key)) for key, label in HEADLINE if key in d['summary']]
-    md = ['# Hip measurement report', '', f'Source: `{dump_path}` ({len(d["films"])} films)', '',
+    summary = d['summary']
+    rows = [(label, _with_ci(summary, key)) for key, label in HEADLINE if key in summary]
+    # Markdown viewers render inline HTML: film names in alt texts are escaped too
+    md = ['# Hip measurement report', '',
+          f'Source: `{dump_path}` ({len(d["films"])} films)', '',
           '| measure | value |', '|---|---|']
-    md += [f'| {label} | {value:.3f} |' for label, value in rows]
-    md += ['', '## Figures', '']
-    md += [f'### {title}\n\n![{title}]({Path(p).relative_to(out)})\n' for title, p in figures]
+    md += [f'| {label} | {value} |' for label, value in rows]
+    md += ['', _ci_note(summary), '', '## Figures', '']
+    md += [f'### {title}\n\n![{title}]({_url(p, out)})\n' for title, p in figures]
     md += ['## Films, worst first', '']
-    md += [f'![{Path(p).stem}]({Path(p).relative_to(out)})' for p in film_figs]
+    md += [f'![{html.escape(Path(p).stem)}]({_url(p, out)})' for p in film_figs]
     (out / 'summary.md').write_text('\n'.join(md) + '\n')
     body = [f'<h1>Hip measurement report</h1><p>Source: {html.escape(str(dump_path))} '
             f'({len(d["films"])} films)</p><table border="1" cellpadding="4">'
             '<tr><th>measure</th><th>value</th></tr>']
-    body += [f'<tr><td>{html.escape(label)}</td><td>{value:.3f}</td></tr>' for label, value in rows]
-    body += ['</table>']
-    body += [f'<h2>{html.escape(t)}</h2><img src="{Path(p).relative_to(out)}" style="max-width:100%">'
-             for t, p in figures]
+    body += [f'<tr><td>{html.escape(label)}</td><td>{html.escape(value)}</td></tr>'
+             for label, value in rows]
+    body += ['</table>', f'<p>{html.escape(_ci_note(summary))}</p>']
+    body += [f'<h2>{html.escape(t)}</h2><img src="{html.escape(_url(p, out))}" '
+             f'alt="{html.escape(t)}" style="max-width:100%">' for t, p in figures]
     body += ['<h2>Films, worst first</h2>']
-    body += [f'<img src="{Path(p).relative_to(out)}" style="max-width:100%">' for p in film_figs]
+    body += [f'<img src="{html.escape(_url(p, out))}" alt="{html.escape(Path(p).stem)}" '
+             'style="max-width:100%">' for p in film_figs]
     page = out / 'summary.html'
     page.write_text('<!doctype html><meta charset="utf-8"><title>Hip report</title>'
                     + '\n'.join(body))

@@ -1,0 +1,134 @@
+"""hip_mmpose.evaluation.stats: hand-computed kappas, fits and the patient bootstrap."""
+import numpy as np
+import pytest
+
+from hip_mmpose.evaluation import stats
+from hip_mmpose.safe_text import csv_cell
+
+# rows: truth, columns: prediction; 10 cases, 7 on the diagonal
+CM = np.array([[2, 1, 0],
+               [0, 2, 1],
+               [1, 0, 3]])
+
+
+def test_kappas_by_hand():
+    """Margins: rows 3, 3, 4; columns 3, 3, 4.
+
+    Unweighted: po = 7/10, pe = (3*3 + 3*3 + 4*4) / 100 = 0.34,
+    kappa = (0.7 - 0.34) / (1 - 0.34) = 6/11.
+
+    Linear weights |i - j| / 2: observed disagreement (1*0.5 + 1*0.5 + 1*1) / 10 = 0.2;
+    expected table outer(rows, cols) / 10 = [[.9 .9 1.2] [.9 .9 1.2] [1.2 1.2 1.6]],
+    its disagreement (0.45 + 1.2 + 0.45 + 0.6 + 1.2 + 0.6) / 10 = 0.45,
+    kappa = 1 - 0.2 / 0.45 = 5/9.
+
+    sklearn's cohen_kappa_score(..., weights='linear') (not installed here) does
+        w = abs(arange(k)[:, None] - arange(k)[None])
+        expected = outer(cm.sum(1), cm.sum(0)) / cm.sum()
+        kappa = 1 - sum(w * cm) / sum(w * expected)
+    with unscaled weights: 1 - 4 / 9 = 5/9 as well.
+    """
+    assert stats.cohen_kappa(CM) == pytest.approx(6 / 11)
+    assert stats.weighted_kappa(CM, stats.linear_weights(3)) == pytest.approx(5 / 9)
+    w = np.abs(np.arange(3)[:, None] - np.arange(3)[None])
+    expected = np.outer(CM.sum(1), CM.sum(0)) / CM.sum()
+    assert stats.weighted_kappa(CM, stats.linear_weights(3)) == pytest.approx(
+        1 - (w * CM).sum() / (w * expected).sum())
+
+
+def test_linear_kappa_sees_how_far_a_grade_is_off():
+    """The same count of errors, one grade off or three grades off: Cohen's kappa
+    cannot tell them apart, the linear-weighted one can."""
+    near = np.diag([5, 5, 5, 5])
+    near[0, 0], near[0, 1] = 4, 1          # one grade-I hip read as II
+    far = np.diag([5, 5, 5, 5])
+    far[0, 0], far[0, 3] = 4, 1            # one grade-I hip read as IV
+    lw = stats.linear_weights(4)
+    assert stats.cohen_kappa(near) == pytest.approx(stats.cohen_kappa(far))
+    assert stats.weighted_kappa(far, lw) < stats.weighted_kappa(near, lw) - 0.05
+    assert stats.weighted_kappa(np.diag([3, 2, 1, 1]), lw) == 1.0
+
+
+def test_slope_and_intercept_of_a_known_line():
+    true = np.array([10., 20., 30., 40., np.nan])
+    pred = 5 + 0.8 * true
+    assert stats.linear_fit(true, pred) == pytest.approx((5.0, 0.8))
+    assert np.isnan(stats.linear_fit([3., 3., 3.], [1., 2., 3.])[1])  # constant x
+
+
+def test_proportional_bias_of_a_known_case():
+    """pred = 5 + 0.8 t: difference 5 - 0.2 t, mean 2.5 + 0.9 t, so
+    difference = 5 + 0.5/0.9 - (0.2/0.9) * mean: slope -2/9, intercept 50/9."""
+    true = np.array([10., 20., 30., 40.])
+    icpt, slope = stats.proportional_bias(5 + 0.8 * true, true)
+    assert slope == pytest.approx(-2 / 9) and icpt == pytest.approx(50 / 9)
+    # a constant offset is bias, not proportional bias
+    assert stats.proportional_bias(true + 3, true)[1] == pytest.approx(0, abs=1e-12)
+
+
+def test_weights_equal_repeated_rows():
+    """A resample's weights (how often each row was drawn) give what the rows,
+    physically repeated, give."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(20, 5, 12)
+    y = 0.9 * x + rng.normal(0, 2, 12)
+    g_true, g_pred = rng.integers(1, 4, 12), rng.integers(1, 4, 12)
+    w = rng.integers(0, 4, 12)
+    rx, ry = np.repeat(x, w), np.repeat(y, w)
+    assert stats.pearson_r(x, y, w[None])[0] == pytest.approx(np.corrcoef(rx, ry)[0, 1])
+    assert stats.icc_absolute_agreement(x, y, w[None])[0] == pytest.approx(
+        stats.icc_absolute_agreement(rx, ry))
+    assert stats.mean_absolute_error(x, y, w[None])[0] == pytest.approx(np.abs(rx - ry).mean())
+    assert stats.linear_fit(x, y, w[None])[1][0] == pytest.approx(np.polyfit(rx, ry, 1)[0])
+    cm = stats.confusion_matrix(g_true, g_pred, (1, 2, 3), weights=w[None])[0]
+    assert np.array_equal(cm, stats.confusion_matrix(np.repeat(g_true, w),
+                                                     np.repeat(g_pred, w), (1, 2, 3)))
+
+
+def _mae_statistic(err):
+    return lambda w: stats.mean_absolute_error(err, np.zeros_like(err), w)
+
+
+def test_ci_contains_the_estimate_and_widens_with_fewer_patients():
+    rng = np.random.default_rng(0)
+    patients = np.repeat(np.arange(40), 2)             # 40 patients, 2 films each
+    err = np.abs(rng.normal(0, 2.5, 80))
+    low, high = stats.group_bootstrap_ci(_mae_statistic(err), patients, 1000)
+    assert low < err.mean() < high
+    few = patients < 10                                # the first 10 patients only
+    low10, high10 = stats.group_bootstrap_ci(_mae_statistic(err[few]), patients[few], 1000)
+    assert low10 < err[few].mean() < high10
+    assert high10 - low10 > 1.5 * (high - low)         # about 2x (sqrt(40/10))
+    # fixed seed: the same interval twice
+    assert stats.group_bootstrap_ci(_mae_statistic(err), patients, 1000) == (low, high)
+
+
+def test_resampling_is_by_patient():
+    """Patient A has 20 films, all 10 deg off; 20 other patients one exact film each.
+    Film resampling sees 40 independent films (MAE 5 +- ~0.8); patient resampling
+    sees 21 patients, A drawn 0, 1, 2 ... times (MAE 0, 5, 6.8, ...)."""
+    err = np.r_[np.full(20, 10.0), np.zeros(20)]
+    patients = ['A'] * 20 + [f'B{i}' for i in range(20)]
+    lo_p, hi_p = stats.group_bootstrap_ci(_mae_statistic(err), patients, 1000)
+    lo_f, hi_f = stats.group_bootstrap_ci(_mae_statistic(err), np.arange(40), 1000)
+    assert lo_f > 3 and hi_f < 7                       # films: about [3.5, 6.5]
+    assert lo_p == 0 and hi_p > 7                      # a resample without patient A
+    assert hi_p - lo_p > 2 * (hi_f - lo_f)
+
+
+def test_several_statistics_and_degenerate_cases():
+    err = np.array([1., 2., 3., 4., 5., 6.])
+    both = lambda w: np.stack([stats.mean_absolute_error(err, 0 * err, w),
+                               stats.mean_absolute_error(2 * err, 0 * err, w)])
+    low, high = stats.group_bootstrap_ci(both, [0, 0, 1, 1, 2, 2], 200, method='BCa')
+    assert low.shape == (2,) and low[1] == pytest.approx(2 * low[0])
+    low, high = stats.group_bootstrap_ci(both, ['P'] * 6, 200)  # one patient: no interval
+    assert np.isnan(low).all() and np.isnan(high).all()
+
+
+def test_csv_cell():
+    assert csv_cell('=HYPERLINK("http://evil","x").png') == '\'=HYPERLINK("http://evil","x").png'
+    for start in '=+-@\t\r':
+        assert csv_cell(f'{start}1') == f"'{start}1"
+    assert csv_cell('P1_01.jpg') == 'P1_01.jpg' and csv_cell('') == ''
+    assert csv_cell(-0.5) == -0.5 and csv_cell(-3) == -3 and csv_cell(None) is None
