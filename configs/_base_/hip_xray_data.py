@@ -30,5 +30,5 @@ test_dataloader = dict(
 
 # Landmark error, AI agreement and IHDI grading in film pixels (HipMetric); the
 # per-film results go to <work_dir>/<timestamp>/{val,test}_per_film.json|csv.
-val_evaluator = dict(type='HipMetric', dump_name='val')
+val_evaluator = dict(type='HipMetric', dump_name='val', bootstrap=0)  # CIs at test time
 test_evaluator = dict(type='HipMetric', dump_name='test')
