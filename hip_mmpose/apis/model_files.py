@@ -15,13 +15,16 @@ from pathlib import Path
 import torch
 from mmengine.config import Config
 
+from hip_mmpose.apis.config_check import (load_published_config, published_config,
+                                           published_config_from_text)
+from hip_mmpose.compat import load_checkpoint_file
+
 PUBLISHED_FORMAT = 'hip_mmpose-published-v1'
 
 
 def _data_only_config(cfg: Config) -> dict:
     data = json.loads(json.dumps(cfg.to_dict(), default=str))
-    data.pop('custom_imports', None)  # hip_mmpose is imported by the loader itself
-    return data
+    return published_config(data, 'config')  # checked as the loader will check it
 
 
 def publish_checkpoint(checkpoint, out_file, config=None) -> Path:
@@ -31,12 +34,12 @@ def publish_checkpoint(checkpoint, out_file, config=None) -> Path:
     checkpoint. The output name gets the first 8 hex digits of its SHA-256, as
     MMPose's publish tool does: ``<stem>-<sha8>.pth``.
     """
-    ckpt = torch.load(checkpoint, map_location='cpu')  # our own run's file, allow-listed
+    ckpt = load_checkpoint_file(checkpoint, 'cpu')  # torch.load(weights_only=True)
     if config is None:
         text = ckpt.get('meta', {}).get('cfg')
         if not text:
             raise ValueError(f'{checkpoint}: no config stored; pass one')
-        cfg = Config.fromstring(text, '.py')
+        cfg = Config(published_config_from_text(text, checkpoint))  # read, never executed
     else:
         cfg = config if isinstance(config, Config) else Config.fromfile(str(config))
     state = {k: v.detach().clone().cpu() for k, v in ckpt.get('state_dict', ckpt).items()
@@ -64,10 +67,10 @@ def load_pose_model(checkpoint, config=None, device: str = 'cpu'):
     """
     from mmpose.apis import init_model
 
-    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    ckpt = load_checkpoint_file(checkpoint, 'cpu')  # torch.load(weights_only=True)
     meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
     if meta.get('format') == PUBLISHED_FORMAT:
-        cfg = (Config(json.loads(meta['config'])) if config is None
+        cfg = (Config(load_published_config(meta.get('config'), checkpoint)) if config is None
                else config if isinstance(config, Config) else Config.fromfile(str(config)))
         model = init_model(cfg, None, device=device)
         model.load_state_dict(ckpt['state_dict'])
