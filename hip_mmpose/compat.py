@@ -202,6 +202,15 @@ class CheckpointLoadError(RuntimeError):
 _GLOBAL_NAME = re.compile(r'GLOBAL ([\w.]+)')
 
 
+def _is_whole_zip(path: Path) -> bool:
+    """Whether ``path`` opens as a zip archive (torch's format; truncation breaks it)."""
+    try:
+        with zipfile.ZipFile(path):
+            return True
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def _intact_checkpoints_beside(path: Path) -> list[Path]:
     """Other checkpoints in ``path``'s folder that are whole zip files, newest first.
 
@@ -211,13 +220,8 @@ def _intact_checkpoints_beside(path: Path) -> list[Path]:
     found = []
     for other in sorted(path.parent.glob('*.pth'), key=lambda p: p.stat().st_mtime,
                         reverse=True):
-        if other.resolve() == path.resolve():
-            continue
-        try:
-            with zipfile.ZipFile(other):
-                found.append(other)
-        except (OSError, zipfile.BadZipFile):
-            continue
+        if other.resolve() != path.resolve() and _is_whole_zip(other):
+            found.append(other)
     return found
 
 
@@ -250,12 +254,15 @@ def load_checkpoint_file(filename, map_location=None):
             f'{path}: refused: {what}; only tensors and plain data load '
             f'(weights_only=True), no pickled code') from None
     except (EOFError, RuntimeError, zipfile.BadZipFile, ValueError) as err:
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
         if 'refused' in str(err):
             raise CheckpointLoadError(f'{path}: {err}') from None
+        if _is_whole_zip(path) and not isinstance(err, EOFError):  # whole file, other trouble
+            raise CheckpointLoadError(f'{path}: cannot be loaded ({type(err).__name__}: '
+                                      f'{reason[:200]})') from err
         good = _intact_checkpoints_beside(path)
         advice = (f'the newest intact checkpoint beside it is {good[0]} (resume from that)'
                   if good else 'no intact checkpoint is beside it')
-        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise CheckpointLoadError(
             f'{path}: truncated or corrupt checkpoint ({type(err).__name__}: '
             f'{reason[:120]}); {advice}') from None

@@ -35,7 +35,7 @@ ALLOWED_TOP_LEVEL_KEYS = frozenset({
     'test_dataloader', 'test_evaluator', 'train_cfg', 'train_dataloader', 'train_pipeline',
     'val_cfg', 'val_dataloader', 'val_evaluator', 'val_pipeline', 'vis_backends',
     'visualizer', 'work_dir', 'randomness', 'launcher', 'experiment_name',
-    'data_mode', 'metainfo', 'test_pipeline', 'find_unused_parameters'})
+    'data_mode', 'metainfo', 'test_pipeline', 'find_unused_parameters', 'model_wrapper_cfg'})
 _REGISTRY_MODULES = ('mmengine.registry', 'mmpose.registry', 'mmpretrain.registry')
 _registered: frozenset | None = None
 
