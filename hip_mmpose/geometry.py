@@ -174,10 +174,11 @@ def measurability(points, scores=None, image_size=None, score_thr: float = 0.3) 
     """Whether each hip of one film's *predicted* points is worth measuring.
 
     A hip is not measurable when a point its AI or grade uses (:data:`HIP_POINTS`)
-    is not finite (or beyond :data:`COORD_LIMIT`), when most of those points score below ``score_thr``, when one
-    lies outside the film, when points 3 and 7 are swapped, when its roof edge is
-    not lateral of its triradiate point, or when its AI is undefined or outside
-    :data:`AI_PLAUSIBLE`. The first applicable reason is given.
+    is not finite (or beyond :data:`COORD_LIMIT`), when most of those points score
+    below ``score_thr``, when one lies outside the film, when points 3 and 7 are
+    swapped, when its roof edge is not lateral of its triradiate point, or when its
+    AI is undefined or outside :data:`AI_PLAUSIBLE`. The first applicable reason is
+    given.
 
     Args:
         points: ``(12, 2)`` keypoints in film pixels.
