@@ -53,7 +53,8 @@ model = dict(
 # Pipelines written once (index: step): 0 LoadImage, 1 MirrorHip, 2 GetBBoxCenterScale,
 # 3 RandomBBoxTransform, 4 TopdownAffine, 5 PhotometricDistortion, 6 GenerateTarget;
 # val: 0 LoadImage, 1 MirrorHip, 2 GetBBoxCenterScale, 3 TopdownAffine.
-pack = dict(type='PackPoseInputs', meta_keys=(
+# (a name with two leading underscores stays out of the config itself)
+__pack = dict(type='PackPoseInputs', meta_keys=(
     'id', 'img_id', 'img_path', 'category_id', 'ori_shape', 'img_shape', 'input_size',
     'input_center', 'input_scale', 'flip', 'flip_direction', 'flip_indices',
     'dataset_name', 'hip_side', 'mirror'))
@@ -69,14 +70,14 @@ train_pipeline = [
     # the metainfo's joint_weights count the roof and triradiate points (they set the
     # AI) 1.5x
     dict(type='GenerateTarget', encoder=codec, use_dataset_keypoint_weights=True),
-    pack,
+    __pack,
 ]
 val_pipeline = [
     dict(type='LoadImage'),
     dict(type='MirrorHip'),
     dict(type='GetBBoxCenterScale', padding=1.5),
     dict(type='TopdownAffine', input_size=input_size, use_udp=True),
-    pack,
+    __pack,
 ]
 dataset_type = 'HipRefineDataset'
 train_dataloader = dict(batch_size=16, dataset=dict(

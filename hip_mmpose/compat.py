@@ -13,16 +13,61 @@ entry point (tools, tests, user code) gets the same fixes in the same order:
 3. torch >= 2.6 loads checkpoints with ``weights_only=True`` which rejects the
    few non-tensor objects mmengine stores (its log history, numpy scalars). We
    allow-list exactly those classes; arbitrary pickled code is still refused.
+4. ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` would make every ``torch.load`` that does
+   not pass ``weights_only`` unpickle arbitrary code: importing hip_mmpose with it
+   set is refused (checked first, before torch is imported).
+5. MMEngine's local checkpoint loader calls ``torch.load`` without
+   ``weights_only``; ours passes ``weights_only=True`` explicitly, names the file
+   and what it refused, says which file to use instead of a truncated one, and
+   checks the config embedded in a published file (as the inference loader does).
+6. MMEngine writes checkpoints in place (a kill mid-save leaves a truncated
+   file); ours writes a temporary file beside the target and renames it.
 """
 from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import os
+import pickle
+import re
 import sys
+import tempfile
 import types
+import zipfile
 from pathlib import Path
 
-import torch
+UNSAFE_LOAD_ENV = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
+_TRUE_VALUES = ('1', 'y', 'yes', 'true')  # what torch.serialization treats as set
+
+
+class UnsafeEnvironmentError(SystemExit):
+    """The environment would switch off safe loading; the tools stop with this message.
+
+    A ``SystemExit`` so that a command-line tool prints the one-line message and
+    exits with status 1 instead of a traceback.
+    """
+
+
+def refuse_unsafe_load_env(environ=None) -> None:
+    """Refuse to run with ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` set.
+
+    Args:
+        environ: mapping to check (default ``os.environ``).
+
+    Raises:
+        UnsafeEnvironmentError: when the variable is set to a value torch obeys.
+    """
+    environ = os.environ if environ is None else environ
+    if str(environ.get(UNSAFE_LOAD_ENV, '0')).strip().lower() in _TRUE_VALUES:
+        raise UnsafeEnvironmentError(
+            f'error: {UNSAFE_LOAD_ENV}={environ[UNSAFE_LOAD_ENV]} is set: it makes torch '
+            f'unpickle (run) code from checkpoints. hip_mmpose refuses to run with it; '
+            f'unset it (files hip_mmpose writes load without it).')
+
+
+refuse_unsafe_load_env()  # before torch is imported: nothing has been loaded yet
+
+import torch  # noqa: E402
 
 _TORCHVISION_SCHEMAS = {
     'nms': 'nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor',
@@ -150,8 +195,153 @@ def _global_key(entry):
     return entry[1] if isinstance(entry, tuple) else id(entry)
 
 
+class CheckpointLoadError(RuntimeError):
+    """A checkpoint that cannot be loaded; the message starts with its path."""
+
+
+_GLOBAL_NAME = re.compile(r'GLOBAL ([\w.]+)')
+
+
+def _is_whole_zip(path: Path) -> bool:
+    """Whether ``path`` opens as a zip archive (torch's format; truncation breaks it)."""
+    try:
+        with zipfile.ZipFile(path):
+            return True
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def _intact_checkpoints_beside(path: Path) -> list[Path]:
+    """Other checkpoints in ``path``'s folder that are whole zip files, newest first.
+
+    A truncated file loses the zip central directory at its end, so opening the
+    archive is a cheap test that does not unpickle anything.
+    """
+    found = []
+    for other in sorted(path.parent.glob('*.pth'), key=lambda p: p.stat().st_mtime,
+                        reverse=True):
+        if other.resolve() != path.resolve() and _is_whole_zip(other):
+            found.append(other)
+    return found
+
+
+def load_checkpoint_file(filename, map_location=None):
+    """``torch.load(filename, weights_only=True)`` with errors that say what to do.
+
+    Args:
+        filename: a local checkpoint file.
+        map_location: as for :func:`torch.load`.
+
+    Returns:
+        The loaded object. A published file (``hip_mmpose-published-v1``/``-v2``) has
+        its embedded configs checked by :func:`hip_mmpose.apis.config_check.check_config`.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointLoadError: the file holds code or objects that ``weights_only``
+            refuses (the message names the refused global), or it is truncated or
+            corrupt (the message names the newest intact checkpoint beside it).
+    """
+    path = Path(os.path.expanduser(str(filename)))
+    if not path.is_file():
+        raise FileNotFoundError(f'{path} can not be found.')
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        names = _GLOBAL_NAME.findall(str(err))
+        what = f'it names {names[0]}' if names else str(err).strip().splitlines()[-1]
+        raise CheckpointLoadError(
+            f'{path}: refused: {what}; only tensors and plain data load '
+            f'(weights_only=True), no pickled code') from None
+    except (EOFError, RuntimeError, zipfile.BadZipFile, ValueError) as err:
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        if 'refused' in str(err):
+            raise CheckpointLoadError(f'{path}: {err}') from None
+        if _is_whole_zip(path) and not isinstance(err, EOFError):  # whole file, other trouble
+            raise CheckpointLoadError(f'{path}: cannot be loaded ({type(err).__name__}: '
+                                      f'{reason[:200]})') from err
+        good = _intact_checkpoints_beside(path)
+        advice = (f'the newest intact checkpoint beside it is {good[0]} (resume from that)'
+                  if good else 'no intact checkpoint is beside it')
+        raise CheckpointLoadError(
+            f'{path}: truncated or corrupt checkpoint ({type(err).__name__}: '
+            f'{reason[:120]}); {advice}') from None
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    if isinstance(meta, dict) and meta.get('format') == 'hip_mmpose-published-v1':
+        from hip_mmpose.apis.config_check import load_published_config
+        load_published_config(meta.get('config'), source=path)  # raises if poisoned
+    elif isinstance(meta, dict) and meta.get('format') == 'hip_mmpose-published-v2':
+        from hip_mmpose.apis.config_check import load_published_config
+        from hip_mmpose.apis.model_files import published_stages
+        for stage in published_stages(meta, path):  # both stages' configs, or refused
+            load_published_config(stage.get('config'), source=f'{path} ({stage["name"]} stage)')
+    return checkpoint
+
+
+def patch_mmengine_checkpoint_load() -> bool:
+    """Route MMEngine's local-file checkpoint loading through :func:`load_checkpoint_file`.
+
+    Covers ``Runner.resume``/``load_from``, ``mmengine.runner.load_checkpoint`` and
+    MMPose's ``init_model``. Returns True if the loader was replaced here.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+    if CheckpointLoader._schemes.get('') is _mmengine_local_loader:
+        return False
+    CheckpointLoader.register_scheme(prefixes='', loader=_mmengine_local_loader, force=True)
+    return True
+
+
+def _mmengine_local_loader(filename, map_location):
+    return load_checkpoint_file(filename, map_location)
+
+
+_original_save_checkpoint = None
+
+
+def save_checkpoint_atomically(checkpoint, filename, file_client_args=None,
+                               backend_args=None):
+    """MMEngine's ``save_checkpoint``, but a local file is written whole or not at all.
+
+    The checkpoint goes to a temporary file in the target's folder, is flushed to
+    disk and then renamed over ``filename``; a kill mid-save leaves the previous
+    file (if any) and a ``.tmp`` file, never a truncated ``.pth``. Other
+    destinations (``s3://``, ``pavi://``, backends) use MMEngine's own code.
+    """
+    if '://' in str(filename) or file_client_args is not None or backend_args is not None:
+        return _original_save_checkpoint(checkpoint, filename, file_client_args,
+                                         backend_args)
+    target = Path(filename)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f'.{target.name}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as fh:
+            torch.save(checkpoint, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def patch_mmengine_checkpoint_save() -> bool:
+    """Make every name MMEngine saves checkpoints through atomic. True if patched here."""
+    global _original_save_checkpoint
+    import mmengine.runner
+    import mmengine.runner.checkpoint as ckpt_module
+    import mmengine.runner.runner as runner_module
+    if ckpt_module.save_checkpoint is save_checkpoint_atomically:
+        return False
+    _original_save_checkpoint = ckpt_module.save_checkpoint
+    for module in (ckpt_module, runner_module, mmengine.runner):
+        module.save_checkpoint = save_checkpoint_atomically
+    return True
+
+
 def apply_all() -> dict:
     """Apply every fix; returns which ones were needed (for logs and tests)."""
     return dict(torchvision_ops=patch_torchvision_ops(),
                 mmcv_ext=patch_mmcv_ext(),
-                checkpoint_globals=allow_mmengine_checkpoints())
+                checkpoint_globals=allow_mmengine_checkpoints(),
+                checkpoint_load=patch_mmengine_checkpoint_load(),
+                checkpoint_save=patch_mmengine_checkpoint_save())

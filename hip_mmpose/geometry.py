@@ -8,8 +8,9 @@ pixels (x to the right, y downwards). Keypoints are numbered 1-12 in the data
 README; here they are 0-based, so point 3 is ``points[..., 2, :]``.
 
 Every result has a last axis of length 2: ``[image-left hip, image-right hip]``.
-Degenerate input (coincident points, NaN) gives NaN (angles, distances) or grade 0
-and never raises.
+Degenerate input (coincident points, NaN, inf, or coordinates so large that the
+arithmetic overflows) gives NaN (angles, distances) or grade 0 and never raises.
+:func:`measurability` says, per hip, whether predicted points are worth measuring.
 """
 from __future__ import annotations
 
@@ -33,6 +34,10 @@ HIP_KEYPOINTS = tuple(zip(ROOF_LATERAL, ROOF_MIDDLE, TRIRADIATE, METAPHYSIS_LATE
 GRADE_UNDEFINED = 0
 GRADE_NAMES = {0: 'undefined', 1: 'I', 2: 'II', 3: 'III', 4: 'IV'}
 HIP_NAMES = ('image_left', 'image_right')
+# 0-based keypoints each hip's AI and grade depend on (the H-line's 3 and 7 for both)
+HIP_POINTS = ((0, 2, 6, 3, 5), (8, 6, 2, 11, 9))
+AI_PLAUSIBLE = (0.0, 50.0)  # degrees; outside it a predicted AI is not believed
+COORD_LIMIT = 1e9  # px; no film is that large, and squares of larger numbers overflow sooner
 
 
 def _as_points(points) -> np.ndarray:
@@ -43,10 +48,11 @@ def _as_points(points) -> np.ndarray:
 
 
 def _unit(vec: np.ndarray) -> np.ndarray:
-    """Unit vectors along the last axis; NaN where the length is zero."""
-    norm = np.linalg.norm(vec, axis=-1, keepdims=True)
-    with np.errstate(invalid='ignore', divide='ignore'):
-        return np.where(norm > 0, vec / np.where(norm > 0, norm, 1.0), np.nan)
+    """Unit vectors along the last axis; NaN where the length is zero or not finite."""
+    with np.errstate(invalid='ignore', divide='ignore', over='ignore'):
+        norm = np.linalg.norm(vec, axis=-1, keepdims=True)
+        ok = (norm > 0) & np.isfinite(norm)
+        return np.where(ok, vec / np.where(ok, norm, 1.0), np.nan)
 
 
 def _angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -55,11 +61,15 @@ def _angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     atan2(|a x b|, a . b) equals arccos of the normalised dot product (the
     template's formula) but stays accurate near 0 and 180 degrees.
     """
-    cross = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
-    dot = (a * b).sum(-1)
-    zero = (np.linalg.norm(a, axis=-1) == 0) | (np.linalg.norm(b, axis=-1) == 0)
-    angle = np.degrees(np.arctan2(np.abs(cross), dot))
-    return np.where(zero, np.nan, angle)
+    with np.errstate(invalid='ignore', over='ignore'):
+        cross = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+        dot = (a * b).sum(-1)
+        norm_a, norm_b = np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1)
+        angle = np.degrees(np.arctan2(np.abs(cross), dot))
+    # inf or overflowing coordinates would give a number (inf gives 135 deg): undefined
+    defined = ((norm_a > 0) & (norm_b > 0) & np.isfinite(norm_a) & np.isfinite(norm_b)
+               & np.isfinite(cross) & np.isfinite(dot))
+    return np.where(defined, angle, np.nan)
 
 
 def acetabular_indices(points) -> np.ndarray:
@@ -131,7 +141,8 @@ def ihdi_grades(points) -> np.ndarray:
     medial to the D-line. III: lateral to the D-line and at or below the H-line.
     IV: above the H-line (and lateral to the P-line).
     """
-    off = h_point_offsets(points)
+    with np.errstate(invalid='ignore', over='ignore'):
+        off = h_point_offsets(points)
     lat, below = off['lateral_of_p'], off['below_h']
     grade = np.select(
         [lat <= 0, below < 0, lat <= below, lat > below],
@@ -166,3 +177,60 @@ def reference_lines(points, length: float | None = None) -> dict:
         d_line=seg(feet, (outward + down) / np.sqrt(2.0)),
         roof=roof,
     )
+
+
+def measurability(points, scores=None, image_size=None, score_thr: float = 0.3) -> list:
+    """Whether each hip of one film's *predicted* points is worth measuring.
+
+    A hip is not measurable when a point its AI or grade uses (:data:`HIP_POINTS`)
+    is not finite (or beyond :data:`COORD_LIMIT`), when most of those points score
+    below ``score_thr``, when one lies outside the film, when points 3 and 7 are
+    swapped, when its roof edge is not lateral of its triradiate point, or when its
+    AI is undefined or outside :data:`AI_PLAUSIBLE`. The first applicable reason is
+    given.
+
+    Args:
+        points: ``(12, 2)`` keypoints in film pixels.
+        scores: ``(12,)`` keypoint scores, or None to skip the confidence rule.
+        image_size: ``(width, height)``, or None to skip the outside-the-film rule.
+        score_thr: scores below it count as low confidence.
+
+    Returns:
+        ``[reason or None, reason or None]`` for [image-left, image-right] hip;
+        None means measurable.
+    """
+    p = _as_points(points)
+    if p.shape != (12, 2):
+        raise ValueError(f'expected the points of one film (12, 2), got {p.shape}')
+    with np.errstate(invalid='ignore', over='ignore'):
+        ai = acetabular_indices(p)
+    reasons = []
+    for hip, used in enumerate(HIP_POINTS):
+        used = list(used)
+        roof, tri = p[ROOF_LATERAL[hip]], p[TRIRADIATE[hip]]
+        outward = -1 if hip == 0 else 1  # image-left hip's lateral side is x smaller
+        with np.errstate(invalid='ignore', over='ignore'):
+            low = (int(np.sum(~(np.asarray(scores, float)[used] >= score_thr)))
+                   if scores is not None else 0)
+        if not (np.isfinite(p[used]).all() and (np.abs(p[used]) < COORD_LIMIT).all()):
+            reason = 'non-finite or overflowing keypoint coordinates'
+        elif low > len(used) / 2:
+            reason = (f'most of its keypoints are low confidence ({low} of {len(used)} '
+                      f'score below {score_thr:g})')
+        elif image_size is not None and not (
+                (p[used] >= 0).all() and (p[used, 0] <= image_size[0]).all()
+                and (p[used, 1] <= image_size[1]).all()):
+            reason = 'a keypoint lies outside the film'
+        elif not p[6, 0] > p[2, 0]:
+            reason = 'implausible geometry: point 3 is not left of point 7'
+        elif not outward * (roof[0] - tri[0]) > 0:
+            reason = 'implausible geometry: roof edge not lateral of the triradiate point'
+        elif np.isnan(ai[hip]):
+            reason = 'acetabular index undefined'
+        elif not AI_PLAUSIBLE[0] <= ai[hip] <= AI_PLAUSIBLE[1]:
+            reason = (f'implausible acetabular index {ai[hip]:.1f} deg (outside '
+                      f'{AI_PLAUSIBLE[0]:g}-{AI_PLAUSIBLE[1]:g})')
+        else:
+            reason = None
+        reasons.append(reason)
+    return reasons

@@ -13,7 +13,8 @@ from hip_mmpose import compat
 def test_second_application_is_a_noop():
     # hip_mmpose was imported by conftest, so everything needed is already in place
     assert compat.apply_all() == dict(torchvision_ops=False, mmcv_ext=False,
-                                      checkpoint_globals=False)
+                                      checkpoint_globals=False, checkpoint_load=False,
+                                      checkpoint_save=False)
 
 
 def test_torchvision_imports_beside_local_torch():

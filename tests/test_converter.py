@@ -54,18 +54,19 @@ def test_converts_and_writes_coco(tmp_path, capsys):
     assert (out / 'val.json').exists()
 
 
-def test_keypoint_count_comes_from_data(tmp_path):
+def test_keypoint_count_comes_from_metainfo_unless_given(tmp_path, capsys):
     root = tmp_path / 'data'
     _make_split(root)
     for csv in (root / 'train' / 'annotations').iterdir():
         csv.write_text('"(1, 2)","(3, 4)","(5, 6)"')
     out = tmp_path / 'coco'
-    assert convert_main([str(root), '--out-dir', str(out), '--no-progress']) == 0
+    # the data set's metainfo has 12 points: a 3-point file is the odd one
+    assert convert_main([str(root), '--out-dir', str(out), '--no-progress']) == 1
+    assert 'P0_01.csv: has 3 points, expected 12' in capsys.readouterr().err
+    assert convert_main([str(root), '--out-dir', str(out), '--num-keypoints', '3',
+                         '--no-progress']) == 0
     cat = json.loads((out / 'train.json').read_text())['categories'][0]
     assert cat['keypoints'] == ['kp1', 'kp2', 'kp3'] and cat['skeleton'] == []
-    # an explicit count that the data does not meet is refused
-    assert convert_main([str(root), '--out-dir', str(tmp_path / 'c2'), '--num-keypoints', '12',
-                         '--no-progress']) == 1
 
 
 def _break(root, problem):

@@ -40,10 +40,11 @@ def test_published_and_training_files_predict_the_same(trained_cascade, publishe
     a = HipInferencer(published).predict_arrays([film])[0]
     b = HipInferencer(best, config).predict_arrays([film])[0]  # the config file's models
     assert np.allclose(a['keypoints'], b['keypoints'], atol=1e-3)
-    assert set(a) == {'keypoints', 'acetabular_index', 'ihdi_grade', 'flags'}
+    assert set(a) == {'keypoints', 'acetabular_index', 'ihdi_grade', 'not_measured', 'flags'}
     assert len(a['keypoints']) == 12 and all(len(k) == 3 for k in a['keypoints'])
     assert set(a['acetabular_index']) == {'image_left', 'image_right'}
-    assert set(a['ihdi_grade'].values()) <= {'I', 'II', 'III', 'IV', 'undefined'}
+    assert set(a['ihdi_grade'].values()) <= {'I', 'II', 'III', 'IV', 'undefined', None}
+    assert set(a['not_measured']) <= {'image_left', 'image_right'}
 
 
 def test_training_checkpoint_needs_a_config(trained):
@@ -68,11 +69,11 @@ def test_cli_on_a_mixed_folder(published, synthetic_root, tmp_path, capsys):
     assert status == 2  # one input failed
     err = capsys.readouterr().err
     assert 'broken.jpg' in err and 'unreadable' in err
-    for stem in ('grey8', 'grey16', 'colour'):
-        result = json.loads((out / f'{stem}.json').read_text())
+    for name in ('grey8.png', 'grey16.png', 'colour.jpg'):
+        result = json.loads((out / f'{name}.json').read_text())
         assert len(result['keypoints']) == 12 and result['image_size'] == [192, 144]
         assert {'acetabular_index', 'ihdi_grade', 'flags', 'file'} <= set(result)
-        overlay = cv2.imread(str(out / f'{stem}.png'))
+        overlay = cv2.imread(str(out / f'{name}.overlay.png'))
         assert overlay.shape == (144, 192, 3) and overlay.std() > 0
     # the 16-bit copy reaches the model as (nearly) the same 8-bit film
     from hip_mmpose.film_io import load_film

@@ -20,8 +20,8 @@ def parse_args(argv=None):
     parser.add_argument('data_root', help='folder holding <split>/images and <split>/annotations')
     parser.add_argument('--out-dir', required=True, help='where <split>.json are written')
     parser.add_argument('--num-keypoints', type=int, default=None,
-                        help='required points per film (default: taken from the first file; '
-                             'every other file must match)')
+                        help='required points per film (default: the metainfo\'s keypoint '
+                             'count, 12; every file must match)')
     parser.add_argument('--metainfo', default=METAINFO_FILE,
                         help='MMPose metainfo file naming the keypoints (used when its '
                              'keypoint count matches the data; otherwise kp1..kpN)')
@@ -35,7 +35,7 @@ def main(argv=None) -> int:
         written = convert_dataset(args.data_root, args.out_dir, args.num_keypoints,
                                   args.metainfo, progress=not args.no_progress)
     except AnnotationError as err:
-        print(f'error: {err}\nNo output written.', file=sys.stderr)
+        print(f'error: {err}\nNothing written; any earlier output is unchanged.', file=sys.stderr)
         return 1
     for split, path in written.items():
         print(f'{split}: {path}')

@@ -5,9 +5,13 @@ Examples:
     python tools/infer.py new_films/ --checkpoint work_dirs/published/hip-1a2b3c4d.pth --out-dir out/
     python tools/infer.py film.png --checkpoint work_dirs/demo/best_cascade.pth --out-dir out/
 
-Writes OUT/<stem>.json (keypoints as [x, y, score] in film pixels, acetabular_index,
-ihdi_grade, flags), OUT/<stem>.png (overlay) and OUT/summary.csv. Unreadable files
-are reported and skipped; the exit status is 2 if any input failed.
+Writes OUT/<file name>.json (keypoints as [x, y, score] in film pixels,
+acetabular_index, ihdi_grade, not_measured, flags), OUT/<file name>.overlay.png and
+OUT/summary.csv: outputs are named by the film's full file name, so a.jpg and a.png
+keep separate results. OUT may not be the input folder or inside it (outputs would
+mix with, and could overwrite, the films), and no output is ever written over an
+input. Unreadable files are reported and skipped; the exit status is 2 if any input
+failed.
 """
 import argparse
 import csv
@@ -45,6 +49,31 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def output_names(film: Path) -> tuple[str, str]:
+    """JSON and overlay file names of one film: by its full name (a.jpg, a.png apart)."""
+    return f'{film.name}.json', f'{film.name}.overlay.png'
+
+
+def check_out_dir(source: Path, films: list, out: Path) -> str | None:
+    """Why ``out`` may not take this run's outputs, or None when it may.
+
+    Refused: the input folder itself or a folder inside it, and any output name that
+    is an input file (so no input is ever written over).
+    """
+    out_resolved = out.resolve()
+    if source.is_dir():
+        folder = source.resolve()
+        if out_resolved == folder or folder in out_resolved.parents:
+            return (f'--out-dir {out} is the input folder {source} or inside it: outputs '
+                    'would mix with the films; choose another folder')
+    inputs = {Path(f).resolve() for f in films}
+    names = ['summary.csv'] + [n for f in films for n in output_names(Path(f))]
+    for name in names:
+        if (out_resolved / name) in inputs:
+            return f'{out / name} is an input film; it would be overwritten'
+    return None
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     source = Path(args.input)
@@ -57,6 +86,10 @@ def main(argv=None) -> int:
         films = [source]
     else:
         print(f'error: {source}: no such file or folder', file=sys.stderr)
+        return 2
+    problem = check_out_dir(source, films, Path(args.out_dir))
+    if problem:
+        print(f'error: {problem}', file=sys.stderr)
         return 2
     inferencer = HipInferencer(args.checkpoint, args.config, device=args.device,
                                flip_test=not args.no_flip, batch_size=args.batch_size,
@@ -72,9 +105,9 @@ def main(argv=None) -> int:
             print(f'skipped: {error}', file=sys.stderr)
             rows.append(dict(file=path.name, error=error))
             continue
-        (out / f'{path.stem}.json').write_text(json.dumps(result, indent=1))
+        (out / output_names(path)[0]).write_text(json.dumps(result, indent=1))
         if not args.no_overlay:
-            cv2.imwrite(str(out / f'{path.stem}.png'), inferencer.overlay(film, result))
+            cv2.imwrite(str(out / output_names(path)[1]), inferencer.overlay(film, result))
         scores = [k[2] for k in result['keypoints']]
         rows.append(dict(
             file=path.name, ai_image_left=result['acetabular_index']['image_left'],

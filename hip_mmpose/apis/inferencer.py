@@ -94,15 +94,27 @@ class HipInferencer:
         return (np.stack([j[:, :2] for j in joined]), np.stack([j[:, 2] for j in joined]))
 
     def measure(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None) -> dict:
-        """The output record of one film from its keypoints (12, 2) and scores (12,)."""
+        """The output record of one film from its keypoints (12, 2) and scores (12,).
+
+        A hip that :func:`geometry.measurability` rejects (most points low
+        confidence, implausible geometry, non-finite points) gets null AI and grade
+        and its reason in ``not_measured`` (``{}`` when both hips were measured).
+        """
+        def _number(value, digits: int):  # JSON has no NaN/inf: None instead
+            return round(float(value), digits) if np.isfinite(value) else None
+
+        keypoints = np.asarray(keypoints, np.float64)
         ai = geometry.acetabular_indices(keypoints)
         grades = geometry.ihdi_grades(keypoints)
+        reasons = geometry.measurability(keypoints, scores, image_size, self.score_thr)
         return dict(
-            keypoints=[[round(float(x), 2), round(float(y), 2), round(float(s), 4)]
+            keypoints=[[_number(x, 2), _number(y, 2), _number(s, 4)]
                        for (x, y), s in zip(keypoints, scores)],
-            acetabular_index={h: (None if np.isnan(a) else round(float(a), 2))
-                              for h, a in zip(HIPS, ai)},
-            ihdi_grade={h: geometry.GRADE_NAMES[int(g)] for h, g in zip(HIPS, grades)},
+            acetabular_index={h: (None if r or np.isnan(a) else round(float(a), 2))
+                              for h, a, r in zip(HIPS, ai, reasons)},
+            ihdi_grade={h: (None if r else geometry.GRADE_NAMES[int(g)])
+                        for h, g, r in zip(HIPS, grades, reasons)},
+            not_measured={h: r for h, r in zip(HIPS, reasons) if r},
             flags=self.flags(keypoints, scores, image_size))
 
     def flags(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None) -> list[str]:

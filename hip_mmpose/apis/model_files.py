@@ -23,24 +23,22 @@ from pathlib import Path
 import torch
 from mmengine.config import Config
 
+from hip_mmpose.apis.config_check import (load_published_config, published_config,
+                                           published_config_from_text)
+from hip_mmpose.compat import load_checkpoint_file
+
 PUBLISHED_FORMAT = 'hip_mmpose-published-v2'
 _OLD_FORMAT = 'hip_mmpose-published-v1'  # one stage, config in meta['config']
 
 
 def _data_only_config(cfg: Config) -> dict:
     data = json.loads(json.dumps(cfg.to_dict(), default=str))
-    data.pop('custom_imports', None)  # hip_mmpose is imported by the loader itself
-    data.pop('film_stage', None)      # the stages are stored one by one
-    return data
+    data.pop('film_stage', None)  # the stages are stored one by one
+    return published_config(data, 'config')  # checked as the loader will check it
 
 
 def _load(path) -> dict:
-    try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as err:
-        raise ValueError(f'{path}: not a loadable weights-only checkpoint ({err})') from err
+    return load_checkpoint_file(path, 'cpu')  # torch.load(weights_only=True), checked
 
 
 def load_weights(checkpoint) -> dict:
@@ -95,9 +93,19 @@ def read_published(path) -> list[tuple[str, dict, dict]]:
                          'checkpoint with tools/publish_model.py)')
     meta = ckpt['meta']
     if meta['format'] == _OLD_FORMAT:
-        return [('film', json.loads(meta['config']), ckpt['state_dict'])]
-    return [(s['name'], json.loads(s['config']), ckpt['state_dict'][s['name']])
-            for s in meta['stages']]
+        return [('film', load_published_config(meta.get('config'), path), ckpt['state_dict'])]
+    return [(s['name'], load_published_config(s.get('config'), f'{path} ({s["name"]} stage)'),
+             ckpt['state_dict'][s['name']]) for s in published_stages(meta, path)]
+
+
+def published_stages(meta: dict, source) -> list[dict]:
+    """The stage entries of a published file's meta, checked for shape."""
+    stages = meta.get('stages')
+    if (not isinstance(stages, list) or not stages
+            or not all(isinstance(s, dict) and s.get('name') in ('film', 'hip') for s in stages)):
+        raise ValueError(f'{source}: meta.stages: expected a list of {{"name": "film"|"hip", '
+                         '"config": ...}} entries')
+    return stages
 
 
 def publish_checkpoint(checkpoint, out_file, config=None) -> Path:
@@ -118,7 +126,7 @@ def publish_checkpoint(checkpoint, out_file, config=None) -> Path:
             text = ckpt.get('meta', {}).get('cfg')
             if not text:
                 raise ValueError(f'{checkpoint}: no config stored; pass one')
-            cfg = Config.fromstring(text, '.py')
+            cfg = Config(published_config_from_text(text, checkpoint))  # never executed
         else:
             cfg = config if isinstance(config, Config) else Config.fromfile(str(config))
         stages = [('film', cfg, load_weights(checkpoint), checkpoint)]

@@ -7,13 +7,18 @@ Layout read (one folder per split)::
 
 Every file is checked before anything is written; on the first problem a
 :class:`AnnotationError` names the file and what is wrong, and no JSON (not even
-for a split that was fine) is left behind.
+for a split that was fine) is left behind. The outputs are written as one set: a
+temporary folder beside OUT_DIR is filled and then swapped into place, so a failure
+leaves the previous output as it was and split files the new data lacks do not
+linger beside the new ones. OUT_DIR belongs to the converter: it may hold only its
+own earlier outputs (anything else is refused, never deleted).
 """
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -78,14 +83,26 @@ def read_image_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
+def _by_stem(paths) -> dict:
+    """``{stem: path}``; two files with one stem (a.jpg, a.png) are refused, both named."""
+    found: dict = {}
+    for path in sorted(paths):
+        if path.stem in found:
+            raise AnnotationError(
+                f'{found[path.stem]} and {path.name}: two files with the stem '
+                f'{path.stem!r}; an annotation pairs with one image by stem, so keep one')
+        found[path.stem] = path
+    return found
+
+
 def pair_split_files(split_dir: Path) -> list[tuple[Path, Path]]:
     """(image, annotation) pairs of one split, sorted; refuses orphans either way."""
     img_dir, ann_dir = split_dir / 'images', split_dir / 'annotations'
     for folder in (img_dir, ann_dir):
         if not folder.is_dir():
             raise AnnotationError(f'{folder}: folder missing (expected images/ and annotations/)')
-    images = {p.stem: p for p in img_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
-    annotations = {p.stem: p for p in ann_dir.iterdir() if p.suffix.lower() == '.csv'}
+    images = _by_stem(p for p in img_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    annotations = _by_stem(p for p in ann_dir.iterdir() if p.suffix.lower() == '.csv')
     if not images and not annotations:
         raise AnnotationError(f'{split_dir}: no images and no annotations found')
     for stem in sorted(images.keys() - annotations.keys()):
@@ -159,32 +176,103 @@ def load_metainfo_names(metainfo_file: str | os.PathLike) -> tuple[list[str], li
     return names, links
 
 
+MANIFEST = '.hip_mmpose_conversion.json'
+_OUTPUT_HEAD = '{"info": {"description": "hip_mmpose conversion of '
+
+
+def _previous_outputs(out_dir: Path) -> None:
+    """Refuse an existing ``out_dir`` holding anything this converter did not write."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise AnnotationError(f'{out_dir}: exists and is not a folder')
+    listed: set = set()
+    manifest = out_dir / MANIFEST
+    if manifest.is_file():
+        try:
+            listed = set(json.loads(manifest.read_text()).get('files', []))
+        except (OSError, ValueError, AttributeError):
+            listed = set()
+    for entry in sorted(out_dir.iterdir()):
+        if entry.name == MANIFEST or entry.name in listed:
+            continue
+        if entry.is_file() and entry.suffix == '.json':
+            with open(entry, encoding='utf-8', errors='replace') as fh:
+                if fh.read(len(_OUTPUT_HEAD)) == _OUTPUT_HEAD:
+                    continue  # an earlier conversion's split file
+        raise AnnotationError(
+            f'{entry}: not written by this converter; --out-dir is replaced as a whole, '
+            'so give it a folder of its own (nothing was changed)')
+
+
+def _write_set(results: dict, out_dir: Path) -> dict[str, Path]:
+    """Write every split into a temporary folder, then swap it in for ``out_dir``."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f'.{out_dir.name}.new-'))
+    old = None
+    try:
+        for split, coco in results.items():
+            with open(tmp / f'{split}.json', 'w') as fh:
+                json.dump(coco, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+        (tmp / MANIFEST).write_text(json.dumps(
+            dict(files=sorted(f'{split}.json' for split in results))))
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f'.{out_dir.name}.old-'))
+            os.replace(out_dir, old / 'previous')
+            try:
+                os.replace(tmp, out_dir)
+            except BaseException:
+                os.replace(old / 'previous', out_dir)  # put the good output back
+                raise
+        else:
+            os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not (old / 'previous').exists():
+            shutil.rmtree(old, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return {split: out_dir / f'{split}.json' for split in results}
+
+
 def convert_dataset(data_root, out_dir, num_keypoints: int | None = None,
                     metainfo_file=None, progress: bool = True) -> dict[str, Path]:
     """Convert every split under ``data_root``; returns ``{split: json path}``.
 
-    All splits are converted in memory first and written only if all succeed;
-    each file is written to a temporary name and renamed, so a failure never
-    leaves a partial JSON.
+    Args:
+        data_root: folder of ``<split>/images`` and ``<split>/annotations``.
+        out_dir: where ``<split>.json`` go; replaced as a whole (see module doc).
+        num_keypoints: points every file must have. Default: the metainfo's
+            keypoint count, or without a metainfo the first file's.
+        metainfo_file: MMPose metainfo naming the keypoints.
+        progress: show a progress bar.
+
+    All splits are converted in memory first and written only if all succeed, as
+    one set (temporary folder swapped into place).
+
+    Raises:
+        AnnotationError: bad input or a file that cannot be read or written,
+            naming the path; nothing is changed then.
     """
     data_root, out_dir = Path(data_root), Path(out_dir)
     names, links = load_metainfo_names(metainfo_file) if metainfo_file else (None, [])
-    results = {}
-    for split in find_splits(data_root):
-        coco = convert_split(data_root / split, num_keypoints, progress)
-        count = coco['annotations'][0]['num_keypoints']
-        if num_keypoints is None:
-            num_keypoints = count  # every split must agree with the first
-        use_names = names if names and len(names) == count else None
-        coco['categories'] = [coco_category(count, use_names, links if use_names else ())]
-        results[split] = coco
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = {}
-    for split, coco in results.items():
-        target = out_dir / f'{split}.json'
-        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f'.{split}.', suffix='.json.tmp')
-        with os.fdopen(fd, 'w') as fh:
-            json.dump(coco, fh)
-        os.replace(tmp, target)
-        written[split] = target
-    return written
+    if num_keypoints is None and names:
+        num_keypoints = len(names)  # the data set's count: the odd file is the one named
+    try:
+        _previous_outputs(out_dir)
+        results = {}
+        for split in find_splits(data_root):
+            coco = convert_split(data_root / split, num_keypoints, progress)
+            count = coco['annotations'][0]['num_keypoints']
+            if num_keypoints is None:
+                num_keypoints = count  # every split must agree with the first
+            use_names = names if names and len(names) == count else None
+            coco['categories'] = [coco_category(count, use_names, links if use_names else ())]
+            results[split] = coco
+        return _write_set(results, out_dir)
+    except OSError as err:
+        where = err.filename or out_dir
+        raise AnnotationError(f'{where}: {err.strerror or err}') from None
