@@ -165,7 +165,7 @@ def test_card_commands_train_test_publish_infer(trained_cascade, synthetic_root,
                        '--out-dir', str(tmp_path / 'out'), '--no-overlay']) == 0
     # inference reproduces the test tool's final points (same two stages, same crops)
     for film in per_film['films']:
-        result = json.loads((tmp_path / 'out' / f'{Path(film["file"]).stem}.json').read_text())
+        result = json.loads((tmp_path / 'out' / f'{film["file"]}.json').read_text())
         assert np.allclose(np.array(result['keypoints'])[:, :2], film['pred_keypoints'],
                            atol=0.05), film['file']
 

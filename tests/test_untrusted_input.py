@@ -25,7 +25,8 @@ from hip_mmpose import compat, geometry
 from hip_mmpose.apis import HipInferencer, publish_checkpoint
 from hip_mmpose.apis.config_check import (ConfigCheckError, check_config, read_config_text)
 from hip_mmpose.data_tools.csv_to_coco import AnnotationError
-from tests.conftest import DEMO_CONFIG, REPO, TINY_LOADERS
+from tests.conftest import FILM_CONFIG as DEMO_CONFIG  # single-stage files here
+from tests.conftest import REPO, TINY_LOADERS
 from tools.convert_csv_to_coco import main as convert_main
 from tools.infer import main as infer_main
 
@@ -86,9 +87,10 @@ def poisoned(published, trained, tmp_path_factory):
     good = torch.load(published, map_location='cpu', weights_only=True)
     files = {}
     for name, (poison, _) in POISONS.items():
-        config = json.loads(good['meta']['config'])
+        stage = good['meta']['stages'][0]
+        config = json.loads(stage['config'])
         poison(config, marker)
-        meta = dict(good['meta'], config=json.dumps(config))
+        meta = dict(good['meta'], stages=[dict(stage, config=json.dumps(config))])
         files[name] = root / f'published-{name.replace(" ", "_")}.pth'
         torch.save(dict(state_dict=good['state_dict'], meta=meta), files[name])
     _, work_dir, _ = trained
