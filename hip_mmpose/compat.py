@@ -344,4 +344,33 @@ def apply_all() -> dict:
                 mmcv_ext=patch_mmcv_ext(),
                 checkpoint_globals=allow_mmengine_checkpoints(),
                 checkpoint_load=patch_mmengine_checkpoint_load(),
-                checkpoint_save=patch_mmengine_checkpoint_save())
+                checkpoint_save=patch_mmengine_checkpoint_save(),
+                numpy_pickle_aliases=allow_numpy_pickle_aliases())
+
+
+_NUMPY_PICKLE_MODULES = ('numpy.core.multiarray', 'numpy._core.multiarray')
+
+
+def allow_numpy_pickle_aliases() -> bool:
+    """Let ``weights_only`` loading read checkpoints written under the other numpy.
+
+    numpy 1.x pickles arrays as ``numpy.core.multiarray._reconstruct``/``scalar``,
+    numpy 2 as ``numpy._core.multiarray...``; the allow-list above names only the
+    running numpy's module, so a checkpoint trained on the CPU machine (numpy 1.26)
+    is refused on a numpy 2 machine and the reverse. We allow the other spelling
+    of exactly those two functions, resolved to this numpy's own objects (nothing
+    is imported by name). Returns True if anything was added.
+    """
+    if not hasattr(torch.serialization, 'add_safe_globals'):
+        return False
+    import numpy as np
+
+    multiarray = (np._core if hasattr(np, '_core') and hasattr(np._core, 'multiarray')
+                  else np.core).multiarray
+    present = {_global_key(g) for g in torch.serialization.get_safe_globals()}
+    new = [(getattr(multiarray, name), f'{module}.{name}')
+           for module in _NUMPY_PICKLE_MODULES for name in ('_reconstruct', 'scalar')
+           if f'{module}.{name}' not in present]
+    if new:
+        torch.serialization.add_safe_globals(new)
+    return bool(new)

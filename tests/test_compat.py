@@ -14,7 +14,8 @@ def test_second_application_is_a_noop():
     # hip_mmpose was imported by conftest, so everything needed is already in place
     assert compat.apply_all() == dict(torchvision_ops=False, mmcv_ext=False,
                                       checkpoint_globals=False, checkpoint_load=False,
-                                      checkpoint_save=False)
+                                      checkpoint_save=False,
+                                      numpy_pickle_aliases=False)
 
 
 def test_torchvision_imports_beside_local_torch():
@@ -81,3 +82,34 @@ def test_only_history_buffer_getattr_is_allowed(tmp_path):
     with pytest.raises(RuntimeError, match='refused'):
         compat._history_buffer_getattr(HistoryBuffer, '__init__')
     assert compat._history_buffer_getattr(HistoryBuffer, 'mean') is HistoryBuffer.mean
+
+
+@pytest.mark.parametrize('legacy', [False, True])
+def test_checkpoint_from_the_other_numpy_loads(tmp_path, legacy):
+    """numpy 1 pickles arrays via numpy.core.multiarray, numpy 2 via numpy._core:
+    a checkpoint written under either loads under the other (weights_only)."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    torch.save({'meta': dict(arr=np.arange(3.0), seed=np.int64(3))}, buf,
+               _use_new_zipfile_serialization=not legacy)
+    ours = np.arange(0).__reduce__()[0].__module__.encode()  # this numpy's spelling
+    other = b'numpy.core.multiarray' if b'_core' in ours else b'numpy._core.multiarray'
+    path = tmp_path / 'other_numpy.pth'
+    if legacy:
+        data = buf.getvalue()
+        assert ours + b'\n' in data
+        path.write_bytes(data.replace(ours + b'\n', other + b'\n'))
+    else:
+        with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, \
+                zipfile.ZipFile(path, 'w', zipfile.ZIP_STORED) as dst:
+            for item in src.infolist():
+                data = src.read(item)
+                if item.filename.endswith('data.pkl'):
+                    assert ours + b'\n' in data
+                    data = data.replace(ours + b'\n', other + b'\n')
+                dst.writestr(item, data)
+    loaded = torch.load(path, map_location='cpu')  # torch >= 2.6: weights_only=True
+    assert loaded['meta']['arr'].tolist() == [0.0, 1.0, 2.0]
+    assert loaded['meta']['seed'] == 3
