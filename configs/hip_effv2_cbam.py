@@ -4,7 +4,7 @@
 _base_ = ['./hip_effv2_cbam_cpu.py']
 
 film_stage = dict(config='./hip_effv2_cbam_film.py')
-max_epochs = 60
+max_epochs = 40
 train_cfg = dict(max_epochs=max_epochs)
 _base_.param_scheduler[1].T_max = _base_.param_scheduler[1].end = max_epochs
 param_scheduler = _base_.param_scheduler

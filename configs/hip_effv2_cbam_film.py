@@ -2,7 +2,7 @@
 # input, 128x96 heatmaps. The first stage of configs/hip_effv2_cbam.py.
 _base_ = ['./hip_effv2_cbam_film_cpu.py']
 
-max_epochs = 40
+max_epochs = 30
 input_size = (512, 384)
 codec = dict(type='UDPHeatmap', input_size=input_size, heatmap_size=(128, 96), sigma=2)
 train_cfg = dict(max_epochs=max_epochs)

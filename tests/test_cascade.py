@@ -211,5 +211,5 @@ def test_configs_say_each_thing_once():
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         affine = [s for s in film_gpu[loader].dataset.pipeline if s.type == 'TopdownAffine']
         assert affine[0].input_size == (512, 384)
-    assert film_gpu.param_scheduler[1].end == film_gpu.train_cfg.max_epochs == 40
-    assert gpu.param_scheduler[1].end == gpu.train_cfg.max_epochs == 60
+    assert film_gpu.param_scheduler[1].end == film_gpu.train_cfg.max_epochs == 30
+    assert gpu.param_scheduler[1].end == gpu.train_cfg.max_epochs == 40
