@@ -345,7 +345,8 @@ def apply_all() -> dict:
                 checkpoint_globals=allow_mmengine_checkpoints(),
                 checkpoint_load=patch_mmengine_checkpoint_load(),
                 checkpoint_save=patch_mmengine_checkpoint_save(),
-                numpy_pickle_aliases=allow_numpy_pickle_aliases())
+                numpy_pickle_aliases=allow_numpy_pickle_aliases(),
+                mmpretrain_multimodal=skip_mmpretrain_multimodal())
 
 
 _NUMPY_PICKLE_MODULES = ('numpy.core.multiarray', 'numpy._core.multiarray')
@@ -374,3 +375,27 @@ def allow_numpy_pickle_aliases() -> bool:
     if new:
         torch.serialization.add_safe_globals(new)
     return bool(new)
+
+
+def skip_mmpretrain_multimodal() -> bool:
+    """Keep mmpretrain's multimodal models (BLIP, ...) out when transformers >= 5.
+
+    mmpretrain 1.2 imports them whenever ``transformers>=4.28`` is installed, and
+    under transformers 5 their classes fail at import (``TypeError: NoneType takes
+    no arguments``), so ``import mmpretrain.models`` dies although we use none of
+    them. With such a transformers we set mmpretrain's ``WITH_MULTIMODAL`` flag to
+    False before its models are imported. Returns True if it was switched off.
+    """
+    from importlib import metadata
+    try:
+        major = int(metadata.version('transformers').split('.')[0])
+    except (metadata.PackageNotFoundError, ValueError):
+        return False
+    if major < 5 or 'mmpretrain.models' in sys.modules:
+        return False
+    try:
+        from mmpretrain.utils import dependency
+    except ImportError:
+        return False
+    dependency.WITH_MULTIMODAL = False
+    return True

@@ -15,7 +15,7 @@ def test_second_application_is_a_noop():
     assert compat.apply_all() == dict(torchvision_ops=False, mmcv_ext=False,
                                       checkpoint_globals=False, checkpoint_load=False,
                                       checkpoint_save=False,
-                                      numpy_pickle_aliases=False)
+                                      numpy_pickle_aliases=False, mmpretrain_multimodal=False)
 
 
 def test_torchvision_imports_beside_local_torch():
