@@ -74,7 +74,9 @@ def test_main_and_cpu_configs_build_and_run():
             ('hip_effv2_cbam_film.py', (384, 512), 12, 4),
             ('hip_effv2_cbam_film_cpu.py', (192, 256), 12, 4),
             ('hip_effv2_cbam.py', (192, 192), 6, 2),       # per-hip refining stages
-            ('hip_effv2_cbam_cpu.py', (192, 192), 6, 2),
+            ('hip_effv2_cbam_cpu.py', (192, 192), 6, 4),
+            ('ablations/hip_refine_stride2_cpu.py', (192, 192), 6, 2),
+            ('ablations/hip_refine_256_cpu.py', (256, 256), 6, 2),
             ('hip_effv2_baseline.py', (256, 256), 12, 4)):
         cfg = Config.fromfile(str(REPO / 'configs' / name))
         model = MODELS.build(cfg.model)
