@@ -20,7 +20,7 @@ _base_ = ['./_base_/hip_runtime.py', './_base_/hip_xray_data.py']
 film_stage = dict(config='./hip_effv2_cbam_film_cpu.py',  # relative to this file
                   cfg_options=dict())                      # overrides for that stage
 
-max_epochs = 30  # one variable: tools/train.py keeps the cosine's end on it
+max_epochs = 20  # one variable: tools/train.py keeps the cosine's end on it
 input_size = (192, 192)
 codec = dict(type='UDPHeatmap', input_size=input_size, heatmap_size=(48, 48), sigma=2)
 
