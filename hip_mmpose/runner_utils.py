@@ -56,6 +56,22 @@ def merge_options(cfg: Config, options: dict | None) -> Config:
     return cfg
 
 
+def require_annotations(cfg: Config, splits=('train', 'val', 'test')) -> None:
+    """Stop with one line naming the convert command when a loader's COCO file is missing."""
+    for split in splits:
+        loader = cfg.get(SPLIT_LOADERS[split])
+        if not loader:
+            continue
+        dataset = loader['dataset']
+        ann = dataset.get('ann_file', '')
+        path = ann if osp.isabs(ann) else osp.join(dataset.get('data_root') or '', ann)
+        if ann and not osp.isfile(path):
+            root = dataset.get('data_root') or '<data root>'
+            raise SystemExit(
+                f'error: {path} does not exist; convert the annotations first: python '
+                f'tools/convert_csv_to_coco.py {root} --out-dir {osp.dirname(path)}')
+
+
 def use_split_for_test(cfg: Config, split: str) -> Config:
     """Make the test loader read ``split`` (its COCO file, image folder, dump name)."""
     dataset = cfg.test_dataloader['dataset']

@@ -213,3 +213,35 @@ def test_configs_say_each_thing_once():
         assert affine[0].input_size == (512, 384)
     assert film_gpu.param_scheduler[1].end == film_gpu.train_cfg.max_epochs == 30
     assert gpu.param_scheduler[1].end == gpu.train_cfg.max_epochs == 40
+
+
+def test_a_second_refining_pass_crops_around_the_first(trained_cascade, synthetic_root,
+                                                       tmp_path):
+    """model.test_cfg.refine_passes=2: test.py and HipInferencer agree, and differ
+    from one pass (the second pass's crops are centred on the first pass's points)."""
+    config, _, best = trained_cascade
+    common = ['--data-root', str(synthetic_root), '--cfg-options', *TINY_BOTH]
+    run_test_tool([config, str(best), '--work-dir', str(tmp_path / 'one'), *common])
+    run_test_tool([config, str(best), '--work-dir', str(tmp_path / 'two'), *common,
+                   'model.test_cfg.refine_passes=2'])
+    one, two = (json.loads(sorted((tmp_path / n / 'hip').glob('*/test_per_film.json'))[-1]
+                           .read_text())['films'] for n in ('one', 'two'))
+    assert len(list((tmp_path / 'two' / 'hip').glob('*/test_per_film.json'))) == 2
+    assert not np.allclose([f['pred_keypoints'] for f in one],
+                           [f['pred_keypoints'] for f in two])
+    cfg = Config.fromfile(config)
+    cfg.model.test_cfg.refine_passes = 2
+    inferencer = HipInferencer(best, cfg)
+    assert inferencer.refine_passes == 2
+    import cv2
+    films = [cv2.imread(str(synthetic_root / 'test' / 'images' / f['file'])) for f in two]
+    for film, result in zip(two, inferencer.predict_arrays(films)):
+        assert np.allclose(np.array(result['keypoints'])[:, :2], film['pred_keypoints'],
+                           atol=0.05), film['file']
+
+
+def test_missing_coco_files_name_the_convert_command(tmp_path):
+    with pytest.raises(SystemExit, match='convert_csv_to_coco.py .*--out-dir'):
+        train_main([DEMO_CONFIG, '--data-root', str(tmp_path), '--work-dir', str(tmp_path / 'w')])
+    with pytest.raises(SystemExit, match='test.json does not exist'):
+        run_test_tool([DEMO_CONFIG, str(tmp_path / 'x.pth'), '--data-root', str(tmp_path)])

@@ -18,6 +18,7 @@ import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
 from hip_mmpose.apis.cascade import HIP, is_cascade, test_cascade  # noqa: E402
 from hip_mmpose.runner_utils import (add_runner_args, apply_runner_args,  # noqa: E402
                                      finish_distributed, format_metric_table,
+                                     require_annotations,
                                      use_gloo_without_cuda, use_split_for_test)
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -73,6 +74,8 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = apply_runner_args(Config.fromfile(args.config), args)
     name = Path(args.checkpoint).name
+    if args.split == 'test':
+        require_annotations(cfg, ('test',))
     if is_cascade(cfg):
         result = test_cascade(cfg, args.checkpoint, cfg.work_dir, split=args.split,
                               data_root=args.data_root, ann_root=args.ann_root,

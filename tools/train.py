@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
 from hip_mmpose.apis.cascade import is_cascade, train_cascade  # noqa: E402
 from hip_mmpose.runner_utils import (add_runner_args, apply_runner_args,  # noqa: E402
-                                     finish_distributed, use_gloo_without_cuda)
+                                     finish_distributed, require_annotations,
+                                     use_gloo_without_cuda)
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -68,6 +69,7 @@ def main(argv=None):
     # --cfg-options first: `film_stage=None` makes a two-stage config's refining
     # stage a single-stage config (ablations with given first-stage points)
     cfg = apply_runner_args(Config.fromfile(args.config), args)
+    require_annotations(cfg, ('train', 'val') if not args.no_validate else ('train',))
     if is_cascade(cfg):
         if args.resume not in (None, 'auto'):
             raise SystemExit('error: a two-stage run resumes from its work dir: use '

@@ -230,8 +230,22 @@ def test_cascade(cfg: Config, checkpoint: str, work_dir: str, split: str = 'test
         raise ValueError(f'{checkpoint}: a two-stage config needs both stages\' weights; '
                          f'missing {missing} (train with this config, or publish its '
                          f'{CASCADE_FILE})')
-    film_metrics, points = predict_split(stages[FILM], weights[FILM], split, f'{FILM}_{split}')
-    hip = _use_points(stages[HIP], {'test': points})  # the test loader reads `split`
-    merge_options(hip, hip_options)
-    hip_metrics, per_film = predict_split(hip, weights[HIP], split, f'{HIP}_{split}')
-    return dict(film=film_metrics, hip=hip_metrics, film_points=points, per_film=per_film)
+    film_metrics, film_points = predict_split(stages[FILM], weights[FILM], split,
+                                              f'{FILM}_{split}')
+    merge_options(stages[HIP], hip_options)
+    points = film_points
+    for i in range(refine_passes(stages[HIP])):
+        # the test loader reads `split`; a later pass crops around the last pass's points
+        hip = _use_points(copy.deepcopy(stages[HIP]), {'test': points})
+        hip_metrics, points = predict_split(hip, weights[HIP], split, f'{HIP}_{split}_{i + 1}')
+    return dict(film=film_metrics, hip=hip_metrics, film_points=film_points, per_film=points)
+
+
+def refine_passes(hip_cfg: Config) -> int:
+    """How often the refining stage looks again at each hip when testing
+    (``model.test_cfg.refine_passes``, default 1): pass k crops around pass
+    k-1's points, which recovers hips the whole-film stage placed far off."""
+    passes = int(hip_cfg.get('model', {}).get('test_cfg', {}).get('refine_passes', 1))
+    if passes < 1:
+        raise ValueError(f'model.test_cfg.refine_passes must be >= 1, got {passes}')
+    return passes

@@ -10,6 +10,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
 from hip_mmpose import geometry
+from hip_mmpose.apis.cascade import refine_passes
 from hip_mmpose.apis.model_files import load_pose_models
 from hip_mmpose.datasets.hip_crops import MIRRORED_HIP, hip_box, merge_hips
 from hip_mmpose.film_io import FilmReadError, load_film
@@ -42,6 +43,8 @@ class HipInferencer:
         models = load_pose_models(checkpoint, config, device)
         self.model = models['film']
         self.refiner = models.get('hip')
+        # as tools/test.py: pass k refines around pass k-1's points
+        self.refine_passes = (refine_passes(self.refiner.cfg) if self.refiner is not None else 0)
         self.model.test_cfg['flip_test'] = flip_test
         self.batch_size = batch_size
         self.score_thr = score_thr
@@ -74,7 +77,7 @@ class HipInferencer:
             batch = films[start:start + self.batch_size]
             keypoints, scores = self._run(self.model, [
                 dict(img=f, bbox=[0, 0, f.shape[1], f.shape[0]]) for f in batch])
-            if self.refiner is not None:
+            for _ in range(self.refine_passes):
                 keypoints, scores = self._refine(batch, keypoints)
             results += [self.measure(k, s, (f.shape[1], f.shape[0]))
                         for k, s, f in zip(keypoints, scores, batch)]
