@@ -53,7 +53,8 @@ def _pt(p):
 
 
 def draw_hip_geometry(img: np.ndarray, points, scores=None, score_thr: float = 0.3,
-                      label: str | None = None, numbers: bool = False) -> np.ndarray:
+                      label: str | None = None, numbers: bool = False,
+                      not_measured: dict | None = None) -> np.ndarray:
     """Return a copy of ``img`` with lines, H-points, AI and IHDI grade of each hip.
 
     ``scores`` (12,) marks low-confidence points in red. ``numbers`` writes the
@@ -89,6 +90,9 @@ def draw_hip_geometry(img: np.ndarray, points, scores=None, score_thr: float = 0
         ai_txt = 'n/a' if np.isnan(ai[hip]) else f'{ai[hip]:.1f} deg'
         text = (f'{"image-left" if hip == 0 else "image-right"}: AI {ai_txt}, '
                 f'IHDI {geometry.GRADE_NAMES[int(grades[hip])]}')
+        if (not_measured or {}).get(geometry.HIP_NAMES[hip]):  # no confident-looking numbers
+            text = (f'{"image-left" if hip == 0 else "image-right"}: not measured '
+                    f'({not_measured[geometry.HIP_NAMES[hip]]})')[:60]
         _label(canvas, text, (x, h - 12), font)
     if label:
         _label(canvas, label, (10, int(24 * max(scale, 0.6))), font)

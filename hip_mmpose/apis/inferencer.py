@@ -177,4 +177,5 @@ class HipInferencer:
     def overlay(self, film: np.ndarray, result: dict) -> np.ndarray:
         kp = np.array(result['keypoints'])
         return draw_hip_geometry(film, kp[:, :2], kp[:, 2], self.score_thr,
-                                 label=f'{result.get("file", "")} (prediction)')
+                                 label=f'{result.get("file", "")} (prediction)',
+                                 not_measured=result.get('not_measured'))
