@@ -40,7 +40,8 @@ def parse_args(argv=None):
                              'or a single-stage training checkpoint (needs --config)')
     parser.add_argument('--config', help='model config (optional for published models)')
     parser.add_argument('--out-dir', required=True)
-    parser.add_argument('--device', default='cpu', help="'cpu', 'cuda', 'cuda:1', ...")
+    parser.add_argument('--device', default=None,
+                        help="'cpu', 'cuda', 'cuda:1', ... (default: cuda when there is one)")
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--no-flip', action='store_true', help='skip the flip test')
     parser.add_argument('--score-thr', type=float, default=0.3,
@@ -91,6 +92,9 @@ def main(argv=None) -> int:
     if problem:
         print(f'error: {problem}', file=sys.stderr)
         return 2
+    if args.device is None:
+        import torch
+        args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
     inferencer = HipInferencer(args.checkpoint, args.config, device=args.device,
                                flip_test=not args.no_flip, batch_size=args.batch_size,
                                score_thr=args.score_thr)
