@@ -191,14 +191,15 @@ def test_resume_picks_up_the_refining_stage(trained_cascade, synthetic_root, tmp
         train_main([DEMO_CONFIG, '--work-dir', str(work), '--resume', str(work / 'x.pth')])
 
 
-def test_one_stage_checkpoint_is_not_a_two_stage_model(trained, trained_cascade, tmp_path):
+def test_one_stage_checkpoint_is_not_a_two_stage_model(trained, trained_cascade, tmp_path,
+                                                      synthetic_root):
     film_config, film_work, _ = trained
     with pytest.raises(ValueError, match='best_cascade.pth'):
         HipInferencer(film_work / 'epoch_1.pth', DEMO_CONFIG)
     with pytest.raises(ValueError, match='needs both stages'):
         run_test_tool([DEMO_CONFIG, str(publish_checkpoint(
             film_work / 'epoch_1.pth', tmp_path / 'one.pth', config=film_config)),
-            '--work-dir', str(tmp_path)])
+            '--data-root', str(synthetic_root), '--work-dir', str(tmp_path)])
 
 
 def test_configs_say_each_thing_once():

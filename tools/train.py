@@ -69,11 +69,11 @@ def main(argv=None):
     # --cfg-options first: `film_stage=None` makes a two-stage config's refining
     # stage a single-stage config (ablations with given first-stage points)
     cfg = apply_runner_args(Config.fromfile(args.config), args)
+    if is_cascade(cfg) and args.resume not in (None, 'auto'):
+        raise SystemExit('error: a two-stage run resumes from its work dir: use '
+                         '--resume without a path')
     require_annotations(cfg, ('train', 'val') if not args.no_validate else ('train',))
     if is_cascade(cfg):
-        if args.resume not in (None, 'auto'):
-            raise SystemExit('error: a two-stage run resumes from its work dir: use '
-                             '--resume without a path')
         result = train_cascade(cfg, cfg.work_dir, resume=args.resume is not None,
                                data_root=args.data_root, ann_root=args.ann_root,
                                prepare=lambda stage, _: stage_args(stage, args),
