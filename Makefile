@@ -8,12 +8,17 @@ STAMP  := $(VENV)/.hip_mmpose-installed
 DATA        ?=
 DEMO_CONFIG ?= configs/hip_effv2_cbam_cpu.py
 DEMO_EPOCHS ?= 12
+# the synthetic set gives 4 iterations an epoch: warm up over 10 iterations, not the
+# configs' 100 (which would still be warming up when the cosine ends)
+DEMO_OPTS   ?= param_scheduler.0.end=10 film_stage.param_scheduler.0.end=10 \
+               train_dataloader.batch_size=8
 ifeq ($(strip $(DATA)),)
   DATA_ROOT := data/demo
   ANN_ROOT  := data/demo/coco
   WORK_DIR  := work_dirs/demo
 else
   DATA_ROOT := $(DATA)
+  DEMO_OPTS :=
   ANN_ROOT  := data/$(notdir $(patsubst %/,%,$(DATA)))/coco
   WORK_DIR  := work_dirs/demo-$(notdir $(patsubst %/,%,$(DATA)))
 endif
@@ -41,7 +46,7 @@ endif
 	$(PY) tools/convert_csv_to_coco.py $(DATA_ROOT) --out-dir $(ANN_ROOT)
 	$(PY) tools/train.py $(DEMO_CONFIG) --data-root $(DATA_ROOT) --ann-root $(ANN_ROOT) \
 		--work-dir $(WORK_DIR) --cfg-options train_cfg.max_epochs=$(DEMO_EPOCHS) \
-		film_stage.train_cfg.max_epochs=$(DEMO_EPOCHS)
+		film_stage.train_cfg.max_epochs=$(DEMO_EPOCHS) $(DEMO_OPTS)
 	$(PY) tools/test.py $(DEMO_CONFIG) $(WORK_DIR)/best_cascade.pth \
 		--data-root $(DATA_ROOT) --ann-root $(ANN_ROOT) --work-dir $(WORK_DIR) \
 		--report $(WORK_DIR)/report
