@@ -43,7 +43,10 @@ def _load(path) -> dict:
 
 def load_weights(checkpoint) -> dict:
     """The model weights of a training checkpoint (tensors only)."""
-    ckpt = _load(checkpoint)
+    return _weights_of(_load(checkpoint), checkpoint)
+
+
+def _weights_of(ckpt, checkpoint) -> dict:
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
     state = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
     if not state:
@@ -87,7 +90,11 @@ def read_published(path) -> list[tuple[str, dict, dict]]:
 
     The configs are returned as data (dicts), never executed.
     """
-    ckpt = _load(path)
+    return _stages_of(_load(path), path)
+
+
+def _stages_of(ckpt: dict, path) -> list[tuple[str, dict, dict]]:
+    """:func:`read_published` of a file already loaded."""
     if not is_published(ckpt):
         raise ValueError(f'{path}: not a published hip_mmpose model (publish a training '
                          'checkpoint with tools/publish_model.py)')
@@ -120,7 +127,7 @@ def publish_checkpoint(checkpoint, out_file, config=None) -> Path:
     ckpt = _load(checkpoint)
     if is_published(ckpt):
         stages = [(name, Config(cfg), state, checkpoint)
-                  for name, cfg, state in read_published(checkpoint)]
+                  for name, cfg, state in _stages_of(ckpt, checkpoint)]
     else:
         if config is None:
             text = ckpt.get('meta', {}).get('cfg')
@@ -129,7 +136,7 @@ def publish_checkpoint(checkpoint, out_file, config=None) -> Path:
             cfg = Config(published_config_from_text(text, checkpoint))  # never executed
         else:
             cfg = config if isinstance(config, Config) else Config.fromfile(str(config))
-        stages = [('film', cfg, load_weights(checkpoint), checkpoint)]
+        stages = [('film', cfg, _weights_of(ckpt, checkpoint), checkpoint)]
     out_file = Path(out_file)
     tmp = save_published(out_file.with_name(out_file.name + '.part'), stages)
     sha = hashlib.sha256(tmp.read_bytes()).hexdigest()[:8]
@@ -160,7 +167,7 @@ def load_pose_models(checkpoint, config=None, device: str = 'cpu') -> dict:
     user_cfg = (None if config is None else
                 config if isinstance(config, Config) else Config.fromfile(str(config)))
     if is_published(ckpt):
-        stages = read_published(checkpoint)
+        stages = _stages_of(ckpt, checkpoint)
         if user_cfg is not None:
             configs = ({FILM: film_stage_config(user_cfg), HIP: user_cfg}
                        if is_cascade(user_cfg) else {FILM: user_cfg})
@@ -173,4 +180,4 @@ def load_pose_models(checkpoint, config=None, device: str = 'cpu') -> dict:
     if is_cascade(user_cfg):
         raise ValueError(f'{checkpoint}: a two-stage config needs the run\'s '
                          'best_cascade.pth (or its published file), not one stage\'s checkpoint')
-    return {FILM: _build(user_cfg, load_weights(checkpoint), device)}
+    return {FILM: _build(user_cfg, _weights_of(ckpt, checkpoint), device)}
