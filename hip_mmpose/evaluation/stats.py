@@ -28,6 +28,22 @@ def _out(values: np.ndarray, batched: bool):
     return values if batched else float(values[0])
 
 
+def _paired(x, y, weights):
+    """Finite pairs of ``x``/``y`` with their weights and weighted means.
+
+    Returns:
+        tuple: ``x, y`` ``(m,)``, ``w`` ``(B, m)``, ``n`` ``(B,)`` (weight sums),
+        ``mx, my`` ``(B,)`` and whether the caller gave weights.
+    """
+    x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
+    w, batched = _weights(len(x), weights)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y, w = x[keep], y[keep], w[:, keep]
+    n = w.sum(-1)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return x, y, w, n, w @ x / n, w @ y / n, batched
+
+
 def pearson_r(x, y, weights=None):
     """Pearson correlation; NaN with fewer than 2 finite pairs or a constant side.
 
@@ -39,13 +55,8 @@ def pearson_r(x, y, weights=None):
     Returns:
         float | np.ndarray: the correlation(s).
     """
-    x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
-    w, batched = _weights(len(x), weights)
-    keep = np.isfinite(x) & np.isfinite(y)
-    x, y, w = x[keep], y[keep], w[:, keep]
-    n = w.sum(-1)
+    x, y, w, n, mx, my, batched = _paired(x, y, weights)
     with np.errstate(invalid='ignore', divide='ignore'):
-        mx, my = w @ x / n, w @ y / n
         dx, dy = x - mx[:, None], y - my[:, None]
         vx, vy = (w * dx ** 2).sum(-1), (w * dy ** 2).sum(-1)
         r = (w * dx * dy).sum(-1) / np.sqrt(vx * vy)
@@ -119,13 +130,8 @@ def linear_fit(x, y, weights=None):
         tuple: ``(intercept, slope)``, floats (arrays ``(B,)`` with weights); NaN
         with fewer than 2 pairs or a constant ``x``.
     """
-    x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
-    w, batched = _weights(len(x), weights)
-    keep = np.isfinite(x) & np.isfinite(y)
-    x, y, w = x[keep], y[keep], w[:, keep]
-    n = w.sum(-1)
+    x, y, w, n, mx, my, batched = _paired(x, y, weights)
     with np.errstate(invalid='ignore', divide='ignore'):
-        mx, my = w @ x / n, w @ y / n
         dx = x - mx[:, None]
         sxx = (w * dx ** 2).sum(-1)
         slope = (w * dx * (y - my[:, None])).sum(-1) / sxx
