@@ -29,14 +29,7 @@ def _evaluate(preds, gts, names=None, **kwargs):
 
 def _films():
     """Four films: grades (I, I), (II, I), (I, II), (II, II)."""
-    medial, lateral = (-15, 30), (15, 40)
-    hip = lambda side, kind: ((P_LEFT - kind[0], 100 + kind[1]) if side == 0
-                              else (P_RIGHT + kind[0], 100 + kind[1]))
-    out = []
-    for i, (a, b) in enumerate([(medial, medial), (lateral, medial),
-                                (medial, lateral), (lateral, lateral)]):
-        out.append(film(20 + 3 * i, 30 - 2 * i, hip(0, a), hip(1, b)))
-    return np.stack(out)
+    return _ai_films()
 
 
 def test_perfect_predictions():
@@ -131,7 +124,8 @@ def test_per_film_dump(tmp_path):
 
 
 def _ai_films(scale=1.0, offset=0.0):
-    """_films() with every acetabular index a mapped to offset + scale * a."""
+    """_films() (AIs 20, 23, 26, 29 / 30, 28, 26, 24) with every acetabular index a
+    mapped to offset + scale * a."""
     medial, lateral = (-15, 30), (15, 40)
     hip = lambda side, kind: ((P_LEFT - kind[0], 100 + kind[1]) if side == 0
                               else (P_RIGHT + kind[0], 100 + kind[1]))
