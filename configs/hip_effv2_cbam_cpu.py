@@ -15,7 +15,9 @@
 # is ~5-10 px off); validation and test crop around the FIRST STAGE's points
 # (keypoint_source='file'), never the truth: tools/train.py and tools/test.py run the
 # first stage and hand its per-film points to this stage's loaders.
-_base_ = ['./_base_/hip_runtime.py', './_base_/hip_xray_data.py']
+# Runtime, data, optimiser, schedule and network are the whole-film stage's (its
+# config is this file's base); this file changes what differs per hip.
+_base_ = ['./hip_effv2_cbam_film_cpu.py']
 
 film_stage = dict(config='./hip_effv2_cbam_film_cpu.py',  # relative to this file
                   cfg_options=dict())                      # overrides for that stage
@@ -24,31 +26,16 @@ max_epochs = 20  # one variable: tools/train.py keeps the cosine's end on it
 input_size = (192, 192)
 codec = dict(type='UDPHeatmap', input_size=input_size, heatmap_size=(48, 48), sigma=2)
 
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4))
-param_scheduler = [
-    dict(type='LinearLR', begin=0, end=100, start_factor=0.01, by_epoch=False),
-    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=1e-5, by_epoch=True,
-         begin=0, end=max_epochs),
-]
-auto_scale_lr = dict(base_batch_size=16)
-default_hooks = dict(checkpoint=dict(save_best='hip/AI_MAE', rule='less'))
+train_cfg = dict(max_epochs=max_epochs)
+_base_.param_scheduler[1].T_max = _base_.param_scheduler[1].end = max_epochs
+param_scheduler = _base_.param_scheduler
+# the refining stage is kept by how well it measures the acetabular index
+default_hooks = dict(checkpoint=dict(save_best='hip/AI_MAE'))
 
 model = dict(
-    type='TopdownPoseEstimator',
-    data_preprocessor=dict(
-        type='PoseDataPreprocessor',
-        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
-    backbone=dict(type='EfficientNetV2CBAM', arch='b0', out_stride=4, fuse_channels=64,
-                  reduction=16),
-    head=dict(
-        type='HeatmapHead', in_channels=64, out_channels=6,
-        deconv_out_channels=None, deconv_kernel_sizes=None,
-        conv_out_channels=(64,), conv_kernel_sizes=(3,),
-        loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        decoder=codec),
+    head=dict(out_channels=6, decoder=codec),
     # every hip is seen in image-left orientation: a flipped crop is out of distribution
-    test_cfg=dict(flip_test=False))
+    test_cfg=dict(_delete_=True, flip_test=False))
 
 # Pipelines written once (index: step): 0 LoadImage, 1 MirrorHip, 2 GetBBoxCenterScale,
 # 3 RandomBBoxTransform, 4 TopdownAffine, 5 PhotometricDistortion, 6 GenerateTarget;
