@@ -28,7 +28,7 @@ endif
 install: $(STAMP)
 
 # Rebuilt only when a pin changes; a second `make` reuses the environment.
-$(STAMP): requirements.txt requirements-nodeps.txt setup.py
+$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt

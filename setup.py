@@ -1,12 +1,4 @@
-from setuptools import find_packages, setup
+"""Shim for tools that still call setup.py; the package is described in pyproject.toml."""
+from setuptools import setup
 
-setup(
-    name='hip_mmpose',
-    version='0.1.0',
-    description='MMPose plugin: paediatric hip keypoints, acetabular index and IHDI grade',
-    packages=find_packages(include=['hip_mmpose', 'hip_mmpose.*']),
-    python_requires='>=3.9',
-    # The pinned stack is installed by `make` (see DEVELOPERS.md); several of its
-    # packages must go in with --no-deps, which install_requires cannot express.
-    install_requires=[],
-)
+setup()

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 from mmpose.registry import DATASETS
 
-#: The metainfo file (keypoint names, flip pairs, sigmas, skeleton, colours).
-METAINFO_FILE = str(Path(__file__).resolve().parents[2]
-                    / 'configs' / '_base_' / 'datasets' / 'hip_xray.py')
+from hip_mmpose.config_files import METAINFO_FILE
 
 BBOX_SOURCES = ('film', 'annotation')
 

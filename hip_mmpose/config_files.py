@@ -1,0 +1,48 @@
+"""Where the plugin's configs are: inside the package, as MMPose ships its own.
+
+``hip_mmpose/.mim/configs`` is the repository's ``configs/`` (a link in a checkout,
+a copy in a built wheel: ``pyproject.toml`` package data), so the configs and the
+metainfo are found through the package wherever it is installed.
+"""
+from __future__ import annotations
+
+import os.path as osp
+from pathlib import Path
+
+#: The folder holding the plugin's configs (``configs/`` of the repository).
+CONFIG_ROOT = Path(__file__).resolve().parent / '.mim' / 'configs'
+
+#: The metainfo file (keypoint names, flip pairs, sigmas, skeleton, colours).
+METAINFO_FILE = str(CONFIG_ROOT / '_base_' / 'datasets' / 'hip_xray.py')
+
+PREFIX = 'hip_mmpose::'
+
+
+def config_path(config: str) -> str:
+    """The file of a config given as a path, ``hip_mmpose::<name>`` or a bare name.
+
+    A path that exists is returned as it is; otherwise the name (with or without
+    the ``hip_mmpose::`` prefix, e.g. ``hip_effv2_cbam_cpu.py`` or
+    ``configs/hip_effv2_cbam_cpu.py``) is looked up in the package's configs, so
+    the tools take the README's ``configs/...`` paths from any directory.
+
+    Args:
+        config (str): a config file path or name.
+
+    Returns:
+        str: the path of an existing config file.
+
+    Raises:
+        FileNotFoundError: naming the file and the package folder looked in.
+    """
+    if osp.isfile(config) and not config.startswith(PREFIX):
+        return config
+    name = config[len(PREFIX):] if config.startswith(PREFIX) else config
+    parts = Path(name).parts
+    if parts and parts[0] == 'configs':
+        parts = parts[1:]
+    candidate = CONFIG_ROOT.joinpath(*parts) if parts else CONFIG_ROOT
+    if candidate.is_file():
+        return str(candidate)
+    raise FileNotFoundError(f'{config}: no such config file (nor {candidate} in the '
+                            'hip_mmpose package)')
