@@ -7,6 +7,6 @@ from . import compat
 
 compat.apply_all()
 
-from . import datasets, evaluation, models  # noqa: E402,F401  (registers the plugin modules)
+from . import datasets, evaluation, models, visualization  # noqa: E402,F401  (registers the plugin modules)
 
 __version__ = '0.1.0'

@@ -139,6 +139,72 @@ def add_runner_args(parser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
+#: ``--vis-backend`` choices: the backends added beside the configs' LocalVisBackend
+VIS_BACKENDS = dict(local=None, tensorboard=dict(type='TensorboardVisBackend'))
+
+
+def add_visualization_args(parser) -> None:
+    """MMPose's visualization options (its tools/train.py and tools/test.py) and
+    ``--vis-backend``."""
+    parser.add_argument('--show', action='store_true',
+                        help='show each overlay in a window (needs a screen)')
+    parser.add_argument('--show-dir', help='write the overlays (hip lines, AI, grade) to '
+                        'this folder, relative to <work-dir>/<timestamp>/ as in MMPose '
+                        '(a two-stage test: <work-dir>/hip/<timestamp>/, the final points); '
+                        'in training the validation overlays go to the vis backends')
+    parser.add_argument('--interval', type=int, default=1,
+                        help='draw every N-th validation iteration (default 1)')
+    parser.add_argument('--wait-time', type=float, default=1,
+                        help='seconds each --show window stays (default 1)')
+    parser.add_argument('--vis-backend', choices=sorted(VIS_BACKENDS), default='local',
+                        help="where scalars and overlays are logged besides the work dir's "
+                             "local files: 'tensorboard' adds MMEngine's "
+                             'TensorboardVisBackend (<work-dir>/<timestamp>/vis_data/) and '
+                             'draws validation overlays')
+
+
+def apply_visualization_args(cfg: Config, args, draw: bool = True) -> Config:
+    """MMPose's ``merge_args`` idiom for the visualization options.
+
+    Args:
+        cfg (Config): one stage's config.
+        args: the parsed options of :func:`add_visualization_args`.
+        draw (bool): enable the ``PoseVisualizationHook`` (a two-stage test draws
+            only in the refining stage, whose overlays show the final points).
+
+    Returns:
+        Config: ``cfg``, changed in place.
+    """
+    backend = VIS_BACKENDS[args.vis_backend]
+    if backend is not None:
+        if args.vis_backend == 'tensorboard':
+            try:
+                import tensorboard  # noqa: F401
+            except ImportError:
+                raise SystemExit('error: --vis-backend tensorboard needs the tensorboard '
+                                 'package: pip install tensorboard==2.21.0') from None
+        backends = cfg.visualizer.setdefault('vis_backends', [])
+        if not any(b.get('type') == backend['type'] for b in backends):
+            backends.append(dict(backend))
+    if draw and (args.show or args.show_dir is not None or backend is not None):
+        hook = cfg.get('default_hooks', {}).get('visualization')
+        if hook is None:
+            raise SystemExit(f'error: {cfg.filename}: default_hooks has no visualization '
+                             "hook; set visualization=dict(type='PoseVisualizationHook')")
+        hook.enable = True
+        hook.show = args.show
+        if args.show:
+            hook.wait_time = args.wait_time
+        hook.out_dir = args.show_dir
+        hook.interval = args.interval
+    return cfg
+
+
+def overlay_dir(log_dir: str, args) -> str | None:
+    """Where ``PoseVisualizationHook`` wrote a test's overlays (``--show-dir``)."""
+    return osp.join(log_dir, args.show_dir) if args.show_dir is not None else None
+
+
 def apply_runner_args(cfg: Config, args) -> Config:
     """Apply the shared options; ``--cfg-options`` first, data paths last."""
     import os

@@ -50,11 +50,11 @@ FILM_CONFIG = str(REPO / 'configs' / 'hip_effv2_cbam_film_cpu.py')  # one stage
 @pytest.fixture(scope='session')
 def trained(synthetic_root, tmp_path_factory):
     """The whole-film (single-stage) config trained one epoch (2 iterations) by
-    tools/train.py."""
+    tools/train.py, logging to TensorBoard too (tests/test_visualization.py)."""
     from tools.train import main as train_main
     work_dir = tmp_path_factory.mktemp('work')
     runner = train_main([FILM_CONFIG, '--data-root', str(synthetic_root),
-                         '--work-dir', str(work_dir),
+                         '--work-dir', str(work_dir), '--vis-backend', 'tensorboard',
                          '--cfg-options', 'train_cfg.max_epochs=1', 'randomness.seed=0',
                          *TINY_LOADERS])
     return FILM_CONFIG, work_dir, runner

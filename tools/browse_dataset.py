@@ -18,7 +18,7 @@ from tqdm import tqdm  # noqa: E402
 from hip_mmpose.data_tools.csv_to_coco import (AnnotationError, pair_split_files,  # noqa: E402
                                                parse_annotation_csv)
 from hip_mmpose.film_io import FilmReadError, load_film  # noqa: E402
-from hip_mmpose.visualization import draw_hip_geometry  # noqa: E402
+from hip_mmpose.visualization import overlay_visualizer  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -37,6 +37,7 @@ def main(argv=None) -> int:
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     failed = 0
+    visualizer = overlay_visualizer()
     for img_path, ann_path in tqdm(pairs[:args.max], unit='film'):
         try:
             film, points = load_film(img_path), parse_annotation_csv(ann_path)
@@ -45,8 +46,8 @@ def main(argv=None) -> int:
             failed += 1
             continue
         cv2.imwrite(str(out / f'{img_path.stem}.png'),
-                    draw_hip_geometry(film, points, numbers=True,
-                                      label=f'{img_path.name} (annotation)'))
+                    visualizer.draw_hip_geometry(film, points, numbers=True,
+                                                 label=f'{img_path.name} (annotation)'))
     print(f'{len(pairs[:args.max]) - failed} films rendered to {out}/')
     return 1 if failed else 0
 

@@ -16,9 +16,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
 from hip_mmpose.apis.cascade import HIP, is_cascade, test_cascade  # noqa: E402
-from hip_mmpose.runner_utils import (add_runner_args, apply_runner_args,  # noqa: E402
+from hip_mmpose.runner_utils import (add_runner_args, add_visualization_args,  # noqa: E402
+                                     apply_runner_args, apply_visualization_args,
                                      finish_distributed, format_metric_table,
-                                     require_annotations,
+                                     overlay_dir, require_annotations,
                                      use_gloo_without_cuda, use_split_for_test)
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -36,6 +37,7 @@ def parse_args(argv=None):
                              '(tools/analyze_results.py)')
     parser.add_argument('--dump', help='also dump raw predictions to this .pkl file')
     add_runner_args(parser)
+    add_visualization_args(parser)
     return parser.parse_args(argv)
 
 
@@ -50,11 +52,13 @@ def add_dump(cfg: Config, args) -> Config:
     return cfg
 
 
-def stage_args(cfg: Config, args) -> Config:
+def stage_args(cfg: Config, args, draw: bool = True) -> Config:
     cfg.launcher = args.launcher
     if args.launcher != 'none':
         use_gloo_without_cuda(cfg)
-    return cfg
+    # a two-stage run draws its final points: the refining stage's (draw=False for
+    # the whole-film stage)
+    return apply_visualization_args(cfg, args, draw=draw)
 
 
 def single_stage_args(cfg: Config, args) -> Config:
@@ -80,7 +84,8 @@ def main(argv=None):
         result = test_cascade(cfg, args.checkpoint, cfg.work_dir, split=args.split,
                               data_root=args.data_root, ann_root=args.ann_root,
                               prepare=lambda stage, stage_name: stage_args(
-                                  add_dump(stage, args) if stage_name == HIP else stage, args))
+                                  add_dump(stage, args) if stage_name == HIP else stage, args,
+                                  draw=stage_name == HIP))
         metrics, per_film = result['hip'], result['per_film']
         tables = [(result['film'], f'{args.split}: whole-film stage only ({name})'),
                   (metrics, f'{args.split}: final points, refined per hip ({name})')]
@@ -97,6 +102,8 @@ def main(argv=None):
         return metrics
     for table, title in tables:
         print(format_metric_table(table, title=title))
+    if args.show_dir is not None:  # PoseVisualizationHook's folder: <log dir>/<show-dir>
+        print(f'overlays: {overlay_dir(str(Path(per_film).parent), args)}')
     if args.report:
         from hip_mmpose.report import write_report
         page = write_report(per_film, args.report, work_dir=cfg.work_dir)

@@ -16,7 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
 from hip_mmpose.apis.cascade import is_cascade, train_cascade  # noqa: E402
-from hip_mmpose.runner_utils import (add_runner_args, apply_runner_args,  # noqa: E402
+from hip_mmpose.runner_utils import (add_runner_args, add_visualization_args,  # noqa: E402
+                                     apply_runner_args, apply_visualization_args,
                                      finish_distributed, require_annotations,
                                      use_gloo_without_cuda)
 from mmengine.config import Config  # noqa: E402
@@ -37,6 +38,7 @@ def parse_args(argv=None):
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by the actual batch size')
     add_runner_args(parser)
+    add_visualization_args(parser)
     return parser.parse_args(argv)
 
 
@@ -50,7 +52,7 @@ def stage_args(cfg: Config, args) -> Config:
     cfg.launcher = args.launcher
     if args.launcher != 'none':
         use_gloo_without_cuda(cfg)
-    return cfg
+    return apply_visualization_args(cfg, args)
 
 
 def single_stage_args(cfg: Config, args) -> Config:

@@ -12,5 +12,10 @@ default_hooks = dict(
 # MMPose names its visualizer 'visualizer'; MMEngine then hands every later Runner of
 # the same process (k-fold, tests) the first run's visualizer, and their logs land in
 # the first run's folder. Without a name each run gets its own (the experiment name).
-visualizer = dict(_delete_=True, type='PoseLocalVisualizer',
+# HipPoseVisualizer (hip_mmpose/visualization.py) is MMPose's PoseLocalVisualizer
+# drawing the hip lines, AI and grade; MMPose's PoseVisualizationHook
+# (default_hooks.visualization, off unless --show/--show-dir/--vis-backend tensorboard)
+# draws with it. TensorBoard: tools/train.py --vis-backend tensorboard, or add
+# dict(type='TensorboardVisBackend') to vis_backends.
+visualizer = dict(_delete_=True, type='HipPoseVisualizer',
                   vis_backends=[dict(type='LocalVisBackend')])

@@ -14,7 +14,7 @@ from hip_mmpose.apis.cascade import refine_passes
 from hip_mmpose.apis.model_files import load_pose_models
 from hip_mmpose.datasets.hip_crops import MIRRORED_HIP, hip_box, merge_hips
 from hip_mmpose.film_io import FilmReadError, load_film
-from hip_mmpose.visualization import draw_hip_geometry, to_bgr8
+from hip_mmpose.visualization import overlay_visualizer, to_bgr8
 
 HIPS = geometry.HIP_NAMES
 
@@ -175,7 +175,9 @@ class HipInferencer:
             yield path, film, result, None
 
     def overlay(self, film: np.ndarray, result: dict) -> np.ndarray:
-        kp = np.array(result['keypoints'])
-        return draw_hip_geometry(film, kp[:, :2], kp[:, 2], self.score_thr,
-                                 label=f'{result.get("file", "")} (prediction)',
-                                 not_measured=result.get('not_measured'))
+        """The film with the result's points, lines, AI and grade (8-bit BGR),
+        drawn by :class:`HipPoseVisualizer`."""
+        kp = np.array(result['keypoints'], dtype=float)  # None (JSON null) -> nan
+        return overlay_visualizer(self.score_thr).draw_hip_geometry(
+            film, kp[:, :2], kp[:, 2], label=f'{result.get("file", "")} (prediction)',
+            not_measured=result.get('not_measured'))

@@ -21,7 +21,7 @@ from hip_mmpose import geometry  # noqa: E402
 from hip_mmpose.evaluation import stats  # noqa: E402
 from hip_mmpose.evaluation.hip_metric import CI_SUFFIXES  # noqa: E402
 from hip_mmpose.film_io import FilmReadError, load_film  # noqa: E402
-from hip_mmpose.visualization import draw_hip_geometry  # noqa: E402
+from hip_mmpose.visualization import overlay_visualizer  # noqa: E402
 
 HIPS = geometry.HIP_NAMES
 GRADES = tuple(geometry.GRADE_NAMES[g] for g in (1, 2, 3, 4))
@@ -68,8 +68,9 @@ def film_comparison(film: dict, out_path, margin: float = 0.35) -> Path | None:
     cx0, cx1 = int(max(0, x0 - pad)), int(min(w, x1 + pad))
     cy0, cy1 = int(max(0, y0 - pad)), int(min(h, y1 + pad))
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.2))
+    visualizer = overlay_visualizer()
     for ax, (title, pts, ai, grade) in zip(axes, panels):
-        drawn = draw_hip_geometry(img, pts)[cy0:cy1, cx0:cx1]
+        drawn = visualizer.draw_hip_geometry(img, pts)[cy0:cy1, cx0:cx1]
         ax.imshow(drawn[..., ::-1], extent=(cx0, cx1, cy1, cy0))
         ax.set_title(f"{title}\nimage-left: AI {ai['image_left']:.1f} deg, IHDI "
                      f"{geometry.GRADE_NAMES[int(grade['image_left'])]}   |   image-right: AI "

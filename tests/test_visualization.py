@@ -1,0 +1,93 @@
+"""HipPoseVisualizer: MMPose's visualizer and hooks drawing the hip geometry
+(tools/test.py --show-dir), and the TensorBoard backend."""
+import json
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+from mmpose.registry import VISUALIZERS
+from mmpose.structures import PoseDataSample
+from mmengine.structures import InstanceData
+
+from hip_mmpose.data_tools.synthetic import synthetic_points
+from hip_mmpose.datasets.hip_crops import split_hips
+from hip_mmpose.film_io import load_film
+from hip_mmpose.visualization import HipPoseVisualizer, overlay_visualizer, to_bgr8
+from tests.conftest import TINY_BOTH
+from tools.test import main as run_test_tool
+
+
+def _sample(points, scores, **meta):
+    sample = PoseDataSample(metainfo=dict(meta))
+    sample.pred_instances = InstanceData(keypoints=np.asarray(points, np.float32)[None],
+                                         keypoint_scores=np.asarray(scores, np.float32)[None])
+    return sample
+
+
+def test_registered_visualizer_joins_the_two_hips_of_a_film():
+    """The refining stage's single hips are drawn as one film, exactly as its 12 points."""
+    visualizer = VISUALIZERS.build(dict(type='HipPoseVisualizer', name='test_join'))
+    assert isinstance(visualizer, HipPoseVisualizer)
+    h, w = 288, 384
+    film = np.full((h, w, 3), 60, np.uint8)
+    points = np.asarray(synthetic_points(np.random.default_rng(0), w, h), np.float64)[:, :2]
+    scores = np.linspace(0.1, 0.9, 12)
+    expected = visualizer.draw_hip_geometry(film, points, scores, label='f.png (prediction)')
+
+    hips = split_hips(points, w)  # the image-right hip mirrored, as the refining stage sees it
+    hip_scores = [scores[:6], scores[6:]]
+    meta = dict(img_path='/x/f.png', ori_shape=(h, w))
+    first = visualizer.add_datasample('f', film, _sample(hips[1], hip_scores[1], hip_side=1,
+                                                         **meta), draw_gt=False)
+    assert first is None  # waits for the film's other hip
+    drawn = visualizer.add_datasample('f', film, _sample(hips[0], hip_scores[0], hip_side=0,
+                                                         **meta), draw_gt=False)
+    assert np.array_equal(drawn[..., ::-1], expected)
+    # a whole-film sample is drawn at once; the drawing shows lines, not just the film
+    whole = visualizer.add_datasample('f', film, _sample(points, scores, **meta),
+                                      draw_gt=False)
+    assert np.array_equal(whole[..., ::-1], expected)
+    assert (expected != film).any(axis=2).sum() > 500
+
+
+def test_show_dir_writes_hip_overlays_of_the_final_points(trained_cascade, synthetic_root,
+                                                          tmp_path, capsys):
+    """tools/test.py --show-dir (MMPose's option, PoseVisualizationHook) writes one
+    overlay per test film: the final 12 points with the hip geometry."""
+    config, _, best = trained_cascade
+    run_test_tool([config, str(best), '--data-root', str(synthetic_root),
+                   '--work-dir', str(tmp_path / 'test'), '--show-dir', 'vis',
+                   '--cfg-options', *TINY_BOTH])
+    out = capsys.readouterr().out
+    folder = Path(re.search(r'^overlays: (.+)$', out, re.M).group(1))
+    assert folder.parent.parent == tmp_path / 'test' / 'hip'  # the final points' stage
+    per_film = json.loads((folder.parent / 'test_per_film.json').read_text())
+    pngs = sorted(folder.glob('*.png'))
+    assert [p.name for p in pngs] == sorted(f"{Path(f['file']).stem}_0.png"
+                                            for f in per_film['films'])
+    visualizer = overlay_visualizer()
+    for film in per_film['films']:
+        overlay = cv2.imread(str(folder / f"{Path(film['file']).stem}_0.png"))
+        image = load_film(synthetic_root / 'test' / 'images' / film['file'])
+        expected = visualizer.draw_hip_geometry(image, film['pred_keypoints'],
+                                                film['keypoint_scores'],
+                                                label=f"{film['file']} (prediction)")
+        assert overlay.shape == expected.shape
+        # the same drawing (the JSON's points are rounded to 0.001 px)
+        assert (overlay != expected).any(axis=2).mean() < 0.01
+        assert (overlay != to_bgr8(image)).any(axis=2).sum() > 200  # lines drawn
+
+
+def test_tensorboard_logs_scalars_and_validation_overlays(trained):
+    """The `trained` fixture trains with --vis-backend tensorboard."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    _, work_dir, _ = trained
+    events = sorted(work_dir.glob('*/vis_data/events.out.tfevents.*'))
+    assert events, f'no TensorBoard event file under {work_dir}'
+    accumulator = EventAccumulator(str(events[0].parent), size_guidance={'images': 0})
+    accumulator.Reload()
+    tags = accumulator.Tags()
+    assert 'hip/AI_MAE' in tags['scalars'] and 'loss' in tags['scalars']
+    assert np.isfinite(accumulator.Scalars('hip/AI_MAE')[-1].value)
+    assert 'val_img' in tags['images']
