@@ -41,7 +41,7 @@ test: install
 
 demo: install
 ifeq ($(strip $(DATA)),)
-	$(PY) tools/make_synthetic_data.py $(DATA_ROOT)
+	$(PY) tools/make_synthetic_data.py --out-dir $(DATA_ROOT)
 endif
 	$(PY) tools/convert_csv_to_coco.py $(DATA_ROOT) --out-dir $(ANN_ROOT)
 	$(PY) tools/train.py $(DEMO_CONFIG) --data-root $(DATA_ROOT) --ann-root $(ANN_ROOT) \

@@ -8,6 +8,23 @@ from mmengine.config import Config
 SPLIT_LOADERS = dict(train='train_dataloader', val='val_dataloader', test='test_dataloader')
 
 
+def load_config(config: str) -> Config:
+    """``Config.fromfile`` of a path or a packaged config's name (``configs/x.py``
+    from any directory, ``hip_mmpose::x.py``); a missing file stops with one line.
+
+    Args:
+        config (str): the config file or name (:func:`config_files.config_path`).
+
+    Returns:
+        Config: the loaded config.
+    """
+    from hip_mmpose.config_files import config_path
+    try:
+        return Config.fromfile(config_path(config))
+    except FileNotFoundError as err:
+        raise SystemExit(f'error: {err}') from None
+
+
 def set_data_paths(cfg: Config, data_root: str | None = None,
                    ann_root: str | None = None) -> Config:
     """Point every dataloader at one data set.

@@ -246,3 +246,21 @@ def test_missing_coco_files_name_the_convert_command(tmp_path):
         train_main([DEMO_CONFIG, '--data-root', str(tmp_path), '--work-dir', str(tmp_path / 'w')])
     with pytest.raises(SystemExit, match='test.json does not exist'):
         run_test_tool([DEMO_CONFIG, str(tmp_path / 'x.pth'), '--data-root', str(tmp_path)])
+
+
+def test_card_command_without_coco_files_stops_with_the_convert_hint(tmp_path):
+    """The design card's command, run as a user runs it (another process, another
+    directory, the README's `configs/...` name): exit status non-zero, and the last
+    line names the convert command."""
+    import subprocess
+    import sys
+    (tmp_path / 'films' / 'train' / 'images').mkdir(parents=True)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / 'tools' / 'train.py'), 'configs/hip_effv2_cbam_cpu.py',
+         '--data-root', 'films', '--ann-root', 'data/films/coco'],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith('error: ') and 'train.json does not exist' in last, proc.stderr
+    assert last.endswith(f"convert_csv_to_coco.py films --out-dir {tmp_path / 'data/films/coco'}"), last
+    assert not (tmp_path / 'work_dirs').exists()

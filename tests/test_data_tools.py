@@ -107,7 +107,7 @@ def test_kfold_trains_and_tests_every_fold(one_folder, tmp_path, capsys):
 
 def test_browse_dataset_renders_numbered_points(real_data_root, tmp_path):
     assert browse_main([str(real_data_root), '--split', 'val', '--out-dir', str(tmp_path),
-                        '--max', '2']) == 0
+                        '--max-films', '2']) == 0
     pngs = sorted(tmp_path.glob('*.png'))
     assert len(pngs) == 2
     img = cv2.imread(str(pngs[0]))

@@ -2,7 +2,7 @@
 """Render a split's annotations to PNGs to check labels before training.
 
 Example:
-    python tools/browse_dataset.py ../shared/hip-xray --split train --out-dir work_dirs/browse --max 20
+    python tools/browse_dataset.py ../shared/hip-xray --split train --out-dir work_dirs/browse --max-films 20
 
 Each film gets its 12 points numbered 1-12, the H-line, roof lines, P- and D-lines,
 H-points, and the AI and IHDI grade of each hip as the labels imply them.
@@ -18,6 +18,7 @@ from tqdm import tqdm  # noqa: E402
 from hip_mmpose.data_tools.csv_to_coco import (AnnotationError, pair_split_files,  # noqa: E402
                                                parse_annotation_csv)
 from hip_mmpose.film_io import FilmReadError, load_film  # noqa: E402
+from hip_mmpose.tools import DeprecatedAlias  # noqa: E402
 from hip_mmpose.visualization import overlay_visualizer  # noqa: E402
 
 
@@ -27,7 +28,9 @@ def main(argv=None) -> int:
     parser.add_argument('data_root', help='folder holding <split>/images and <split>/annotations')
     parser.add_argument('--split', default='train')
     parser.add_argument('--out-dir', required=True)
-    parser.add_argument('--max', type=int, help='render only the first N films')
+    parser.add_argument('--max-films', type=int, help='render only the first N films')
+    parser.add_argument('--max', dest='max_films', type=int, new='--max-films',
+                        action=DeprecatedAlias)
     args = parser.parse_args(argv)
     try:
         pairs = pair_split_files(Path(args.data_root) / args.split)
@@ -38,7 +41,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     failed = 0
     visualizer = overlay_visualizer()
-    for img_path, ann_path in tqdm(pairs[:args.max], unit='film'):
+    for img_path, ann_path in tqdm(pairs[:args.max_films], unit='film'):
         try:
             film, points = load_film(img_path), parse_annotation_csv(ann_path)
         except (FilmReadError, AnnotationError) as err:
@@ -48,7 +51,7 @@ def main(argv=None) -> int:
         cv2.imwrite(str(out / f'{img_path.stem}.png'),
                     visualizer.draw_hip_geometry(film, points, numbers=True,
                                                  label=f'{img_path.name} (annotation)'))
-    print(f'{len(pairs[:args.max]) - failed} films rendered to {out}/')
+    print(f'{len(pairs[:args.max_films]) - failed} films rendered to {out}/')
     return 1 if failed else 0
 
 

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
 from hip_mmpose.apis.cascade import HIP, is_cascade, test_cascade  # noqa: E402
 from hip_mmpose.runner_utils import (add_runner_args, add_visualization_args,  # noqa: E402
-                                     apply_runner_args, apply_visualization_args,
+                                     apply_runner_args, load_config, apply_visualization_args,
                                      finish_distributed, format_metric_table,
                                      overlay_dir, require_annotations,
                                      use_gloo_without_cuda, use_split_for_test)
@@ -76,7 +76,7 @@ def _rank() -> int:
 def main(argv=None):
     """Test; return the final metrics (two stages: also under 'film_stage/...')."""
     args = parse_args(argv)
-    cfg = apply_runner_args(Config.fromfile(args.config), args)
+    cfg = apply_runner_args(load_config(args.config), args)
     name = Path(args.checkpoint).name
     if args.split == 'test':
         require_annotations(cfg, ('test',))

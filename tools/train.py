@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
 from hip_mmpose.apis.cascade import is_cascade, train_cascade  # noqa: E402
 from hip_mmpose.runner_utils import (add_runner_args, add_visualization_args,  # noqa: E402
-                                     apply_runner_args, apply_visualization_args,
+                                     apply_runner_args, load_config, apply_visualization_args,
                                      finish_distributed, require_annotations,
                                      use_gloo_without_cuda)
 from mmengine.config import Config  # noqa: E402
@@ -70,7 +70,7 @@ def main(argv=None):
     args = parse_args(argv)
     # --cfg-options first: `film_stage=None` makes a two-stage config's refining
     # stage a single-stage config (ablations with given first-stage points)
-    cfg = apply_runner_args(Config.fromfile(args.config), args)
+    cfg = apply_runner_args(load_config(args.config), args)
     if is_cascade(cfg) and args.resume not in (None, 'auto'):
         raise SystemExit('error: a two-stage run resumes from its work dir: use '
                          '--resume without a path')
