@@ -1,4 +1,4 @@
-"""Config helpers shared by tools/train.py, tools/test.py and the tests."""
+"""Config helpers shared by the train and test tools (hip_mmpose/tools/) and the tests."""
 from __future__ import annotations
 
 import os.path as osp
@@ -85,8 +85,8 @@ def require_annotations(cfg: Config, splits=('train', 'val', 'test')) -> None:
         if ann and not osp.isfile(path):
             root = dataset.get('data_root') or '<data root>'
             raise SystemExit(
-                f'error: {path} does not exist; convert the annotations first: python '
-                f'tools/convert_csv_to_coco.py {root} --out-dir {osp.dirname(path)}')
+                f'error: {path} does not exist; convert the annotations first: '
+                f'hip-convert {root} --out-dir {osp.dirname(path)}')
 
 
 def use_split_for_test(cfg: Config, split: str) -> Config:

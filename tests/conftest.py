@@ -51,7 +51,7 @@ FILM_CONFIG = str(REPO / 'configs' / 'hip_effv2_cbam_film_cpu.py')  # one stage
 def trained(synthetic_root, tmp_path_factory):
     """The whole-film (single-stage) config trained one epoch (2 iterations) by
     tools/train.py, logging to TensorBoard too (tests/test_visualization.py)."""
-    from tools.train import main as train_main
+    from hip_mmpose.tools.train import run as train_main
     work_dir = tmp_path_factory.mktemp('work')
     runner = train_main([FILM_CONFIG, '--data-root', str(synthetic_root),
                          '--work-dir', str(work_dir), '--vis-backend', 'tensorboard',
@@ -65,7 +65,7 @@ def trained_cascade(synthetic_root, tmp_path_factory):
     """The design card's two-stage CPU config, one epoch per stage, by tools/train.py.
 
     Returns (config, work_dir, path of best_cascade.pth)."""
-    from tools.train import main as train_main
+    from hip_mmpose.tools.train import run as train_main
     work_dir = tmp_path_factory.mktemp('cascade')
     best = train_main([DEMO_CONFIG, '--data-root', str(synthetic_root),
                        '--work-dir', str(work_dir),

@@ -13,10 +13,10 @@ from hip_mmpose.datasets import HipRefineDataset
 from hip_mmpose.datasets.hip_crops import hip_box, merge_hips, mirror_x, split_hips
 from hip_mmpose.evaluation.hip_metric import HipMetric
 from tests.conftest import DEMO_CONFIG, REPO, TINY_BOTH
-from tools.infer import main as infer_main
-from tools.publish_model import main as publish_main
-from tools.test import main as run_test_tool
-from tools.train import main as train_main
+from hip_mmpose.tools.infer import main as infer_main
+from hip_mmpose.tools.publish_model import main as publish_main
+from hip_mmpose.tools.test import run as run_test_tool
+from hip_mmpose.tools.train import run as train_main
 
 # A hand-placed film 200 px wide: the image-right hip is the image-left one mirrored
 # (x -> 199 - x) and moved down 4 px.
@@ -242,7 +242,7 @@ def test_a_second_refining_pass_crops_around_the_first(trained_cascade, syntheti
 
 
 def test_missing_coco_files_name_the_convert_command(tmp_path):
-    with pytest.raises(SystemExit, match='convert_csv_to_coco.py .*--out-dir'):
+    with pytest.raises(SystemExit, match='hip-convert .*--out-dir'):
         train_main([DEMO_CONFIG, '--data-root', str(tmp_path), '--work-dir', str(tmp_path / 'w')])
     with pytest.raises(SystemExit, match='test.json does not exist'):
         run_test_tool([DEMO_CONFIG, str(tmp_path / 'x.pth'), '--data-root', str(tmp_path)])
@@ -262,5 +262,5 @@ def test_card_command_without_coco_files_stops_with_the_convert_hint(tmp_path):
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith('error: ') and 'train.json does not exist' in last, proc.stderr
-    assert last.endswith(f"convert_csv_to_coco.py films --out-dir {tmp_path / 'data/films/coco'}"), last
+    assert last.endswith(f"hip-convert films --out-dir {tmp_path / 'data/films/coco'}"), last
     assert not (tmp_path / 'work_dirs').exists()

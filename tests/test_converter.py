@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hip_mmpose.data_tools.csv_to_coco import AnnotationError, parse_annotation_csv
-from tools.convert_csv_to_coco import main as convert_main
+from hip_mmpose.tools.convert_csv_to_coco import main as convert_main
 
 TWELVE = ','.join(f'"({10 + i}, {20 + i})"' for i in range(12))
 

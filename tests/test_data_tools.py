@@ -10,8 +10,8 @@ import pytest
 from hip_mmpose.data_tools.splits import assign_groups
 from hip_mmpose.data_tools.synthetic import write_synthetic_dataset
 from tests.conftest import DEMO_CONFIG, FILM_CONFIG, REPO
-from tools.browse_dataset import main as browse_main
-from tools.split_dataset import main as split_main
+from hip_mmpose.tools.browse_dataset import main as browse_main
+from hip_mmpose.tools.split_dataset import main as split_main
 
 
 @pytest.fixture(scope='module')
@@ -82,7 +82,7 @@ def test_assign_groups_never_divides_a_patient():
 
 
 def test_kfold_trains_and_tests_every_fold(one_folder, tmp_path, capsys):
-    from tools.kfold import main as kfold_main
+    from hip_mmpose.tools.kfold import run as kfold_main
     folds = tmp_path / 'folds'
     assert split_main([str(one_folder), '--out-dir', str(folds), '--folds', '3']) == 0
     for i in range(3):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from hip_mmpose.apis import PUBLISHED_FORMAT, HipInferencer, publish_checkpoint
-from tools.infer import main as infer_main
+from hip_mmpose.tools.infer import main as infer_main
 
 
 @pytest.fixture(scope='module')

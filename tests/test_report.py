@@ -6,7 +6,7 @@ import numpy as np
 
 from hip_mmpose.report import write_report
 from tests.conftest import TINY_LOADERS
-from tools.test import main as run_test_tool
+from hip_mmpose.tools.test import run as run_test_tool
 
 FIGURES = ['mean_distance_per_film.png', 'error_per_keypoint.png', 'ai_error_per_hip.png',
            'ai_scatter.png', 'ai_bland_altman.png', 'ihdi_confusion.png',

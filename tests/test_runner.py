@@ -2,8 +2,8 @@
 import numpy as np
 
 from tests.conftest import TINY_LOADERS
-from tools.test import main as run_test_tool
-from tools.train import main as train_main
+from hip_mmpose.tools.test import run as run_test_tool
+from hip_mmpose.tools.train import run as train_main
 
 
 def test_two_training_iterations_and_validation(trained):

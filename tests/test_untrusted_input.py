@@ -27,8 +27,8 @@ from hip_mmpose.apis.config_check import (ConfigCheckError, check_config, read_c
 from hip_mmpose.data_tools.csv_to_coco import AnnotationError
 from tests.conftest import FILM_CONFIG as DEMO_CONFIG  # single-stage files here
 from tests.conftest import REPO, TINY_LOADERS
-from tools.convert_csv_to_coco import main as convert_main
-from tools.infer import main as infer_main
+from hip_mmpose.tools.convert_csv_to_coco import main as convert_main
+from hip_mmpose.tools.infer import main as infer_main
 
 PROBE = 'evil_probe'  # a real importable package: importing it creates the marker
 
@@ -107,10 +107,10 @@ DRIVER = textwrap.dedent('''
     import json, os, sys, traceback
     sys.path.insert(0, {repo!r})
     import hip_mmpose  # noqa
-    from tools.infer import main as infer
-    from tools.publish_model import main as publish
-    from tools.test import main as test
-    from tools.train import main as train
+    from hip_mmpose.tools.infer import main as infer
+    from hip_mmpose.tools.publish_model import main as publish
+    from hip_mmpose.tools.test import run as test
+    from hip_mmpose.tools.train import run as train
     marker, probe = {marker!r}, {probe!r}
     report = []
     for name, tool, argv in json.load(open(sys.argv[1])):
@@ -239,7 +239,7 @@ def test_config_text_reader_reads_mmengine_pretty_text():
 
 # ----------------------------------------------------------------- checkpoints
 def test_truncated_checkpoint_is_named_on_resume(trained, synthetic_root, tmp_path):
-    from tools.train import main as train_main
+    from hip_mmpose.tools.train import run as train_main
     _, work_dir, _ = trained
     shutil.copy(work_dir / 'epoch_1.pth', tmp_path / 'epoch_1.pth')
     whole = (work_dir / 'epoch_1.pth').read_bytes()

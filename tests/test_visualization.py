@@ -15,7 +15,7 @@ from hip_mmpose.datasets.hip_crops import split_hips
 from hip_mmpose.film_io import load_film
 from hip_mmpose.visualization import HipPoseVisualizer, overlay_visualizer, to_bgr8
 from tests.conftest import TINY_BOTH
-from tools.test import main as run_test_tool
+from hip_mmpose.tools.test import run as run_test_tool
 
 
 def _sample(points, scores, **meta):

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Report figures and a summary page from HipMetric's per-film dump.
 
 Example:
@@ -13,11 +12,8 @@ matrices with per-grade recall, point error vs AI error, training curves (with
 --work-dir), and summary.md / summary.html with the headline table and every figure.
 """
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hip_mmpose.report import write_report  # noqa: E402
+from hip_mmpose.report import write_report
 
 
 def main(argv=None) -> int:
@@ -32,6 +28,3 @@ def main(argv=None) -> int:
     print(f'report: {page}')
     return 0
 
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Render a split's annotations to PNGs to check labels before training.
 
 Example:
@@ -11,15 +10,14 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import cv2  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+import cv2
+from tqdm import tqdm
 
-from hip_mmpose.data_tools.csv_to_coco import (AnnotationError, pair_split_files,  # noqa: E402
+from hip_mmpose.data_tools.csv_to_coco import (AnnotationError, pair_split_files,
                                                parse_annotation_csv)
-from hip_mmpose.film_io import FilmReadError, load_film  # noqa: E402
-from hip_mmpose.tools import DeprecatedAlias  # noqa: E402
-from hip_mmpose.visualization import overlay_visualizer  # noqa: E402
+from hip_mmpose.film_io import FilmReadError, load_film
+from hip_mmpose.tools import DeprecatedAlias
+from hip_mmpose.visualization import overlay_visualizer
 
 
 def main(argv=None) -> int:
@@ -54,6 +52,3 @@ def main(argv=None) -> int:
     print(f'{len(pairs[:args.max_films]) - failed} films rendered to {out}/')
     return 1 if failed else 0
 
-
-if __name__ == '__main__':
-    sys.exit(main())

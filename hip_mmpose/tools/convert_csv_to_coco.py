@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Convert template-layout CSV annotations to COCO keypoint JSON, one file per split.
 
 Example:
@@ -6,12 +5,10 @@ Example:
 """
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import hip_mmpose  # noqa: E402,F401  (applies the stack fixes)
-from hip_mmpose.data_tools.csv_to_coco import AnnotationError, convert_dataset  # noqa: E402
-from hip_mmpose.datasets import METAINFO_FILE  # noqa: E402
+import hip_mmpose  # noqa: F401  (applies the stack fixes)
+from hip_mmpose.data_tools.csv_to_coco import AnnotationError, convert_dataset
+from hip_mmpose.datasets import METAINFO_FILE
 
 
 def parse_args(argv=None):
@@ -41,6 +38,3 @@ def main(argv=None) -> int:
         print(f'{split}: {path}')
     return 0
 
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Keypoints, acetabular index and IHDI grade for new films (no annotations needed).
 
 Examples:
@@ -19,13 +18,12 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import hip_mmpose  # noqa: E402,F401
-import cv2  # noqa: E402
-from hip_mmpose.apis import HipInferencer  # noqa: E402
-from hip_mmpose.film_io import list_films  # noqa: E402
-from hip_mmpose.safe_text import csv_cell  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+import hip_mmpose  # noqa: F401
+import cv2
+from hip_mmpose.apis import HipInferencer
+from hip_mmpose.film_io import list_films
+from hip_mmpose.safe_text import csv_cell
+from tqdm import tqdm
 
 SUMMARY_FIELDS = ['file', 'ai_image_left', 'ai_image_right', 'ihdi_image_left',
                   'ihdi_image_right', 'mean_score', 'flags', 'error']
@@ -129,6 +127,3 @@ def main(argv=None) -> int:
           + (f'; {failed} failed' if failed else ''))
     return 2 if failed else 0
 
-
-if __name__ == '__main__':
-    sys.exit(main())

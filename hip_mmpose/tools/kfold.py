@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Train and test a config on every fold; print each metric as mean +- sd over folds.
 
 Example:
@@ -11,23 +10,23 @@ files are written to fold<i>/coco/. Model selection uses val; test is held out.
 """
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import hip_mmpose  # noqa: E402,F401
-import numpy as np  # noqa: E402
+import hip_mmpose  # noqa: F401
+import numpy as np
 
-from hip_mmpose.data_tools.csv_to_coco import convert_dataset  # noqa: E402
-from hip_mmpose.datasets import METAINFO_FILE  # noqa: E402
-from tools.test import main as test_main  # noqa: E402
-from tools.train import main as train_main  # noqa: E402
+from hip_mmpose.data_tools.csv_to_coco import convert_dataset
+from hip_mmpose.datasets import METAINFO_FILE
+from hip_mmpose.tools.test import run as test_main
+from hip_mmpose.tools.train import run as train_main
 
 HEADLINE = ('hip/MRE', 'hip/AI_MAE', 'hip/AI_r', 'hip/AI_ICC', 'hip/IHDI_bal_acc',
             'hip/IHDI_kappa', 'hip/IHDI_ge2_sens', 'hip/IHDI_ge2_spec')
 
 
-def main(argv=None):
+def run(argv=None) -> dict:
+    """Cross-validate; return ``{metric: {mean, sd, folds}}`` (also written to
+    ``<work-dir>/kfold_summary.json``)."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config')
@@ -67,5 +66,7 @@ def main(argv=None):
     return summary
 
 
-if __name__ == '__main__':
-    main()
+def main(argv=None) -> int:
+    """``hip-kfold`` / ``tools/kfold.py``: cross-validate; return the exit status."""
+    run(argv)
+    return 0

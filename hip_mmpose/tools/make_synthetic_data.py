@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Write a small synthetic pelvis data set in the template's CSV layout.
 
 Example:
@@ -6,10 +5,8 @@ Example:
 """
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hip_mmpose.data_tools.synthetic import write_synthetic_dataset  # noqa: E402
+from hip_mmpose.data_tools.synthetic import write_synthetic_dataset
 
 
 def main(argv=None):
@@ -35,6 +32,3 @@ def main(argv=None):
     print(f'wrote {counts} synthetic films under {out_dir}')
     return 0
 
-
-if __name__ == '__main__':
-    sys.exit(main())

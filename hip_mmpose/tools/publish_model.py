@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Export a training checkpoint as a weights-only file with its config embedded.
 
 The result loads with torch.load(..., weights_only=True) and holds its config as
@@ -11,12 +10,9 @@ Example:
     # -> work_dirs/published/hip_effv2_cbam_cpu-<sha256[:8]>.pth
 """
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import hip_mmpose  # noqa: E402,F401
-from hip_mmpose.apis import publish_checkpoint  # noqa: E402
+import hip_mmpose  # noqa: F401
+from hip_mmpose.apis import publish_checkpoint
 
 
 def main(argv=None) -> int:
@@ -30,6 +26,3 @@ def main(argv=None) -> int:
     print(f'published {final}')
     return 0
 
-
-if __name__ == '__main__':
-    sys.exit(main())

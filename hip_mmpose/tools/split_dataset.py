@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Patient-grouped train/val/test split or k folds of one folder of films.
 
 Examples:
@@ -16,11 +15,9 @@ part before the first '_', as in P031b0f_01.jpg). A patient never lands in two p
 """
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hip_mmpose.data_tools.csv_to_coco import AnnotationError  # noqa: E402
-from hip_mmpose.data_tools.splits import (DEFAULT_PATIENT_PATTERN, check_split,  # noqa: E402
+from hip_mmpose.data_tools.csv_to_coco import AnnotationError
+from hip_mmpose.data_tools.splits import (DEFAULT_PATIENT_PATTERN, check_split,
                                           split_folder)
 
 
@@ -59,6 +56,3 @@ def main(argv=None) -> int:
         print(f'{part:>12}: {films:4d} films, {patients:4d} patients')
     return 0
 
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Evaluate a model on the test split with MMEngine's Runner and HipMetric.
 
 A two-stage config takes the run's best_cascade.pth (or its published file): the
@@ -10,19 +9,17 @@ Example:
         --data-root ../shared/hip-xray --ann-root data/hip-xray/coco --report work_dirs/report
 """
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
-from hip_mmpose.apis.cascade import HIP, is_cascade, test_cascade  # noqa: E402
-from hip_mmpose.runner_utils import (add_runner_args, add_visualization_args,  # noqa: E402
+import hip_mmpose  # noqa: F401  (stack fixes and registries first)
+from hip_mmpose.apis.cascade import HIP, is_cascade, test_cascade
+from hip_mmpose.runner_utils import (add_runner_args, add_visualization_args,
                                      apply_runner_args, load_config, apply_visualization_args,
                                      finish_distributed, format_metric_table,
                                      overlay_dir, require_annotations,
                                      use_gloo_without_cuda, use_split_for_test)
-from mmengine.config import Config  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.config import Config
+from mmengine.runner import Runner
 
 
 def parse_args(argv=None):
@@ -73,8 +70,16 @@ def _rank() -> int:
     return get_rank()
 
 
-def main(argv=None):
-    """Test; return the final metrics (two stages: also under 'film_stage/...')."""
+def run(argv=None) -> dict:
+    """Test and print the metric tables.
+
+    Args:
+        argv (list[str], optional): the command line (default: ``sys.argv[1:]``).
+
+    Returns:
+        dict: the final metrics (two stages: the first stage's also, under
+        ``film_stage/...``).
+    """
     args = parse_args(argv)
     cfg = apply_runner_args(load_config(args.config), args)
     name = Path(args.checkpoint).name
@@ -111,5 +116,7 @@ def main(argv=None):
     return metrics
 
 
-if __name__ == '__main__':
-    main()
+def main(argv=None) -> int:
+    """``hip-test`` / ``tools/test.py``: test; return the exit status."""
+    run(argv)
+    return 0

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Train a hip keypoint model with MMEngine's Runner (MMPose's tools/train.py shape).
 
 A two-stage config (configs/hip_effv2_cbam*.py) trains the whole-film stage, then
@@ -10,18 +9,15 @@ Example:
         --ann-root data/hip-xray/coco --work-dir work_dirs/hip_effv2_cbam_cpu
 """
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import hip_mmpose  # noqa: E402,F401  (stack fixes and registries first)
-from hip_mmpose.apis.cascade import is_cascade, train_cascade  # noqa: E402
-from hip_mmpose.runner_utils import (add_runner_args, add_visualization_args,  # noqa: E402
+import hip_mmpose  # noqa: F401  (stack fixes and registries first)
+from hip_mmpose.apis.cascade import is_cascade, train_cascade
+from hip_mmpose.runner_utils import (add_runner_args, add_visualization_args,
                                      apply_runner_args, load_config, apply_visualization_args,
                                      finish_distributed, require_annotations,
                                      use_gloo_without_cuda)
-from mmengine.config import Config  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.config import Config
+from mmengine.runner import Runner
 
 
 def parse_args(argv=None):
@@ -65,8 +61,16 @@ def single_stage_args(cfg: Config, args) -> Config:
     return stage_args(cfg, args)
 
 
-def main(argv=None):
-    """Train; return the Runner (one stage) or the path of best_cascade.pth (two)."""
+def run(argv=None):
+    """Train.
+
+    Args:
+        argv (list[str], optional): the command line (default: ``sys.argv[1:]``).
+
+    Returns:
+        Runner | str: the Runner (one stage) or the path of ``best_cascade.pth``
+        (two stages).
+    """
     args = parse_args(argv)
     # --cfg-options first: `film_stage=None` makes a two-stage config's refining
     # stage a single-stage config (ablations with given first-stage points)
@@ -88,5 +92,7 @@ def main(argv=None):
     return result
 
 
-if __name__ == '__main__':
-    main()
+def main(argv=None) -> int:
+    """``hip-train`` / ``tools/train.py``: train; return the exit status."""
+    run(argv)
+    return 0
