@@ -1,0 +1,77 @@
+"""The package as a user installs it into an existing MMPose environment: a built,
+non-editable wheel (configs and metainfo inside), used with no checkout in sight."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import zipfile
+
+from tests.conftest import REPO
+
+CHECK = textwrap.dedent('''
+    import json, sys
+    import hip_mmpose
+    from hip_mmpose.config_files import METAINFO_FILE, config_path
+    from hip_mmpose.runner_utils import set_data_paths
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpose.registry import DATASETS
+
+    cfg = Config.fromfile(config_path('hip_effv2_cbam_cpu.py'))  # found in the package
+    set_data_paths(cfg, sys.argv[1], sys.argv[2])
+    init_default_scope('mmpose')
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    sample = dataset[0]  # the config's whole training pipeline
+    json.dump(dict(package=hip_mmpose.__file__, config=cfg.filename, metainfo=METAINFO_FILE,
+                   film_stage=cfg.film_stage.config, hips=len(dataset),
+                   keypoints=dataset.metainfo['num_keypoints'],
+                   input=list(sample['inputs'].shape)), open(sys.argv[3], 'w'))
+''')
+
+
+def test_wheel_installs_outside_the_checkout_and_runs(synthetic_root, tmp_path):
+    """Build a wheel, install it with --no-deps into a folder outside the checkout and,
+    from another directory with only that folder on PYTHONPATH (plus the stack's
+    site-packages), load a packaged config, build its dataset, run a console script."""
+    src = tmp_path / 'src'  # the sources only: a stale build/ of the checkout stays out
+    for name in ('hip_mmpose', 'configs'):
+        shutil.copytree(REPO / name, src / name, symlinks=True,
+                        ignore=shutil.ignore_patterns('__pycache__', '*.egg-info'))
+    for name in ('pyproject.toml', 'setup.py', 'README.md'):
+        shutil.copy(REPO / name, src / name)
+    pip = [sys.executable, '-m', 'pip', '--disable-pip-version-check', '-q']
+    subprocess.run([*pip, 'wheel', '--no-deps', '--no-build-isolation', '-w',
+                    str(tmp_path / 'dist'), str(src)], check=True, timeout=300)
+    wheel = next((tmp_path / 'dist').glob('hip_mmpose-*.whl'))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert 'hip_mmpose/.mim/configs/_base_/datasets/hip_xray.py' in names
+    assert 'hip_mmpose/.mim/configs/hip_effv2_cbam_cpu.py' in names
+    assert not [n for n in names if n.startswith(('tests/', 'tools/', 'configs/'))]
+    site = tmp_path / 'site'
+    subprocess.run([*pip, 'install', '--no-deps', '--no-index', '--target', str(site),
+                    str(wheel)], check=True, timeout=300)
+
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(site), OMP_NUM_THREADS='1')
+    coco = tmp_path / 'coco'
+    convert = subprocess.run([str(site / 'bin' / 'hip-convert'), str(synthetic_root),
+                              '--out-dir', str(coco), '--no-progress'],
+                             cwd=elsewhere, env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert convert.returncode == 0, convert.stderr
+    assert f'train: {coco / "train.json"}' in convert.stdout
+
+    check = subprocess.run([sys.executable, '-c', CHECK, str(synthetic_root), str(coco),
+                            str(tmp_path / 'found.json')],
+                           cwd=elsewhere, env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert check.returncode == 0, check.stderr
+    found = json.loads((tmp_path / 'found.json').read_text())
+    for key in ('package', 'config', 'metainfo'):
+        assert found[key].startswith(str(site / 'hip_mmpose')), (key, found[key])
+    assert found['film_stage'] == './hip_effv2_cbam_film_cpu.py'
+    assert found['hips'] == 2 * 4 and found['keypoints'] == 6
+    assert found['input'] == [3, 192, 192]
