@@ -15,16 +15,13 @@ CONFIG_ROOT = Path(__file__).resolve().parent / '.mim' / 'configs'
 #: The metainfo file (keypoint names, flip pairs, sigmas, skeleton, colours).
 METAINFO_FILE = str(CONFIG_ROOT / '_base_' / 'datasets' / 'hip_xray.py')
 
-PREFIX = 'hip_mmpose::'
-
-
 def config_path(config: str) -> str:
-    """The file of a config given as a path, ``hip_mmpose::<name>`` or a bare name.
+    """The file of a config given as a path or as the name of a packaged one.
 
-    A path that exists is returned as it is; otherwise the name (with or without
-    the ``hip_mmpose::`` prefix, e.g. ``hip_effv2_cbam_cpu.py`` or
-    ``configs/hip_effv2_cbam_cpu.py``) is looked up in the package's configs, so
-    the tools take the README's ``configs/...`` paths from any directory.
+    A path that exists is returned as it is; otherwise the name (e.g.
+    ``hip_effv2_cbam_cpu.py`` or ``configs/hip_effv2_cbam_cpu.py``) is looked up in
+    the package's configs, so the tools take the README's ``configs/...`` paths
+    from any directory.
 
     Args:
         config (str): a config file path or name.
@@ -35,10 +32,9 @@ def config_path(config: str) -> str:
     Raises:
         FileNotFoundError: naming the file and the package folder looked in.
     """
-    if osp.isfile(config) and not config.startswith(PREFIX):
+    if osp.isfile(config):
         return config
-    name = config[len(PREFIX):] if config.startswith(PREFIX) else config
-    parts = Path(name).parts
+    parts = Path(config).parts
     if parts and parts[0] == 'configs':
         parts = parts[1:]
     candidate = CONFIG_ROOT.joinpath(*parts) if parts else CONFIG_ROOT

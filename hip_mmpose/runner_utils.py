@@ -10,7 +10,7 @@ SPLIT_LOADERS = dict(train='train_dataloader', val='val_dataloader', test='test_
 
 def load_config(config: str) -> Config:
     """``Config.fromfile`` of a path or a packaged config's name (``configs/x.py``
-    from any directory, ``hip_mmpose::x.py``); a missing file stops with one line.
+    from any directory); a missing file stops with one line naming it.
 
     Args:
         config (str): the config file or name (:func:`config_files.config_path`).
