@@ -9,4 +9,7 @@ setup(
     # The pinned stack is installed by `make` (see DEVELOPERS.md); several of its
     # packages must go in with --no-deps, which install_requires cannot express.
     install_requires=[],
+    # DICOM films (hip_mmpose/film_io.py); `make` installs these from requirements.txt
+    extras_require=dict(dicom=['pydicom==3.0.1', 'pylibjpeg==2.1.0', 'pylibjpeg-libjpeg==2.2.0',
+                               'pylibjpeg-openjpeg==2.3.0']),
 )
