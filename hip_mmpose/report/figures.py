@@ -281,6 +281,7 @@ def training_curves(work_dir, out_path) -> Path | None:
 
 # ----------------------------------------------------------------- summary
 HEADLINE = [('MRE', 'mean radial error (px)'), ('SDR_4px', 'points within 4 px'),
+            ('MRE_mm', 'mean radial error (mm)'), ('SDR_2mm', 'points within 2 mm'),
             ('AI_MAE', 'AI MAE, all hips (deg)'), ('AI_MAE_left', 'AI MAE, image-left (deg)'),
             ('AI_MAE_right', 'AI MAE, image-right (deg)'), ('AI_RMSE', 'AI RMSE (deg)'),
             ('AI_bias', 'AI bias (deg)'), ('AI_LoA_low', 'AI 95 % LoA low (deg)'),
