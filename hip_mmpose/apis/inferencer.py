@@ -13,8 +13,8 @@ from hip_mmpose import geometry
 from hip_mmpose.apis.cascade import refine_passes
 from hip_mmpose.apis.model_files import load_pose_models
 from hip_mmpose.datasets.hip_crops import MIRRORED_HIP, hip_box, merge_hips
-from hip_mmpose.film_io import FilmReadError, load_film
-from hip_mmpose.visualization import overlay_visualizer, to_bgr8
+from hip_mmpose.film_io import FilmReadError, read_film, to_bgr8
+from hip_mmpose.visualization import overlay_visualizer
 
 HIPS = geometry.HIP_NAMES
 
@@ -69,9 +69,20 @@ class HipInferencer:
         scores = np.stack([s.pred_instances.keypoint_scores[0] for s in samples])
         return keypoints, scores
 
-    def predict_arrays(self, films: list[np.ndarray]) -> list[dict]:
-        """Results for decoded films (as :func:`load_film` returns them)."""
+    def predict_arrays(self, films: list[np.ndarray], spacings: list | None = None) -> list[dict]:
+        """Results for decoded films (stored arrays, any bit depth: the network
+        sees them as :func:`film_io.to_bgr8` makes them, as in training).
+
+        Args:
+            films (list[np.ndarray]): the films.
+            spacings (list, optional): ``(x, y)`` mm per pixel (or None) per film.
+                Defaults to None (unknown).
+
+        Returns:
+            list[dict]: one record per film (:meth:`measure`).
+        """
         films = [to_bgr8(f) for f in films]
+        spacings = list(spacings) if spacings is not None else [None] * len(films)
         results = []
         for start in range(0, len(films), self.batch_size):
             batch = films[start:start + self.batch_size]
@@ -79,8 +90,9 @@ class HipInferencer:
                 dict(img=f, bbox=[0, 0, f.shape[1], f.shape[0]]) for f in batch])
             for _ in range(self.refine_passes):
                 keypoints, scores = self._refine(batch, keypoints)
-            results += [self.measure(k, s, (f.shape[1], f.shape[0]))
-                        for k, s, f in zip(keypoints, scores, batch)]
+            results += [self.measure(k, s, (f.shape[1], f.shape[0]), spacing)
+                        for k, s, f, spacing in zip(keypoints, scores, batch,
+                                                    spacings[start:start + self.batch_size])]
         return results
 
     def _refine(self, films: list[np.ndarray], keypoints: np.ndarray):
@@ -96,12 +108,18 @@ class HipInferencer:
                   for i, film in enumerate(films)]
         return (np.stack([j[:, :2] for j in joined]), np.stack([j[:, 2] for j in joined]))
 
-    def measure(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None) -> dict:
+    def measure(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None,
+                pixel_spacing=None) -> dict:
         """The output record of one film from its keypoints (12, 2) and scores (12,).
 
         A hip that :func:`geometry.measurability` rejects (most points low
         confidence, implausible geometry, non-finite points) gets null AI and grade
         and its reason in ``not_measured`` (``{}`` when both hips were measured).
+        With ``pixel_spacing`` (``(x, y)`` mm per pixel) the record gives it as
+        ``pixel_spacing_mm`` and each measured hip's H-point distances to its
+        reference lines in mm (``h_point_mm``: ``lateral_of_p``, ``below_h``,
+        ``lateral_of_d``, see :func:`geometry.h_point_offsets`); both are null
+        without a spacing. Keypoints stay in pixels.
         """
         def _number(value, digits: int):  # JSON has no NaN/inf: None instead
             return round(float(value), digits) if np.isfinite(value) else None
@@ -110,6 +128,12 @@ class HipInferencer:
         ai = geometry.acetabular_indices(keypoints)
         grades = geometry.ihdi_grades(keypoints)
         reasons = geometry.measurability(keypoints, scores, image_size, self.score_thr)
+        h_point_mm = None
+        if pixel_spacing is not None:
+            with np.errstate(invalid='ignore', over='ignore'):
+                offsets = geometry.h_point_offsets(keypoints * np.asarray(pixel_spacing))
+            h_point_mm = {h: (None if r else {k: _number(v[i], 2) for k, v in offsets.items()})
+                          for i, (h, r) in enumerate(zip(HIPS, reasons))}
         return dict(
             keypoints=[[_number(x, 2), _number(y, 2), _number(s, 4)]
                        for (x, y), s in zip(keypoints, scores)],
@@ -118,6 +142,9 @@ class HipInferencer:
             ihdi_grade={h: (None if r else geometry.GRADE_NAMES[int(g)])
                         for h, g, r in zip(HIPS, grades, reasons)},
             not_measured={h: r for h, r in zip(HIPS, reasons) if r},
+            pixel_spacing_mm=(None if pixel_spacing is None
+                              else [round(float(v), 6) for v in pixel_spacing]),
+            h_point_mm=h_point_mm,
             flags=self.flags(keypoints, scores, image_size))
 
     def flags(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None) -> list[str]:
@@ -148,15 +175,23 @@ class HipInferencer:
         return flags
 
     # -------------------------------------------------------------- files
-    def predict_files(self, paths: Iterable) -> Iterator[tuple]:
+    def predict_files(self, paths: Iterable, spacings: dict | None = None) -> Iterator[tuple]:
         """Yield ``(path, film, result, error)`` per film, in order of reading.
 
-        An unreadable file yields ``(path, None, None, message)`` and the rest go on.
+        Films are read with :func:`film_io.read_film` (JPEG, PNG, DICOM), as in
+        training; ``film`` is the 8-bit BGR image the network saw. An unreadable
+        file yields ``(path, None, None, message)`` and the rest go on.
+
+        Args:
+            paths (Iterable): film files.
+            spacings (dict, optional): ``{file name: (x, y) mm per pixel}`` (a
+                ``spacing.csv``); overrides a DICOM header's. Defaults to None.
         """
-        pending: list[tuple[Path, np.ndarray]] = []
+        spacings = spacings or {}
+        pending: list = []
         for path in map(Path, paths):
             try:
-                pending.append((path, load_film(path)))
+                pending.append((path, read_film(path, pixel_spacing=spacings.get(path.name))))
             except FilmReadError as err:
                 yield path, None, None, str(err)
                 continue
@@ -168,11 +203,12 @@ class HipInferencer:
     def _flush(self, pending):
         if not pending:
             return
-        for (path, film), result in zip(pending,
-                                        self.predict_arrays([f for _, f in pending])):
+        results = self.predict_arrays([f.image for _, f in pending],
+                                      [f.pixel_spacing for _, f in pending])
+        for (path, film), result in zip(pending, results):
             result['file'] = path.name
-            result['image_size'] = [int(film.shape[1]), int(film.shape[0])]
-            yield path, film, result, None
+            result['image_size'] = list(film.size)
+            yield path, film.image, result, None
 
     def overlay(self, film: np.ndarray, result: dict) -> np.ndarray:
         """The film with the result's points, lines, AI and grade (8-bit BGR),

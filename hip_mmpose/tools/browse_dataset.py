@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from hip_mmpose.data_tools.csv_to_coco import (AnnotationError, pair_split_files,
                                                parse_annotation_csv)
-from hip_mmpose.film_io import FilmReadError, load_film
+from hip_mmpose.film_io import FilmReadError, read_film
 from hip_mmpose.tools import DeprecatedAlias
 from hip_mmpose.visualization import overlay_visualizer
 
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     visualizer = overlay_visualizer()
     for img_path, ann_path in tqdm(pairs[:args.max_films], unit='film'):
         try:
-            film, points = load_film(img_path), parse_annotation_csv(ann_path)
+            film, points = read_film(img_path).image, parse_annotation_csv(ann_path)
         except (FilmReadError, AnnotationError) as err:
             print(f'skipped: {err}', file=sys.stderr)
             failed += 1
