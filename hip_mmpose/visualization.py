@@ -14,11 +14,12 @@ import os.path as osp
 import cv2
 import mmcv
 import numpy as np
+from mmengine.fileio import LocalBackend, register_backend
 from mmpose.registry import VISUALIZERS
 from mmpose.visualization import PoseLocalVisualizer
 
 from hip_mmpose import geometry
-from hip_mmpose.film_io import to_bgr8
+from hip_mmpose.film_io import read_film, to_bgr8
 
 # BGR colours; chosen to stay distinct on a grey film and for red-green colour blindness
 COLOURS = dict(h_line=(255, 0, 255), roof=(0, 165, 255), p_line=(255, 255, 0),
@@ -230,4 +231,32 @@ def overlay_visualizer(kpt_thr: float = 0.3) -> HipPoseVisualizer:
     """
     return HipPoseVisualizer(name='hip_overlay', kpt_thr=kpt_thr)
 
+
+class FilmFileBackend(LocalBackend):
+    """A local file backend that reads films as the project does.
+
+    MMPose's ``PoseVisualizationHook`` reads each film with ``fileio.get`` and
+    decodes it with OpenCV, which knows no DICOM and cuts 16-bit films to their top
+    byte. With ``backend_args=dict(backend='hip_film')`` (``configs/_base_/
+    hip_runtime.py``) it gets the film as :func:`film_io.read_film` reads it
+    (JPEG/PNG 8/16-bit, DICOM), windowed to 8 bits, PNG-encoded: the overlays show
+    the film the model saw.
+    """
+
+    def get(self, filepath) -> bytes:
+        """The film at ``filepath`` as 8-bit PNG bytes.
+
+        Args:
+            filepath (str | Path): a film (JPEG, PNG, DICOM).
+
+        Returns:
+            bytes: the PNG encoding of its 8-bit BGR image.
+        """
+        ok, encoded = cv2.imencode('.png', to_bgr8(read_film(filepath).image))
+        if not ok:
+            raise ValueError(f'{filepath}: could not encode the film for drawing')
+        return encoded.tobytes()
+
+
+register_backend('hip_film', FilmFileBackend)
 

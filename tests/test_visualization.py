@@ -51,6 +51,23 @@ def test_registered_visualizer_joins_the_two_hips_of_a_film():
     assert (expected != film).any(axis=2).sum() > 500
 
 
+def test_the_hook_reads_films_as_the_project_does(tmp_path):
+    """MMPose's hook reads films through fileio: the configs' backend gives it a 16-bit
+    film windowed as film_io reads it (OpenCV alone would keep only the top byte)."""
+    import mmcv
+    from mmengine.config import Config
+    from mmengine.fileio import get
+    from hip_mmpose.config_files import config_path
+    path = tmp_path / 'grey16.png'
+    film = (np.arange(64 * 48, dtype=np.uint16).reshape(48, 64) * 3 + 1000)
+    cv2.imwrite(str(path), film)
+    cfg = Config.fromfile(config_path('hip_effv2_cbam_cpu.py'))
+    backend_args = cfg.default_hooks.visualization.backend_args
+    image = mmcv.imfrombytes(get(str(path), backend_args=backend_args), channel_order='rgb')
+    assert np.array_equal(image[..., ::-1], to_bgr8(load_film(path)))
+    assert image.max() - image.min() > 200  # windowed, not cut to the top byte
+
+
 def test_show_dir_writes_hip_overlays_of_the_final_points(trained_cascade, synthetic_root,
                                                           tmp_path, capsys):
     """tools/test.py --show-dir (MMPose's option, PoseVisualizationHook) writes one

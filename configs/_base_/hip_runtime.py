@@ -7,7 +7,10 @@ custom_imports = dict(imports=['hip_mmpose'], allow_failed_imports=False)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
+    # MMPose's hook reads films through the project's reader (DICOM, 16-bit windowed):
+    # hip_mmpose.visualization.FilmFileBackend
+    visualization=dict(backend_args=dict(backend='hip_film')))
 
 # MMPose names its visualizer 'visualizer'; MMEngine then hands every later Runner of
 # the same process (k-fold, tests) the first run's visualizer, and their logs land in
