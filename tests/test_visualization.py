@@ -108,3 +108,5 @@ def test_tensorboard_logs_scalars_and_validation_overlays(trained):
     assert 'hip/AI_MAE' in tags['scalars'] and 'loss' in tags['scalars']
     assert np.isfinite(accumulator.Scalars('hip/AI_MAE')[-1].value)
     assert 'val_img' in tags['images']
+    # the same overlays as files, through the configs' LocalVisBackend
+    assert list(work_dir.glob('*/vis_data/vis_image/val_img_*.png'))
