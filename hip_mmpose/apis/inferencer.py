@@ -1,25 +1,17 @@
 """HipInferencer: keypoints, acetabular indices and IHDI grades for new films."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterable, Iterator
-
 import numpy as np
 import torch
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
-from hip_mmpose import geometry
 from hip_mmpose.apis.cascade import refine_passes
 from hip_mmpose.apis.model_files import load_pose_models
-from hip_mmpose.datasets.hip_crops import MIRRORED_HIP, hip_box, merge_hips
-from hip_mmpose.film_io import FilmReadError, load_film
-from hip_mmpose.visualization import draw_hip_geometry, to_bgr8
-
-HIPS = geometry.HIP_NAMES
+from hip_mmpose.measuring import HipMeasurer
 
 
-class HipInferencer:
+class HipInferencer(HipMeasurer):
     """Predict the 12 keypoints on films without annotations and measure them.
 
     A two-stage model (a run's ``best_cascade.pth`` or its published file) finds
@@ -69,113 +61,9 @@ class HipInferencer:
         scores = np.stack([s.pred_instances.keypoint_scores[0] for s in samples])
         return keypoints, scores
 
-    def predict_arrays(self, films: list[np.ndarray]) -> list[dict]:
-        """Results for decoded films (as :func:`load_film` returns them)."""
-        films = [to_bgr8(f) for f in films]
-        results = []
-        for start in range(0, len(films), self.batch_size):
-            batch = films[start:start + self.batch_size]
-            keypoints, scores = self._run(self.model, [
-                dict(img=f, bbox=[0, 0, f.shape[1], f.shape[0]]) for f in batch])
-            for _ in range(self.refine_passes):
-                keypoints, scores = self._refine(batch, keypoints)
-            results += [self.measure(k, s, (f.shape[1], f.shape[0]))
-                        for k, s, f in zip(keypoints, scores, batch)]
-        return results
+    def _film_points(self, films: list[np.ndarray]):
+        return self._run(self.model, [dict(img=f, bbox=[0, 0, f.shape[1], f.shape[0]])
+                                      for f in films])
 
-    def _refine(self, films: list[np.ndarray], keypoints: np.ndarray):
-        """Each hip again, around the whole-film stage's points (both hips of a
-        film in one batch; the image-right hip mirrored as in training)."""
-        infos = [dict(img=film, bbox=hip_box(points[list(index)]), hip_side=side,
-                      mirror=side == MIRRORED_HIP)
-                 for film, points in zip(films, keypoints)
-                 for side, index in enumerate(geometry.HIP_KEYPOINTS)]
-        hip_points, hip_scores = self._run(self.refiner, infos)
-        joined = [merge_hips([np.column_stack([hip_points[2 * i + s], hip_scores[2 * i + s]])
-                              for s in (0, 1)], film.shape[1])
-                  for i, film in enumerate(films)]
-        return (np.stack([j[:, :2] for j in joined]), np.stack([j[:, 2] for j in joined]))
-
-    def measure(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None) -> dict:
-        """The output record of one film from its keypoints (12, 2) and scores (12,).
-
-        A hip that :func:`geometry.measurability` rejects (most points low
-        confidence, implausible geometry, non-finite points) gets null AI and grade
-        and its reason in ``not_measured`` (``{}`` when both hips were measured).
-        """
-        def _number(value, digits: int):  # JSON has no NaN/inf: None instead
-            return round(float(value), digits) if np.isfinite(value) else None
-
-        keypoints = np.asarray(keypoints, np.float64)
-        ai = geometry.acetabular_indices(keypoints)
-        grades = geometry.ihdi_grades(keypoints)
-        reasons = geometry.measurability(keypoints, scores, image_size, self.score_thr)
-        return dict(
-            keypoints=[[_number(x, 2), _number(y, 2), _number(s, 4)]
-                       for (x, y), s in zip(keypoints, scores)],
-            acetabular_index={h: (None if r or np.isnan(a) else round(float(a), 2))
-                              for h, a, r in zip(HIPS, ai, reasons)},
-            ihdi_grade={h: (None if r else geometry.GRADE_NAMES[int(g)])
-                        for h, g, r in zip(HIPS, grades, reasons)},
-            not_measured={h: r for h, r in zip(HIPS, reasons) if r},
-            flags=self.flags(keypoints, scores, image_size))
-
-    def flags(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None) -> list[str]:
-        """Reasons a reader should check this film by eye (empty when none)."""
-        flags = [f'low confidence: {self.keypoint_names[k]} ({scores[k]:.2f})'
-                 for k in np.flatnonzero(scores < self.score_thr)]
-        if image_size is not None:
-            w, h = image_size
-            outside = np.flatnonzero((keypoints[:, 0] < 0) | (keypoints[:, 0] > w)
-                                     | (keypoints[:, 1] < 0) | (keypoints[:, 1] > h))
-            flags += [f'outside the film: {self.keypoint_names[k]}' for k in outside]
-        p = keypoints
-        ai = geometry.acetabular_indices(p)
-        for hip, angle in zip(HIPS, ai):
-            if np.isnan(angle):
-                flags.append(f'implausible geometry: {hip} acetabular index undefined')
-            elif not 0 <= angle <= 50:
-                flags.append(f'implausible geometry: {hip} acetabular index {angle:.1f} deg '
-                             'outside 0-50')
-        h_line = p[6] - p[2]
-        if h_line[0] <= 0:
-            flags.append('implausible geometry: point 3 is not left of point 7 (hips swapped?)')
-        elif abs(np.degrees(np.arctan2(h_line[1], h_line[0]))) > 15:
-            flags.append('implausible geometry: H-line tilted more than 15 deg')
-        if not (p[0, 0] < p[2, 0] and p[8, 0] > p[6, 0]):
-            flags.append('implausible geometry: a roof edge (1 or 9) is not lateral '
-                         'of its triradiate point')
-        return flags
-
-    # -------------------------------------------------------------- files
-    def predict_files(self, paths: Iterable) -> Iterator[tuple]:
-        """Yield ``(path, film, result, error)`` per film, in order of reading.
-
-        An unreadable file yields ``(path, None, None, message)`` and the rest go on.
-        """
-        pending: list[tuple[Path, np.ndarray]] = []
-        for path in map(Path, paths):
-            try:
-                pending.append((path, load_film(path)))
-            except FilmReadError as err:
-                yield path, None, None, str(err)
-                continue
-            if len(pending) == self.batch_size:
-                yield from self._flush(pending)
-                pending = []
-        yield from self._flush(pending)
-
-    def _flush(self, pending):
-        if not pending:
-            return
-        for (path, film), result in zip(pending,
-                                        self.predict_arrays([f for _, f in pending])):
-            result['file'] = path.name
-            result['image_size'] = [int(film.shape[1]), int(film.shape[0])]
-            yield path, film, result, None
-
-    def overlay(self, film: np.ndarray, result: dict) -> np.ndarray:
-        kp = np.array(result['keypoints'])
-        return draw_hip_geometry(film, kp[:, :2], kp[:, 2], self.score_thr,
-                                 label=f'{result.get("file", "")} (prediction)',
-                                 not_measured=result.get('not_measured'))
+    def _hip_points(self, crops: list[dict]):
+        return self._run(self.refiner, crops)
