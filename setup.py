@@ -9,4 +9,8 @@ setup(
     # The pinned stack is installed by `make` (see DEVELOPERS.md); several of its
     # packages must go in with --no-deps, which install_requires cannot express.
     install_requires=[],
+    # measuring films without the training stack (hip_mmpose.runtime, tools/infer.py --onnx):
+    #   pip install -e .[runtime]
+    extras_require=dict(runtime=['onnxruntime', 'numpy', 'opencv-python-headless', 'Pillow',
+                                 'tqdm']),
 )

@@ -64,18 +64,34 @@ class HipMeasurer:
         """
         raise NotImplementedError
 
-    def predict_arrays(self, films: list[np.ndarray]) -> list[dict]:
-        """Results for decoded films (as :func:`load_film` returns them)."""
+    def predict_points(self, films: list[np.ndarray]):
+        """The final points of decoded films, before rounding (both stages).
+
+        Args:
+            films (list[np.ndarray]): films as :func:`load_film` returns them.
+
+        Returns:
+            tuple[np.ndarray, np.ndarray]: keypoints ``(N, 12, 2)`` in film pixels
+            and scores ``(N, 12)``.
+        """
         films = [to_bgr8(f) for f in films]
-        results = []
+        count = len(self.keypoint_names)
+        keypoints, scores = [np.zeros((0, count, 2))], [np.zeros((0, count))]
         for start in range(0, len(films), self.batch_size):
             batch = films[start:start + self.batch_size]
-            keypoints, scores = self._film_points(batch)
+            points, score = self._film_points(batch)
             for _ in range(self.refine_passes):
-                keypoints, scores = self._refine(batch, keypoints)
-            results += [self.measure(k, s, (f.shape[1], f.shape[0]))
-                        for k, s, f in zip(keypoints, scores, batch)]
-        return results
+                points, score = self._refine(batch, points)
+            keypoints.append(points)
+            scores.append(score)
+        return np.concatenate(keypoints), np.concatenate(scores)
+
+    def predict_arrays(self, films: list[np.ndarray]) -> list[dict]:
+        """Results (output records, :meth:`measure`) for decoded films (as
+        :func:`load_film` returns them)."""
+        keypoints, scores = self.predict_points(films)
+        return [self.measure(k, s, (f.shape[1], f.shape[0]))
+                for k, s, f in zip(keypoints, scores, films)]
 
     def _refine(self, films: list[np.ndarray], keypoints: np.ndarray):
         """Each hip again, around the whole-film stage's points (both hips of a

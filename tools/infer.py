@@ -4,6 +4,7 @@
 Examples:
     python tools/infer.py new_films/ --checkpoint work_dirs/published/hip-1a2b3c4d.pth --out-dir out/
     python tools/infer.py film.png --checkpoint work_dirs/demo/best_cascade.pth --out-dir out/
+    python tools/infer.py new_films/ --onnx hip.onnx --out-dir out/   # no torch needed
 
 Writes OUT/<file name>.json (keypoints as [x, y, score] in film pixels,
 acetabular_index, ihdi_grade, not_measured, flags), OUT/<file name>.overlay.png and
@@ -20,9 +21,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import hip_mmpose  # noqa: E402,F401
+import hip_mmpose  # noqa: E402,F401  (imports without the training stack too)
 import cv2  # noqa: E402
-from hip_mmpose.apis import HipInferencer  # noqa: E402
 from hip_mmpose.film_io import list_films  # noqa: E402
 from hip_mmpose.safe_text import csv_cell  # noqa: E402
 from tqdm import tqdm  # noqa: E402
@@ -35,9 +35,12 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('input', help='a film (JPEG/PNG, 8/16-bit, grey or RGB) or a folder')
-    parser.add_argument('--checkpoint', required=True,
-                        help='a published model or a run\'s best_cascade.pth (both stages), '
-                             'or a single-stage training checkpoint (needs --config)')
+    model = parser.add_mutually_exclusive_group(required=True)
+    model.add_argument('--checkpoint',
+                       help='a published model or a run\'s best_cascade.pth (both stages), '
+                            'or a single-stage training checkpoint (needs --config)')
+    model.add_argument('--onnx', help='a model exported by tools/export_onnx.py: runs on '
+                                      'onnxruntime, without torch (--config, --device unused)')
     parser.add_argument('--config', help='model config (optional for published models)')
     parser.add_argument('--out-dir', required=True)
     parser.add_argument('--device', default=None,
@@ -92,12 +95,21 @@ def main(argv=None) -> int:
     if problem:
         print(f'error: {problem}', file=sys.stderr)
         return 2
-    if args.device is None:
-        import torch
-        args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    inferencer = HipInferencer(args.checkpoint, args.config, device=args.device,
-                               flip_test=not args.no_flip, batch_size=args.batch_size,
-                               score_thr=args.score_thr)
+    options = dict(flip_test=not args.no_flip, batch_size=args.batch_size,
+                   score_thr=args.score_thr)
+    if args.onnx:
+        from hip_mmpose.runtime import OnnxHipInferencer, OnnxModelError
+        try:
+            inferencer = OnnxHipInferencer(args.onnx, **options)
+        except OnnxModelError as err:
+            print(f'error: {err}', file=sys.stderr)
+            return 2
+    else:
+        from hip_mmpose.apis import HipInferencer
+        if args.device is None:
+            import torch
+            args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+        inferencer = HipInferencer(args.checkpoint, args.config, device=args.device, **options)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows, failed = [], 0
