@@ -11,6 +11,8 @@ setup(
     install_requires=[],
     # measuring films without the training stack (hip_mmpose.runtime, tools/infer.py --onnx):
     #   pip install -e .[runtime]
-    extras_require=dict(runtime=['onnxruntime', 'numpy', 'opencv-python-headless', 'Pillow',
-                                 'tqdm']),
+    # numpy and OpenCV at the training stack's versions: OpenCV 5's warpAffine rounds
+    # differently (crops differ by 1-2 grey levels, points by up to 0.5 px on real films)
+    extras_require=dict(runtime=['onnxruntime==1.32.0', 'numpy==1.26.4',
+                                 'opencv-python-headless==4.10.0.84', 'Pillow', 'tqdm']),
 )

@@ -126,6 +126,8 @@ def read_onnx_model(path, threads: int | None = None):
         raise OnnxModelError(f'{path}: no such file')
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    # idle threads sleep instead of spinning: numpy's decoding runs between the passes
+    options.add_session_config_entry('session.intra_op.allow_spinning', '0')
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
