@@ -144,12 +144,19 @@ def read_onnx_model(path, threads: int | None = None):
     except ValueError as err:
         raise OnnxModelError(f'{path}: metadata {METADATA_KEY!r} is not JSON ({err})') from None
     check_metadata(meta, path)
-    inputs = {i.name for i in session.get_inputs()}
-    outputs = {o.name for o in session.get_outputs()}
+    inputs = {i.name: i.shape for i in session.get_inputs()}
+    outputs = {o.name: o.shape for o in session.get_outputs()}
     for stage in meta['stages']:
         if stage['input'] not in inputs or stage['output'] not in outputs:
             raise OnnxModelError(f'{path}: the graph has no {stage["input"]} -> '
                                  f'{stage["output"]} for the {stage["name"]} stage')
+        w, h = stage['input_size']
+        if list(inputs[stage['input']][1:]) != [3, h, w] or \
+                outputs[stage['output']][1] != stage['num_keypoints']:
+            raise OnnxModelError(
+                f'{path}: {stage["input"]} {inputs[stage["input"]]} -> {stage["output"]} '
+                f'{outputs[stage["output"]]} do not match the metadata (input {w}x{h}, '
+                f'{stage["num_keypoints"]} keypoints)')
     return session, meta
 
 
