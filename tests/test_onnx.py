@@ -139,6 +139,24 @@ print(json.dumps(dict(result=result, status=status, loaded=loaded)))
     assert (out / f'{films[0].name}.overlay.png').is_file() and (out / 'summary.csv').is_file()
 
 
+def test_only_a_missing_training_stack_is_forgiven(tmp_path):
+    """Without torch the package imports (no registration); any other missing module
+    (here scipy, which the plugin's metric imports) is still an error."""
+    script = f"""
+import sys
+sys.modules['scipy'] = None
+sys.path.insert(0, {str(REPO)!r})
+try:
+    import hip_mmpose
+except ModuleNotFoundError as err:
+    print('raised', err.name)
+"""
+    proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    words = proc.stdout.split()
+    assert words[-2] == 'raised' and words[-1].split('.')[0] == 'scipy', proc.stderr
+
+
 def test_a_non_hip_or_broken_onnx_file_is_refused_by_name(tmp_path, onnx_model, films,
                                                           capsys):
     # a valid ONNX model that is not a hip export (no metadata)

@@ -98,6 +98,10 @@ def main(argv=None) -> int:
     options = dict(flip_test=not args.no_flip, batch_size=args.batch_size,
                    score_thr=args.score_thr)
     if args.onnx:
+        if args.config or args.device:
+            print('error: --config and --device are for --checkpoint, not --onnx',
+                  file=sys.stderr)
+            return 2
         from hip_mmpose.runtime import OnnxHipInferencer, OnnxModelError
         try:
             inferencer = OnnxHipInferencer(args.onnx, **options)
