@@ -37,16 +37,16 @@ model = dict(
     # every hip is seen in image-left orientation: a flipped crop is out of distribution
     test_cfg=dict(_delete_=True, flip_test=False))
 
-# Pipelines written once (index: step): 0 LoadImage, 1 MirrorHip, 2 GetBBoxCenterScale,
+# Pipelines written once (index: step): 0 LoadFilm, 1 MirrorHip, 2 GetBBoxCenterScale,
 # 3 RandomBBoxTransform, 4 TopdownAffine, 5 PhotometricDistortion, 6 GenerateTarget;
-# val: 0 LoadImage, 1 MirrorHip, 2 GetBBoxCenterScale, 3 TopdownAffine.
+# val: 0 LoadFilm, 1 MirrorHip, 2 GetBBoxCenterScale, 3 TopdownAffine.
 # (a name with two leading underscores stays out of the config itself)
 __pack = dict(type='PackPoseInputs', meta_keys=(
     'id', 'img_id', 'img_path', 'category_id', 'ori_shape', 'img_shape', 'input_size',
     'input_center', 'input_scale', 'flip', 'flip_direction', 'flip_indices',
-    'dataset_name', 'hip_side', 'mirror'))
+    'dataset_name', 'hip_side', 'mirror', 'pixel_spacing'))
 train_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadFilm'),
     dict(type='MirrorHip'),
     dict(type='GetBBoxCenterScale', padding=1.5),
     dict(type='RandomBBoxTransform', shift_factor=0.08, scale_factor=(0.8, 1.2),
@@ -60,7 +60,7 @@ train_pipeline = [
     __pack,
 ]
 val_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadFilm'),
     dict(type='MirrorHip'),
     dict(type='GetBBoxCenterScale', padding=1.5),
     dict(type='TopdownAffine', input_size=input_size, use_udp=True),

@@ -45,14 +45,19 @@ model = dict(
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
 
 # The pipelines are written here once. A child changes the size-dependent steps in
-# place (index: step): 0 LoadImage, 1 GetBBoxCenterScale, 2 RandomFlip,
+# place (index: step): 0 LoadFilm, 1 GetBBoxCenterScale, 2 RandomFlip,
 # 3 RandomBBoxTransform, 4 TopdownAffine, 5 PhotometricDistortion, 6 GenerateTarget;
-# val: 0 LoadImage, 1 GetBBoxCenterScale, 2 TopdownAffine. E.g.
+# val: 0 LoadFilm, 1 GetBBoxCenterScale, 2 TopdownAffine. E.g.
 #   _base_.train_pipeline[4].input_size = _base_.val_pipeline[2].input_size = input_size
 #   _base_.train_pipeline[6].encoder = codec
 # GetBBoxCenterScale's small padding keeps a margin for the random scale/rotation.
+# MMPose's default meta keys plus the film's pixel spacing (HipMetric's mm figures)
+__pack = dict(type='PackPoseInputs', meta_keys=(
+    'id', 'img_id', 'img_path', 'category_id', 'crowd_index', 'ori_shape', 'img_shape',
+    'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction', 'flip_indices',
+    'raw_ann_info', 'dataset_name', 'pixel_spacing'))
 train_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadFilm'),
     dict(type='GetBBoxCenterScale', padding=1.05),
     dict(type='RandomFlip', direction='horizontal'),
     dict(type='RandomBBoxTransform', shift_factor=0.05, scale_factor=(0.85, 1.15),
@@ -62,13 +67,13 @@ train_pipeline = [
     dict(type='PhotometricDistortion', brightness_delta=24, contrast_range=(0.7, 1.3),
          saturation_range=(1.0, 1.0), hue_delta=1),
     dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs'),
+    __pack,
 ]
 val_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadFilm'),
     dict(type='GetBBoxCenterScale', padding=1.05),
     dict(type='TopdownAffine', input_size=input_size, use_udp=True),
-    dict(type='PackPoseInputs'),
+    __pack,
 ]
 train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))

@@ -1,18 +1,56 @@
-"""Reading films: JPEG/PNG, 8- or 16-bit, grey or colour, fully decoded, size-capped."""
+"""Reading films: the one reader of training, inference, the converter and the figures.
+
+Every film reaches the network as an 8-bit, 3-channel (BGR) image, made from the
+stored pixels in one documented way (:func:`read_film`):
+
+- **8-bit JPEG/PNG** (grey or colour): as stored; grey is copied into 3 channels.
+- **16-bit PNG** (or any stored range other than 8 bits): the robust range, the
+  0.5th-99.5th percentile of the film's values, mapped linearly onto 0-255.
+- **DICOM**, grey: the Modality LUT (rescale slope/intercept, or a Modality LUT
+  Sequence), then the VOI LUT: the first window centre/width with its VOI LUT
+  Function (``LINEAR``, ``LINEAR_EXACT`` or ``SIGMOID``, DICOM PS3.3 C.11.2.1.2)
+  when present, else the first VOI LUT Sequence table, else the robust range;
+  MONOCHROME1 (white = low values) is inverted so bone is bright as in
+  MONOCHROME2. DICOM colour: RGB as stored (other than 8 bits: robust range).
+
+Values are rounded to the nearest grey level. From a DICOM header only the image
+geometry (rows, columns, frames, samples, bit depth, photometric interpretation,
+rescale and VOI settings) and the pixel spacing are read; nothing else of it
+leaves this module. The spacing is ``PixelSpacing`` (0028,0030, calibrated at the
+patient when the modality sets it) or else ``ImagerPixelSpacing`` (0018,1164);
+films from other containers take theirs from a ``spacing.csv`` beside them
+(:func:`read_spacing_csv`).
+"""
 from __future__ import annotations
 
+import csv
+import math
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-FILM_SUFFIXES = ('.jpg', '.jpeg', '.png')
+DICOM_SUFFIXES = ('.dcm', '.dicom')
+FILM_SUFFIXES = ('.jpg', '.jpeg', '.png') + DICOM_SUFFIXES
+#: The spacing file read beside JPEG/PNG films: columns ``file,spacing_mm``.
+SPACING_CSV = 'spacing.csv'
+#: Percentiles of the robust range (16-bit PNG, DICOM without a window).
+ROBUST_PERCENTILES = (0.5, 99.5)
+#: A pixel spacing outside this range (mm) is not believed (and ignored, with a warning).
+SPACING_RANGE_MM = (1e-3, 10.0)
 #: Default cap on a film's pixel count (width x height): a 10000 x 10000 film.
 MAX_FILM_PIXELS = 100_000_000
 #: Environment variable that overrides :data:`MAX_FILM_PIXELS` (an integer).
 MAX_PIXELS_ENV = 'HIP_MMPOSE_MAX_FILM_PIXELS'
+#: What reading DICOM needs (``pip install`` line of the error messages).
+DICOM_PACKAGES = 'pydicom==3.0.1'
+_DICOM_DECODER_HINT = ('pylibjpeg==2.1.0 pylibjpeg-libjpeg==2.2.0 pylibjpeg-openjpeg==2.3.0 '
+                       '(JPEG, JPEG-LS, JPEG 2000)')
+_PERCENTILE_SAMPLE = 1 << 22  # pixels; larger films take percentiles of a strided sample
+_ROWS_PER_BLOCK = 256
 
 
 class FilmReadError(ValueError):
@@ -21,6 +59,28 @@ class FilmReadError(ValueError):
 
 class FilmTooLargeError(FilmReadError):
     """A film above the pixel cap; refused before its pixels are decoded."""
+
+
+@dataclass(frozen=True)
+class Film:
+    """A film as the network sees it.
+
+    Attributes:
+        image (np.ndarray): ``(H, W, 3)`` uint8, BGR (as OpenCV and MMPose expect).
+        pixel_spacing (tuple[float, float] | None): millimetres per pixel along
+            x (columns) and y (rows); None when unknown.
+        spacing_source (str | None): where the spacing came from
+            (``'PixelSpacing'``, ``'ImagerPixelSpacing'`` or ``'spacing.csv'``).
+    """
+
+    image: np.ndarray
+    pixel_spacing: tuple | None = None
+    spacing_source: str | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` in pixels."""
+        return int(self.image.shape[1]), int(self.image.shape[0])
 
 
 def max_film_pixels() -> int:
@@ -38,8 +98,24 @@ def max_film_pixels() -> int:
     return cap
 
 
+def _too_large(path, width, height, cap):
+    return FilmTooLargeError(
+        f'{path}: film is {width} x {height} = {width * height / 1e6:.1f} Mpx, above '
+        f'the {cap / 1e6:g} Mpx cap (set {MAX_PIXELS_ENV} to raise it)')
+
+
+def is_dicom(path) -> bool:
+    """Whether a file is DICOM (Part 10: ``DICM`` after the 128-byte preamble)."""
+    try:
+        with open(path, 'rb') as fh:
+            head = fh.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:] == b'DICM'
+
+
 def load_film(path, max_pixels: int | None = None) -> np.ndarray:
-    """Decode a whole film (a truncated file is an error, not a grey stripe).
+    """Decode a whole JPEG/PNG film as stored (a truncated file is an error).
 
     Args:
         path: a JPEG or PNG file.
@@ -49,7 +125,8 @@ def load_film(path, max_pixels: int | None = None) -> np.ndarray:
 
     Returns:
         The pixel array as stored: ``(H, W)`` grey (uint8 or uint16) or
-        ``(H, W, 3)`` in BGR order, as OpenCV and MMPose expect.
+        ``(H, W, 3)`` in BGR order. :func:`read_film` turns it (or a DICOM) into
+        the network's input.
 
     Raises:
         FilmTooLargeError: above the pixel cap.
@@ -57,12 +134,6 @@ def load_film(path, max_pixels: int | None = None) -> np.ndarray:
     """
     path = Path(path)
     cap = max_film_pixels() if max_pixels is None else int(max_pixels)
-
-    def too_large(width, height):
-        return FilmTooLargeError(
-            f'{path}: film is {width} x {height} = {width * height / 1e6:.1f} Mpx, above '
-            f'the {cap / 1e6:g} Mpx cap (set {MAX_PIXELS_ENV} to raise it)')
-
     try:
         with warnings.catch_warnings():
             # our cap replaces PIL's decompression-bomb warning
@@ -70,7 +141,7 @@ def load_film(path, max_pixels: int | None = None) -> np.ndarray:
             with Image.open(path) as img:
                 width, height = img.size
                 if width * height > cap:
-                    raise too_large(width, height)
+                    raise _too_large(path, width, height, cap)
                 img.load()
                 if img.mode in ('RGBA', 'P', 'CMYK', 'YCbCr', 'LA'):
                     img = img.convert('RGB')
@@ -90,6 +161,292 @@ def load_film(path, max_pixels: int | None = None) -> np.ndarray:
     return arr
 
 
+def read_film(path, max_pixels: int | None = None, pixel_spacing=None) -> Film:
+    """Read a JPEG, PNG or DICOM film into the network's input (module doc).
+
+    Args:
+        path: the film; DICOM is recognised by its content, whatever its name.
+        max_pixels: pixel cap (default :func:`max_film_pixels`), checked
+            before the pixels are decoded.
+        pixel_spacing: ``(x, y)`` mm per pixel (or one number) from a
+            ``spacing.csv``; it overrides a DICOM header's spacing.
+
+    Returns:
+        Film: the 8-bit BGR image and the pixel spacing (None when unknown).
+
+    Raises:
+        FilmReadError: the file cannot be read (the message names it and why).
+    """
+    path = Path(path)
+    if is_dicom(path):
+        image, spacing, source = _read_dicom(path, max_pixels)
+    else:
+        image, spacing, source = to_bgr8(load_film(path, max_pixels)), None, None
+    if pixel_spacing is not None:
+        spacing, source = as_spacing(pixel_spacing), SPACING_CSV
+    return Film(image, spacing, source)
+
+
+def to_bgr8(img: np.ndarray) -> np.ndarray:
+    """A stored film array as the network's 8-bit BGR input (module doc).
+
+    Args:
+        img (np.ndarray): ``(H, W)`` or ``(H, W, 3|4)`` (BGR/BGRA), any integer
+            or float type.
+
+    Returns:
+        np.ndarray: a new ``(H, W, 3)`` uint8 array; 8-bit input is unchanged,
+        anything else mapped from its robust range.
+    """
+    import cv2
+    if img.dtype != np.uint8:
+        img = _robust_8bit(img)
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    elif img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    return img.copy()
+
+
+def _robust_range(img: np.ndarray, values=lambda block: block) -> tuple[float, float]:
+    flat = img.reshape(-1)
+    step = max(1, -(-flat.size // _PERCENTILE_SAMPLE))
+    sample = values(flat[::step].astype(np.float64))
+    lo, hi = (float(v) for v in np.percentile(sample, ROBUST_PERCENTILES))
+    return lo, hi
+
+
+def _linear_8bit(img: np.ndarray, lo: float, hi: float,
+                 values=lambda block: block) -> np.ndarray:
+    """``values(img)`` mapped linearly from [lo, hi] onto 0-255, rounded, clipped.
+
+    Works in float32 row blocks: a 100 Mpx 16-bit film needs its 100 MB output and
+    a few MB of work space, not a float64 copy of the whole film.
+    """
+    scale = np.float32(255.0 / max(hi - lo, 1e-6))
+    return _map_8bit(img, lambda block: (values(block) - np.float32(lo)) * scale)
+
+
+def _map_8bit(img: np.ndarray, func) -> np.ndarray:
+    out = np.empty(img.shape, np.uint8)
+    for start in range(0, img.shape[0], _ROWS_PER_BLOCK):
+        block = func(img[start:start + _ROWS_PER_BLOCK].astype(np.float32))
+        np.rint(block, out=block)
+        np.clip(block, 0, 255, out=block)
+        out[start:start + _ROWS_PER_BLOCK] = block
+    return out
+
+
+def _robust_8bit(img: np.ndarray) -> np.ndarray:
+    return _linear_8bit(img, *_robust_range(img))
+
+
+# ---------------------------------------------------------------------- DICOM
+def _read_dicom(path: Path, max_pixels: int | None):
+    """(8-bit BGR image, spacing, spacing source) of a DICOM film."""
+    try:
+        import pydicom
+        from pydicom.errors import InvalidDicomError
+    except ImportError:
+        raise FilmReadError(f'{path}: reading DICOM needs pydicom; install it with '
+                            f'`pip install {DICOM_PACKAGES}`') from None
+    cap = max_film_pixels() if max_pixels is None else int(max_pixels)
+    try:
+        # the pixel data stays on disk until the header has been checked
+        ds = pydicom.dcmread(path, defer_size='64 KB')
+        rows, cols = int(ds.get('Rows', 0) or 0), int(ds.get('Columns', 0) or 0)
+        frames = int(ds.get('NumberOfFrames', 1) or 1)
+        samples = int(ds.get('SamplesPerPixel', 1) or 1)
+        photometric = str(ds.get('PhotometricInterpretation', '')).strip().upper()
+    except Exception as err:  # pydicom raises many types for malformed files
+        kind = 'not a DICOM file' if isinstance(err, InvalidDicomError) else 'unreadable DICOM'
+        raise FilmReadError(f'{path}: {kind} ({err})') from None
+    if not any(k in ds for k in ('PixelData', 'FloatPixelData', 'DoubleFloatPixelData')):
+        raise FilmReadError(f'{path}: DICOM without pixel data (not an image; e.g. a report '
+                            'or a presentation state)')
+    if frames != 1:
+        raise FilmReadError(f'{path}: DICOM with {frames} frames; one film per file is read '
+                            '(split the series into single-frame files)')
+    if rows <= 0 or cols <= 0:
+        raise FilmReadError(f'{path}: DICOM without a valid Rows/Columns ({rows} x {cols})')
+    if rows * cols > cap:
+        raise _too_large(path, cols, rows, cap)
+    if samples not in (1, 3):
+        raise FilmReadError(f'{path}: DICOM with {samples} samples per pixel (1 or 3 read)')
+    _check_decoder(path, ds)
+    try:
+        arr = ds.pixel_array
+    except Exception as err:  # pydicom's decoders raise many types for broken data
+        raise FilmReadError(f'{path}: DICOM pixel data cannot be decoded ({err})') from None
+    if arr.shape[:2] != (rows, cols):
+        raise FilmReadError(f'{path}: DICOM pixel data is {arr.shape}, the header says '
+                            f'{rows} x {cols}')
+    try:
+        if samples == 3:
+            image = to_bgr8(np.ascontiguousarray(arr[..., ::-1]))  # pydicom gives RGB
+        else:
+            grey = _dicom_grey_8bit(arr, ds)
+            if photometric == 'MONOCHROME1':
+                np.subtract(255, grey, out=grey)
+            image = to_bgr8(grey)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as err:
+        raise FilmReadError(f'{path}: DICOM grey-level settings cannot be applied ({err})') \
+            from None
+    spacing, source = _dicom_spacing(path, ds)
+    return image, spacing, source
+
+
+def _check_decoder(path: Path, ds) -> None:
+    """A clear error for compressed pixel data no installed decoder reads."""
+    from pydicom.pixels import get_decoder
+    syntax = getattr(ds, 'file_meta', {}).get('TransferSyntaxUID')
+    if syntax is None or not syntax.is_compressed:
+        return
+    name = f'{syntax.name} ({syntax})'
+    try:
+        decoder = get_decoder(syntax)
+    except NotImplementedError:
+        raise FilmReadError(f'{path}: DICOM compressed as {name}, which no decoder of pydicom '
+                            'reads; export the film uncompressed (e.g. `gdcmconv --raw`)') \
+            from None
+    if not decoder.is_available:
+        missing = '; '.join(f'{plugin}: needs {", ".join(deps)}'
+                            for plugin, deps in decoder.missing_dependencies.items()
+                            ) if hasattr(decoder, 'missing_dependencies') else ''
+        raise FilmReadError(f'{path}: DICOM compressed as {name}, and no installed decoder '
+                            f'reads it ({missing or "no plugin available"}); install '
+                            f'{_DICOM_DECODER_HINT}')
+
+
+def _dicom_grey_8bit(arr: np.ndarray, ds) -> np.ndarray:
+    """Modality LUT, then VOI (window, VOI LUT table or robust range), to 0-255."""
+    from pydicom.pixels import apply_modality_lut, apply_voi
+    if 'ModalityLUTSequence' in ds:
+        arr = apply_modality_lut(arr, ds)
+        slope, intercept = 1.0, 0.0
+    else:
+        slope = _number(ds.get('RescaleSlope', 1), 1.0)
+        intercept = _number(ds.get('RescaleIntercept', 0), 0.0)
+        if slope == 0:
+            raise ValueError('RescaleSlope is 0')
+
+    def modality(block):
+        return block * np.float32(slope) + np.float32(intercept)
+
+    window = _dicom_window(ds)
+    if window is not None:
+        centre, width, function = window
+        if function == 'SIGMOID':
+            return _map_8bit(arr, lambda b: 255.0 / (1.0 + np.exp(
+                np.clip(-4.0 * (modality(b) - centre) / width, -80, 80))))
+        if function == 'LINEAR_EXACT':
+            lo, hi = centre - width / 2, centre + width / 2
+        else:  # LINEAR: width 1 is a threshold at the centre
+            lo = centre - 0.5 - (width - 1) / 2
+            hi = centre - 0.5 + (width - 1) / 2
+        return _linear_8bit(arr, lo, hi, modality)
+    if 'VOILUTSequence' in ds:
+        item = ds.VOILUTSequence[0]
+        bits = int(item.LUTDescriptor[2])
+        table = apply_voi(modality(arr.astype(np.float32)), ds, index=0)
+        return _linear_8bit(np.asarray(table), 0.0, float(2 ** bits - 1))
+    return _linear_8bit(arr, *_robust_range(arr, modality), modality)
+
+
+def _number(value, default: float) -> float:
+    """The first of a DICOM number (or list of numbers), or ``default``."""
+    if not isinstance(value, (str, bytes)) and hasattr(value, '__len__'):
+        value = value[0] if len(value) else default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if math.isfinite(number) else default
+
+
+def _dicom_window(ds):
+    """``(centre, width, function)`` of the first window, or None."""
+    if 'WindowCenter' not in ds or 'WindowWidth' not in ds:
+        return None
+    centre = _number(ds.WindowCenter, float('nan'))
+    width = _number(ds.WindowWidth, float('nan'))
+    function = str(ds.get('VOILUTFunction', 'LINEAR') or 'LINEAR').strip().upper()
+    if not (math.isfinite(centre) and math.isfinite(width)) or width <= 0 or (
+            function == 'LINEAR' and width < 1):
+        return None  # an unusable window: the robust range instead
+    if function not in ('LINEAR', 'LINEAR_EXACT', 'SIGMOID'):
+        function = 'LINEAR'
+    return centre, width, function
+
+
+def _dicom_spacing(path, ds):
+    for keyword in ('PixelSpacing', 'ImagerPixelSpacing'):
+        value = ds.get(keyword)
+        if value is None:
+            continue
+        try:
+            row, col = (float(v) for v in value)
+            return as_spacing((col, row)), keyword
+        except (TypeError, ValueError) as err:
+            warnings.warn(f'{path}: {keyword} {value!r} ignored ({err})')
+    return None, None
+
+
+# ---------------------------------------------------------------------- spacing
+def as_spacing(value) -> tuple[float, float]:
+    """``(x, y)`` mm per pixel from one number or a pair; checked.
+
+    Raises:
+        ValueError: not a positive, finite spacing within :data:`SPACING_RANGE_MM`.
+    """
+    values = [float(v) for v in (value if np.ndim(value) else (value, value))]
+    if len(values) != 2:
+        raise ValueError(f'expected one spacing or an (x, y) pair, got {value!r}')
+    lo, hi = SPACING_RANGE_MM
+    if not all(math.isfinite(v) and lo <= v <= hi for v in values):
+        raise ValueError(f'pixel spacing {value!r} mm is outside {lo:g}-{hi:g} mm')
+    return tuple(values)
+
+
+def read_spacing_csv(path) -> dict[str, tuple[float, float]]:
+    """``{film file name: (x, y) mm per pixel}`` from a ``file,spacing_mm`` CSV.
+
+    Raises:
+        FilmReadError: a missing column, a bad number, a film named twice (the
+            message names the file and its line).
+    """
+    path = Path(path)
+    spacings: dict = {}
+    try:
+        with open(path, newline='', encoding='utf-8-sig') as fh:
+            reader = csv.DictReader(fh)
+            if not reader.fieldnames or not {'file', 'spacing_mm'} <= set(reader.fieldnames):
+                raise FilmReadError(f'{path}: expected the columns file,spacing_mm, found '
+                                    f'{",".join(reader.fieldnames or [])!r}')
+            for row in reader:
+                where = f'{path}:{reader.line_num}'
+                name = (row['file'] or '').strip()
+                if not name or Path(name).name != name:
+                    raise FilmReadError(f'{where}: file {name!r} is not a plain file name')
+                if name in spacings:
+                    raise FilmReadError(f'{where}: {name} is listed twice')
+                try:
+                    spacings[name] = as_spacing(float(row['spacing_mm']))
+                except (TypeError, ValueError) as err:
+                    raise FilmReadError(f'{where}: spacing_mm {row["spacing_mm"]!r}: '
+                                        f'{err}') from None
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise FilmReadError(f'{path}: cannot read the spacing file ({err})') from None
+    return spacings
+
+
+def folder_spacings(folder) -> dict[str, tuple[float, float]]:
+    """The spacings of ``folder/spacing.csv``, or ``{}`` when there is none."""
+    path = Path(folder) / SPACING_CSV
+    return read_spacing_csv(path) if path.is_file() else {}
+
+
 def list_films(folder) -> list[Path]:
+    """The films of a folder (JPEG, PNG, DICOM by suffix), sorted by name."""
     return sorted(p for p in Path(folder).iterdir()
                   if p.is_file() and p.suffix.lower() in FILM_SUFFIXES)

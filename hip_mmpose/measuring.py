@@ -16,9 +16,9 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from hip_mmpose import geometry
-from hip_mmpose.film_io import FilmReadError, load_film
+from hip_mmpose.film_io import FilmReadError, read_film, to_bgr8
 from hip_mmpose.hip_crops import MIRRORED_HIP, hip_box, merge_hips
-from hip_mmpose.visualization import draw_hip_geometry, to_bgr8
+from hip_mmpose.visualization import draw_hip_geometry
 
 HIPS = geometry.HIP_NAMES
 
@@ -68,7 +68,8 @@ class HipMeasurer:
         """The final points of decoded films, before rounding (both stages).
 
         Args:
-            films (list[np.ndarray]): films as :func:`load_film` returns them.
+            films (list[np.ndarray]): the films (stored arrays, any bit depth: the
+                network sees them as :func:`film_io.to_bgr8` makes them).
 
         Returns:
             tuple[np.ndarray, np.ndarray]: keypoints ``(N, 12, 2)`` in film pixels
@@ -86,12 +87,22 @@ class HipMeasurer:
             scores.append(score)
         return np.concatenate(keypoints), np.concatenate(scores)
 
-    def predict_arrays(self, films: list[np.ndarray]) -> list[dict]:
-        """Results (output records, :meth:`measure`) for decoded films (as
-        :func:`load_film` returns them)."""
+    def predict_arrays(self, films: list[np.ndarray], spacings: list | None = None) -> list[dict]:
+        """Results for decoded films (stored arrays, any bit depth: the network
+        sees them as :func:`film_io.to_bgr8` makes them, as in training).
+
+        Args:
+            films (list[np.ndarray]): the films.
+            spacings (list, optional): ``(x, y)`` mm per pixel (or None) per film.
+                Defaults to None (unknown).
+
+        Returns:
+            list[dict]: one record per film (:meth:`measure`).
+        """
+        spacings = list(spacings) if spacings is not None else [None] * len(films)
         keypoints, scores = self.predict_points(films)
-        return [self.measure(k, s, (f.shape[1], f.shape[0]))
-                for k, s, f in zip(keypoints, scores, films)]
+        return [self.measure(k, s, (f.shape[1], f.shape[0]), spacing)
+                for k, s, f, spacing in zip(keypoints, scores, films, spacings)]
 
     def _refine(self, films: list[np.ndarray], keypoints: np.ndarray):
         """Each hip again, around the whole-film stage's points (both hips of a
@@ -107,12 +118,18 @@ class HipMeasurer:
         return (np.stack([j[:, :2] for j in joined]), np.stack([j[:, 2] for j in joined]))
 
     # -------------------------------------------------------------- records
-    def measure(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None) -> dict:
+    def measure(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None,
+                pixel_spacing=None) -> dict:
         """The output record of one film from its keypoints (12, 2) and scores (12,).
 
         A hip that :func:`geometry.measurability` rejects (most points low
         confidence, implausible geometry, non-finite points) gets null AI and grade
         and its reason in ``not_measured`` (``{}`` when both hips were measured).
+        With ``pixel_spacing`` (``(x, y)`` mm per pixel) the record gives it as
+        ``pixel_spacing_mm`` and each measured hip's H-point distances to its
+        reference lines in mm (``h_point_mm``: ``lateral_of_p``, ``below_h``,
+        ``lateral_of_d``, see :func:`geometry.h_point_offsets`); both are null
+        without a spacing. Keypoints stay in pixels.
         """
         def _number(value, digits: int):  # JSON has no NaN/inf: None instead
             return round(float(value), digits) if np.isfinite(value) else None
@@ -121,6 +138,12 @@ class HipMeasurer:
         ai = geometry.acetabular_indices(keypoints)
         grades = geometry.ihdi_grades(keypoints)
         reasons = geometry.measurability(keypoints, scores, image_size, self.score_thr)
+        h_point_mm = None
+        if pixel_spacing is not None:
+            with np.errstate(invalid='ignore', over='ignore'):
+                offsets = geometry.h_point_offsets(keypoints * np.asarray(pixel_spacing))
+            h_point_mm = {h: (None if r else {k: _number(v[i], 2) for k, v in offsets.items()})
+                          for i, (h, r) in enumerate(zip(HIPS, reasons))}
         return dict(
             keypoints=[[_number(x, 2), _number(y, 2), _number(s, 4)]
                        for (x, y), s in zip(keypoints, scores)],
@@ -129,6 +152,9 @@ class HipMeasurer:
             ihdi_grade={h: (None if r else geometry.GRADE_NAMES[int(g)])
                         for h, g, r in zip(HIPS, grades, reasons)},
             not_measured={h: r for h, r in zip(HIPS, reasons) if r},
+            pixel_spacing_mm=(None if pixel_spacing is None
+                              else [round(float(v), 6) for v in pixel_spacing]),
+            h_point_mm=h_point_mm,
             flags=self.flags(keypoints, scores, image_size))
 
     def flags(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None) -> list[str]:
@@ -159,15 +185,23 @@ class HipMeasurer:
         return flags
 
     # -------------------------------------------------------------- files
-    def predict_files(self, paths: Iterable) -> Iterator[tuple]:
+    def predict_files(self, paths: Iterable, spacings: dict | None = None) -> Iterator[tuple]:
         """Yield ``(path, film, result, error)`` per film, in order of reading.
 
-        An unreadable file yields ``(path, None, None, message)`` and the rest go on.
+        Films are read with :func:`film_io.read_film` (JPEG, PNG, DICOM), as in
+        training; ``film`` is the 8-bit BGR image the network saw. An unreadable
+        file yields ``(path, None, None, message)`` and the rest go on.
+
+        Args:
+            paths (Iterable): film files.
+            spacings (dict, optional): ``{file name: (x, y) mm per pixel}`` (a
+                ``spacing.csv``); overrides a DICOM header's. Defaults to None.
         """
-        pending: list[tuple[Path, np.ndarray]] = []
+        spacings = spacings or {}
+        pending: list = []
         for path in map(Path, paths):
             try:
-                pending.append((path, load_film(path)))
+                pending.append((path, read_film(path, pixel_spacing=spacings.get(path.name))))
             except FilmReadError as err:
                 yield path, None, None, str(err)
                 continue
@@ -179,11 +213,12 @@ class HipMeasurer:
     def _flush(self, pending):
         if not pending:
             return
-        for (path, film), result in zip(pending,
-                                        self.predict_arrays([f for _, f in pending])):
+        results = self.predict_arrays([f.image for _, f in pending],
+                                      [f.pixel_spacing for _, f in pending])
+        for (path, film), result in zip(pending, results):
             result['file'] = path.name
-            result['image_size'] = [int(film.shape[1]), int(film.shape[0])]
-            yield path, film, result, None
+            result['image_size'] = list(film.size)
+            yield path, film.image, result, None
 
     def overlay(self, film: np.ndarray, result: dict) -> np.ndarray:
         kp = np.array(result['keypoints'])

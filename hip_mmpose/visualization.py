@@ -6,46 +6,12 @@ import cv2
 import numpy as np
 
 from hip_mmpose import geometry
+from hip_mmpose.film_io import to_bgr8
 
 # BGR colours; chosen to stay distinct on a grey film and for red-green colour blindness
 COLOURS = dict(h_line=(255, 0, 255), roof=(0, 165, 255), p_line=(255, 255, 0),
                d_line=(0, 255, 255), h_point=(0, 0, 255), point=(0, 255, 0),
                low=(0, 0, 255), text=(255, 255, 255))
-
-
-_PERCENTILE_SAMPLE = 1 << 22  # pixels; larger films take percentiles of a strided sample
-_ROWS_PER_BLOCK = 256
-
-
-def _window_8bit(img: np.ndarray) -> np.ndarray:
-    """0.5-99.5 percentile window to uint8, in float32 row blocks (bounded memory).
-
-    A 100 Mpx 16-bit film needs its 100 MB output and a few MB of work space, not
-    the 800 MB float64 copy (plus percentile copies) a whole-array version takes.
-    """
-    flat = img.reshape(-1)
-    step = max(1, -(-flat.size // _PERCENTILE_SAMPLE))
-    lo, hi = (float(v) for v in np.percentile(flat[::step], (0.5, 99.5)))
-    scale = np.float32(255.0 / max(hi - lo, 1e-6))
-    out = np.empty(img.shape, np.uint8)
-    for start in range(0, img.shape[0], _ROWS_PER_BLOCK):
-        block = img[start:start + _ROWS_PER_BLOCK].astype(np.float32)
-        block -= np.float32(lo)
-        block *= scale
-        np.clip(block, 0, 255, out=block)
-        out[start:start + _ROWS_PER_BLOCK] = block  # truncates, as astype(uint8) did
-    return out
-
-
-def to_bgr8(img: np.ndarray) -> np.ndarray:
-    """Any film array (8/16-bit, grey or colour) as 8-bit BGR for drawing."""
-    if img.dtype != np.uint8:
-        img = _window_8bit(img)
-    if img.ndim == 2:
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    elif img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-    return img.copy()
 
 
 def _pt(p):

@@ -67,7 +67,7 @@ def test_flip_pairs_swap_the_hips_on_real_films(real_data_root, real_coco):
     """MMPose's own RandomFlip, driven by our flip pairs, mirrors film and points;
     the two hips' acetabular indices then swap exactly."""
     ann = _first_films(real_coco, 6)
-    pipeline = [dict(type='LoadImage'), dict(type='GetBBoxCenterScale', padding=1.0),
+    pipeline = [dict(type='LoadFilm'), dict(type='GetBBoxCenterScale', padding=1.0),
                 dict(type='RandomFlip', prob=1.0, direction='horizontal')]
     plain = HipXrayDataset(data_root=str(real_data_root), ann_file=str(ann),
                            data_prefix=dict(img='val/images/'), test_mode=True,

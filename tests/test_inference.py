@@ -40,7 +40,8 @@ def test_published_and_training_files_predict_the_same(trained_cascade, publishe
     a = HipInferencer(published).predict_arrays([film])[0]
     b = HipInferencer(best, config).predict_arrays([film])[0]  # the config file's models
     assert np.allclose(a['keypoints'], b['keypoints'], atol=1e-3)
-    assert set(a) == {'keypoints', 'acetabular_index', 'ihdi_grade', 'not_measured', 'flags'}
+    assert set(a) == {'keypoints', 'acetabular_index', 'ihdi_grade', 'not_measured',
+                      'pixel_spacing_mm', 'h_point_mm', 'flags'}
     assert len(a['keypoints']) == 12 and all(len(k) == 3 for k in a['keypoints'])
     assert set(a['acetabular_index']) == {'image_left', 'image_right'}
     assert set(a['ihdi_grade'].values()) <= {'I', 'II', 'III', 'IV', 'undefined', None}
@@ -91,7 +92,7 @@ def test_cli_refuses_an_empty_folder(published, tmp_path, capsys):
     (tmp_path / 'empty').mkdir()
     assert infer_main([str(tmp_path / 'empty'), '--checkpoint', str(published),
                        '--out-dir', str(tmp_path / 'o')]) == 2
-    assert 'no .jpg/.jpeg/.png films' in capsys.readouterr().err
+    assert 'no .jpg/.jpeg/.png/.dcm films' in capsys.readouterr().err
 
 
 def test_real_films_and_two_stages(published, real_data_root, tmp_path):
@@ -101,6 +102,6 @@ def test_real_films_and_two_stages(published, real_data_root, tmp_path):
     results = list(inferencer.predict_files(films))
     assert [r[0] for r in results] == films
     for path, film, result, error in results:
-        assert error is None and film.ndim == 2  # real films are 8-bit grey
+        assert error is None and film.dtype == np.uint8 and film.ndim == 3  # network input
         assert result['image_size'] == [film.shape[1], film.shape[0]]
         assert len(result['keypoints']) == 12

@@ -14,11 +14,10 @@ from mmpose.structures.bbox import flip_bbox, get_udp_warp_matrix, get_warp_matr
 
 from hip_mmpose import geometry
 from hip_mmpose.apis import HipInferencer
-from hip_mmpose.film_io import list_films, load_film
+from hip_mmpose.film_io import list_films, read_film, to_bgr8
 from hip_mmpose.runtime import METADATA_KEY, OnnxHipInferencer, OnnxModelError
 from hip_mmpose.runtime import heatmaps as rt_heatmaps
 from hip_mmpose.runtime import topdown as rt_topdown
-from hip_mmpose.visualization import to_bgr8
 from tests.conftest import REPO
 from tools.export_onnx import main as export_main
 from tools.infer import main as infer_main
@@ -65,7 +64,7 @@ def test_export_holds_both_stages_and_their_settings(onnx_model, trained_cascade
 
 def test_onnx_and_torch_measure_the_same(onnx_model, trained_cascade, films):
     """Both stages, flip test on: points within 0.05 px, AIs within 0.01 deg."""
-    arrays = [load_film(p) for p in films]
+    arrays = [read_film(p).image for p in films]
     torch_path = HipInferencer(trained_cascade[2], batch_size=3)
     onnx_path = OnnxHipInferencer(onnx_model, batch_size=3)
     assert torch_path.model.test_cfg['flip_test'] and onnx_path.stages['film']['flip_test']

@@ -74,7 +74,7 @@ def install_size(roots) -> dict:
 def _worker(kind: str, model: str, films: str, threads: int, batch_size: int,
             flip: bool) -> dict:
     """Time one path in this process; the result as a dict (printed as JSON)."""
-    from hip_mmpose.film_io import list_films, load_film
+    from hip_mmpose.film_io import list_films, read_film
     if kind == 'onnx':
         from hip_mmpose.runtime import OnnxHipInferencer
         inferencer = OnnxHipInferencer(model, flip_test=flip, batch_size=batch_size,
@@ -88,7 +88,7 @@ def _worker(kind: str, model: str, films: str, threads: int, batch_size: int,
         version = 'torch ' + torch.__version__
     paths = list_films(films)
     start = time.perf_counter()
-    arrays = [load_film(p) for p in paths]
+    arrays = [read_film(p).image for p in paths]
     read_s = time.perf_counter() - start
     inferencer.predict_arrays(arrays[:2])  # warm-up
     start = time.perf_counter()

@@ -17,7 +17,7 @@ from tqdm import tqdm  # noqa: E402
 
 from hip_mmpose.data_tools.csv_to_coco import (AnnotationError, pair_split_files,  # noqa: E402
                                                parse_annotation_csv)
-from hip_mmpose.film_io import FilmReadError, load_film  # noqa: E402
+from hip_mmpose.film_io import FilmReadError, read_film  # noqa: E402
 from hip_mmpose.visualization import draw_hip_geometry  # noqa: E402
 
 
@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     failed = 0
     for img_path, ann_path in tqdm(pairs[:args.max], unit='film'):
         try:
-            film, points = load_film(img_path), parse_annotation_csv(ann_path)
+            film, points = read_film(img_path).image, parse_annotation_csv(ann_path)
         except (FilmReadError, AnnotationError) as err:
             print(f'skipped: {err}', file=sys.stderr)
             failed += 1

@@ -6,8 +6,13 @@ Examples:
     python tools/infer.py film.png --checkpoint work_dirs/demo/best_cascade.pth --out-dir out/
     python tools/infer.py new_films/ --onnx hip.onnx --out-dir out/   # no torch needed
 
+Films: JPEG/PNG (8/16-bit, grey or colour) and DICOM (.dcm), read as in training
+(hip_mmpose/film_io.py). The pixel spacing comes from a DICOM header or from a
+spacing.csv (columns file,spacing_mm) in the films' folder or named by --spacing.
+
 Writes OUT/<file name>.json (keypoints as [x, y, score] in film pixels,
-acetabular_index, ihdi_grade, not_measured, flags), OUT/<file name>.overlay.png and
+acetabular_index, ihdi_grade, not_measured, pixel_spacing_mm, h_point_mm, flags),
+OUT/<file name>.overlay.png and
 OUT/summary.csv: outputs are named by the film's full file name, so a.jpg and a.png
 keep separate results. OUT may not be the input folder or inside it (outputs would
 mix with, and could overwrite, the films), and no output is ever written over an
@@ -23,18 +28,23 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hip_mmpose  # noqa: E402,F401  (imports without the training stack too)
 import cv2  # noqa: E402
-from hip_mmpose.film_io import list_films  # noqa: E402
+from hip_mmpose.film_io import (SPACING_CSV, FilmReadError, folder_spacings,  # noqa: E402
+                                list_films, read_spacing_csv)
 from hip_mmpose.safe_text import csv_cell  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 SUMMARY_FIELDS = ['file', 'ai_image_left', 'ai_image_right', 'ihdi_image_left',
-                  'ihdi_image_right', 'mean_score', 'flags', 'error']
+                  'ihdi_image_right', 'spacing_x_mm', 'spacing_y_mm',
+                  'h_lateral_of_p_mm_image_left', 'h_lateral_of_p_mm_image_right',
+                  'h_below_h_mm_image_left', 'h_below_h_mm_image_right',
+                  'mean_score', 'flags', 'error']
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('input', help='a film (JPEG/PNG, 8/16-bit, grey or RGB) or a folder')
+    parser.add_argument('input', help='a film (JPEG/PNG 8/16-bit, grey or RGB, or DICOM) '
+                                      'or a folder of them')
     model = parser.add_mutually_exclusive_group(required=True)
     model.add_argument('--checkpoint',
                        help='a published model or a run\'s best_cascade.pth (both stages), '
@@ -43,6 +53,9 @@ def parse_args(argv=None):
                                       'onnxruntime, without torch (--config, --device unused)')
     parser.add_argument('--config', help='model config (optional for published models)')
     parser.add_argument('--out-dir', required=True)
+    parser.add_argument('--spacing', metavar='CSV',
+                        help=f'file,spacing_mm per film (default: {SPACING_CSV} in the films\' '
+                             'folder, if there is one); overrides DICOM headers')
     parser.add_argument('--device', default=None,
                         help="'cpu', 'cuda', 'cuda:1', ... (default: cuda when there is one)")
     parser.add_argument('--batch-size', type=int, default=8)
@@ -84,12 +97,18 @@ def main(argv=None) -> int:
     if source.is_dir():
         films = list_films(source)
         if not films:
-            print(f'error: {source}: no .jpg/.jpeg/.png films to read', file=sys.stderr)
+            print(f'error: {source}: no .jpg/.jpeg/.png/.dcm films to read', file=sys.stderr)
             return 2
     elif source.exists():
         films = [source]
     else:
         print(f'error: {source}: no such file or folder', file=sys.stderr)
+        return 2
+    try:
+        spacings = (read_spacing_csv(args.spacing) if args.spacing
+                    else folder_spacings(source if source.is_dir() else source.parent))
+    except FilmReadError as err:
+        print(f'error: {err}', file=sys.stderr)
         return 2
     problem = check_out_dir(source, films, Path(args.out_dir))
     if problem:
@@ -118,7 +137,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     rows, failed = [], 0
     progress = tqdm(total=len(films), unit='film', disable=len(films) < 2)
-    for path, film, result, error in inferencer.predict_files(films):
+    for path, film, result, error in inferencer.predict_files(films, spacings):
         progress.update()
         if error:
             failed += 1
@@ -129,11 +148,17 @@ def main(argv=None) -> int:
         if not args.no_overlay:
             cv2.imwrite(str(out / output_names(path)[1]), inferencer.overlay(film, result))
         scores = [k[2] for k in result['keypoints']]
+        spacing = result['pixel_spacing_mm'] or ['', '']
+        h_mm = {hip: (result['h_point_mm'] or {}).get(hip) or {}
+                for hip in ('image_left', 'image_right')}
         rows.append(dict(
             file=path.name, ai_image_left=result['acetabular_index']['image_left'],
             ai_image_right=result['acetabular_index']['image_right'],
             ihdi_image_left=result['ihdi_grade']['image_left'],
             ihdi_image_right=result['ihdi_grade']['image_right'],
+            spacing_x_mm=spacing[0], spacing_y_mm=spacing[1],
+            **{f'h_{key}_mm_{hip}': h_mm[hip].get(key, '')
+               for key in ('lateral_of_p', 'below_h') for hip in h_mm},
             mean_score=round(sum(scores) / len(scores), 4),
             flags='; '.join(result['flags']), error=''))
     progress.close()

@@ -26,7 +26,7 @@ from hip_mmpose.runtime.model import (FLIP_MODES, METADATA_KEY, ONNX_FORMAT, STA
                                       check_metadata, stage_names)
 
 #: test-pipeline steps the runtime reproduces; anything else cannot be exported
-PIPELINE_STEPS = ('LoadImage', 'MirrorHip', 'GetBBoxCenterScale', 'TopdownAffine',
+PIPELINE_STEPS = ('LoadImage', 'LoadFilm', 'MirrorHip', 'GetBBoxCenterScale', 'TopdownAffine',
                   'PackPoseInputs')
 DEFAULT_OPSET = 17
 

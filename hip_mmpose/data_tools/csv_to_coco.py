@@ -2,8 +2,14 @@
 
 Layout read (one folder per split)::
 
-    DATA_ROOT/<split>/images/<stem>.jpg|.jpeg|.png
+    DATA_ROOT/<split>/images/<stem>.jpg|.jpeg|.png|.dcm
+    DATA_ROOT/<split>/images/spacing.csv       optional: file,spacing_mm per film
     DATA_ROOT/<split>/annotations/<stem>.csv   one line "(x1, y1)","(x2, y2)",...
+
+Each image record holds the film's ``width`` and ``height`` and, where known,
+``pixel_spacing`` = [x, y] mm per pixel: a DICOM header's (:mod:`film_io`), or the
+film's row of ``spacing.csv`` (which overrides the header). Nothing else of a
+DICOM header is written.
 
 Every file is checked before anything is written; on the first problem a
 :class:`AnnotationError` names the file and what is wrong, and no JSON (not even
@@ -26,7 +32,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from hip_mmpose.film_io import FILM_SUFFIXES, FilmReadError, load_film
+from hip_mmpose.film_io import (FILM_SUFFIXES, FilmReadError, folder_spacings, read_film)
 
 IMAGE_SUFFIXES = FILM_SUFFIXES
 _NUMBER = r'[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?'
@@ -74,13 +80,17 @@ def parse_annotation_csv(path: Path, num_keypoints: int | None = None) -> np.nda
     return arr
 
 
-def read_image_size(path: Path) -> tuple[int, int]:
-    """Fully decode an image (catches truncated files) and return (width, height)."""
+def read_image_size(path: Path, pixel_spacing=None) -> tuple[int, int, tuple | None]:
+    """Fully decode a film (catches truncated files): ``(width, height, spacing)``.
+
+    ``spacing`` is ``(x, y)`` mm per pixel (``pixel_spacing`` if given, else a DICOM
+    header's) or None.
+    """
     try:
-        height, width = load_film(path).shape[:2]
+        film = read_film(path, pixel_spacing=pixel_spacing)
     except FilmReadError as err:
         raise AnnotationError(str(err)) from err
-    return width, height
+    return (*film.size, film.pixel_spacing)
 
 
 def _by_stem(paths) -> dict:
@@ -139,12 +149,20 @@ def convert_split(split_dir: Path, num_keypoints: int | None, progress: bool = T
     """Build the COCO dict of one split, checking every file."""
     split_dir = Path(split_dir)
     pairs = pair_split_files(split_dir)
+    try:
+        spacings = folder_spacings(split_dir / 'images')
+    except FilmReadError as err:
+        raise AnnotationError(str(err)) from err
+    unknown = sorted(spacings.keys() - {img.name for img, _ in pairs})
+    if unknown:
+        raise AnnotationError(f'{split_dir / "images" / "spacing.csv"}: names {unknown[0]!r}, '
+                              'which is not a film of this split')
     images, annotations = [], []
     for image_id, (img_path, ann_path) in enumerate(
             tqdm(pairs, desc=f'{split_dir.name}', unit='film', disable=not progress), start=1):
         points = parse_annotation_csv(ann_path, num_keypoints)
         num_keypoints = len(points)  # first file fixes the count for the rest
-        width, height = read_image_size(img_path)
+        width, height, spacing = read_image_size(img_path, spacings.get(img_path.name))
         outside = np.flatnonzero((points[:, 0] < 0) | (points[:, 0] > width)
                                  | (points[:, 1] < 0) | (points[:, 1] > height))
         if outside.size:
@@ -155,7 +173,10 @@ def convert_split(split_dir: Path, num_keypoints: int | None, progress: bool = T
         x0, y0 = points.min(0)
         x1, y1 = points.max(0)
         keypoints = np.concatenate([points, np.full((len(points), 1), 2.0)], 1)
-        images.append(dict(id=image_id, file_name=img_path.name, width=width, height=height))
+        image = dict(id=image_id, file_name=img_path.name, width=width, height=height)
+        if spacing is not None:
+            image['pixel_spacing'] = [round(float(v), 6) for v in spacing]
+        images.append(image)
         annotations.append(dict(
             id=image_id, image_id=image_id, category_id=1, iscrowd=0,
             keypoints=[round(float(v), 3) for v in keypoints.ravel()],
@@ -247,7 +268,8 @@ def convert_dataset(data_root, out_dir, num_keypoints: int | None = None,
         out_dir: where ``<split>.json`` go; replaced as a whole (see module doc).
         num_keypoints: points every file must have. Default: the metainfo's
             keypoint count, or without a metainfo the first file's.
-        metainfo_file: MMPose metainfo naming the keypoints.
+        metainfo_file: MMPose metainfo naming the keypoints. Default: the hip
+            data set's (:data:`hip_mmpose.datasets.METAINFO_FILE`).
         progress: show a progress bar.
 
     All splits are converted in memory first and written only if all succeed, as
@@ -258,7 +280,9 @@ def convert_dataset(data_root, out_dir, num_keypoints: int | None = None,
             naming the path; nothing is changed then.
     """
     data_root, out_dir = Path(data_root), Path(out_dir)
-    names, links = load_metainfo_names(metainfo_file) if metainfo_file else (None, [])
+    if metainfo_file is None:
+        from hip_mmpose.datasets.hip_xray_dataset import METAINFO_FILE as metainfo_file
+    names, links = load_metainfo_names(metainfo_file)
     if num_keypoints is None and names:
         num_keypoints = len(names)  # the data set's count: the odd file is the one named
     try:

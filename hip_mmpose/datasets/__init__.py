@@ -1,4 +1,5 @@
 from .hip_refine_dataset import HipRefineDataset, MirrorHip
 from .hip_xray_dataset import METAINFO_FILE, HipXrayDataset
+from .transforms import LoadFilm
 
-__all__ = ['HipXrayDataset', 'HipRefineDataset', 'MirrorHip', 'METAINFO_FILE']
+__all__ = ['HipXrayDataset', 'HipRefineDataset', 'MirrorHip', 'LoadFilm', 'METAINFO_FILE']

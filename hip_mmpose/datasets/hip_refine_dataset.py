@@ -81,7 +81,7 @@ class HipRefineDataset(HipXrayDataset):
 class MirrorHip(BaseTransform):
     """Mirror film, points and box left-right where ``results['mirror']`` is True.
 
-    Put it after ``LoadImage`` and before ``GetBBoxCenterScale``. Points keep their
+    Put it after ``LoadFilm`` and before ``GetBBoxCenterScale``. Points keep their
     order (a mirrored image-right hip's points are an image-left hip's). Predictions
     come out in the mirrored film; :func:`hip_crops.merge_hips` maps them back.
 

@@ -48,9 +48,15 @@ class HipXrayDataset(BaseCocoStyleDataset):
 
     def parse_data_info(self, raw_data_info: dict) -> dict | None:
         data_info = super().parse_data_info(raw_data_info)
-        if data_info is None or self.bbox_source == 'annotation':
+        if data_info is None:
             return data_info
         img = raw_data_info['raw_img_info']
+        # mm per pixel (x, y), recorded by the converter where the film has one
+        spacing = img.get('pixel_spacing')
+        data_info['pixel_spacing'] = (None if spacing is None
+                                      else np.asarray(spacing, np.float32).reshape(2))
+        if self.bbox_source == 'annotation':
+            return data_info
         data_info['bbox'] = np.array([[0, 0, img['width'], img['height']]], dtype=np.float32)
         return data_info
 

@@ -41,7 +41,11 @@ class HipMetric(BaseMetric):
 
     - landmarks: ``MRE`` (mean radial error, px), ``MRE_<keypoint name>``,
       ``NME`` (radial error / the film's true H-line length),
-      ``SDR_<r>px`` (share of points within r px, for each of ``radii``);
+      ``SDR_<r>px`` (share of points within r px, for each of ``radii``); where
+      every film has a pixel spacing (``pixel_spacing`` in the COCO file, from a
+      DICOM header or ``spacing.csv``) also ``MRE_mm`` and ``SDR_<r>mm`` for each
+      of ``radii_mm`` (errors in mm: the x and y pixel offsets times the x and y
+      spacing);
     - AI (both hips of every film): ``AI_MAE``, ``AI_MAE_left``, ``AI_MAE_right``
       (image-left/right), ``AI_RMSE``, ``AI_bias`` and ``AI_LoA_low/high`` (95 %
       limits of agreement), ``AI_r`` (Pearson), ``AI_ICC`` (ICC(2,1), absolute
@@ -68,6 +72,9 @@ class HipMetric(BaseMetric):
     Args:
         radii (Sequence[float]): pixel radii for the success-detection rates.
             Defaults to (2, 4, 6, 10).
+        radii_mm (Sequence[float]): millimetre radii of the success-detection
+            rates, reported where every film has a spacing. Defaults to
+            (1, 2, 2.5, 4).
         dump_name (str, optional): file stem of the per-film dump; None
             disables it. Defaults to None.
         out_dir (str, optional): folder of the dump. Defaults to None (the
@@ -87,12 +94,14 @@ class HipMetric(BaseMetric):
 
     default_prefix = 'hip'
 
-    def __init__(self, radii: Sequence[float] = (2, 4, 6, 10), dump_name: str | None = None,
+    def __init__(self, radii: Sequence[float] = (2, 4, 6, 10),
+                 radii_mm: Sequence[float] = (1, 2, 2.5, 4), dump_name: str | None = None,
                  out_dir: str | None = None, bootstrap: int = 1000,
                  ci_method: str = 'percentile', patient_pattern: str = PATIENT_PATTERN,
                  seed: int = 0, collect_device: str = 'cpu', prefix: str | None = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.radii = tuple(radii)
+        self.radii_mm = tuple(radii_mm)
         self.dump_name = dump_name
         self.out_dir = out_dir
         self.ci_cfg = dict(bootstrap=int(bootstrap), ci_method=ci_method,
@@ -108,6 +117,7 @@ class HipMetric(BaseMetric):
                 scores=np.asarray(pred.get('keypoint_scores', np.ones((1, k))))[0],
                 gt=np.asarray(sample['gt_instances']['keypoints'], np.float64)[0],
                 hip_side=sample.get('hip_side'),
+                spacing=_spacing(sample.get('pixel_spacing')),
                 width=sample['ori_shape'][1] if 'hip_side' in sample else None))
 
     # ------------------------------------------------------------------ metrics
@@ -115,9 +125,12 @@ class HipMetric(BaseMetric):
         results = join_hips(results)
         pred = np.stack([r['pred'] for r in results])
         gt = np.stack([r['gt'] for r in results])
-        per_film = hip_measures(pred, gt)
+        spacings = [r.get('spacing') for r in results]
+        per_film = hip_measures(pred, gt, None if any(v is None for v in spacings)
+                                else np.stack(spacings))
         metrics = summarise(per_film, self.radii, self._keypoint_names(pred.shape[1]),
-                            files=[r['img_path'] for r in results], **self.ci_cfg)
+                            files=[r['img_path'] for r in results], radii_mm=self.radii_mm,
+                            **self.ci_cfg)
         logger = MMLogger.get_current_instance()
         logger.info('IHDI confusion matrix (rows: truth, columns: prediction, all hips)\n'
                     + format_confusion(per_film['confusion']))
@@ -157,19 +170,45 @@ def join_hips(results: list) -> list:
         for h, index in zip(hips, geometry.HIP_KEYPOINTS):
             scores[list(index)] = h['scores']
         joined.append(dict(img_path=path, pred=merge_hips([h['pred'] for h in hips], width),
-                           gt=merge_hips([h['gt'] for h in hips], width), scores=scores))
+                           gt=merge_hips([h['gt'] for h in hips], width), scores=scores,
+                           spacing=hips[0].get('spacing')))
     return joined
 
 
-def hip_measures(pred: np.ndarray, gt: np.ndarray) -> dict:
-    """Per-film measures of predicted and true points ``(N, 12, 2)``."""
+def _spacing(value):
+    """A sample's ``pixel_spacing`` as a float64 ``(2,)`` array, or None."""
+    if value is None:
+        return None
+    value = np.asarray(value, np.float64).reshape(-1)
+    return value if value.shape == (2,) and np.isfinite(value).all() else None
+
+
+def hip_measures(pred: np.ndarray, gt: np.ndarray, spacing: np.ndarray | None = None) -> dict:
+    """Per-film measures of predicted and true points ``(N, 12, 2)``.
+
+    Args:
+        pred (np.ndarray): predicted points, film pixels.
+        gt (np.ndarray): true points, film pixels.
+        spacing (np.ndarray, optional): ``(N, 2)`` mm per pixel (x, y) of every
+            film; adds ``errors_mm`` and ``spacing``. Defaults to None.
+
+    Returns:
+        dict: ``errors`` (px, ``(N, 12)``), ``h_line``, ``ai_pred``, ``ai_true``,
+        ``grade_pred``, ``grade_true``, ``confusion`` and, with ``spacing``,
+        ``errors_mm``.
+    """
     errors = np.linalg.norm(pred - gt, axis=-1)  # (N, 12)
     ai_pred, ai_true = geometry.acetabular_indices(pred), geometry.acetabular_indices(gt)
     grade_pred, grade_true = geometry.ihdi_grades(pred), geometry.ihdi_grades(gt)
     h_len = np.linalg.norm(gt[:, 6] - gt[:, 2], axis=-1)
-    return dict(errors=errors, h_line=h_len, ai_pred=ai_pred, ai_true=ai_true,
-                grade_pred=grade_pred, grade_true=grade_true,
-                confusion=stats.confusion_matrix(grade_true, grade_pred, (0,) + GRADE_LABELS))
+    out = dict(errors=errors, h_line=h_len, ai_pred=ai_pred, ai_true=ai_true,
+               grade_pred=grade_pred, grade_true=grade_true,
+               confusion=stats.confusion_matrix(grade_true, grade_pred, (0,) + GRADE_LABELS))
+    if spacing is not None:
+        spacing = np.asarray(spacing, np.float64)
+        out['spacing'] = spacing
+        out['errors_mm'] = np.linalg.norm((pred - gt) * spacing[:, None, :], axis=-1)
+    return out
 
 
 def patient_ids(files: Sequence[str], pattern: str = PATIENT_PATTERN) -> list[str]:
@@ -229,7 +268,8 @@ def _resampled_measures(m: dict, film_weights: np.ndarray) -> np.ndarray:
 
 def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
               bootstrap: int = 0, ci_method: str = 'percentile',
-              patient_pattern: str = PATIENT_PATTERN, seed: int = 0) -> dict:
+              patient_pattern: str = PATIENT_PATTERN, seed: int = 0,
+              radii_mm=(1, 2, 2.5, 4)) -> dict:
     """The metric dict from :func:`hip_measures`; non-scalar extras included.
 
     Args:
@@ -248,6 +288,8 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
         patient_pattern (str): see :func:`patient_ids`. Defaults to
             :data:`PATIENT_PATTERN`.
         seed (int): bootstrap seed. Defaults to 0.
+        radii_mm (Sequence[float]): success-detection radii (mm), used when
+            ``m`` has ``errors_mm``. Defaults to (1, 2, 2.5, 4).
 
     Returns:
         dict: the scalar metrics (see :class:`HipMetric`), ``confusion`` (list)
@@ -261,6 +303,9 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
     with np.errstate(invalid='ignore', divide='ignore'):
         out['NME'] = float(np.nanmean(errors / m['h_line'][:, None]))
     out.update({f'SDR_{r:g}px': float((errors <= r).mean()) for r in radii})
+    if 'errors_mm' in m:
+        out['MRE_mm'] = float(m['errors_mm'].mean())
+        out.update({f'SDR_{r:g}mm': float((m['errors_mm'] <= r).mean()) for r in radii_mm})
 
     measures = dict(zip(CI_METRICS, _resampled_measures(m, np.ones((1, len(errors))))[:, 0]))
     ai_err = m['ai_pred'] - m['ai_true']
@@ -333,15 +378,19 @@ def write_per_film(folder, name, results, m, metrics) -> tuple[str, str]:
             keypoint_scores=np.round(r['scores'], 4).tolist(),
             errors_px=np.round(m['errors'][i], 3).tolist(),
             mean_error_px=round(float(m['errors'][i].mean()), 3),
+            **({} if 'errors_mm' not in m else dict(
+                pixel_spacing_mm=np.round(m['spacing'][i], 6).tolist(),
+                errors_mm=np.round(m['errors_mm'][i], 3).tolist(),
+                mean_error_mm=round(float(m['errors_mm'][i].mean()), 3))),
             ai_pred=_pair(m['ai_pred'][i]), ai_true=_pair(m['ai_true'][i]),
             grade_pred=_pair(m['grade_pred'][i]), grade_true=_pair(m['grade_true'][i])))
     json_path = osp.join(folder, f'{name}_per_film.json')
     csv_path = osp.join(folder, f'{name}_per_film.csv')
     _atomic_write(json_path, json.dumps(dict(summary=metrics, films=films), indent=1))
-    header = ['file', 'mean_error_px', 'ai_pred_left', 'ai_true_left', 'ai_pred_right',
+    header = ['file', 'mean_error_px', 'mean_error_mm', 'ai_pred_left', 'ai_true_left', 'ai_pred_right',
               'ai_true_right', 'grade_pred_left', 'grade_true_left', 'grade_pred_right',
               'grade_true_right'] + [f'err_kp{k + 1:02d}' for k in range(m['errors'].shape[1])]
-    rows = [[f['file'], f['mean_error_px'], f['ai_pred']['image_left'],
+    rows = [[f['file'], f['mean_error_px'], f.get('mean_error_mm', ''), f['ai_pred']['image_left'],
              f['ai_true']['image_left'], f['ai_pred']['image_right'],
              f['ai_true']['image_right'], f['grade_pred']['image_left'],
              f['grade_true']['image_left'], f['grade_pred']['image_right'],

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 from hip_mmpose import geometry  # noqa: E402
 from hip_mmpose.evaluation import stats  # noqa: E402
 from hip_mmpose.evaluation.hip_metric import CI_SUFFIXES  # noqa: E402
-from hip_mmpose.film_io import FilmReadError, load_film  # noqa: E402
+from hip_mmpose.film_io import FilmReadError, read_film  # noqa: E402
 from hip_mmpose.visualization import draw_hip_geometry  # noqa: E402
 
 HIPS = geometry.HIP_NAMES
@@ -54,7 +54,7 @@ def film_comparison(film: dict, out_path, margin: float = 0.35) -> Path | None:
 
     from hip_mmpose.visualization import COLOURS
     try:
-        img = load_film(film['img_path'])
+        img = read_film(film['img_path']).image
     except FilmReadError:
         return None
     pred_pts, true_pts = np.array(film['pred_keypoints']), np.array(film['true_keypoints'])
@@ -281,6 +281,7 @@ def training_curves(work_dir, out_path) -> Path | None:
 
 # ----------------------------------------------------------------- summary
 HEADLINE = [('MRE', 'mean radial error (px)'), ('SDR_4px', 'points within 4 px'),
+            ('MRE_mm', 'mean radial error (mm)'), ('SDR_2mm', 'points within 2 mm'),
             ('AI_MAE', 'AI MAE, all hips (deg)'), ('AI_MAE_left', 'AI MAE, image-left (deg)'),
             ('AI_MAE_right', 'AI MAE, image-right (deg)'), ('AI_RMSE', 'AI RMSE (deg)'),
             ('AI_bias', 'AI bias (deg)'), ('AI_LoA_low', 'AI 95 % LoA low (deg)'),
