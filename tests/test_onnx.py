@@ -188,6 +188,20 @@ def test_a_non_hip_or_broken_onnx_file_is_refused_by_name(tmp_path, onnx_model, 
     assert str(other) in capsys.readouterr().err and not out.exists()
 
 
+def test_export_refuses_what_the_runtime_does_not_reproduce():
+    """A SimCC head (the ablation config) is refused naming its codec."""
+    from mmengine.config import Config
+    from mmpose.apis import init_model
+
+    from hip_mmpose.apis.onnx_export import ExportError, stage_metadata
+    cfg = Config.fromfile(str(REPO / 'configs' / 'ablations' / 'hip_refine_simcc_cpu.py'))
+    cfg.pop('film_stage', None)
+    model = init_model(cfg, None, device='cpu')
+    with pytest.raises(ExportError, match=r"simcc.pth \(hip stage\): codec 'SimCCLabel' is "
+                                          'not supported'):
+        stage_metadata('hip', model, 'simcc.pth')
+
+
 # ------------------------------------------------------------------ parts vs MMPose's
 def test_crops_match_mmpose():
     rng = np.random.default_rng(0)
