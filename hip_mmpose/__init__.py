@@ -2,11 +2,27 @@
 
 Importing the package applies the stack fixes (:mod:`hip_mmpose.compat`) and
 registers every module of the plugin in MMPose's registries.
+
+Without the training stack (torch and the OpenMMLab packages not installed, e.g.
+next to ``onnxruntime`` only) the package still imports, registering nothing, so its
+torch-free modules (:mod:`hip_mmpose.runtime`, :mod:`hip_mmpose.geometry`,
+:mod:`hip_mmpose.film_io`, ...) can be used; :data:`TRAINING_STACK` is then False.
+Any other import error is raised as usual.
 """
-from . import compat
+#: The packages of the training stack whose absence is allowed.
+STACK_PACKAGES = ('torch', 'mmengine', 'mmcv', 'mmpose', 'mmpretrain', 'mmdet')
 
-compat.apply_all()
+try:
+    from . import compat
 
-from . import datasets, evaluation, models, visualization  # noqa: E402,F401  (registers the plugin modules)
+    compat.apply_all()
+
+    from . import datasets, evaluation, models, visualizer  # noqa: E402,F401  (registers the plugin modules)
+except ModuleNotFoundError as err:
+    if err.name not in STACK_PACKAGES:
+        raise
+    TRAINING_STACK, MISSING_STACK_PACKAGE = False, err.name
+else:
+    TRAINING_STACK, MISSING_STACK_PACKAGE = True, None
 
 __version__ = '0.1.0'

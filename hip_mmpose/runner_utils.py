@@ -18,7 +18,12 @@ def load_config(config: str) -> Config:
     Returns:
         Config: the loaded config.
     """
+    import hip_mmpose
     from hip_mmpose.config_files import config_path
+    if not hip_mmpose.TRAINING_STACK:  # else: "not in the registry" errors much later
+        raise SystemExit(f'error: {config} needs the training stack; '
+                         f'{hip_mmpose.MISSING_STACK_PACKAGE} is not installed '
+                         f'(pip install "hip_mmpose[mmpose]", README)')
     try:
         return Config.fromfile(config_path(config))
     except FileNotFoundError as err:

@@ -10,7 +10,7 @@ from mmengine.config import Config
 from hip_mmpose import geometry
 from hip_mmpose.apis import HipInferencer, publish_checkpoint, read_published
 from hip_mmpose.datasets import HipRefineDataset
-from hip_mmpose.datasets.hip_crops import hip_box, merge_hips, mirror_x, split_hips
+from hip_mmpose.hip_crops import hip_box, merge_hips, mirror_x, split_hips
 from hip_mmpose.evaluation.hip_metric import HipMetric
 from tests.conftest import DEMO_CONFIG, REPO, TINY_BOTH
 from hip_mmpose.tools.infer import main as infer_main

@@ -13,7 +13,7 @@ from mmengine.structures import InstanceData
 from hip_mmpose.data_tools.synthetic import synthetic_points
 from hip_mmpose.datasets.hip_crops import split_hips
 from hip_mmpose.film_io import load_film, to_bgr8
-from hip_mmpose.visualization import HipPoseVisualizer, overlay_visualizer
+from hip_mmpose.visualizer import HipPoseVisualizer, overlay_visualizer
 from tests.conftest import TINY_BOTH
 from hip_mmpose.tools.test import run as run_test_tool
 

@@ -12,7 +12,7 @@ from mmpose.structures.bbox import flip_bbox
 from mmpose.structures.keypoint import flip_keypoints
 
 from hip_mmpose import geometry
-from hip_mmpose.datasets.hip_crops import MIRRORED_HIP, hip_box, hip_metainfo
+from hip_mmpose.hip_crops import MIRRORED_HIP, hip_box, hip_metainfo
 from hip_mmpose.datasets.hip_xray_dataset import HipXrayDataset, film_metainfo
 
 KEYPOINT_SOURCES = ('annotation', 'file')

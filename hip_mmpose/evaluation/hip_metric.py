@@ -20,7 +20,7 @@ from mmengine.logging import MMLogger
 from mmpose.registry import METRICS
 
 from hip_mmpose import geometry
-from hip_mmpose.datasets.hip_crops import merge_hips
+from hip_mmpose.hip_crops import merge_hips
 from hip_mmpose.evaluation import stats
 from hip_mmpose.safe_text import csv_cell
 

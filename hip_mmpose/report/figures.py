@@ -21,7 +21,7 @@ from hip_mmpose import geometry  # noqa: E402
 from hip_mmpose.evaluation import stats  # noqa: E402
 from hip_mmpose.evaluation.hip_metric import CI_SUFFIXES  # noqa: E402
 from hip_mmpose.film_io import FilmReadError, read_film  # noqa: E402
-from hip_mmpose.visualization import overlay_visualizer  # noqa: E402
+from hip_mmpose.visualizer import overlay_visualizer  # noqa: E402
 
 HIPS = geometry.HIP_NAMES
 GRADES = tuple(geometry.GRADE_NAMES[g] for g in (1, 2, 3, 4))

@@ -17,7 +17,7 @@ from hip_mmpose.data_tools.csv_to_coco import (AnnotationError, pair_split_files
                                                parse_annotation_csv)
 from hip_mmpose.film_io import FilmReadError, read_film
 from hip_mmpose.tools import DeprecatedAlias
-from hip_mmpose.visualization import overlay_visualizer
+from hip_mmpose.visualizer import overlay_visualizer
 
 
 def main(argv=None) -> int:

@@ -3,6 +3,7 @@
 Examples:
     python tools/infer.py new_films/ --checkpoint work_dirs/published/hip-1a2b3c4d.pth --out-dir out/
     python tools/infer.py film.png --checkpoint work_dirs/demo/best_cascade.pth --out-dir out/
+    python tools/infer.py new_films/ --onnx hip.onnx --out-dir out/   # no torch needed
 
 Films: JPEG/PNG (8/16-bit, grey or colour) and DICOM (.dcm), read as in training
 (hip_mmpose/film_io.py). The pixel spacing comes from a DICOM header or from a
@@ -23,9 +24,8 @@ import json
 import sys
 from pathlib import Path
 
-import hip_mmpose  # noqa: F401
+import hip_mmpose  # noqa: F401  (imports without the training stack too)
 import cv2
-from hip_mmpose.apis import HipInferencer
 from hip_mmpose.film_io import (SPACING_CSV, FilmReadError, folder_spacings,
                                 list_films, read_spacing_csv)
 from hip_mmpose.safe_text import csv_cell
@@ -43,9 +43,12 @@ def parse_args(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('input', help='a film (JPEG/PNG 8/16-bit, grey or RGB, or DICOM) '
                                       'or a folder of them')
-    parser.add_argument('--checkpoint', required=True,
-                        help='a published model or a run\'s best_cascade.pth (both stages), '
-                             'or a single-stage training checkpoint (needs --config)')
+    model = parser.add_mutually_exclusive_group(required=True)
+    model.add_argument('--checkpoint',
+                       help='a published model or a run\'s best_cascade.pth (both stages), '
+                            'or a single-stage training checkpoint (needs --config)')
+    model.add_argument('--onnx', help='a model exported by tools/export_onnx.py: runs on '
+                                      'onnxruntime, without torch (--config, --device unused)')
     parser.add_argument('--config', help='model config (optional for published models)')
     parser.add_argument('--out-dir', required=True)
     parser.add_argument('--spacing', metavar='CSV',
@@ -109,12 +112,25 @@ def main(argv=None) -> int:
     if problem:
         print(f'error: {problem}', file=sys.stderr)
         return 2
-    if args.device is None:
-        import torch
-        args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    inferencer = HipInferencer(args.checkpoint, args.config, device=args.device,
-                               flip_test=not args.no_flip, batch_size=args.batch_size,
-                               score_thr=args.score_thr)
+    options = dict(flip_test=not args.no_flip, batch_size=args.batch_size,
+                   score_thr=args.score_thr)
+    if args.onnx:
+        if args.config or args.device:
+            print('error: --config and --device are for --checkpoint, not --onnx',
+                  file=sys.stderr)
+            return 2
+        from hip_mmpose.runtime import OnnxHipInferencer, OnnxModelError
+        try:
+            inferencer = OnnxHipInferencer(args.onnx, **options)
+        except OnnxModelError as err:
+            print(f'error: {err}', file=sys.stderr)
+            return 2
+    else:
+        from hip_mmpose.apis import HipInferencer
+        if args.device is None:
+            import torch
+            args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+        inferencer = HipInferencer(args.checkpoint, args.config, device=args.device, **options)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows, failed = [], 0

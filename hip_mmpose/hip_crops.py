@@ -1,0 +1,115 @@
+"""Per-hip crops for the refining stage: the six points of one hip, one orientation.
+
+The refining stage looks at each hip on its own, around points a whole-film stage
+found. The image-right hip is mirrored left-right so that both hips reach the one
+shared 6-point network looking like an image-left hip (twice the training crops,
+one model for both sides). Its points are then, in :data:`geometry.HIP_KEYPOINTS`
+order, the same anatomical points as the image-left hip's.
+
+Mirroring follows MMPose's flip convention (``x -> w - 1 - x``, as ``cv2.flip`` and
+:func:`mmpose.structures.flip_keypoints`), so mirroring twice is the identity.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from hip_mmpose import geometry
+
+__all__ = ['IMAGE_LEFT', 'IMAGE_RIGHT', 'MIRRORED_HIP', 'mirror_x', 'split_hips',
+           'merge_hips', 'hip_box', 'hip_metainfo']
+
+#: Index of each hip in ``geometry.HIP_NAMES``; the mirrored one.
+IMAGE_LEFT, IMAGE_RIGHT = 0, 1
+MIRRORED_HIP = IMAGE_RIGHT
+
+
+def mirror_x(points: np.ndarray, width: float) -> np.ndarray:
+    """Mirror points ``(..., 2)`` left-right in a film ``width`` pixels wide."""
+    out = np.array(points, dtype=np.float64, copy=True)
+    out[..., 0] = width - 1 - out[..., 0]
+    return out
+
+
+def split_hips(points: np.ndarray, width: float) -> list[np.ndarray]:
+    """The two hips' six points ``(6, 2)`` each, the image-right hip mirrored.
+
+    Args:
+        points (np.ndarray): the 12 film points ``(12, 2)``.
+        width (float): the film's width in pixels.
+
+    Returns:
+        list[np.ndarray]: ``[image-left (6, 2), mirrored image-right (6, 2)]``.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    hips = [points[list(idx)] for idx in geometry.HIP_KEYPOINTS]
+    hips[MIRRORED_HIP] = mirror_x(hips[MIRRORED_HIP], width)
+    return hips
+
+
+def merge_hips(hips, width: float, out: np.ndarray | None = None) -> np.ndarray:
+    """Inverse of :func:`split_hips`: 12 film points from the two hips' six.
+
+    Args:
+        hips: ``[image-left (6, D), mirrored image-right (6, D)]``; columns past
+            the first two (e.g. scores) are carried along unchanged.
+        width (float): the film's width in pixels.
+        out (np.ndarray, optional): an array ``(12, D)`` to fill in place.
+
+    Returns:
+        np.ndarray: ``(12, D)`` points in film pixels.
+    """
+    left, right = (np.asarray(h, dtype=np.float64) for h in hips)
+    if out is None:
+        out = np.full((12, left.shape[-1]), np.nan)
+    out[list(geometry.HIP_KEYPOINTS[IMAGE_LEFT])] = left
+    right = right.copy()
+    right[:, :2] = mirror_x(right[:, :2], width)
+    out[list(geometry.HIP_KEYPOINTS[IMAGE_RIGHT])] = right
+    return out
+
+
+def hip_box(points6: np.ndarray) -> np.ndarray:
+    """Square box ``[x1, y1, x2, y2]`` around one hip's six points.
+
+    Centred on the points' extent, its side the larger of the extent's width and
+    height; the pipeline's ``GetBBoxCenterScale(padding=...)`` adds the margin.
+    A square keeps the crop's scale independent of the hip's shape.
+    """
+    points6 = np.asarray(points6, dtype=np.float64)
+    low, high = points6.min(0), points6.max(0)
+    centre, half = (low + high) / 2, (high - low).max() / 2
+    return np.concatenate([centre - half, centre + half]).astype(np.float32)
+
+
+def hip_metainfo(film_metainfo: dict) -> dict:
+    """Metainfo of the 6-point hip set, derived from the 12-point set's.
+
+    Names drop the ``image_left_`` prefix; sigmas, joint weights, colours and the
+    skeleton are the image-left hip's. No point has a flip partner (both hips are
+    seen in one orientation), so the flip indices are the identity.
+
+    Args:
+        film_metainfo (dict): the 12-point metainfo as
+            :func:`mmpose.datasets.datasets.utils.parse_pose_metainfo` returns it.
+
+    Returns:
+        dict: a metainfo dict in MMPose's ``dataset_info`` form.
+    """
+    index = list(geometry.HIP_KEYPOINTS[IMAGE_LEFT])
+    prefix = geometry.HIP_NAMES[IMAGE_LEFT] + '_'
+    names = [film_metainfo['keypoint_id2name'][i].replace(prefix, '', 1) for i in index]
+    colours = np.asarray(film_metainfo['keypoint_colors'])[index]
+    keypoint_info = {
+        j: dict(name=name, id=j, color=[int(c) for c in colours[j]], type='', swap='')
+        for j, name in enumerate(names)}
+    old_to_new = {old: new for new, old in enumerate(index)}
+    skeleton = [(names[old_to_new[a]], names[old_to_new[b]])
+                for a, b in film_metainfo['skeleton_links']
+                if a in old_to_new and b in old_to_new]
+    return dict(
+        dataset_name=film_metainfo['dataset_name'] + '_hip',
+        keypoint_info=keypoint_info,
+        skeleton_info={i: dict(link=link, id=i, color=[255, 128, 0])
+                       for i, link in enumerate(skeleton)},
+        joint_weights=np.asarray(film_metainfo['dataset_keypoint_weights'])[index].tolist(),
+        sigmas=np.asarray(film_metainfo['sigmas'])[index].tolist())

@@ -1,0 +1,227 @@
+"""What both measuring paths share: the two-stage loop and the output records.
+
+:class:`HipMeasurer` runs the whole-film stage, then the per-hip stage around its
+points (``refine_passes`` times), and turns the 12 points of each film into the
+output record (keypoints, acetabular indices, IHDI grades, what was not measured and
+why, flags) that ``tools/infer.py`` writes. Subclasses supply the two stages:
+:class:`hip_mmpose.apis.HipInferencer` with MMPose models (torch), and
+:class:`hip_mmpose.runtime.OnnxHipInferencer` with onnxruntime. This module imports
+neither torch nor any OpenMMLab package.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from hip_mmpose import geometry
+from hip_mmpose.film_io import FilmReadError, read_film, to_bgr8
+from hip_mmpose.hip_crops import MIRRORED_HIP, hip_box, merge_hips
+from hip_mmpose.visualization import draw_hip_geometry
+
+HIPS = geometry.HIP_NAMES
+
+
+class HipMeasurer:
+    """Films in, output records out; the stages are the subclass's.
+
+    A subclass sets ``keypoint_names`` (the 12 names, in order), ``batch_size``,
+    ``score_thr`` and ``refine_passes`` (0 for a single-stage model), and implements
+    :meth:`_film_points` and :meth:`_hip_points`.
+    """
+
+    keypoint_names: list
+    batch_size: int = 8
+    score_thr: float = 0.3
+    refine_passes: int = 0
+
+    # -------------------------------------------------------------- stages
+    def _film_points(self, films: list[np.ndarray]):
+        """The whole-film stage on 8-bit BGR films.
+
+        Args:
+            films (list[np.ndarray]): ``(H, W, 3)`` uint8 BGR films.
+
+        Returns:
+            tuple[np.ndarray, np.ndarray]: keypoints ``(N, 12, 2)`` in film pixels
+            and scores ``(N, 12)``.
+        """
+        raise NotImplementedError
+
+    def _hip_points(self, crops: list[dict]):
+        """The per-hip stage on one crop per entry.
+
+        Args:
+            crops (list[dict]): ``img`` (8-bit BGR film), ``bbox`` (``[x1, y1, x2,
+                y2]`` around the hip in film pixels), ``hip_side`` (index in
+                ``geometry.HIP_NAMES``) and ``mirror`` (mirror the film and box
+                left-right first, as :class:`MirrorHip` does).
+
+        Returns:
+            tuple[np.ndarray, np.ndarray]: keypoints ``(M, 6, 2)`` (in the mirrored
+            film where ``mirror``) and scores ``(M, 6)``.
+        """
+        raise NotImplementedError
+
+    def predict_points(self, films: list[np.ndarray]):
+        """The final points of decoded films, before rounding (both stages).
+
+        Args:
+            films (list[np.ndarray]): the films (stored arrays, any bit depth: the
+                network sees them as :func:`film_io.to_bgr8` makes them).
+
+        Returns:
+            tuple[np.ndarray, np.ndarray]: keypoints ``(N, 12, 2)`` in film pixels
+            and scores ``(N, 12)``.
+        """
+        films = [to_bgr8(f) for f in films]
+        count = len(self.keypoint_names)
+        keypoints, scores = [np.zeros((0, count, 2))], [np.zeros((0, count))]
+        for start in range(0, len(films), self.batch_size):
+            batch = films[start:start + self.batch_size]
+            points, score = self._film_points(batch)
+            for _ in range(self.refine_passes):
+                points, score = self._refine(batch, points)
+            keypoints.append(points)
+            scores.append(score)
+        return np.concatenate(keypoints), np.concatenate(scores)
+
+    def predict_arrays(self, films: list[np.ndarray], spacings: list | None = None) -> list[dict]:
+        """Results for decoded films (stored arrays, any bit depth: the network
+        sees them as :func:`film_io.to_bgr8` makes them, as in training).
+
+        Args:
+            films (list[np.ndarray]): the films.
+            spacings (list, optional): ``(x, y)`` mm per pixel (or None) per film.
+                Defaults to None (unknown).
+
+        Returns:
+            list[dict]: one record per film (:meth:`measure`).
+        """
+        spacings = list(spacings) if spacings is not None else [None] * len(films)
+        keypoints, scores = self.predict_points(films)
+        return [self.measure(k, s, (f.shape[1], f.shape[0]), spacing)
+                for k, s, f, spacing in zip(keypoints, scores, films, spacings)]
+
+    def _refine(self, films: list[np.ndarray], keypoints: np.ndarray):
+        """Each hip again, around the whole-film stage's points (both hips of a
+        film in one batch; the image-right hip mirrored as in training)."""
+        crops = [dict(img=film, bbox=hip_box(points[list(index)]), hip_side=side,
+                      mirror=side == MIRRORED_HIP)
+                 for film, points in zip(films, keypoints)
+                 for side, index in enumerate(geometry.HIP_KEYPOINTS)]
+        hip_points, hip_scores = self._hip_points(crops)
+        joined = [merge_hips([np.column_stack([hip_points[2 * i + s], hip_scores[2 * i + s]])
+                              for s in (0, 1)], film.shape[1])
+                  for i, film in enumerate(films)]
+        return (np.stack([j[:, :2] for j in joined]), np.stack([j[:, 2] for j in joined]))
+
+    # -------------------------------------------------------------- records
+    def measure(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None,
+                pixel_spacing=None) -> dict:
+        """The output record of one film from its keypoints (12, 2) and scores (12,).
+
+        A hip that :func:`geometry.measurability` rejects (most points low
+        confidence, implausible geometry, non-finite points) gets null AI and grade
+        and its reason in ``not_measured`` (``{}`` when both hips were measured).
+        With ``pixel_spacing`` (``(x, y)`` mm per pixel) the record gives it as
+        ``pixel_spacing_mm`` and each measured hip's H-point distances to its
+        reference lines in mm (``h_point_mm``: ``lateral_of_p``, ``below_h``,
+        ``lateral_of_d``, see :func:`geometry.h_point_offsets`); both are null
+        without a spacing. Keypoints stay in pixels.
+        """
+        def _number(value, digits: int):  # JSON has no NaN/inf: None instead
+            return round(float(value), digits) if np.isfinite(value) else None
+
+        keypoints = np.asarray(keypoints, np.float64)
+        ai = geometry.acetabular_indices(keypoints)
+        grades = geometry.ihdi_grades(keypoints)
+        reasons = geometry.measurability(keypoints, scores, image_size, self.score_thr)
+        h_point_mm = None
+        if pixel_spacing is not None:
+            with np.errstate(invalid='ignore', over='ignore'):
+                offsets = geometry.h_point_offsets(keypoints * np.asarray(pixel_spacing))
+            h_point_mm = {h: (None if r else {k: _number(v[i], 2) for k, v in offsets.items()})
+                          for i, (h, r) in enumerate(zip(HIPS, reasons))}
+        return dict(
+            keypoints=[[_number(x, 2), _number(y, 2), _number(s, 4)]
+                       for (x, y), s in zip(keypoints, scores)],
+            acetabular_index={h: (None if r or np.isnan(a) else round(float(a), 2))
+                              for h, a, r in zip(HIPS, ai, reasons)},
+            ihdi_grade={h: (None if r else geometry.GRADE_NAMES[int(g)])
+                        for h, g, r in zip(HIPS, grades, reasons)},
+            not_measured={h: r for h, r in zip(HIPS, reasons) if r},
+            pixel_spacing_mm=(None if pixel_spacing is None
+                              else [round(float(v), 6) for v in pixel_spacing]),
+            h_point_mm=h_point_mm,
+            flags=self.flags(keypoints, scores, image_size))
+
+    def flags(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None) -> list[str]:
+        """Reasons a reader should check this film by eye (empty when none)."""
+        flags = [f'low confidence: {self.keypoint_names[k]} ({scores[k]:.2f})'
+                 for k in np.flatnonzero(scores < self.score_thr)]
+        if image_size is not None:
+            w, h = image_size
+            outside = np.flatnonzero((keypoints[:, 0] < 0) | (keypoints[:, 0] > w)
+                                     | (keypoints[:, 1] < 0) | (keypoints[:, 1] > h))
+            flags += [f'outside the film: {self.keypoint_names[k]}' for k in outside]
+        p = keypoints
+        ai = geometry.acetabular_indices(p)
+        for hip, angle in zip(HIPS, ai):
+            if np.isnan(angle):
+                flags.append(f'implausible geometry: {hip} acetabular index undefined')
+            elif not 0 <= angle <= 50:
+                flags.append(f'implausible geometry: {hip} acetabular index {angle:.1f} deg '
+                             'outside 0-50')
+        h_line = p[6] - p[2]
+        if h_line[0] <= 0:
+            flags.append('implausible geometry: point 3 is not left of point 7 (hips swapped?)')
+        elif abs(np.degrees(np.arctan2(h_line[1], h_line[0]))) > 15:
+            flags.append('implausible geometry: H-line tilted more than 15 deg')
+        if not (p[0, 0] < p[2, 0] and p[8, 0] > p[6, 0]):
+            flags.append('implausible geometry: a roof edge (1 or 9) is not lateral '
+                         'of its triradiate point')
+        return flags
+
+    # -------------------------------------------------------------- files
+    def predict_files(self, paths: Iterable, spacings: dict | None = None) -> Iterator[tuple]:
+        """Yield ``(path, film, result, error)`` per film, in order of reading.
+
+        Films are read with :func:`film_io.read_film` (JPEG, PNG, DICOM), as in
+        training; ``film`` is the 8-bit BGR image the network saw. An unreadable
+        file yields ``(path, None, None, message)`` and the rest go on.
+
+        Args:
+            paths (Iterable): film files.
+            spacings (dict, optional): ``{file name: (x, y) mm per pixel}`` (a
+                ``spacing.csv``); overrides a DICOM header's. Defaults to None.
+        """
+        spacings = spacings or {}
+        pending: list = []
+        for path in map(Path, paths):
+            try:
+                pending.append((path, read_film(path, pixel_spacing=spacings.get(path.name))))
+            except FilmReadError as err:
+                yield path, None, None, str(err)
+                continue
+            if len(pending) == self.batch_size:
+                yield from self._flush(pending)
+                pending = []
+        yield from self._flush(pending)
+
+    def _flush(self, pending):
+        if not pending:
+            return
+        results = self.predict_arrays([f.image for _, f in pending],
+                                      [f.pixel_spacing for _, f in pending])
+        for (path, film), result in zip(pending, results):
+            result['file'] = path.name
+            result['image_size'] = list(film.size)
+            yield path, film.image, result, None
+
+    def overlay(self, film: np.ndarray, result: dict) -> np.ndarray:
+        kp = np.array(result['keypoints'])
+        return draw_hip_geometry(film, kp[:, :2], kp[:, 2], self.score_thr,
+                                 label=f'{result.get("file", "")} (prediction)',
+                                 not_measured=result.get('not_measured'))

@@ -1,0 +1,229 @@
+"""Measuring films with an exported ONNX model: onnxruntime, numpy and OpenCV only.
+
+``tools/export_onnx.py`` writes ONE ``.onnx`` file holding both stages of a
+published model as two independent subgraphs of one graph: input ``film_input`` ->
+output ``film_heatmaps`` (the whole-film stage) and ``hip_input`` ->
+``hip_heatmaps`` (the per-hip stage), dynamic batch. Everything needed around the
+networks (input sizes, normalisation, box padding, UDP, codec and decoding
+settings, flip test, keypoint names, refine passes, mirroring of the image-right
+hip) is stored in the file's ``metadata_props`` under :data:`METADATA_KEY` as JSON
+(:data:`ONNX_FORMAT`), read by :class:`OnnxHipInferencer`; nothing of it is in code.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from hip_mmpose import geometry
+from hip_mmpose.measuring import HipMeasurer
+from hip_mmpose.runtime import heatmaps as hm
+from hip_mmpose.runtime.topdown import flip_bbox_x, normalize, to_film, topdown_crop
+
+#: ``metadata_props`` key of the JSON description, and its format tag.
+METADATA_KEY = 'hip_mmpose'
+ONNX_FORMAT = 'hip_mmpose-onnx-v1'
+STAGE_NAMES = ('film', 'hip')
+#: keypoints of the whole film and of one hip (the per-hip stage's)
+NUM_KEYPOINTS = sum(len(hip) for hip in geometry.HIP_KEYPOINTS)
+HIP_NUM_KEYPOINTS = len(geometry.HIP_KEYPOINTS[0])
+#: flip modes of MMPose's ``flip_heatmaps`` that :func:`heatmaps.flip_heatmaps` implements
+FLIP_MODES = ('heatmap',)
+
+#: Every stage entry's keys and their JSON types.
+STAGE_KEYS = dict(name=str, input=str, output=str, num_keypoints=int, input_size=list,
+                  bbox_padding=(int, float), use_udp=bool, mirror_hip=bool, mean=list,
+                  std=list, bgr_to_rgb=bool, codec=dict, flip_test=bool, flip_mode=str,
+                  shift_heatmap=bool, flip_indices=list)
+
+
+class OnnxModelError(ValueError):
+    """An ONNX file that is not a hip_mmpose export; the message starts with its path."""
+
+
+def stage_names(stage: str) -> tuple[str, str]:
+    """The graph's input and output names of a stage."""
+    if stage not in STAGE_NAMES:
+        raise ValueError(f'stage {stage!r}: expected one of {STAGE_NAMES}')
+    return f'{stage}_input', f'{stage}_heatmaps'
+
+
+def check_metadata(meta, path) -> dict:
+    """The JSON description of an export, checked for shape.
+
+    Args:
+        meta: the parsed JSON of :data:`METADATA_KEY`.
+        path: the file, for messages.
+
+    Returns:
+        dict: ``meta`` itself.
+
+    Raises:
+        OnnxModelError: naming the file and the first key that is wrong.
+    """
+    def fail(what):
+        return OnnxModelError(f'{path}: metadata {METADATA_KEY!r}: {what}')
+
+    if not isinstance(meta, dict) or meta.get('format') != ONNX_FORMAT:
+        got = meta.get('format') if isinstance(meta, dict) else type(meta).__name__
+        raise fail(f'format {got!r}, expected {ONNX_FORMAT!r}')
+    names = meta.get('keypoint_names')
+    if not (isinstance(names, list) and len(names) == NUM_KEYPOINTS
+            and all(isinstance(n, str) for n in names)):
+        raise fail(f'keypoint_names: expected {NUM_KEYPOINTS} names')
+    if not isinstance(meta.get('refine_passes'), int) or meta['refine_passes'] < 0:
+        raise fail('refine_passes: expected a whole number >= 0')
+    stages = meta.get('stages')
+    if not (isinstance(stages, list) and stages and all(isinstance(s, dict) for s in stages)
+            and [s.get('name') for s in stages] in (list(STAGE_NAMES[:1]), list(STAGE_NAMES))):
+        raise fail('stages: expected [{"name": "film", ...}] or film and hip')
+    if meta['refine_passes'] and len(stages) < 2:
+        raise fail('refine_passes > 0 but no hip stage')
+    for stage in stages:
+        for key, kind in STAGE_KEYS.items():
+            if not isinstance(stage.get(key), kind):
+                raise fail(f'stages[{stage["name"]}].{key}: missing or not {kind}')
+        codec = stage['codec']
+        if codec.get('type') not in hm.CODECS:
+            raise fail(f'stages[{stage["name"]}].codec.type {codec.get("type")!r}: '
+                       f'only {", ".join(hm.CODECS)} are implemented')
+        missing = [k for k in hm.CODECS[codec['type']] if k not in codec]
+        if missing:
+            raise fail(f'stages[{stage["name"]}].codec: missing {", ".join(missing)}')
+        if stage['flip_mode'] not in FLIP_MODES:
+            raise fail(f'stages[{stage["name"]}].flip_mode {stage["flip_mode"]!r}: only '
+                       f'{", ".join(FLIP_MODES)}')
+        if sorted(stage['flip_indices']) != list(range(stage['num_keypoints'])):
+            raise fail(f'stages[{stage["name"]}].flip_indices: not a permutation of the '
+                       'keypoints')
+    expected = dict(film=NUM_KEYPOINTS, hip=HIP_NUM_KEYPOINTS)
+    for stage in stages:
+        if stage['num_keypoints'] != expected[stage['name']]:
+            raise fail(f'stages[{stage["name"]}].num_keypoints {stage["num_keypoints"]}, '
+                       f'expected {expected[stage["name"]]}')
+    return meta
+
+
+def read_onnx_model(path, threads: int | None = None):
+    """An onnxruntime session of an exported model and its checked description.
+
+    Args:
+        path: the ``.onnx`` file (``tools/export_onnx.py``).
+        threads (int, optional): onnxruntime's intra-op threads (default: its own).
+
+    Returns:
+        tuple[onnxruntime.InferenceSession, dict]: the session and the metadata.
+
+    Raises:
+        OnnxModelError: not a file, not ONNX, or not a hip_mmpose export (no or bad
+            metadata, stage inputs/outputs missing), naming the file.
+    """
+    import onnxruntime as ort
+    path = Path(path)
+    if not path.is_file():
+        raise OnnxModelError(f'{path}: no such file')
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    # idle threads sleep instead of spinning: numpy's decoding runs between the passes
+    options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(str(path), options, providers=['CPUExecutionProvider'])
+    except Exception as err:  # onnxruntime raises its own types for unreadable models
+        raise OnnxModelError(f'{path}: not a readable ONNX model ({err})') from None
+    text = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+    if text is None:
+        raise OnnxModelError(f'{path}: no {METADATA_KEY!r} metadata: not a hip model '
+                             'exported by tools/export_onnx.py')
+    try:
+        meta = json.loads(text)
+    except ValueError as err:
+        raise OnnxModelError(f'{path}: metadata {METADATA_KEY!r} is not JSON ({err})') from None
+    check_metadata(meta, path)
+    inputs = {i.name: i.shape for i in session.get_inputs()}
+    outputs = {o.name: o.shape for o in session.get_outputs()}
+    for stage in meta['stages']:
+        if stage['input'] not in inputs or stage['output'] not in outputs:
+            raise OnnxModelError(f'{path}: the graph has no {stage["input"]} -> '
+                                 f'{stage["output"]} for the {stage["name"]} stage')
+        w, h = stage['input_size']
+        if list(inputs[stage['input']][1:]) != [3, h, w] or \
+                outputs[stage['output']][1] != stage['num_keypoints']:
+            raise OnnxModelError(
+                f'{path}: {stage["input"]} {inputs[stage["input"]]} -> {stage["output"]} '
+                f'{outputs[stage["output"]]} do not match the metadata (input {w}x{h}, '
+                f'{stage["num_keypoints"]} keypoints)')
+    return session, meta
+
+
+class OnnxHipInferencer(HipMeasurer):
+    """:class:`hip_mmpose.apis.HipInferencer` on onnxruntime: the same points, records,
+    flags and overlays, without torch or any OpenMMLab package.
+
+    Args:
+        model (str | Path): an ``.onnx`` file written by ``tools/export_onnx.py``.
+        flip_test (bool): average the whole-film stage with the mirrored film (the
+            default, as in testing); the per-hip stage flips as its config says.
+        batch_size (int): films per pass.
+        score_thr (float): keypoints scoring below it are flagged as low confidence.
+        threads (int, optional): onnxruntime's intra-op threads.
+    """
+
+    def __init__(self, model, flip_test: bool = True, batch_size: int = 8,
+                 score_thr: float = 0.3, threads: int | None = None):
+        self.path = Path(model)
+        self.session, self.meta = read_onnx_model(model, threads)
+        self.stages = {s['name']: s for s in self.meta['stages']}
+        self.stages['film'] = dict(self.stages['film'], flip_test=flip_test)
+        self.keypoint_names = list(self.meta['keypoint_names'])
+        self.refine_passes = self.meta['refine_passes']
+        self.batch_size = batch_size
+        self.score_thr = score_thr
+        # every graph input is fed: the stage not run gets an empty batch
+        self._idle = {i.name: np.zeros([0] + list(i.shape[1:]), np.float32)
+                      for i in self.session.get_inputs()}
+
+    def _run(self, stage: dict, images: list[np.ndarray], boxes: list[np.ndarray]):
+        """Keypoints ``(N, K, 2)`` in film pixels and scores ``(N, K)``, one crop per
+        (image, box), as MMPose's test pipeline and ``TopdownPoseEstimator`` make them."""
+        crops, centers, scales = zip(*(
+            topdown_crop(img, box, stage['bbox_padding'], stage['input_size'],
+                         stage['use_udp']) for img, box in zip(images, boxes)))
+        inputs = normalize(crops, stage['mean'], stage['std'], stage['bgr_to_rgb'])
+        n = len(crops)
+        if stage['flip_test']:  # both orientations in one pass
+            inputs = np.concatenate([inputs, np.ascontiguousarray(inputs[..., ::-1])])
+        feed = dict(self._idle, **{stage['input']: inputs})
+        heatmaps = self.session.run([stage['output']], feed)[0]
+        if stage['flip_test']:
+            flipped = hm.flip_heatmaps(heatmaps[n:], stage['flip_indices'],
+                                       stage['shift_heatmap'])
+            heatmaps = (heatmaps[:n] + flipped) * 0.5
+        keypoints, scores = [], []
+        for maps, center, scale in zip(heatmaps, centers, scales):
+            points, score = hm.decode(stage['codec'], maps)
+            keypoints.append(to_film(points, tuple(stage['input_size']), center, scale))
+            scores.append(score)
+        return np.stack(keypoints), np.stack(scores)
+
+    def _film_points(self, films: list[np.ndarray]):
+        return self._run(self.stages['film'], films,
+                         [np.array([0, 0, f.shape[1], f.shape[0]], np.float32) for f in films])
+
+    def _hip_points(self, crops: list[dict]):
+        stage = self.stages['hip']
+        images, boxes, mirrored = [], [], {}
+        for crop in crops:
+            img, box = crop['img'], np.asarray(crop['bbox'], np.float32)
+            if crop['mirror'] and stage['mirror_hip']:  # MirrorHip: film and box mirrored
+                key = id(img)
+                if key not in mirrored:
+                    mirrored[key] = cv2.flip(img, 1)
+                img, box = mirrored[key], flip_bbox_x(box, img.shape[1])
+            images.append(img)
+            boxes.append(box)
+        return self._run(stage, images, boxes)

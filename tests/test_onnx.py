@@ -1,0 +1,241 @@
+"""ONNX export and the torch-free runtime: same points as MMPose, no torch needed."""
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from mmpose.codecs import MSRAHeatmap, UDPHeatmap
+from mmpose.models.utils.tta import flip_heatmaps as mmpose_flip_heatmaps
+from mmpose.structures.bbox import flip_bbox, get_udp_warp_matrix, get_warp_matrix
+
+from hip_mmpose import geometry
+from hip_mmpose.apis import HipInferencer
+from hip_mmpose.film_io import list_films, read_film, to_bgr8
+from hip_mmpose.runtime import METADATA_KEY, OnnxHipInferencer, OnnxModelError
+from hip_mmpose.runtime import heatmaps as rt_heatmaps
+from hip_mmpose.runtime import topdown as rt_topdown
+from tests.conftest import REPO
+from tools.export_onnx import main as export_main
+from tools.infer import main as infer_main
+
+#: modules that must stay unimported by the runtime (set to None: import fails)
+STACK = ('torch', 'torchvision', 'mmengine', 'mmcv', 'mmpose', 'mmpretrain', 'mmdet')
+
+
+@pytest.fixture(scope='module')
+def onnx_model(trained_cascade, tmp_path_factory):
+    """The tiny two-stage model (a run's best_cascade.pth) exported by the tool."""
+    _, _, best = trained_cascade
+    out = tmp_path_factory.mktemp('onnx') / 'hip_tiny.onnx'
+    assert export_main([str(best), str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope='module')
+def films(synthetic_root):
+    return list_films(synthetic_root / 'test' / 'images')
+
+
+def test_export_holds_both_stages_and_their_settings(onnx_model, trained_cascade):
+    model = onnx.load(str(onnx_model))
+    assert [i.name for i in model.graph.input] == ['film_input', 'hip_input']
+    assert [o.name for o in model.graph.output] == ['film_heatmaps', 'hip_heatmaps']
+    assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == 'batch'
+    meta = json.loads({p.key: p.value for p in model.metadata_props}[METADATA_KEY])
+    film, hip = meta['stages']
+    # read from the models MMPose builds, not from code
+    torch_model = HipInferencer(trained_cascade[2])
+    assert meta['keypoint_names'] == torch_model.keypoint_names
+    assert meta['refine_passes'] == 1 and meta['source'] == 'best_cascade.pth'
+    assert film['input_size'] == [256, 192] and hip['input_size'] == [192, 192]
+    assert film['bbox_padding'] == 1.05 and hip['bbox_padding'] == 1.5
+    assert film['use_udp'] and hip['use_udp'] and hip['mirror_hip'] and not film['mirror_hip']
+    assert film['codec'] == dict(type='UDPHeatmap', input_size=[256, 192],
+                                 heatmap_size=[64, 48], heatmap_type='gaussian',
+                                 blur_kernel_size=11)
+    assert film['flip_test'] and not hip['flip_test']
+    assert film['flip_indices'] == list(torch_model.model.dataset_meta['flip_indices'])
+    assert film['mean'] == pytest.approx([123.675, 116.28, 103.53]) and film['bgr_to_rgb']
+
+
+def test_onnx_and_torch_measure_the_same(onnx_model, trained_cascade, films):
+    """Both stages, flip test on: points within 0.05 px, AIs within 0.01 deg."""
+    arrays = [read_film(p).image for p in films]
+    torch_path = HipInferencer(trained_cascade[2], batch_size=3)
+    onnx_path = OnnxHipInferencer(onnx_model, batch_size=3)
+    assert torch_path.model.test_cfg['flip_test'] and onnx_path.stages['film']['flip_test']
+    points_t, scores_t = torch_path.predict_points(arrays)
+    points_o, scores_o = onnx_path.predict_points(arrays)
+    assert np.abs(points_t - points_o).max() < 0.05
+    assert np.abs(scores_t - scores_o).max() < 1e-3
+    ai_t, ai_o = geometry.acetabular_indices(points_t), geometry.acetabular_indices(points_o)
+    assert np.array_equal(np.isnan(ai_t), np.isnan(ai_o))
+    assert np.nanmax(np.abs(ai_t - ai_o)) < 0.01
+    # the whole-film stage alone too (the crops of the hips depend on it)
+    film_t = torch_path._film_points([to_bgr8(a) for a in arrays])[0]
+    film_o = onnx_path._film_points([to_bgr8(a) for a in arrays])[0]
+    assert np.abs(film_t - film_o).max() < 0.05
+    # and the records: same keys, same grades and flags
+    for a, b in zip(torch_path.predict_arrays(arrays), onnx_path.predict_arrays(arrays)):
+        assert a.keys() == b.keys()
+        assert a['ihdi_grade'] == b['ihdi_grade'] and a['not_measured'] == b['not_measured']
+        assert np.allclose(np.array(a['keypoints'], float), np.array(b['keypoints'], float),
+                           atol=0.05)
+
+
+def test_infer_cli_writes_the_same_outputs(onnx_model, trained_cascade, films, tmp_path):
+    out_t, out_o = tmp_path / 'torch', tmp_path / 'onnx'
+    folder = films[0].parent
+    assert infer_main([str(folder), '--checkpoint', str(trained_cascade[2]),
+                       '--out-dir', str(out_t), '--device', 'cpu']) == 0
+    assert infer_main([str(folder), '--onnx', str(onnx_model), '--out-dir', str(out_o)]) == 0
+    assert sorted(p.name for p in out_t.iterdir()) == sorted(p.name for p in out_o.iterdir())
+    for film in films:
+        a = json.loads((out_t / f'{film.name}.json').read_text())
+        b = json.loads((out_o / f'{film.name}.json').read_text())
+        assert list(a) == list(b) and a['file'] == b['file']
+        assert a['image_size'] == b['image_size']
+    rows_t = list(csv.DictReader(open(out_t / 'summary.csv')))
+    rows_o = list(csv.DictReader(open(out_o / 'summary.csv')))
+    assert [list(r) for r in rows_t] == [list(r) for r in rows_o]
+    assert [r['ihdi_image_left'] for r in rows_t] == [r['ihdi_image_left'] for r in rows_o]
+    # the input folder is still refused as the output folder
+    assert infer_main([str(folder), '--onnx', str(onnx_model), '--out-dir', str(folder)]) == 2
+
+
+def test_runtime_measures_a_film_without_torch(onnx_model, films, tmp_path):
+    """In a process where torch and every OpenMMLab package fail to import."""
+    out = tmp_path / 'out'
+    script = f"""
+import json, sys
+for name in {STACK!r}:
+    sys.modules[name] = None           # 'import torch' raises ModuleNotFoundError
+sys.path.insert(0, {str(REPO)!r})
+import hip_mmpose
+assert not hip_mmpose.TRAINING_STACK
+from hip_mmpose.runtime import OnnxHipInferencer
+inferencer = OnnxHipInferencer({str(onnx_model)!r})
+[(path, film, result, error)] = inferencer.predict_files([{str(films[0])!r}])
+assert error is None, error
+from tools.infer import main
+status = main([{str(films[0])!r}, '--onnx', {str(onnx_model)!r}, '--out-dir', {str(out)!r}])
+loaded = sorted(m for m in sys.modules if m.split('.')[0] in {STACK!r}
+                and sys.modules[m] is not None)
+print(json.dumps(dict(result=result, status=status, loaded=loaded)))
+"""
+    proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report['loaded'] == [] and report['status'] == 0
+    assert len(report['result']['keypoints']) == 12
+    assert set(report['result']['acetabular_index']) == set(geometry.HIP_NAMES)
+    assert (out / f'{films[0].name}.json').is_file()
+    assert (out / f'{films[0].name}.overlay.png').is_file() and (out / 'summary.csv').is_file()
+
+
+def test_only_a_missing_training_stack_is_forgiven(tmp_path):
+    """Without torch the package imports (no registration); any other missing module
+    (here scipy, which the plugin's metric imports) is still an error."""
+    script = f"""
+import sys
+sys.modules['scipy'] = None
+sys.path.insert(0, {str(REPO)!r})
+try:
+    import hip_mmpose
+except ModuleNotFoundError as err:
+    print('raised', err.name)
+"""
+    proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    words = proc.stdout.split()
+    assert words[-2] == 'raised' and words[-1].split('.')[0] == 'scipy', proc.stderr
+
+
+def test_a_non_hip_or_broken_onnx_file_is_refused_by_name(tmp_path, onnx_model, films,
+                                                          capsys):
+    # a valid ONNX model that is not a hip export (no metadata)
+    node = onnx.helper.make_node('Identity', ['x'], ['y'])
+    value = onnx.helper.make_tensor_value_info('x', onnx.TensorProto.FLOAT, [1])
+    graph = onnx.helper.make_graph([node], 'g', [value],
+                                   [onnx.helper.make_tensor_value_info(
+                                       'y', onnx.TensorProto.FLOAT, [1])])
+    other = tmp_path / 'other.onnx'
+    onnx.save(onnx.helper.make_model(graph), str(other))
+    with pytest.raises(OnnxModelError, match=f"{other}: no 'hip_mmpose' metadata"):
+        OnnxHipInferencer(other)
+    # not ONNX at all
+    junk = tmp_path / 'junk.onnx'
+    junk.write_bytes(b'not a model')
+    with pytest.raises(OnnxModelError, match=f'{junk}: not a readable ONNX model'):
+        OnnxHipInferencer(junk)
+    # a hip export whose metadata was tampered with
+    model = onnx.load(str(onnx_model))
+    meta = json.loads(model.metadata_props[0].value)
+    meta['stages'][0]['codec']['type'] = 'SimCCLabel'
+    model.metadata_props[0].value = json.dumps(meta)
+    bad = tmp_path / 'bad.onnx'
+    onnx.save(model, str(bad))
+    with pytest.raises(OnnxModelError, match=f"{bad}: .*codec.type 'SimCCLabel'"):
+        OnnxHipInferencer(bad)
+    # the CLI: one line naming the file, exit 2, nothing written
+    out = tmp_path / 'out'
+    assert infer_main([str(films[0]), '--onnx', str(other), '--out-dir', str(out)]) == 2
+    assert str(other) in capsys.readouterr().err and not out.exists()
+
+
+def test_export_refuses_what_the_runtime_does_not_reproduce():
+    """A SimCC head (the ablation config) is refused naming its codec."""
+    from mmengine.config import Config
+    from mmpose.apis import init_model
+
+    from hip_mmpose.apis.onnx_export import ExportError, stage_metadata
+    cfg = Config.fromfile(str(REPO / 'configs' / 'ablations' / 'hip_refine_simcc_cpu.py'))
+    cfg.pop('film_stage', None)
+    model = init_model(cfg, None, device='cpu')
+    with pytest.raises(ExportError, match=r"simcc.pth \(hip stage\): codec 'SimCCLabel' is "
+                                          'not supported'):
+        stage_metadata('hip', model, 'simcc.pth')
+
+
+# ------------------------------------------------------------------ parts vs MMPose's
+def test_crops_match_mmpose():
+    rng = np.random.default_rng(0)
+    center = rng.uniform(50, 400, 2).astype(np.float32)
+    scale = rng.uniform(40, 300, 2).astype(np.float32)
+    for size in ((256, 192), (192, 192)):
+        assert np.array_equal(rt_topdown.get_udp_warp_matrix(center, scale, 0., size),
+                              get_udp_warp_matrix(center, scale, 0., size))
+        assert np.array_equal(rt_topdown.get_warp_matrix(center, scale, 0., size),
+                              get_warp_matrix(center, scale, 0., size))
+    box = np.array([10.5, 20.25, 80.75, 99.0], np.float32)
+    assert np.array_equal(rt_topdown.flip_bbox_x(box, 321),
+                          flip_bbox(box[None], image_size=(321, 200), bbox_format='xyxy')[0])
+
+
+@pytest.mark.parametrize('codec', [
+    UDPHeatmap(input_size=(256, 192), heatmap_size=(64, 48), sigma=2),
+    MSRAHeatmap(input_size=(192, 192), heatmap_size=(48, 48), sigma=2, unbiased=True),
+    MSRAHeatmap(input_size=(192, 192), heatmap_size=(48, 48), sigma=2)])
+def test_decoding_and_flip_match_mmpose(codec):
+    rng = np.random.default_rng(1)
+    W, H = codec.heatmap_size
+    points = rng.uniform([4, 4], [codec.input_size[0] - 4, codec.input_size[1] - 4], (1, 6, 2))
+    maps = codec.encode(points)['heatmaps'] + rng.uniform(0, 0.05, (6, H, W)).astype(np.float32)
+    settings = dict(type=type(codec).__name__, input_size=codec.input_size,
+                    heatmap_size=codec.heatmap_size, blur_kernel_size=codec.blur_kernel_size,
+                    heatmap_type=getattr(codec, 'heatmap_type', None),
+                    unbiased=getattr(codec, 'unbiased', None))
+    keypoints, scores = codec.decode(maps.copy())
+    ours, our_scores = rt_heatmaps.decode(settings, maps)
+    assert np.allclose(ours, keypoints[0], atol=1e-5) and np.array_equal(our_scores, scores[0])
+    batch = np.stack([maps, maps[::-1]])
+    for shift in (False, True):
+        expected = mmpose_flip_heatmaps(torch.from_numpy(batch), flip_indices=[1, 0, 2, 3, 5, 4],
+                                        shift_heatmap=shift).numpy()
+        assert np.array_equal(rt_heatmaps.flip_heatmaps(batch, [1, 0, 2, 3, 5, 4], shift),
+                              expected)

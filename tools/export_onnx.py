@@ -1,0 +1,42 @@
+#!/usr/bin/env python
+"""Export a published hip model (both stages) to one ONNX file for the torch-free runtime.
+
+Example:
+    python tools/export_onnx.py work_dirs/published/hip_effv2_cbam_cpu-1a2b3c4d.pth hip.onnx
+    python tools/infer.py new_films/ --onnx hip.onnx --out-dir out/
+
+The file holds the whole-film stage (film_input -> film_heatmaps) and the per-hip
+stage (hip_input -> hip_heatmaps) as two independent subgraphs with a dynamic batch,
+and every pre/post-processing setting in its metadata (key 'hip_mmpose', JSON).
+The input is read weights-only with its configs checked as data.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import hip_mmpose  # noqa: E402,F401
+from hip_mmpose.apis.onnx_export import DEFAULT_OPSET, ExportError, export_onnx  # noqa: E402
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('checkpoint', help='a published model or a run\'s best_cascade.pth')
+    parser.add_argument('out_file', help='the .onnx file to write')
+    parser.add_argument('--opset', type=int, default=DEFAULT_OPSET)
+    args = parser.parse_args(argv)
+    if Path(args.out_file).resolve() == Path(args.checkpoint).resolve():
+        print(f'error: {args.out_file} is the input', file=sys.stderr)
+        return 2
+    try:
+        out = export_onnx(args.checkpoint, args.out_file, args.opset)
+    except (ExportError, ValueError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    print(f'exported {out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
