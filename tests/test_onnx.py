@@ -19,8 +19,8 @@ from hip_mmpose.runtime import METADATA_KEY, OnnxHipInferencer, OnnxModelError
 from hip_mmpose.runtime import heatmaps as rt_heatmaps
 from hip_mmpose.runtime import topdown as rt_topdown
 from tests.conftest import REPO
-from tools.export_onnx import main as export_main
-from tools.infer import main as infer_main
+from hip_mmpose.tools.export_onnx import main as export_main
+from hip_mmpose.tools.infer import main as infer_main
 
 #: modules that must stay unimported by the runtime (set to None: import fails)
 STACK = ('torch', 'torchvision', 'mmengine', 'mmcv', 'mmpose', 'mmpretrain', 'mmdet')

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Export a published hip model (both stages) to one ONNX file for the torch-free runtime.
 
 Example:
@@ -14,9 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import hip_mmpose  # noqa: E402,F401
-from hip_mmpose.apis.onnx_export import DEFAULT_OPSET, ExportError, export_onnx  # noqa: E402
+import hip_mmpose  # noqa: F401
+from hip_mmpose.apis.onnx_export import DEFAULT_OPSET, ExportError, export_onnx
 
 
 def main(argv=None) -> int:
@@ -37,6 +35,3 @@ def main(argv=None) -> int:
     print(f'exported {out}')
     return 0
 
-
-if __name__ == '__main__':
-    sys.exit(main())
