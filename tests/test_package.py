@@ -75,3 +75,29 @@ def test_wheel_installs_outside_the_checkout_and_runs(synthetic_root, tmp_path):
     assert found['film_stage'] == './hip_effv2_cbam_film_cpu.py'
     assert found['hips'] == 2 * 4 and found['keypoints'] == 6
     assert found['input'] == [3, 192, 192]
+
+
+ABSENT = textwrap.dedent('''
+    import sys, importlib.abc
+    class Absent(importlib.abc.MetaPathFinder):  # as if mmpretrain were not installed
+        def find_spec(self, name, path, target=None):
+            if name.split('.')[0] == 'mmpretrain':
+                raise ModuleNotFoundError(f'No module named {name!r}', name='mmpretrain')
+    sys.meta_path.insert(0, Absent())
+    sys.path.insert(0, sys.argv[1])
+    from hip_mmpose.tools.train import main
+    sys.exit(main(['configs/hip_effv2_cbam_cpu.py', '--data-root', sys.argv[2]]))
+''')
+
+
+def test_a_missing_stack_package_is_named(synthetic_root, tmp_path):
+    """An MMPose environment without mmpretrain: `import hip_mmpose` succeeds (the
+    torch-free runtime needs that), so training stops at once naming what is missing
+    instead of failing later on an unregistered dataset."""
+    proc = subprocess.run([sys.executable, '-c', ABSENT, str(REPO), str(synthetic_root)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        'error: configs/hip_effv2_cbam_cpu.py needs the training stack; mmpretrain is not '
+        'installed (pip install "hip_mmpose[mmpose]", README)')
