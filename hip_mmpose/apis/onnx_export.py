@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import warnings
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from mmengine.registry import init_default_scope
 from mmpose.registry import TRANSFORMS
 
 from hip_mmpose.apis.cascade import FILM, HIP, refine_passes
+from hip_mmpose.atomic import write_atomic
 from hip_mmpose.apis.model_files import load_pose_models
 from hip_mmpose.runtime import heatmaps as runtime_heatmaps
 from hip_mmpose.runtime.model import (FLIP_MODES, METADATA_KEY, ONNX_FORMAT, STAGE_NAMES,
@@ -161,14 +161,4 @@ def export_onnx(checkpoint, out_file, opset: int = DEFAULT_OPSET) -> Path:
     onnx.checker.check_model(proto)
     out_file = Path(out_file)
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_file.with_name(out_file.name + '.tmp')
-    try:
-        with open(tmp, 'wb') as fh:
-            fh.write(proto.SerializeToString())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out_file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out_file
+    return write_atomic(out_file, proto.SerializeToString())

@@ -7,6 +7,7 @@ metric, and the ground truth is the annotation as stored.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import os.path as osp
@@ -20,6 +21,7 @@ from mmengine.logging import MMLogger
 from mmpose.registry import METRICS
 
 from hip_mmpose import geometry
+from hip_mmpose.atomic import write_atomic
 from hip_mmpose.hip_crops import merge_hips
 from hip_mmpose.evaluation import stats
 from hip_mmpose.safe_text import csv_cell
@@ -386,7 +388,7 @@ def write_per_film(folder, name, results, m, metrics) -> tuple[str, str]:
             grade_pred=_pair(m['grade_pred'][i]), grade_true=_pair(m['grade_true'][i])))
     json_path = osp.join(folder, f'{name}_per_film.json')
     csv_path = osp.join(folder, f'{name}_per_film.csv')
-    _atomic_write(json_path, json.dumps(dict(summary=metrics, films=films), indent=1))
+    write_atomic(json_path, json.dumps(dict(summary=metrics, films=films), indent=1))
     header = ['file', 'mean_error_px', 'mean_error_mm', 'ai_pred_left', 'ai_true_left', 'ai_pred_right',
               'ai_true_right', 'grade_pred_left', 'grade_true_left', 'grade_pred_right',
               'grade_true_right'] + [f'err_kp{k + 1:02d}' for k in range(m['errors'].shape[1])]
@@ -395,10 +397,9 @@ def write_per_film(folder, name, results, m, metrics) -> tuple[str, str]:
              f['ai_true']['image_right'], f['grade_pred']['image_left'],
              f['grade_true']['image_left'], f['grade_pred']['image_right'],
              f['grade_true']['image_right'], *f['errors_px']] for f in films]
-    tmp = csv_path + '.tmp'
-    with open(tmp, 'w', newline='') as fh:
-        csv.writer(fh).writerows([[csv_cell(cell) for cell in row] for row in [header] + rows])
-    os.replace(tmp, csv_path)
+    table = io.StringIO(newline='')
+    csv.writer(table).writerows([[csv_cell(cell) for cell in row] for row in [header] + rows])
+    write_atomic(csv_path, table.getvalue())
     return json_path, csv_path
 
 
@@ -406,10 +407,3 @@ def _pair(values) -> dict:
     left, right = (v.item() if hasattr(v, 'item') else v for v in values)
     round_ = lambda v: round(v, 3) if isinstance(v, float) else v
     return dict(image_left=round_(left), image_right=round_(right))
-
-
-def _atomic_write(path, text):
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as fh:
-        fh.write(text)
-    os.replace(tmp, path)

@@ -20,6 +20,7 @@ failed.
 """
 import argparse
 import csv
+import io
 import json
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ import hip_mmpose  # noqa: F401  (imports without the training stack too)
 import cv2
 from hip_mmpose.film_io import (SPACING_CSV, FilmReadError, folder_spacings,
                                 list_films, read_spacing_csv)
+from hip_mmpose.atomic import write_atomic
 from hip_mmpose.safe_text import csv_cell
 from tqdm import tqdm
 
@@ -142,9 +144,11 @@ def main(argv=None) -> int:
             print(f'skipped: {error}', file=sys.stderr)
             rows.append(dict(file=path.name, error=error))
             continue
-        (out / output_names(path)[0]).write_text(json.dumps(result, indent=1))
+        write_atomic(out / output_names(path)[0], json.dumps(result, indent=1))
         if not args.no_overlay:
-            cv2.imwrite(str(out / output_names(path)[1]), inferencer.overlay(film, result))
+            ok, png = cv2.imencode('.png', inferencer.overlay(film, result))
+            if ok:
+                write_atomic(out / output_names(path)[1], png.tobytes())
         scores = [k[2] for k in result['keypoints']]
         spacing = result['pixel_spacing_mm'] or ['', '']
         h_mm = {hip: (result['h_point_mm'] or {}).get(hip) or {}
@@ -160,10 +164,11 @@ def main(argv=None) -> int:
             mean_score=round(sum(scores) / len(scores), 4),
             flags='; '.join(result['flags']), error=''))
     progress.close()
-    with open(out / 'summary.csv', 'w', newline='') as fh:
-        writer = csv.DictWriter(fh, SUMMARY_FIELDS, restval='')
-        writer.writeheader()
-        writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
+    table = io.StringIO(newline='')
+    writer = csv.DictWriter(table, SUMMARY_FIELDS, restval='')
+    writer.writeheader()
+    writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
+    write_atomic(out / 'summary.csv', table.getvalue())
     print(f'{len(films) - failed} of {len(films)} films measured; results in {out}/'
           + (f'; {failed} failed' if failed else ''))
     return 2 if failed else 0

@@ -1,0 +1,34 @@
+"""Writing output files whole or not at all (pure Python: the ONNX runtime uses it too)."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder.
+
+    The temporary file is flushed to disk and renamed over ``path``, so a reader
+    (or a crash) never sees half a file; on any error it is removed and ``path``
+    keeps what it held before.
+
+    Args:
+        path (str | Path): the file to write.
+        data (bytes | str): its content (``str`` is written as UTF-8).
+
+    Returns:
+        Path: ``path``.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as fh:
+            fh.write(data.encode('utf-8') if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
