@@ -32,8 +32,12 @@ HIP_KEYPOINTS = tuple(zip(ROOF_LATERAL, ROOF_MIDDLE, TRIRADIATE, METAPHYSIS_LATE
                           METAPHYSIS_MIDDLE, METAPHYSIS_MEDIAL))
 
 GRADE_UNDEFINED = 0
+#: The IHDI grades a hip can have (1-4 for I-IV); 0 is :data:`GRADE_UNDEFINED`.
+GRADES = (1, 2, 3, 4)
 GRADE_NAMES = {0: 'undefined', 1: 'I', 2: 'II', 3: 'III', 4: 'IV'}
+#: Hip keys of every per-hip result, and the words for a reader, [image-left, image-right].
 HIP_NAMES = ('image_left', 'image_right')
+HIP_LABELS = ('image-left', 'image-right')
 # 0-based keypoints each hip's AI and grade depend on (the H-line's 3 and 7 for both)
 HIP_POINTS = ((0, 2, 6, 3, 5), (8, 6, 2, 11, 9))
 AI_PLAUSIBLE = (0.0, 50.0)  # degrees; outside it a predicted AI is not believed

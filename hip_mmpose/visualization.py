@@ -54,10 +54,10 @@ def draw_hip_geometry(img: np.ndarray, points, scores=None, score_thr: float = 0
     h, w = canvas.shape[:2]
     for hip, x in ((0, 10), (1, w // 2 + 10)):
         ai_txt = 'n/a' if np.isnan(ai[hip]) else f'{ai[hip]:.1f} deg'
-        text = (f'{"image-left" if hip == 0 else "image-right"}: AI {ai_txt}, '
+        text = (f'{geometry.HIP_LABELS[hip]}: AI {ai_txt}, '
                 f'IHDI {geometry.GRADE_NAMES[int(grades[hip])]}')
         if (not_measured or {}).get(geometry.HIP_NAMES[hip]):  # no confident-looking numbers
-            text = (f'{"image-left" if hip == 0 else "image-right"}: not measured '
+            text = (f'{geometry.HIP_LABELS[hip]}: not measured '
                     f'({not_measured[geometry.HIP_NAMES[hip]]})')[:60]
         _label(canvas, text, (x, h - 12), font)
     if label:

@@ -18,7 +18,9 @@ ANN=${ANN:-data/$(basename "${DATA%/}")/coco}
 POINTS=${POINTS:?set POINTS to a folder with val_per_film.json and test_per_film.json}
 WORK=${WORK:-work_dirs/ablations}
 JOBS=${JOBS:-1}
-HEADLINE='^hip/(MRE|AI_MAE|AI_r|AI_slope|IHDI_bal_acc|IHDI_kappa) '
+# the headline measures: hip_mmpose.evaluation.hip_metric.HEADLINE_METRICS
+HEADLINE=$("$PY" -c 'from hip_mmpose.evaluation.hip_metric import HEADLINE_METRICS as H, METRIC_PREFIX as P; print(P + "/(" + "|".join(H) + ")")' 2>/dev/null)
+HEADLINE="^$HEADLINE "
 mkdir -p "$WORK"
 
 one() {  # config

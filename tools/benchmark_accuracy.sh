@@ -19,7 +19,9 @@ NAME=$(basename "${DATA%/}")
 ANN=${ANN:-data/$NAME/coco}
 CONFIG=${CONFIG:-configs/hip_effv2_cbam_cpu.py}
 WORK=${WORK:-work_dirs/accuracy-$(basename "$CONFIG" .py)}
-HEADLINE='^(film_stage/)?hip/(MRE|AI_MAE|AI_r|AI_ICC|AI_slope|IHDI_bal_acc|IHDI_kappa|IHDI_kappa_linear|IHDI_ge2_sens)(_ci_low|_ci_high)? '
+# the headline measures: hip_mmpose.evaluation.hip_metric.HEADLINE_METRICS
+HEADLINE=$("$PY" -c 'from hip_mmpose.evaluation.hip_metric import HEADLINE_METRICS as H, METRIC_PREFIX as P; print(P + "/(" + "|".join(H) + ")")' 2>/dev/null)
+HEADLINE="^(film_stage/)?$HEADLINE(_ci_low|_ci_high)? "
 
 "$PY" tools/convert_csv_to_coco.py "$DATA" --out-dir "$ANN" --no-progress
 start=$(date +%s)

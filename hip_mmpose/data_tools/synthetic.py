@@ -103,7 +103,7 @@ def write_synthetic_dataset(out_root, counts=None, size=(384, 288), seed=0) -> d
     counts = counts or dict(train=32, val=8, test=8)
     width, height = size
     rng = np.random.default_rng(seed)
-    grade_cycle = list(itertools.product((1, 2, 3, 4), repeat=2))
+    grade_cycle = list(itertools.product(geometry.GRADES, repeat=2))
     # put the pairs (1,1), (2,3), (3,4), (4,2) ... first so small splits see all grades
     grade_cycle.sort(key=lambda g: (g[0] - g[1]) % 4 == 0)
     out_root = Path(out_root)

@@ -26,7 +26,12 @@ from hip_mmpose.hip_crops import merge_hips
 from hip_mmpose.evaluation import stats
 from hip_mmpose.safe_text import csv_cell
 
-GRADE_LABELS = (1, 2, 3, 4)
+GRADE_LABELS = geometry.GRADES
+#: The prefix of every key HipMetric reports (``hip/AI_MAE``).
+METRIC_PREFIX = 'hip'
+#: The measures a summary leads with (k-fold table, benchmark scripts), without prefix.
+HEADLINE_METRICS = ('MRE', 'AI_MAE', 'AI_r', 'AI_ICC', 'AI_slope', 'IHDI_bal_acc', 'IHDI_kappa',
+                    'IHDI_kappa_linear', 'IHDI_ge2_sens', 'IHDI_ge2_spec')
 # the patient id is the file name up to its first '_' (files are P<patient>_<nn>.jpg)
 PATIENT_PATTERN = r'^([^_]+)_'
 # measures with a bootstrap confidence interval, logged as <name>_ci_low / _ci_high
@@ -94,7 +99,7 @@ class HipMetric(BaseMetric):
         prefix (str, optional): Defaults to None (``'hip'``).
     """
 
-    default_prefix = 'hip'
+    default_prefix = METRIC_PREFIX
 
     def __init__(self, radii: Sequence[float] = (2, 4, 6, 10),
                  radii_mm: Sequence[float] = (1, 2, 2.5, 4), dump_name: str | None = None,
@@ -353,7 +358,7 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
 
 
 def format_confusion(cm) -> str:
-    labels = ['undef', 'I', 'II', 'III', 'IV']
+    labels = [geometry.GRADE_NAMES[g][:5] for g in (geometry.GRADE_UNDEFINED,) + GRADE_LABELS]
     cm = np.asarray(cm)
     lines = ['true\\pred ' + ''.join(f'{label:>7}' for label in labels)]
     for label, row in zip(labels, cm):

@@ -19,12 +19,12 @@ import numpy as np  # noqa: E402
 
 from hip_mmpose import geometry  # noqa: E402
 from hip_mmpose.evaluation import stats  # noqa: E402
-from hip_mmpose.evaluation.hip_metric import CI_SUFFIXES  # noqa: E402
+from hip_mmpose.evaluation.hip_metric import CI_SUFFIXES, METRIC_PREFIX  # noqa: E402
 from hip_mmpose.film_io import FilmReadError, read_film  # noqa: E402
 from hip_mmpose.visualizer import overlay_visualizer  # noqa: E402
 
 HIPS = geometry.HIP_NAMES
-GRADES = tuple(geometry.GRADE_NAMES[g] for g in (1, 2, 3, 4))
+GRADES = tuple(geometry.GRADE_NAMES[g] for g in geometry.GRADES)
 
 
 def load_dump(path) -> dict:
@@ -126,8 +126,8 @@ def ai_error_bars(d, out_path):
     n = len(err)
     fig, ax = plt.subplots(figsize=(max(6, 0.22 * n + 2), 4))
     x = np.arange(n)
-    ax.bar(x - 0.2, err[:, 0], 0.4, label='image-left hip')
-    ax.bar(x + 0.2, err[:, 1], 0.4, label='image-right hip')
+    ax.bar(x - 0.2, err[:, 0], 0.4, label=f'{geometry.HIP_LABELS[0]} hip')
+    ax.bar(x + 0.2, err[:, 1], 0.4, label=f'{geometry.HIP_LABELS[1]} hip')
     ax.axhline(0, color='k', lw=0.8)
     within = np.nanmean(np.abs(err) <= 2)
     ax.axhspan(-2, 2, color='green', alpha=0.08, label=f'within +-2 deg ({within:.0%} of hips)')
@@ -141,8 +141,8 @@ def ai_error_bars(d, out_path):
 
 # ----------------------------------------------------------------- AI agreement
 def ai_scatter(d, out_path):
-    panels = [('image-left hip', d['ai_pred'][:, 0], d['ai_true'][:, 0]),
-              ('image-right hip', d['ai_pred'][:, 1], d['ai_true'][:, 1]),
+    panels = [(f'{geometry.HIP_LABELS[0]} hip', d['ai_pred'][:, 0], d['ai_true'][:, 0]),
+              (f'{geometry.HIP_LABELS[1]} hip', d['ai_pred'][:, 1], d['ai_true'][:, 1]),
               ('all hips', d['ai_pred'].ravel(), d['ai_true'].ravel())]
     lo = np.nanmin([d['ai_pred'], d['ai_true']]) - 2
     hi = np.nanmax([d['ai_pred'], d['ai_true']]) + 2
@@ -174,7 +174,7 @@ def bland_altman_plot(d, out_path):
     ba = stats.bland_altman(pred, true)
     fig, ax = plt.subplots(figsize=(7, 4.6))
     side = np.repeat([[0, 1]], len(d['ai_pred']), 0).ravel()
-    for s, label in ((0, 'image-left hip'), (1, 'image-right hip')):
+    for s, label in enumerate(f'{name} hip' for name in geometry.HIP_LABELS):
         ax.scatter(mean[side == s], diff[side == s], s=14, alpha=0.7, label=label)
     ax.margins(y=0.18)  # room for the limit labels
     ax.axhline(ba['bias'], color='k', label=f"bias {ba['bias']:+.2f} deg")
@@ -198,12 +198,12 @@ def bland_altman_plot(d, out_path):
 
 # ----------------------------------------------------------------- IHDI
 def confusion_matrices(d, out_path):
-    sets = [('image-left hips', d['grade_true'][:, 0], d['grade_pred'][:, 0]),
-            ('image-right hips', d['grade_true'][:, 1], d['grade_pred'][:, 1]),
+    sets = [(f'{geometry.HIP_LABELS[0]} hips', d['grade_true'][:, 0], d['grade_pred'][:, 0]),
+            (f'{geometry.HIP_LABELS[1]} hips', d['grade_true'][:, 1], d['grade_pred'][:, 1]),
             ('all hips', d['grade_true'].ravel(), d['grade_pred'].ravel())]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
     for ax, (title, true, pred) in zip(axes, sets):
-        cm = stats.confusion_matrix(true, pred, (1, 2, 3, 4))
+        cm = stats.confusion_matrix(true, pred, geometry.GRADES)
         recall = stats.per_class_recall(cm)
         ax.imshow(cm, cmap='Blues')
         for i in range(4):
@@ -228,7 +228,7 @@ def pixel_vs_ai_error(d, out_path):
     # the points that set each hip's AI: 1, 3, 7 (image-left), 9, 7, 3 (image-right)
     px = np.stack([d['errors'][:, [0, 2, 6]].mean(1), d['errors'][:, [8, 6, 2]].mean(1)], 1)
     fig, ax = plt.subplots(figsize=(6.5, 4.6))
-    for s, label in ((0, 'image-left hip'), (1, 'image-right hip')):
+    for s, label in enumerate(f'{name} hip' for name in geometry.HIP_LABELS):
         ax.scatter(px[:, s], err[:, s], s=14, alpha=0.7, label=label)
     r = stats.pearson_r(px, err)
     ax.set_xlabel('mean error of the points that set the AI (px)')
@@ -249,7 +249,7 @@ def read_scalars(work_dir) -> dict:
             entry = json.loads(line)
             if 'loss' in entry and 'epoch' in entry:
                 loss[entry['epoch']].append(entry['loss'])
-            elif any(k.startswith('hip/') for k in entry):
+            elif any(k.startswith(f'{METRIC_PREFIX}/') for k in entry):
                 val[entry['step']].update(entry)
     return dict(loss={e: float(np.mean(v)) for e, v in sorted(loss.items())},
                 val=dict(sorted(val.items())))
@@ -263,8 +263,8 @@ def training_curves(work_dir, out_path) -> Path | None:
     axes[0].plot(list(logs['loss']), list(logs['loss'].values()), 'o-', ms=3)
     axes[0].set_title('training loss (mean per epoch)')
     axes[0].set_yscale('log')
-    for ax, key, label in ((axes[1], 'hip/MRE', 'validation MRE (px)'),
-                           (axes[2], 'hip/AI_MAE', 'validation AI MAE (deg)')):
+    for ax, key, label in ((axes[1], f'{METRIC_PREFIX}/MRE', 'validation MRE (px)'),
+                           (axes[2], f'{METRIC_PREFIX}/AI_MAE', 'validation AI MAE (deg)')):
         epochs = [e for e, v in logs['val'].items() if key in v]
         values = [logs['val'][e][key] for e in epochs]
         ax.plot(epochs, values, 'o-', ms=3, color='tab:orange')

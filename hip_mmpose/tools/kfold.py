@@ -17,11 +17,11 @@ import numpy as np
 
 from hip_mmpose.data_tools.csv_to_coco import convert_dataset
 from hip_mmpose.datasets import METAINFO_FILE
+from hip_mmpose.evaluation.hip_metric import HEADLINE_METRICS, METRIC_PREFIX
 from hip_mmpose.tools.test import run as test_main
 from hip_mmpose.tools.train import run as train_main
 
-HEADLINE = ('hip/MRE', 'hip/AI_MAE', 'hip/AI_r', 'hip/AI_ICC', 'hip/IHDI_bal_acc',
-            'hip/IHDI_kappa', 'hip/IHDI_ge2_sens', 'hip/IHDI_ge2_spec')
+HEADLINE = tuple(f'{METRIC_PREFIX}/{name}' for name in HEADLINE_METRICS)
 
 
 def run(argv=None) -> dict:
