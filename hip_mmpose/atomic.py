@@ -4,9 +4,10 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable, IO, Union
 
 
-def write_atomic(path, data: bytes | str) -> Path:
+def write_atomic(path, data: Union[bytes, str, Callable[[IO[bytes]], object]]) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder.
 
     The temporary file is flushed to disk and renamed over ``path``, so a reader
@@ -15,7 +16,10 @@ def write_atomic(path, data: bytes | str) -> Path:
 
     Args:
         path (str | Path): the file to write.
-        data (bytes | str): its content (``str`` is written as UTF-8).
+        data (bytes | str | callable): its content (``str`` is written as
+            UTF-8), or a function that writes it to the binary file object it
+            is given (e.g. ``lambda fh: torch.save(obj, fh)``: streamed, no copy
+            in memory).
 
     Returns:
         Path: ``path``.
@@ -24,7 +28,10 @@ def write_atomic(path, data: bytes | str) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as fh:
-            fh.write(data.encode('utf-8') if isinstance(data, str) else data)
+            if callable(data):
+                data(fh)
+            else:
+                fh.write(data.encode('utf-8') if isinstance(data, str) else data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

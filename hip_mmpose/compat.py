@@ -31,7 +31,6 @@ import os
 import pickle
 import re
 import sys
-import tempfile
 import types
 import zipfile
 from pathlib import Path
@@ -310,18 +309,10 @@ def save_checkpoint_atomically(checkpoint, filename, file_client_args=None,
     if '://' in str(filename) or file_client_args is not None or backend_args is not None:
         return _original_save_checkpoint(checkpoint, filename, file_client_args,
                                          backend_args)
+    from hip_mmpose.atomic import write_atomic
     target = Path(filename)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f'.{target.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as fh:
-            torch.save(checkpoint, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, lambda fh: torch.save(checkpoint, fh))
 
 
 def patch_mmengine_checkpoint_save() -> bool:
