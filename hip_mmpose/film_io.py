@@ -181,31 +181,35 @@ def read_film(path, max_pixels: int | None = None, pixel_spacing=None) -> Film:
     if is_dicom(path):
         image, spacing, source = _read_dicom(path, max_pixels)
     else:
-        image, spacing, source = to_bgr8(load_film(path, max_pixels)), None, None
+        image, spacing, source = to_bgr8(load_film(path, max_pixels), copy=False), None, None
     if pixel_spacing is not None:
         spacing, source = as_spacing(pixel_spacing), SPACING_CSV
     return Film(image, spacing, source)
 
 
-def to_bgr8(img: np.ndarray) -> np.ndarray:
+def to_bgr8(img: np.ndarray, copy: bool = True) -> np.ndarray:
     """A stored film array as the network's 8-bit BGR input (module doc).
 
     Args:
         img (np.ndarray): ``(H, W)`` or ``(H, W, 3|4)`` (BGR/BGRA), any integer
             or float type.
+        copy (bool): return a new array even when ``img`` already is 8-bit BGR
+            (for drawing on it). False hands such an input back as it is (for
+            readers that do not write to it). Defaults to True.
 
     Returns:
-        np.ndarray: a new ``(H, W, 3)`` uint8 array; 8-bit input is unchanged,
-        anything else mapped from its robust range.
+        np.ndarray: ``(H, W, 3)`` uint8; 8-bit input is unchanged, anything else
+        mapped from its robust range.
     """
     import cv2
-    if img.dtype != np.uint8:
+    converted = img.dtype != np.uint8
+    if converted:
         img = _robust_8bit(img)
     if img.ndim == 2:
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+        img, converted = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR), True
     elif img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-    return img.copy()
+        img, converted = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR), True
+    return img.copy() if copy and not converted else img
 
 
 def _robust_range(img: np.ndarray, values=lambda block: block) -> tuple[float, float]:
@@ -283,12 +287,12 @@ def _read_dicom(path: Path, max_pixels: int | None):
                             f'{rows} x {cols}')
     try:
         if samples == 3:
-            image = to_bgr8(np.ascontiguousarray(arr[..., ::-1]))  # pydicom gives RGB
+            image = to_bgr8(np.ascontiguousarray(arr[..., ::-1]), copy=False)  # pydicom: RGB
         else:
             grey = _dicom_grey_8bit(arr, ds)
             if photometric == 'MONOCHROME1':
                 np.subtract(255, grey, out=grey)
-            image = to_bgr8(grey)
+            image = to_bgr8(grey, copy=False)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError) as err:
         raise FilmReadError(f'{path}: DICOM grey-level settings cannot be applied ({err})') \
             from None

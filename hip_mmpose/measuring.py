@@ -75,7 +75,7 @@ class HipMeasurer:
             tuple[np.ndarray, np.ndarray]: keypoints ``(N, 12, 2)`` in film pixels
             and scores ``(N, 12)``.
         """
-        films = [to_bgr8(f) for f in films]
+        films = [to_bgr8(f, copy=False) for f in films]  # the stages only read them
         count = len(self.keypoint_names)
         keypoints, scores = [np.zeros((0, count, 2))], [np.zeros((0, count))]
         for start in range(0, len(films), self.batch_size):
@@ -155,10 +155,15 @@ class HipMeasurer:
             pixel_spacing_mm=(None if pixel_spacing is None
                               else [round(float(v), 6) for v in pixel_spacing]),
             h_point_mm=h_point_mm,
-            flags=self.flags(keypoints, scores, image_size))
+            flags=self.flags(keypoints, scores, image_size, ai))
 
-    def flags(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None) -> list[str]:
-        """Reasons a reader should check this film by eye (empty when none)."""
+    def flags(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None,
+              ai: np.ndarray | None = None) -> list[str]:
+        """Reasons a reader should check this film by eye (empty when none).
+
+        ``ai`` is the film's two acetabular indices when the caller has them
+        (:meth:`measure` does); otherwise they are computed here.
+        """
         flags = [f'low confidence: {self.keypoint_names[k]} ({scores[k]:.2f})'
                  for k in np.flatnonzero(scores < self.score_thr)]
         if image_size is not None:
@@ -167,13 +172,15 @@ class HipMeasurer:
                                      | (keypoints[:, 1] < 0) | (keypoints[:, 1] > h))
             flags += [f'outside the film: {self.keypoint_names[k]}' for k in outside]
         p = keypoints
-        ai = geometry.acetabular_indices(p)
+        if ai is None:
+            ai = geometry.acetabular_indices(p)
+        low, high = geometry.AI_PLAUSIBLE
         for hip, angle in zip(HIPS, ai):
             if np.isnan(angle):
                 flags.append(f'implausible geometry: {hip} acetabular index undefined')
-            elif not 0 <= angle <= 50:
+            elif not low <= angle <= high:
                 flags.append(f'implausible geometry: {hip} acetabular index {angle:.1f} deg '
-                             'outside 0-50')
+                             f'outside {low:g}-{high:g}')
         h_line = p[6] - p[2]
         if h_line[0] <= 0:
             flags.append('implausible geometry: point 3 is not left of point 7 (hips swapped?)')

@@ -19,7 +19,8 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmpose.registry import VISUALIZERS
 from mmpose.visualization import PoseLocalVisualizer
 
-from hip_mmpose.film_io import read_film, to_bgr8
+from hip_mmpose.film_io import read_film
+from hip_mmpose.hip_crops import merge_hips
 from hip_mmpose.visualization import draw_hip_geometry
 
 
@@ -96,7 +97,6 @@ class HipPoseVisualizer(PoseLocalVisualizer):
                               np.column_stack([points, scores]))
 
     def _join_hip(self, data_sample, field: str, side: int, hip: np.ndarray):
-        from hip_mmpose.datasets.hip_crops import merge_hips
         key = (data_sample.metainfo.get('img_path'), field)
         other = self._pending_hip.get(key)
         if other is None or other[0] == side:
@@ -201,7 +201,7 @@ class FilmFileBackend(LocalBackend):
         Returns:
             bytes: the PNG encoding of its 8-bit BGR image.
         """
-        ok, encoded = cv2.imencode('.png', to_bgr8(read_film(filepath).image))
+        ok, encoded = cv2.imencode('.png', read_film(filepath).image)
         if not ok:
             raise ValueError(f'{filepath}: could not encode the film for drawing')
         return encoded.tobytes()

@@ -11,7 +11,7 @@ from mmpose.structures import PoseDataSample
 from mmengine.structures import InstanceData
 
 from hip_mmpose.data_tools.synthetic import synthetic_points
-from hip_mmpose.datasets.hip_crops import split_hips
+from hip_mmpose.hip_crops import split_hips
 from hip_mmpose.film_io import load_film, to_bgr8
 from hip_mmpose.visualizer import HipPoseVisualizer, overlay_visualizer
 from tests.conftest import TINY_BOTH

@@ -30,7 +30,7 @@ class LoadFilm(BaseTransform):
             film = read_film(results['img_path'])
             img, spacing = film.image, film.pixel_spacing
         else:
-            img, spacing = to_bgr8(np.asarray(results['img'])), None
+            img, spacing = to_bgr8(np.asarray(results['img']), copy=False), None
         if results.get('pixel_spacing') is None and spacing is not None:
             results['pixel_spacing'] = np.asarray(spacing, np.float32)
         results.setdefault('pixel_spacing', None)
