@@ -33,8 +33,10 @@ model = dict(
         mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
     backbone=dict(type='EfficientNetV2CBAM', arch='b0', out_stride=4, fuse_channels=64,
                   reduction=16,
-                  # ImageNet weights, where they can be downloaded or are on disk:
-                  # init_cfg=dict(type='Pretrained', checkpoint='<mmpretrain effnetv2 .pth>'),
+                  # ImageNet weights, where they can be downloaded or are on disk
+                  # (an mmpretrain classifier; MMEngine's initialiser, as mmpretrain):
+                  # init_cfg=dict(type='Pretrained', prefix='backbone.',
+                  #               checkpoint='<mmpretrain effnetv2 .pth>'),
                   ),
     head=dict(
         type='HeatmapHead', in_channels=64, out_channels=12,

@@ -92,8 +92,10 @@ def _state_with_prefix(net, prefix):
 
 @pytest.mark.parametrize('prefix', ['backbone.', ''])
 def test_pretrained_weights_arrive_through_the_config(tmp_path, prefix):
-    """An mmpretrain-style checkpoint (keys 'backbone.layers...') or a bare backbone
-    (keys 'layers...') is loaded into the wrapped EfficientNetV2 by init_cfg."""
+    """MMEngine's ``Pretrained`` initialiser loads an mmpretrain classifier (keys
+    'backbone.layers...', ``prefix='backbone.'``) or a bare backbone (keys
+    'layers...', no prefix) into the wrapped EfficientNetV2, as for mmpretrain's
+    own backbones; CBAM and the fusion layers keep their fresh initialisation."""
     from mmpretrain.models import EfficientNetV2
     torch.manual_seed(123)
     source = EfficientNetV2(arch='b0')
@@ -103,9 +105,10 @@ def test_pretrained_weights_arrive_through_the_config(tmp_path, prefix):
     torch.save({'state_dict': {**_state_with_prefix(source, prefix),
                                'head.fc.weight': torch.zeros(10, 1280)}}, path)
 
-    cfg = dict(type='EfficientNetV2CBAM', arch='b0',
-               init_cfg=dict(type='Pretrained', checkpoint=str(path)))
-    net = MODELS.build(cfg)
+    init = dict(type='Pretrained', checkpoint=str(path))
+    if prefix:
+        init['prefix'] = prefix
+    net = MODELS.build(dict(type='EfficientNetV2CBAM', arch='b0', init_cfg=init))
     before = net.cbams[0].spatial_attention.conv.weight.clone()
     net.init_weights()
     src = source.state_dict()
@@ -115,10 +118,15 @@ def test_pretrained_weights_arrive_through_the_config(tmp_path, prefix):
 
 
 def test_scratch_and_bad_checkpoint(tmp_path):
+    torch.manual_seed(0)
     net = EfficientNetV2CBAM(arch='b0')
-    net.init_weights()  # from scratch: no error
+    conv = net.effnet.layers[0].conv.weight
+    torch.nn.init.zeros_(conv)
+    net.init_weights()  # from scratch: mmpretrain's own (Kaiming) initialisation
+    assert conv.abs().sum() > 0
     bad = tmp_path / 'other.pth'
     torch.save({'state_dict': {'foo.weight': torch.zeros(1)}}, bad)
-    with pytest.raises(ValueError, match='no EfficientNetV2 weights'):
-        EfficientNetV2CBAM(arch='b0', init_cfg=dict(type='Pretrained',
-                                                    checkpoint=str(bad))).init_weights()
+    # a classifier prefix the file does not have: MMEngine's initialiser says so
+    with pytest.raises(AssertionError, match='backbone.* is not in the pretrained model'):
+        EfficientNetV2CBAM(arch='b0', init_cfg=dict(
+            type='Pretrained', checkpoint=str(bad), prefix='backbone.')).init_weights()

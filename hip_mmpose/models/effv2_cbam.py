@@ -7,19 +7,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
-from mmengine.runner.checkpoint import _load_checkpoint
 from mmpretrain.models import EfficientNetV2
 from mmpose.registry import MODELS
 
 from .cbam import CBAM
-
-# Prefixes an EfficientNetV2 state dict may carry: an mmpretrain classifier
-# ('backbone.'), this wrapper ('effnet.'), a pose model ('backbone.effnet.'),
-# DataParallel ('module.'). Stripped longest first.
-_KNOWN_PREFIXES = ('module.', 'backbone.effnet.', 'backbone.', 'effnet.')
-
 
 @MODELS.register_module()
 class EfficientNetV2CBAM(BaseModule):
@@ -44,18 +36,32 @@ class EfficientNetV2CBAM(BaseModule):
     lateral). The template's choice is ``cbam_layers=(-3, -2, -1)``.
 
     Args:
-        arch: mmpretrain EfficientNetV2 arch ('b0'-'b3', 's', 'm', 'l', 'xl').
-        cbam_layers: indices into ``layers`` to attend and fuse (negative allowed);
-            None picks strides 8/16/32 as above.
-        out_stride: stride of the fused output map (4, 8, ... up to the finest
-            stride of ``cbam_layers``).
-        fuse_channels: channels of the fused map.
-        reduction: CBAM channel-MLP reduction ratio.
-        attention: False replaces CBAM by the identity (same fusion, for ablations).
-        init_cfg: ``dict(type='Pretrained', checkpoint=URL_or_path)`` loads an
-            ImageNet EfficientNetV2 (mmpretrain classifier or bare backbone; known
-            prefixes stripped) into the wrapped network; CBAM and fusion layers
-            start fresh. None trains everything from scratch.
+        arch (str): mmpretrain EfficientNetV2 arch ('b0'-'b3', 's', 'm', 'l',
+            'xl'). Defaults to 'b0'.
+        cbam_layers (Sequence[int], optional): indices into ``layers`` to attend
+            and fuse (negative allowed). Defaults to None (strides 8/16/32 as
+            above).
+        out_stride (int): stride of the fused output map (4, 8, ... up to the
+            finest stride of ``cbam_layers``). Defaults to 4.
+        fuse_channels (int): channels of the fused map. Defaults to 128.
+        reduction (int): CBAM channel-MLP reduction ratio. Defaults to 16.
+        attention (bool): False replaces CBAM by the identity (same fusion, for
+            ablations). Defaults to True.
+        drop_path_rate (float): stochastic depth of the EfficientNetV2 blocks.
+            Defaults to 0.
+        frozen_stages (int): EfficientNetV2 stages kept frozen. Defaults to 0.
+        norm_cfg (dict): normalisation of the fusion convs. Defaults to
+            ``dict(type='BN')``.
+        init_cfg (dict, optional): the wrapped EfficientNetV2's initialisation,
+            as for any mmpretrain backbone: ``dict(type='Pretrained',
+            checkpoint=URL_or_path, prefix='backbone.')`` loads an mmpretrain
+            ImageNet classifier (``prefix`` left out: a bare backbone whose keys
+            start with ``layers.``). CBAM and fusion layers always start fresh.
+            Defaults to None (mmpretrain's Kaiming initialisation, from scratch).
+
+    Returns:
+        tuple[torch.Tensor]: from ``forward``, one ``(N, fuse_channels, H /
+        out_stride, W / out_stride)`` map.
     """
 
     def __init__(self, arch: str = 'b0', cbam_layers: Sequence[int] | None = None,
@@ -63,9 +69,11 @@ class EfficientNetV2CBAM(BaseModule):
                  attention: bool = True, drop_path_rate: float = 0.0, frozen_stages: int = 0,
                  norm_cfg=dict(type='BN'), init_cfg=None):
         super().__init__(init_cfg=None)
-        self.pretrained = init_cfg
+        # MMEngine's initialisers run on the wrapped network (its keys are
+        # mmpretrain's); without init_cfg it keeps mmpretrain's own default
+        effnet_init = {} if init_cfg is None else dict(init_cfg=init_cfg)
         self.effnet = EfficientNetV2(arch=arch, drop_path_rate=drop_path_rate,
-                                     frozen_stages=frozen_stages)
+                                     frozen_stages=frozen_stages, **effnet_init)
         channels, strides = self._probe_layers()
         n = len(channels)
         if cbam_layers is None:
@@ -108,6 +116,15 @@ class EfficientNetV2CBAM(BaseModule):
         return [o.shape[1] for o in outs], [64 // o.shape[-1] for o in outs]
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor]:
+        """Attend, fuse and return the one feature map.
+
+        Args:
+            x (torch.Tensor): images ``(N, 3, H, W)``.
+
+        Returns:
+            tuple[torch.Tensor]: ``((N, fuse_channels, H / out_stride,
+            W / out_stride),)``.
+        """
         feats = dict(zip(self.effnet.out_indices, self.effnet(x)))
         attended = [lat(cbam(feats[i])) for i, cbam, lat in
                     zip(self.cbam_layers, self.cbams, self.cbam_laterals)]
@@ -118,32 +135,3 @@ class EfficientNetV2CBAM(BaseModule):
             fused = smooth(finer + F.interpolate(fused, size=finer.shape[-2:],
                                                  mode='bilinear', align_corners=False))
         return (fused,)
-
-    def init_weights(self):
-        super().init_weights()  # CBAM, fusion and (from scratch) the EfficientNetV2
-        if not self.pretrained:
-            return
-        cfg = self.pretrained
-        if cfg.get('type') != 'Pretrained' or 'checkpoint' not in cfg:
-            raise ValueError(f"init_cfg must be dict(type='Pretrained', checkpoint=...), got {cfg}")
-        ckpt = _load_checkpoint(cfg['checkpoint'], map_location='cpu')
-        state = ckpt.get('state_dict', ckpt)
-        if cfg.get('prefix'):
-            state = {k[len(cfg['prefix']):]: v for k, v in state.items()
-                     if k.startswith(cfg['prefix'])}
-        else:
-            state = {_strip_prefix(k): v for k, v in state.items()}
-        state = {k: v for k, v in state.items() if k.startswith('layers.')}
-        result = self.effnet.load_state_dict(state, strict=False)
-        if not state or len(result.missing_keys) == len(self.effnet.state_dict()):
-            raise ValueError(f'{cfg["checkpoint"]}: no EfficientNetV2 weights found')
-        print_log(f'EfficientNetV2CBAM: loaded {len(state) - len(result.unexpected_keys)} '
-                  f'tensors from {cfg["checkpoint"]}; {len(result.missing_keys)} missing, '
-                  f'{len(result.unexpected_keys)} unexpected', logger='current')
-
-
-def _strip_prefix(key: str) -> str:
-    for prefix in _KNOWN_PREFIXES:
-        if key.startswith(prefix):
-            return key[len(prefix):]
-    return key
