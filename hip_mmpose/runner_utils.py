@@ -5,6 +5,8 @@ import os.path as osp
 
 from mmengine.config import Config
 
+from hip_mmpose.compat import use_gloo_without_cuda
+
 SPLIT_LOADERS = dict(train='train_dataloader', val='val_dataloader', test='test_dataloader')
 
 
@@ -104,30 +106,6 @@ def use_split_for_test(cfg: Config, split: str) -> Config:
     for evaluator in evaluators:
         if evaluator.get('type') == 'HipMetric':
             evaluator['dump_name'] = split
-    return cfg
-
-
-def use_gloo_without_cuda(cfg: Config) -> Config:
-    """Let ``--launcher pytorch`` run on machines without CUDA (CPU processes, gloo).
-
-    MMPose's runtime asks for nccl, MMEngine's pytorch launcher calls
-    ``torch.cuda.set_device`` (absent from CPU builds), and its DDP wrapper passes
-    ``device_ids=[LOCAL_RANK]`` (GPU only). Without CUDA we therefore start the gloo
-    process group ourselves - the Runner then skips its own start - and wrap the
-    model with ``device_ids=None``. With CUDA nothing changes.
-    """
-    import torch
-    import torch.distributed as dist
-    if torch.cuda.is_available():
-        return cfg
-    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
-    if cfg.get('model_wrapper_cfg') is None:
-        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,
-                                     broadcast_buffers=False,
-                                     find_unused_parameters=cfg.get('find_unused_parameters',
-                                                                    False))
-    if cfg.get('launcher') == 'pytorch' and not dist.is_initialized():
-        dist.init_process_group(backend='gloo')  # rank/world size from torchrun's env
     return cfg
 
 
@@ -249,14 +227,3 @@ def apply_runner_args(cfg: Config, args) -> Config:
         use_gloo_without_cuda(cfg)
     return cfg
 
-
-def finish_distributed() -> None:
-    """Wait for every rank, then close the process group before the interpreter exits.
-
-    Left open, gloo's background threads can be torn down mid-flight at exit and
-    abort a rank ('terminate called without an active exception'), failing the run.
-    """
-    import torch.distributed as dist
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()

@@ -12,12 +12,12 @@ import argparse
 from pathlib import Path
 
 import hip_mmpose  # noqa: F401  (stack fixes and registries first)
+from hip_mmpose.compat import finish_distributed, use_gloo_without_cuda
 from hip_mmpose.apis.cascade import HIP, is_cascade, test_cascade
 from hip_mmpose.runner_utils import (add_runner_args, add_visualization_args,
                                      apply_runner_args, load_config, apply_visualization_args,
-                                     finish_distributed, format_metric_table,
-                                     overlay_dir, require_annotations,
-                                     use_gloo_without_cuda, use_split_for_test)
+                                     format_metric_table, overlay_dir,
+                                     require_annotations, use_split_for_test)
 from mmengine.config import Config
 from mmengine.runner import Runner
 

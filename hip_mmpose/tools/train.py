@@ -11,11 +11,11 @@ Example:
 import argparse
 
 import hip_mmpose  # noqa: F401  (stack fixes and registries first)
+from hip_mmpose.compat import finish_distributed, use_gloo_without_cuda
 from hip_mmpose.apis.cascade import is_cascade, train_cascade
 from hip_mmpose.runner_utils import (add_runner_args, add_visualization_args,
                                      apply_runner_args, load_config, apply_visualization_args,
-                                     finish_distributed, require_annotations,
-                                     use_gloo_without_cuda)
+                                     require_annotations)
 from mmengine.config import Config
 from mmengine.runner import Runner
 
