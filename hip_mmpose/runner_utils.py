@@ -5,112 +5,12 @@ import os.path as osp
 
 from mmengine.config import Config
 
+from hip_mmpose.apis.run_config import (SPLIT_LOADERS, VIS_BACKENDS,  # noqa: F401
+                                        default_work_dir, load_config, merge_options,
+                                        require_annotations, set_data_paths,
+                                        set_visualization, sync_schedule,
+                                        use_split_for_test)
 from hip_mmpose.compat import use_gloo_without_cuda
-
-SPLIT_LOADERS = dict(train='train_dataloader', val='val_dataloader', test='test_dataloader')
-
-
-def load_config(config: str) -> Config:
-    """``Config.fromfile`` of a path or a packaged config's name (``configs/x.py``
-    from any directory); a missing file stops with one line naming it.
-
-    Args:
-        config (str): the config file or name (:func:`config_files.config_path`).
-
-    Returns:
-        Config: the loaded config.
-    """
-    import hip_mmpose
-    from hip_mmpose.config_files import config_path
-    if not hip_mmpose.TRAINING_STACK:  # else: "not in the registry" errors much later
-        raise SystemExit(f'error: {config} needs the training stack; '
-                         f'{hip_mmpose.MISSING_STACK_PACKAGE} is not installed '
-                         f'(pip install "hip_mmpose[mmpose]", README)')
-    try:
-        return Config.fromfile(config_path(config))
-    except FileNotFoundError as err:
-        raise SystemExit(f'error: {err}') from None
-
-
-def set_data_paths(cfg: Config, data_root: str | None = None,
-                   ann_root: str | None = None) -> Config:
-    """Point every dataloader at one data set.
-
-    ``data_root`` holds ``<split>/images/``; ``ann_root`` holds ``<split>.json``
-    (default ``<data_root>/coco``). Loaders missing from the config are skipped.
-    """
-    if data_root is None and ann_root is None:
-        return cfg
-    for split, key in SPLIT_LOADERS.items():
-        loader = cfg.get(key)
-        if not loader:
-            continue
-        dataset = loader['dataset']
-        if data_root is not None:
-            dataset['data_root'] = data_root
-        root = ann_root if ann_root is not None else osp.join(dataset['data_root'], 'coco')
-        dataset['ann_file'] = osp.abspath(osp.join(root, f'{split}.json'))
-    return cfg
-
-
-def sync_schedule(cfg: Config, old_max_epochs) -> Config:
-    """Keep epoch-based schedulers ending at ``train_cfg.max_epochs``.
-
-    A scheduler whose ``end`` (and ``T_max``) equalled the config's own
-    ``max_epochs`` follows a new value set by ``--cfg-options`` (the demo's
-    ``train_cfg.max_epochs=12`` then anneals over 12 epochs, not the config's 30).
-    """
-    new = cfg.get('train_cfg', {}).get('max_epochs')
-    if old_max_epochs is None or new is None or new == old_max_epochs:
-        return cfg
-    for sched in cfg.get('param_scheduler') or []:
-        if sched.get('by_epoch', True) and sched.get('end') == old_max_epochs:
-            sched['end'] = new
-            if sched.get('T_max') == old_max_epochs - sched.get('begin', 0):
-                sched['T_max'] = new - sched.get('begin', 0)
-    return cfg
-
-
-def merge_options(cfg: Config, options: dict | None) -> Config:
-    """``cfg.merge_from_dict(options)`` with the schedule kept on ``max_epochs``."""
-    if options:
-        old = cfg.get('train_cfg', {}).get('max_epochs')
-        cfg.merge_from_dict(options)
-        sync_schedule(cfg, old)
-    return cfg
-
-
-def require_annotations(cfg: Config, splits=('train', 'val', 'test')) -> None:
-    """Stop with one line naming the convert command when a loader's COCO file is missing."""
-    for split in splits:
-        loader = cfg.get(SPLIT_LOADERS[split])
-        if not loader:
-            continue
-        dataset = loader['dataset']
-        ann = dataset.get('ann_file', '')
-        path = ann if osp.isabs(ann) else osp.join(dataset.get('data_root') or '', ann)
-        if ann and not osp.isfile(path):
-            root = dataset.get('data_root') or '<data root>'
-            raise SystemExit(
-                f'error: {path} does not exist; convert the annotations first: '
-                f'hip-convert {root} --out-dir {osp.dirname(path)}')
-
-
-def use_split_for_test(cfg: Config, split: str) -> Config:
-    """Make the test loader read ``split`` (its COCO file, image folder, dump name)."""
-    dataset = cfg.test_dataloader['dataset']
-    folder = osp.dirname(dataset['ann_file'])
-    dataset['ann_file'] = osp.join(folder, f'{split}.json')
-    dataset['data_prefix'] = dict(img=f'{split}/images/')
-    evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
-    for evaluator in evaluators:
-        if evaluator.get('type') == 'HipMetric':
-            evaluator['dump_name'] = split
-    return cfg
-
-
-def default_work_dir(config_path: str) -> str:
-    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
 def format_metric_table(metrics: dict, title: str = 'metrics') -> str:
@@ -137,10 +37,6 @@ def add_runner_args(parser) -> None:
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-
-
-#: ``--vis-backend`` choices: the backends added beside the configs' LocalVisBackend
-VIS_BACKENDS = dict(local=None, tensorboard=dict(type='TensorboardVisBackend'))
 
 
 def add_visualization_args(parser) -> None:
@@ -175,29 +71,9 @@ def apply_visualization_args(cfg: Config, args, draw: bool = True) -> Config:
     Returns:
         Config: ``cfg``, changed in place.
     """
-    backend = VIS_BACKENDS[args.vis_backend]
-    if backend is not None:
-        if args.vis_backend == 'tensorboard':
-            try:
-                import tensorboard  # noqa: F401
-            except ImportError:
-                raise SystemExit('error: --vis-backend tensorboard needs the tensorboard '
-                                 'package: pip install tensorboard==2.21.0') from None
-        backends = cfg.visualizer.setdefault('vis_backends', [])
-        if not any(b.get('type') == backend['type'] for b in backends):
-            backends.append(dict(backend))
-    if draw and (args.show or args.show_dir is not None or backend is not None):
-        hook = cfg.get('default_hooks', {}).get('visualization')
-        if hook is None:
-            raise SystemExit(f'error: {cfg.filename}: default_hooks has no visualization '
-                             "hook; set visualization=dict(type='PoseVisualizationHook')")
-        hook.enable = True
-        hook.show = args.show
-        if args.show:
-            hook.wait_time = args.wait_time
-        hook.out_dir = args.show_dir
-        hook.interval = args.interval
-    return cfg
+    return set_visualization(cfg, show=args.show, show_dir=args.show_dir,
+                             interval=args.interval, wait_time=args.wait_time,
+                             vis_backend=args.vis_backend, draw=draw)
 
 
 def overlay_dir(log_dir: str, args) -> str | None:
