@@ -22,6 +22,16 @@ entry point (tools, tests, user code) gets the same fixes in the same order:
    checks the config embedded in a published file (as the inference loader does).
 6. MMEngine writes checkpoints in place (a kill mid-save leaves a truncated
    file); ours writes a temporary file beside the target and renames it.
+7. numpy 1 and numpy 2 pickle arrays under different module names; both
+   spellings of the two functions involved are allowed.
+8. mmpretrain 1.2 imports its multimodal models under transformers >= 5, where
+   they fail at import; its ``WITH_MULTIMODAL`` flag is switched off first.
+9. Distributed runs without CUDA (``launcher='pytorch'`` on CPU processes): MMPose
+   asks for nccl, MMEngine calls ``torch.cuda.set_device`` and wraps the model with
+   GPU ``device_ids``; :func:`use_gloo_without_cuda` switches a run's config to gloo
+   (not at import: :mod:`hip_mmpose.apis` applies it to each Runner's config when a
+   launcher is set) and :func:`finish_distributed` closes the process group before
+   the interpreter exits.
 """
 from __future__ import annotations
 
@@ -390,3 +400,52 @@ def skip_mmpretrain_multimodal() -> bool:
         return False
     dependency.WITH_MULTIMODAL = False
     return True
+
+
+def use_gloo_without_cuda(cfg):
+    """Let ``launcher='pytorch'`` run on machines without CUDA (CPU processes, gloo).
+
+    MMPose's runtime asks for nccl, MMEngine's pytorch launcher calls
+    ``torch.cuda.set_device`` (absent from CPU builds), and its DDP wrapper passes
+    ``device_ids=[LOCAL_RANK]`` (GPU only). Without CUDA we therefore start the gloo
+    process group ourselves - the Runner then skips its own start - and wrap the
+    model with ``device_ids=None``. With CUDA nothing changes.
+
+    Args:
+        cfg (Config): a Runner's config; ``cfg.launcher`` says whether to start the
+            process group here (``'pytorch'``: rank and world size from torchrun's
+            environment).
+
+    Returns:
+        Config: ``cfg``, changed in place.
+    """
+    import torch.distributed as dist
+    if torch.cuda.is_available():
+        return cfg
+    # (ConfigDict.setdefault stores a copy of a new dict: set, then read back)
+    if cfg.get('env_cfg') is None:
+        cfg.env_cfg = {}
+    if cfg.env_cfg.get('dist_cfg') is None:
+        cfg.env_cfg.dist_cfg = {}
+    cfg.env_cfg.dist_cfg.backend = 'gloo'
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,
+                                     broadcast_buffers=False,
+                                     find_unused_parameters=cfg.get('find_unused_parameters',
+                                                                    False))
+    if cfg.get('launcher') == 'pytorch' and not dist.is_initialized():
+        dist.init_process_group(backend='gloo')  # rank/world size from torchrun's env
+    return cfg
+
+
+def finish_distributed() -> None:
+    """Wait for every rank, then close the process group before the interpreter exits.
+
+    Left open, gloo's background threads can be torn down mid-flight at exit and
+    abort a rank ('terminate called without an active exception'), failing the run.
+    A no-op when no process group is open.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -39,10 +39,14 @@ def mmpose_scope():
     init_default_scope('mmpose')
 
 
-TINY_LOADERS = [f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
-                for key in ('batch_size=2', 'num_workers=0', 'persistent_workers=False')]
+#: loaders for the tiny synthetic sets, as ``cfg_options`` of ``hip_mmpose.apis``
+TINY = {f'{split}_dataloader.{key}': value for split in ('train', 'val', 'test')
+        for key, value in (('batch_size', 2), ('num_workers', 0), ('persistent_workers', False))}
 #: the same for both stages of a two-stage config
-TINY_BOTH = TINY_LOADERS + [f'film_stage.{option}' for option in TINY_LOADERS]
+TINY_BOTH_OPTIONS = dict(TINY, **{f'film_stage.{key}': value for key, value in TINY.items()})
+#: the same as ``--cfg-options`` arguments of the tools
+TINY_LOADERS = [f'{key}={value}' for key, value in TINY.items()]
+TINY_BOTH = [f'{key}={value}' for key, value in TINY_BOTH_OPTIONS.items()]
 DEMO_CONFIG = str(REPO / 'configs' / 'hip_effv2_cbam_cpu.py')       # two stages
 FILM_CONFIG = str(REPO / 'configs' / 'hip_effv2_cbam_film_cpu.py')  # one stage
 
@@ -50,26 +54,27 @@ FILM_CONFIG = str(REPO / 'configs' / 'hip_effv2_cbam_film_cpu.py')  # one stage
 @pytest.fixture(scope='session')
 def trained(synthetic_root, tmp_path_factory):
     """The whole-film (single-stage) config trained one epoch (2 iterations) by
-    tools/train.py, logging to TensorBoard too (tests/test_visualization.py)."""
-    from hip_mmpose.tools.train import run as train_main
+    ``hip_mmpose.apis.train``, logging to TensorBoard too (tests/test_visualization.py).
+
+    Returns (config, work_dir, the Runner after training)."""
+    from hip_mmpose.apis import train
     work_dir = tmp_path_factory.mktemp('work')
-    runner = train_main([FILM_CONFIG, '--data-root', str(synthetic_root),
-                         '--work-dir', str(work_dir), '--vis-backend', 'tensorboard',
-                         '--cfg-options', 'train_cfg.max_epochs=1', 'randomness.seed=0',
-                         *TINY_LOADERS])
-    return FILM_CONFIG, work_dir, runner
+    result = train(FILM_CONFIG, data_root=str(synthetic_root), work_dir=str(work_dir),
+                   cfg_options={'train_cfg.max_epochs': 1, 'randomness.seed': 0, **TINY},
+                   visualization=dict(vis_backend='tensorboard'))
+    return FILM_CONFIG, work_dir, result.runner
 
 
 @pytest.fixture(scope='session')
 def trained_cascade(synthetic_root, tmp_path_factory):
-    """The design card's two-stage CPU config, one epoch per stage, by tools/train.py.
+    """The design card's two-stage CPU config, one epoch per stage, by
+    ``hip_mmpose.apis.train``.
 
     Returns (config, work_dir, path of best_cascade.pth)."""
-    from hip_mmpose.tools.train import run as train_main
+    from hip_mmpose.apis import train
     work_dir = tmp_path_factory.mktemp('cascade')
-    best = train_main([DEMO_CONFIG, '--data-root', str(synthetic_root),
-                       '--work-dir', str(work_dir),
-                       '--cfg-options', 'train_cfg.max_epochs=1', 'randomness.seed=0',
-                       'film_stage.train_cfg.max_epochs=1', 'film_stage.randomness.seed=0',
-                       *TINY_BOTH])
-    return DEMO_CONFIG, work_dir, Path(best)
+    result = train(DEMO_CONFIG, data_root=str(synthetic_root), work_dir=str(work_dir),
+                   cfg_options={'train_cfg.max_epochs': 1, 'randomness.seed': 0,
+                                'film_stage.train_cfg.max_epochs': 1,
+                                'film_stage.randomness.seed': 0, **TINY_BOTH_OPTIONS})
+    return DEMO_CONFIG, work_dir, Path(result.checkpoint)

@@ -127,7 +127,7 @@ def test_hip_metric_joins_the_two_hips_of_a_film():
 
 
 def test_max_epochs_drives_the_cosine_schedule():
-    from hip_mmpose.runner_utils import merge_options
+    from hip_mmpose.apis.run_config import merge_options
     cfg = merge_options(Config.fromfile(DEMO_CONFIG), {'train_cfg.max_epochs': 12})
     cosine = cfg.param_scheduler[1]
     assert (cosine.end, cosine.T_max) == (12, 12)
@@ -136,7 +136,8 @@ def test_max_epochs_drives_the_cosine_schedule():
 
 def test_card_commands_train_test_publish_infer(trained_cascade, synthetic_root, tmp_path,
                                                 capsys):
-    """tools/train.py trained both stages (fixture); test, publish and infer with one file."""
+    """apis.train trained both stages as tools/train.py does (fixture); test, publish
+    and infer with one file."""
     config, work_dir, best = trained_cascade
     assert best == work_dir / 'best_cascade.pth'
     for stage in ('film', 'hip'):

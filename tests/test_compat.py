@@ -113,3 +113,21 @@ def test_checkpoint_from_the_other_numpy_loads(tmp_path, legacy):
     loaded = torch.load(path, map_location='cpu')  # torch >= 2.6: weights_only=True
     assert loaded['meta']['arr'].tolist() == [0.0, 1.0, 2.0]
     assert loaded['meta']['seed'] == 3
+
+
+def test_gloo_without_cuda_rewrites_the_config_only():
+    """Fix 9 on a CPU machine: gloo and a DDP wrapper without device_ids; with no
+    launcher set no process group is started, and finishing one that is not open is
+    a no-op."""
+    import torch.distributed as dist
+    from mmengine.config import Config
+    if torch.cuda.is_available():
+        pytest.skip('with CUDA the config is left as it is')
+    cfg = compat.use_gloo_without_cuda(Config(dict(launcher='none')))
+    assert cfg.env_cfg.dist_cfg.backend == 'gloo'
+    kept = compat.use_gloo_without_cuda(Config(dict(
+        launcher='none', env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend='nccl')))))
+    assert kept.env_cfg == dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
+    assert cfg.model_wrapper_cfg.device_ids is None
+    assert not dist.is_initialized()
+    compat.finish_distributed()

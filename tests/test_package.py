@@ -14,7 +14,7 @@ CHECK = textwrap.dedent('''
     import json, sys
     import hip_mmpose
     from hip_mmpose.config_files import METAINFO_FILE, config_path
-    from hip_mmpose.runner_utils import set_data_paths
+    from hip_mmpose.apis.run_config import set_data_paths
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpose.registry import DATASETS

@@ -1,4 +1,5 @@
-"""A real MMEngine Runner loop on tiny synthetic films, through tools/train.py and test.py."""
+"""A real MMEngine Runner loop on tiny synthetic films: trained by hip_mmpose.apis.train
+(the `trained` fixture), resumed and tested through tools/train.py and test.py."""
 import numpy as np
 
 from tests.conftest import TINY_LOADERS
@@ -63,3 +64,34 @@ def test_reload_for_inference(trained, synthetic_root):
     kpts = results[0].pred_instances.keypoints
     assert kpts.shape == (1, 12, 2) and np.isfinite(kpts).all()
     assert model.dataset_meta['num_keypoints'] == 12
+
+
+def test_build_config_routes_options_and_paths(tmp_path):
+    import pytest
+    from hip_mmpose.apis import build_config
+    from tests.conftest import DEMO_CONFIG, FILM_CONFIG
+    cfg = build_config('configs/hip_effv2_cbam_cpu.py', data_root=str(tmp_path),
+                       cfg_options={'train_cfg.max_epochs': 3,
+                                    'film_stage.train_cfg.max_epochs': 2})
+    assert cfg.work_dir == './work_dirs/hip_effv2_cbam_cpu'
+    assert cfg.film_stage.cfg_options == {'train_cfg.max_epochs': 2}
+    assert cfg.param_scheduler[1].end == 3  # the cosine follows max_epochs
+    assert cfg.val_dataloader.dataset.ann_file == str(tmp_path / 'coco' / 'val.json')
+    again = build_config(cfg, work_dir=str(tmp_path / 'w'))  # a Config is copied
+    assert again.work_dir == str(tmp_path / 'w') and cfg.work_dir != again.work_dir
+    assert build_config(DEMO_CONFIG, cfg_options={'film_stage': None}).get('film_stage') is None
+    with pytest.raises(SystemExit, match='has no film_stage'):
+        build_config(FILM_CONFIG, cfg_options={'film_stage.train_cfg.max_epochs': 2})
+
+
+def test_api_tests_another_split(trained, synthetic_root, tmp_path):
+    from hip_mmpose.apis import test
+    from tests.conftest import TINY
+    config, work_dir, _ = trained
+    result = test(config, str(work_dir / 'epoch_1.pth'), split='val',
+                  data_root=str(synthetic_root), work_dir=str(tmp_path), cfg_options=TINY)
+    assert np.isfinite(result.metrics['hip/AI_MAE']) and result.stage_metrics == {}
+    assert result.per_film.endswith('val_per_film.json')
+    import json
+    from pathlib import Path
+    assert len(json.loads(Path(result.per_film).read_text())['films']) == 4

@@ -29,7 +29,7 @@ from pathlib import Path
 from mmengine.config import Config
 
 from hip_mmpose.apis.model_files import PUBLISHED_FORMAT, load_weights, save_published
-from hip_mmpose.runner_utils import (SPLIT_LOADERS, merge_options, set_data_paths,
+from hip_mmpose.apis.run_config import (SPLIT_LOADERS, merge_options, set_data_paths,
                                      use_split_for_test)
 
 FILM, HIP = 'film', 'hip'

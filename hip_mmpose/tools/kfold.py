@@ -14,12 +14,13 @@ from pathlib import Path
 
 import hip_mmpose  # noqa: F401
 import numpy as np
+from mmengine.config import DictAction
 
+from hip_mmpose.apis import test, train
 from hip_mmpose.data_tools.csv_to_coco import convert_dataset
 from hip_mmpose.datasets import METAINFO_FILE
 from hip_mmpose.evaluation.hip_metric import HEADLINE_METRICS, METRIC_PREFIX
-from hip_mmpose.tools.test import run as test_main
-from hip_mmpose.tools.train import run as train_main
+from hip_mmpose.tools._cli import print_test_tables
 
 HEADLINE = tuple(f'{METRIC_PREFIX}/{name}' for name in HEADLINE_METRICS)
 
@@ -32,7 +33,7 @@ def run(argv=None) -> dict:
     parser.add_argument('config')
     parser.add_argument('folds_root', help='folder with fold0/, fold1/, ...')
     parser.add_argument('--work-dir', required=True)
-    parser.add_argument('--cfg-options', nargs='+', default=[],
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='passed to train and test, e.g. train_cfg.max_epochs=30')
     args = parser.parse_args(argv)
     folds = sorted(p for p in Path(args.folds_root).iterdir()
@@ -43,13 +44,16 @@ def run(argv=None) -> dict:
     for fold in folds:
         ann_root = fold / 'coco'
         convert_dataset(fold, ann_root, metainfo_file=METAINFO_FILE, progress=False)
-        work = Path(args.work_dir) / fold.name
-        common = ['--data-root', str(fold), '--ann-root', str(ann_root), '--work-dir', str(work)]
-        opts = ['--cfg-options', *args.cfg_options] if args.cfg_options else []
-        trained = train_main([args.config, *common, *opts])
-        best = (trained if isinstance(trained, str)  # a two-stage run: best_cascade.pth
-                else max(work.glob('best_*.pth'), key=lambda p: p.stat().st_mtime))
-        results[fold.name] = test_main([args.config, str(best), *common, *opts])
+        common = dict(data_root=str(fold), ann_root=str(ann_root),
+                      work_dir=str(Path(args.work_dir) / fold.name),
+                      cfg_options=args.cfg_options)
+        # model selection on val: best_cascade.pth (two stages) or best_*.pth
+        best = train(args.config, **common).checkpoint
+        if best is None:
+            raise SystemExit(f'error: {common["work_dir"]}: training saved no checkpoint')
+        tested = test(args.config, best, **common)
+        print_test_tables(tested, 'test', Path(best).name)
+        results[fold.name] = tested.metrics
     keys = [k for k in HEADLINE if all(k in m for m in results.values())]
     print(f'\n{len(results)}-fold cross-validation of {args.config} (test part of each fold)')
     print(f'{"metric":<22}{"mean":>10}{"sd":>10}   per fold')

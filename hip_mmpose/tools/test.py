@@ -12,14 +12,10 @@ import argparse
 from pathlib import Path
 
 import hip_mmpose  # noqa: F401  (stack fixes and registries first)
-from hip_mmpose.apis.cascade import HIP, is_cascade, test_cascade
-from hip_mmpose.runner_utils import (add_runner_args, add_visualization_args,
-                                     apply_runner_args, load_config, apply_visualization_args,
-                                     finish_distributed, format_metric_table,
-                                     overlay_dir, require_annotations,
-                                     use_gloo_without_cuda, use_split_for_test)
-from mmengine.config import Config
-from mmengine.runner import Runner
+from hip_mmpose.apis import test
+from hip_mmpose.compat import finish_distributed
+from hip_mmpose.tools._cli import (add_runner_args, add_visualization_args, overlay_dir,
+                                   print_test_tables, set_local_rank, visualization_options)
 
 
 def parse_args(argv=None):
@@ -38,33 +34,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def add_dump(cfg: Config, args) -> Config:
-    if args.dump:
-        if not args.dump.endswith(('.pkl', '.pickle')):
-            raise SystemExit(f'--dump must end with .pkl or .pickle, got {args.dump}')
-        dump = dict(type='DumpResults', out_file_path=args.dump)
-        evaluators = cfg.test_evaluator
-        cfg.test_evaluator = ([*evaluators, dump] if isinstance(evaluators, (list, tuple))
-                              else [evaluators, dump])
-    return cfg
-
-
-def stage_args(cfg: Config, args, draw: bool = True) -> Config:
-    cfg.launcher = args.launcher
-    if args.launcher != 'none':
-        use_gloo_without_cuda(cfg)
-    # a two-stage run draws its final points: the refining stage's (draw=False for
-    # the whole-film stage)
-    return apply_visualization_args(cfg, args, draw=draw)
-
-
-def single_stage_args(cfg: Config, args) -> Config:
-    cfg.load_from = args.checkpoint
-    if args.split != 'test':
-        use_split_for_test(cfg, args.split)
-    return stage_args(add_dump(cfg, args), args)
-
-
 def _rank() -> int:
     from mmengine.dist import get_rank
     return get_rank()
@@ -81,39 +50,26 @@ def run(argv=None) -> dict:
         ``film_stage/...``).
     """
     args = parse_args(argv)
-    cfg = apply_runner_args(load_config(args.config), args)
-    name = Path(args.checkpoint).name
-    if args.split == 'test':
-        require_annotations(cfg, ('test',))
-    if is_cascade(cfg):
-        result = test_cascade(cfg, args.checkpoint, cfg.work_dir, split=args.split,
-                              data_root=args.data_root, ann_root=args.ann_root,
-                              prepare=lambda stage, stage_name: stage_args(
-                                  add_dump(stage, args) if stage_name == HIP else stage, args,
-                                  draw=stage_name == HIP))
-        metrics, per_film = result['hip'], result['per_film']
-        tables = [(result['film'], f'{args.split}: whole-film stage only ({name})'),
-                  (metrics, f'{args.split}: final points, refined per hip ({name})')]
-        metrics = dict(metrics, **{f'film_stage/{k}': v for k, v in result['film'].items()})
-    else:
-        runner = Runner.from_cfg(single_stage_args(cfg, args))
-        metrics = runner.test()
-        per_film = Path(runner.log_dir) / f'{args.split}_per_film.json'
-        tables = [(metrics, f'{args.split} metrics ({name})')]
+    set_local_rank(args)
+    if args.dump and not args.dump.endswith(('.pkl', '.pickle')):
+        raise SystemExit(f'--dump must end with .pkl or .pickle, got {args.dump}')
+    result = test(args.config, args.checkpoint, split=args.split, data_root=args.data_root,
+                  ann_root=args.ann_root, work_dir=args.work_dir,
+                  cfg_options=args.cfg_options, dump=args.dump, launcher=args.launcher,
+                  visualization=visualization_options(args))
     main_process = _rank() == 0  # every rank gets the metrics; one writes
     if args.launcher != 'none':
         finish_distributed()
     if not main_process:
-        return metrics
-    for table, title in tables:
-        print(format_metric_table(table, title=title))
+        return result.metrics
+    print_test_tables(result, args.split, Path(args.checkpoint).name)
     if args.show_dir is not None:  # PoseVisualizationHook's folder: <log dir>/<show-dir>
-        print(f'overlays: {overlay_dir(str(Path(per_film).parent), args)}')
+        print(f'overlays: {overlay_dir(str(Path(result.per_film).parent), args)}')
     if args.report:
         from hip_mmpose.report import write_report
-        page = write_report(per_film, args.report, work_dir=cfg.work_dir)
+        page = write_report(result.per_film, args.report, work_dir=result.work_dir)
         print(f'report: {page}')
-    return metrics
+    return result.metrics
 
 
 def main(argv=None) -> int:

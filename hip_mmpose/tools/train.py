@@ -11,13 +11,11 @@ Example:
 import argparse
 
 import hip_mmpose  # noqa: F401  (stack fixes and registries first)
-from hip_mmpose.apis.cascade import is_cascade, train_cascade
-from hip_mmpose.runner_utils import (add_runner_args, add_visualization_args,
-                                     apply_runner_args, load_config, apply_visualization_args,
-                                     finish_distributed, require_annotations,
-                                     use_gloo_without_cuda)
-from mmengine.config import Config
-from mmengine.runner import Runner
+from hip_mmpose.apis import build_config, train
+from hip_mmpose.apis.cascade import is_cascade
+from hip_mmpose.compat import finish_distributed
+from hip_mmpose.tools._cli import (add_runner_args, add_visualization_args, set_local_rank,
+                                   visualization_options)
 
 
 def parse_args(argv=None):
@@ -38,29 +36,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def stage_args(cfg: Config, args) -> Config:
-    """The options that apply to each stage's own config."""
-    if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.auto_scale_lr:
-        cfg.auto_scale_lr.enable = True
-    cfg.launcher = args.launcher
-    if args.launcher != 'none':
-        use_gloo_without_cuda(cfg)
-    return apply_visualization_args(cfg, args)
-
-
-def single_stage_args(cfg: Config, args) -> Config:
-    if args.no_validate:
-        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
-    return stage_args(cfg, args)
-
-
 def run(argv=None):
     """Train.
 
@@ -72,24 +47,22 @@ def run(argv=None):
         (two stages).
     """
     args = parse_args(argv)
+    set_local_rank(args)
     # --cfg-options first: `film_stage=None` makes a two-stage config's refining
     # stage a single-stage config (ablations with given first-stage points)
-    cfg = apply_runner_args(load_config(args.config), args)
+    cfg = build_config(args.config, args.data_root, args.ann_root, args.cfg_options,
+                       args.work_dir)
     if is_cascade(cfg) and args.resume not in (None, 'auto'):
         raise SystemExit('error: a two-stage run resumes from its work dir: use '
                          '--resume without a path')
-    require_annotations(cfg, ('train', 'val') if not args.no_validate else ('train',))
-    if is_cascade(cfg):
-        result = train_cascade(cfg, cfg.work_dir, resume=args.resume is not None,
-                               data_root=args.data_root, ann_root=args.ann_root,
-                               prepare=lambda stage, _: stage_args(stage, args),
-                               validate=not args.no_validate)
-    else:
-        result = Runner.from_cfg(single_stage_args(cfg, args))
-        result.train()
+    result = train(cfg, data_root=args.data_root, ann_root=args.ann_root,
+                   resume=True if args.resume == 'auto' else (args.resume or False),
+                   validate=not args.no_validate, amp=args.amp,
+                   auto_scale_lr=args.auto_scale_lr, launcher=args.launcher,
+                   visualization=visualization_options(args))
     if args.launcher != 'none':
         finish_distributed()
-    return result
+    return result.runner if result.runner is not None else result.checkpoint
 
 
 def main(argv=None) -> int:
