@@ -79,12 +79,23 @@ class Film:
 
     @property
     def size(self) -> tuple[int, int]:
-        """``(width, height)`` in pixels."""
+        """The film's size.
+
+        Returns:
+            tuple[int, int]: ``(width, height)`` in pixels.
+        """
         return int(self.image.shape[1]), int(self.image.shape[0])
 
 
 def max_film_pixels() -> int:
-    """The pixel cap: ``$HIP_MMPOSE_MAX_FILM_PIXELS`` if set, else :data:`MAX_FILM_PIXELS`."""
+    """The pixel cap: ``$HIP_MMPOSE_MAX_FILM_PIXELS`` if set, else :data:`MAX_FILM_PIXELS`.
+
+    Returns:
+        int: the largest pixel count (width x height) a film may have.
+
+    Raises:
+        ValueError: the variable is set to something other than a positive integer.
+    """
     value = os.environ.get(MAX_PIXELS_ENV)
     if not value:
         return MAX_FILM_PIXELS
@@ -105,7 +116,15 @@ def _too_large(path, width, height, cap):
 
 
 def is_dicom(path) -> bool:
-    """Whether a file is DICOM (Part 10: ``DICM`` after the 128-byte preamble)."""
+    """Whether a file is DICOM (Part 10: ``DICM`` after the 128-byte preamble).
+
+    Args:
+        path (str | Path): the file; its name is not looked at.
+
+    Returns:
+        bool: True for a DICOM Part 10 file; False otherwise, or when it cannot be
+        opened.
+    """
     try:
         with open(path, 'rb') as fh:
             head = fh.read(132)
@@ -118,13 +137,14 @@ def load_film(path, max_pixels: int | None = None) -> np.ndarray:
     """Decode a whole JPEG/PNG film as stored (a truncated file is an error).
 
     Args:
-        path: a JPEG or PNG file.
-        max_pixels: refuse films with more pixels than this (default
-            :func:`max_film_pixels`). The size is read from the header, so a
-            huge film is refused before any memory is spent on its pixels.
+        path (str | Path): a JPEG or PNG file.
+        max_pixels (int, optional): refuse films with more pixels than this. The
+            size is read from the header, so a huge film is refused before any
+            memory is spent on its pixels. Defaults to None
+            (:func:`max_film_pixels`).
 
     Returns:
-        The pixel array as stored: ``(H, W)`` grey (uint8 or uint16) or
+        np.ndarray: the pixel array as stored: ``(H, W)`` grey (uint8 or uint16) or
         ``(H, W, 3)`` in BGR order. :func:`read_film` turns it (or a DICOM) into
         the network's input.
 
@@ -165,11 +185,13 @@ def read_film(path, max_pixels: int | None = None, pixel_spacing=None) -> Film:
     """Read a JPEG, PNG or DICOM film into the network's input (module doc).
 
     Args:
-        path: the film; DICOM is recognised by its content, whatever its name.
-        max_pixels: pixel cap (default :func:`max_film_pixels`), checked
-            before the pixels are decoded.
-        pixel_spacing: ``(x, y)`` mm per pixel (or one number) from a
-            ``spacing.csv``; it overrides a DICOM header's spacing.
+        path (str | Path): the film; DICOM is recognised by its content, whatever
+            its name.
+        max_pixels (int, optional): pixel cap, checked before the pixels are
+            decoded. Defaults to None (:func:`max_film_pixels`).
+        pixel_spacing (float | tuple[float, float], optional): ``(x, y)`` mm per
+            pixel (or one number) from a ``spacing.csv``; it overrides a DICOM
+            header's spacing. Defaults to None.
 
     Returns:
         Film: the 8-bit BGR image and the pixel spacing (None when unknown).
@@ -400,6 +422,13 @@ def _dicom_spacing(path, ds):
 def as_spacing(value) -> tuple[float, float]:
     """``(x, y)`` mm per pixel from one number or a pair; checked.
 
+    Args:
+        value (float | Sequence[float]): one spacing for both axes, or an
+            ``(x, y)`` pair, in mm per pixel.
+
+    Returns:
+        tuple[float, float]: ``(x, y)`` mm per pixel.
+
     Raises:
         ValueError: not a positive, finite spacing within :data:`SPACING_RANGE_MM`.
     """
@@ -414,6 +443,13 @@ def as_spacing(value) -> tuple[float, float]:
 
 def read_spacing_csv(path) -> dict[str, tuple[float, float]]:
     """``{film file name: (x, y) mm per pixel}`` from a ``file,spacing_mm`` CSV.
+
+    Args:
+        path (str | Path): the CSV (UTF-8, a BOM allowed); ``file`` is a plain file
+            name, ``spacing_mm`` one number used for x and y.
+
+    Returns:
+        dict[str, tuple[float, float]]: ``{film file name: (x, y) mm per pixel}``.
 
     Raises:
         FilmReadError: a missing column, a bad number, a film named twice (the
@@ -445,12 +481,26 @@ def read_spacing_csv(path) -> dict[str, tuple[float, float]]:
 
 
 def folder_spacings(folder) -> dict[str, tuple[float, float]]:
-    """The spacings of ``folder/spacing.csv``, or ``{}`` when there is none."""
+    """The spacings of ``folder/spacing.csv``, or ``{}`` when there is none.
+
+    Args:
+        folder (str | Path): a folder of films.
+
+    Returns:
+        dict[str, tuple[float, float]]: as :func:`read_spacing_csv`.
+    """
     path = Path(folder) / SPACING_CSV
     return read_spacing_csv(path) if path.is_file() else {}
 
 
 def list_films(folder) -> list[Path]:
-    """The films of a folder (JPEG, PNG, DICOM by suffix), sorted by name."""
+    """The films of a folder (JPEG, PNG, DICOM by suffix), sorted by name.
+
+    Args:
+        folder (str | Path): the folder (not searched recursively).
+
+    Returns:
+        list[Path]: its files with a suffix in :data:`FILM_SUFFIXES` (any case).
+    """
     return sorted(p for p in Path(folder).iterdir()
                   if p.is_file() and p.suffix.lower() in FILM_SUFFIXES)

@@ -24,7 +24,15 @@ MIRRORED_HIP = IMAGE_RIGHT
 
 
 def mirror_x(points: np.ndarray, width: float) -> np.ndarray:
-    """Mirror points ``(..., 2)`` left-right in a film ``width`` pixels wide."""
+    """Mirror points ``(..., 2)`` left-right in a film ``width`` pixels wide.
+
+    Args:
+        points (np.ndarray): points ``(..., 2)`` ``(x, y)`` in film pixels.
+        width (float): the film's width in pixels.
+
+    Returns:
+        np.ndarray: a float64 copy with ``x -> width - 1 - x``; y unchanged.
+    """
     out = np.array(points, dtype=np.float64, copy=True)
     out[..., 0] = width - 1 - out[..., 0]
     return out
@@ -50,10 +58,12 @@ def merge_hips(hips, width: float, out: np.ndarray | None = None) -> np.ndarray:
     """Inverse of :func:`split_hips`: 12 film points from the two hips' six.
 
     Args:
-        hips: ``[image-left (6, D), mirrored image-right (6, D)]``; columns past
-            the first two (e.g. scores) are carried along unchanged.
+        hips (Sequence[np.ndarray]): ``[image-left (6, D), mirrored image-right
+            (6, D)]``; columns past the first two (e.g. scores) are carried along
+            unchanged.
         width (float): the film's width in pixels.
         out (np.ndarray, optional): an array ``(12, D)`` to fill in place.
+            Defaults to None (a new float64 array).
 
     Returns:
         np.ndarray: ``(12, D)`` points in film pixels.
@@ -74,6 +84,12 @@ def hip_box(points6: np.ndarray) -> np.ndarray:
     Centred on the points' extent, its side the larger of the extent's width and
     height; the pipeline's ``GetBBoxCenterScale(padding=...)`` adds the margin.
     A square keeps the crop's scale independent of the hip's shape.
+
+    Args:
+        points6 (np.ndarray): one hip's six points ``(6, 2)`` in pixels.
+
+    Returns:
+        np.ndarray: ``(4,)`` float32 ``[x1, y1, x2, y2]`` in the points' pixels.
     """
     points6 = np.asarray(points6, dtype=np.float64)
     low, high = points6.min(0), points6.max(0)

@@ -17,10 +17,10 @@ def csv_cell(value):
     number), is returned unchanged.
 
     Args:
-        value: the cell's value.
+        value (Any): the cell's value.
 
     Returns:
-        The value, or the neutralised string.
+        Any: ``value`` unchanged, or the string with a leading ``'``.
     """
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value

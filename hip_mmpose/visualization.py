@@ -1,5 +1,8 @@
-"""Drawing the hip geometry onto a film (OpenCV), shared by inference, the dataset
-browser and the per-film report figures. The lines come from :mod:`geometry`."""
+"""Drawing the hip geometry onto a film (OpenCV), shared by inference and the visualizer.
+
+The dataset browser and the per-film report figures draw through it too. The lines
+come from :mod:`geometry`.
+"""
 from __future__ import annotations
 
 import cv2
@@ -23,8 +26,28 @@ def draw_hip_geometry(img: np.ndarray, points, scores=None, score_thr: float = 0
                       not_measured: dict | None = None) -> np.ndarray:
     """Return a copy of ``img`` with lines, H-points, AI and IHDI grade of each hip.
 
-    ``scores`` (12,) marks low-confidence points in red. ``numbers`` writes the
-    1-based keypoint numbers (for checking labels).
+    The H-line, roof lines, P- and D-lines (:func:`geometry.reference_lines`) and
+    the H-points are drawn only when all 12 points are finite; each finite point
+    is drawn as a dot; each hip's AI (degrees) and IHDI grade are written along
+    the bottom. Sizes scale with the film (line width ~2 px per 1024 px).
+
+    Args:
+        img (np.ndarray): the film, ``(H, W)`` or ``(H, W, 3|4)`` (BGR/BGRA), any
+            bit depth (converted by :func:`film_io.to_bgr8`; not modified).
+        points (array-like): the 12 points ``(12, 2)`` in film pixels.
+        scores (array-like, optional): ``(12,)`` scores; points below
+            ``score_thr`` are drawn red. Defaults to None (all green).
+        score_thr (float): the score below which a point is drawn red. Defaults
+            to 0.3.
+        label (str, optional): a caption at the top left. Defaults to None.
+        numbers (bool): write the 1-based keypoint numbers (for checking labels).
+            Defaults to False.
+        not_measured (dict, optional): ``{hip name (geometry.HIP_NAMES): reason}``;
+            such a hip shows "not measured (reason)" instead of its AI and grade.
+            Defaults to None.
+
+    Returns:
+        np.ndarray: the drawing, ``(H, W, 3)`` uint8 BGR.
     """
     canvas = to_bgr8(img)
     points = np.asarray(points, float)
@@ -45,7 +68,8 @@ def draw_hip_geometry(img: np.ndarray, points, scores=None, score_thr: float = 0
         if not np.isfinite(p).all():
             continue
         low = scores is not None and scores[k] < score_thr
-        cv2.circle(canvas, _pt(p), thick + 2, COLOURS['low' if low else 'point'], -1, cv2.LINE_AA)
+        cv2.circle(canvas, _pt(p), thick + 2, COLOURS['low' if low else 'point'], -1,
+                   cv2.LINE_AA)
         if numbers:
             cv2.putText(canvas, str(k + 1), _pt(p + [4, -4]), cv2.FONT_HERSHEY_SIMPLEX, font,
                         COLOURS['text'], 1, cv2.LINE_AA)

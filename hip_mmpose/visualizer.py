@@ -41,9 +41,10 @@ class HipPoseVisualizer(PoseLocalVisualizer):
     (validation, where the hook draws only a batch's first sample).
 
     Args:
-        name (str): the instance name (MMEngine's ``ManagerMixin``).
+        name (str): the instance name (MMEngine's ``ManagerMixin``). Defaults to
+            'visualizer'.
         kpt_thr (float): points scoring below it are drawn red (when
-            ``add_datasample`` is not given another ``kpt_thr``).
+            ``add_datasample`` is not given another ``kpt_thr``). Defaults to 0.3.
         **kwargs: ``PoseLocalVisualizer``'s arguments (``vis_backends``,
             ``save_dir``, ...).
     """
@@ -57,20 +58,24 @@ class HipPoseVisualizer(PoseLocalVisualizer):
                           score_thr: float | None = None, label: str | None = None,
                           numbers: bool = False,
                           not_measured: dict | None = None) -> np.ndarray:
-        """A copy of ``img`` with lines, H-points, AI and IHDI grade of each hip
-        (:func:`hip_mmpose.visualization.draw_hip_geometry`, the one drawing).
+        """A copy of ``img`` with lines, H-points, AI and IHDI grade of each hip.
+
+        Calls :func:`hip_mmpose.visualization.draw_hip_geometry`, the one drawing.
 
         Args:
-            img (np.ndarray): a film as :func:`film_io.read_film` reads it (8/16-bit,
-                grey, BGR or BGRA).
+            img (np.ndarray): a film (8/16-bit, grey, BGR or BGRA; e.g. what
+                :func:`film_io.load_film` returns).
             points (array-like): the 12 points ``(12, 2)`` in film pixels; non-finite
                 points are left out (with the lines and angles that need them).
             scores (array-like, optional): ``(12,)`` scores; points below
-                ``score_thr`` (default: the visualizer's ``kpt_thr``) are drawn red.
-            label (str, optional): a caption at the top left.
-            numbers (bool): write the 1-based keypoint numbers (for checking labels).
+                ``score_thr`` are drawn red. Defaults to None.
+            score_thr (float, optional): the red threshold. Defaults to None (the
+                visualizer's ``kpt_thr``).
+            label (str, optional): a caption at the top left. Defaults to None.
+            numbers (bool): write the 1-based keypoint numbers (for checking
+                labels). Defaults to False.
             not_measured (dict, optional): ``{hip name: reason}`` of hips that get no
-                AI and grade (the inferencers' ``not_measured``).
+                AI and grade (the inferencers' ``not_measured``). Defaults to None.
 
         Returns:
             np.ndarray: the drawing, 8-bit BGR (for ``cv2.imwrite``).
@@ -124,16 +129,23 @@ class HipPoseVisualizer(PoseLocalVisualizer):
             image (np.ndarray): the film, RGB (as MMPose's hooks read it).
             data_sample (PoseDataSample): one film's (or one hip's) sample.
             draw_gt (bool): also draw the ground truth (left of the prediction).
-            draw_pred (bool): draw the prediction.
-            draw_heatmap, draw_bbox, skeleton_style: accepted for MMPose's hooks;
-                the hip drawing has no heatmap, box or skeleton.
-            show_kpt_idx (bool): write the 1-based keypoint numbers.
-            show (bool): show the drawing in a window.
-            wait_time (float): seconds to show it.
+                Defaults to True.
+            draw_pred (bool): draw the prediction. Defaults to True.
+            draw_heatmap (bool): accepted for MMPose's hooks and ignored (no
+                heatmap is drawn). Defaults to False.
+            draw_bbox (bool): accepted and ignored (no box is drawn). Defaults to
+                False.
+            show_kpt_idx (bool): write the 1-based keypoint numbers. Defaults to
+                False.
+            skeleton_style (str): accepted and ignored (no skeleton is drawn).
+                Defaults to 'mmpose'.
+            show (bool): show the drawing in a window. Defaults to False.
+            wait_time (float): seconds to show it. Defaults to 0.
             out_file (str, optional): write the drawing there instead of to the
-                backends.
-            kpt_thr (float, optional): points below it are drawn red.
-            step (int): the backends' global step.
+                backends. Defaults to None.
+            kpt_thr (float, optional): points below it are drawn red. Defaults to
+                None (the visualizer's ``kpt_thr``).
+            step (int): the backends' global step. Defaults to 0.
 
         Returns:
             np.ndarray | None: the drawing (RGB), or None for a single hip whose
@@ -173,7 +185,7 @@ def overlay_visualizer(kpt_thr: float = 0.3) -> HipPoseVisualizer:
     current visualizer (a Runner's hooks keep theirs).
 
     Args:
-        kpt_thr (float): points scoring below it are drawn red.
+        kpt_thr (float): points scoring below it are drawn red. Defaults to 0.3.
 
     Returns:
         HipPoseVisualizer: the visualizer (``draw_hip_geometry`` returns BGR).

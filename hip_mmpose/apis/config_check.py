@@ -51,7 +51,10 @@ def registered_type_names() -> frozenset:
     Reads each registry's module dict directly (``Registry.get`` may import a
     module for a scoped name). Only the stack's own fixed registry locations are
     imported, never a name from a config. hip_mmpose registers into mmpose's
-    registries (``import hip_mmpose``).
+    registries (``import hip_mmpose``). Computed once, then cached.
+
+    Returns:
+        frozenset: the registered type names (str) of every registry in those scopes.
     """
     global _registered
     if _registered is not None:
@@ -85,12 +88,13 @@ def check_config(cfg: dict, source: str = 'config') -> dict:
     """Check a config given as plain data; returns it with ``default_scope='mmpose'``.
 
     Args:
-        cfg: the config as nested dicts/lists (e.g. ``json.loads`` of a published
-            model's ``meta['config']``). It is not modified.
-        source: the file it came from, for the error message.
+        cfg (dict): the config as nested dicts/lists (e.g. ``json.loads`` of a
+            published model's ``meta['config']``). It is not modified.
+        source (str): the file it came from, for the error message. Defaults to
+            'config'.
 
     Returns:
-        A copy of ``cfg`` with ``default_scope`` set to ``'mmpose'``.
+        dict: a plain-JSON copy of ``cfg`` with ``default_scope`` set to ``'mmpose'``.
 
     Raises:
         ConfigCheckError: the first problem found, naming ``source`` and the key path.
@@ -161,11 +165,12 @@ def load_published_config(text, source: str = 'published model') -> dict:
     """Parse and check the JSON config text of a published model.
 
     Args:
-        text: ``meta['config']`` of a ``hip_mmpose-published-v1`` file.
-        source: the file, for the error message.
+        text (str): ``meta['config']`` of a ``hip_mmpose-published-v1`` file.
+        source (str): the file, for the error message. Defaults to
+            'published model'.
 
     Returns:
-        The checked config as a dict (see :func:`check_config`).
+        dict: the checked config (see :func:`check_config`).
 
     Raises:
         ConfigCheckError: not JSON, or refused by :func:`check_config`.
@@ -184,12 +189,14 @@ def read_config_text(text: str, source: str = 'config text') -> dict:
     """Read a ``Config.pretty_text`` (MMEngine's ``meta['cfg']``) without executing it.
 
     Args:
-        text: Python source made only of ``name = value`` assignments whose values
-            are constants, lists, tuples, dict displays or ``dict(key=value, ...)``.
-        source: the file it came from, for the error message.
+        text (str): Python source made only of ``name = value`` assignments whose
+            values are constants, lists, tuples, dict displays or
+            ``dict(key=value, ...)``.
+        source (str): the file it came from, for the error message. Defaults to
+            'config text'.
 
     Returns:
-        ``{name: value}`` as plain Python data (tuples kept as tuples).
+        dict: ``{name: value}`` as plain Python data (tuples kept as tuples).
 
     Raises:
         ConfigCheckError: a syntax error or any other construct (imports, calls
@@ -238,11 +245,20 @@ def read_config_text(text: str, source: str = 'config text') -> dict:
 
 
 def undot_scoped_types(cfg: Any) -> Any:
-    """``type='mmpretrain.EfficientNetV2'`` -> ``type='EfficientNetV2', _scope_='mmpretrain'``.
+    """Rewrite ``type='scope.Name'`` as ``type='Name', _scope_='scope'``, recursively.
 
-    Only for a scope in :data:`ALLOWED_SCOPES` (MMEngine builds both forms the same
-    way); used when publishing our own configs, so that the published file holds
-    plain names only. Other dotted names are left for :func:`check_config` to refuse.
+    E.g. ``type='mmpretrain.EfficientNetV2'`` -> ``type='EfficientNetV2',
+    _scope_='mmpretrain'``. Only for a scope in :data:`ALLOWED_SCOPES` (MMEngine
+    builds both forms the same way) and a dict without its own ``_scope_``; used
+    when publishing our own configs, so that the published file holds plain names
+    only. Other dotted names are left for :func:`check_config` to refuse.
+
+    Args:
+        cfg (Any): a config value: dicts, lists and tuples are walked, anything
+            else is returned as is. It is not modified.
+
+    Returns:
+        Any: a copy of ``cfg`` (same container types) with the scoped types undotted.
     """
     if isinstance(cfg, dict):
         out = {k: undot_scoped_types(v) for k, v in cfg.items()}
@@ -264,6 +280,19 @@ def published_config(cfg: dict, source: str = 'config') -> dict:
     imports hip_mmpose itself; any other is refused), scoped types are undotted
     (:func:`undot_scoped_types`), then :func:`check_config` must accept it, so a
     published file always loads.
+
+    Args:
+        cfg (dict): the config as plain data (e.g. :func:`read_config_text`'s
+            result). It is not modified.
+        source (str): the file it came from, for the error message. Defaults to
+            'config'.
+
+    Returns:
+        dict: the checked config, as :func:`check_config` returns it.
+
+    Raises:
+        ConfigCheckError: ``custom_imports`` naming another module, or a config
+            :func:`check_config` refuses.
     """
     cfg = dict(cfg)
     imports = cfg.pop('custom_imports', None)
@@ -279,6 +308,15 @@ def published_config(cfg: dict, source: str = 'config') -> dict:
 
 
 def published_config_from_text(text: str, source: str = 'checkpoint') -> dict:
-    """:func:`published_config` of a checkpoint's ``meta['cfg']``, read by
-    :func:`read_config_text` (never executed)."""
+    """:func:`published_config` of a checkpoint's ``meta['cfg']`` text, never executed.
+
+    Args:
+        text (str): the ``Config.pretty_text`` MMEngine stores in a training
+            checkpoint, read by :func:`read_config_text`.
+        source (str): the checkpoint, for the error message. Defaults to
+            'checkpoint'.
+
+    Returns:
+        dict: the checked config to embed in a published model.
+    """
     return published_config(read_config_text(text, source), source)

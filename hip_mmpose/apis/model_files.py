@@ -42,7 +42,19 @@ def _load(path) -> dict:
 
 
 def load_weights(checkpoint) -> dict:
-    """The model weights of a training checkpoint (tensors only)."""
+    """The model weights of a training checkpoint (tensors only).
+
+    Args:
+        checkpoint (str | Path): the checkpoint file, read with
+            ``torch.load(weights_only=True)`` (:func:`hip_mmpose.compat.load_checkpoint_file`).
+
+    Returns:
+        dict[str, torch.Tensor]: its ``state_dict`` (or the file itself when it has
+        none), non-tensor entries dropped.
+
+    Raises:
+        ValueError: the file holds no tensors.
+    """
     return _weights_of(_load(checkpoint), checkpoint)
 
 
@@ -81,14 +93,34 @@ def save_published(out_file, stages) -> Path:
 
 
 def is_published(ckpt: dict) -> bool:
+    """Whether a loaded checkpoint is a published file (format v2, or the older v1).
+
+    Args:
+        ckpt (dict): the loaded file (anything else answers False).
+
+    Returns:
+        bool: True when ``ckpt['meta']['format']`` names a published format.
+    """
     meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
     return isinstance(meta, dict) and meta.get('format') in (PUBLISHED_FORMAT, _OLD_FORMAT)
 
 
 def read_published(path) -> list[tuple[str, dict, dict]]:
-    """``[(stage name, config dict, state_dict), ...]`` of a published file.
+    """Read the stages of a published file: their names, configs and weights.
 
-    The configs are returned as data (dicts), never executed.
+    The configs are returned as data (dicts) checked by
+    :func:`~hip_mmpose.apis.config_check.load_published_config`, never executed.
+    A v1 file gives one ``'film'`` stage.
+
+    Args:
+        path (str | Path): the published file.
+
+    Returns:
+        list[tuple[str, dict, dict]]: ``(stage name, config dict, state_dict)`` per
+        stage, in the file's order.
+
+    Raises:
+        ValueError: not a published hip_mmpose model, or malformed stage entries.
     """
     return _stages_of(_load(path), path)
 
@@ -106,7 +138,19 @@ def _stages_of(ckpt: dict, path) -> list[tuple[str, dict, dict]]:
 
 
 def published_stages(meta: dict, source) -> list[dict]:
-    """The stage entries of a published file's meta, checked for shape."""
+    """The stage entries of a published file's meta, checked for shape.
+
+    Args:
+        meta (dict): ``ckpt['meta']`` of a published v2 file.
+        source (str | Path): the file, for the error message.
+
+    Returns:
+        list[dict]: ``meta['stages']``: a non-empty list of dicts whose ``name`` is
+        ``'film'`` or ``'hip'``.
+
+    Raises:
+        ValueError: ``meta['stages']`` is not such a list.
+    """
     stages = meta.get('stages')
     if (not isinstance(stages, list) or not stages
             or not all(isinstance(s, dict) and s.get('name') in ('film', 'hip') for s in stages)):
@@ -118,11 +162,25 @@ def published_stages(meta: dict, source) -> list[dict]:
 def publish_checkpoint(checkpoint, out_file, config=None) -> Path:
     """Write a weights-only copy of ``checkpoint`` with its config(s) as JSON.
 
-    ``checkpoint`` is a published file (e.g. a two-stage run's ``best_cascade.pth``)
-    or a single-stage training checkpoint; for the latter ``config`` (path or
-    Config) defaults to the one MMEngine stored in the checkpoint. The output name
-    gets the first 8 hex digits of its SHA-256, as MMPose's publish tool does:
-    ``<stem>-<sha8>.pth``.
+    The output name gets the first 8 hex digits of its SHA-256, as MMPose's publish
+    tool does: ``<stem>-<sha8>.pth``.
+
+    Args:
+        checkpoint (str | Path): a published file (e.g. a two-stage run's
+            ``best_cascade.pth``; its stages are re-published as they are) or a
+            single-stage training checkpoint.
+        out_file (str | Path): the output path before the hash is added; only its
+            folder and stem are used.
+        config (str | Path | Config, optional): the config of a training
+            checkpoint (ignored for a published file). Defaults to None: the one
+            MMEngine stored in the checkpoint (``meta['cfg']``, read as data).
+
+    Returns:
+        Path: the file written, ``<out_file's folder>/<stem>-<sha8>.pth``.
+
+    Raises:
+        ValueError: a training checkpoint with no stored config and none given,
+            or with no weights.
     """
     ckpt = _load(checkpoint)
     if is_published(ckpt):
@@ -154,13 +212,28 @@ def _build(cfg: Config, state: dict | None, device: str):
 
 
 def load_pose_models(checkpoint, config=None, device: str = 'cpu') -> dict:
-    """MMPose models ready for inference, ``{stage name: model}``.
+    """Build the MMPose models of a checkpoint, ready for inference.
 
     Published files (one or two stages) are read with ``weights_only=True`` and their
-    embedded JSON configs, unless ``config`` (a config file) overrides them; a
-    cascade config file gives both stages. Training checkpoints need ``config``
-    and load through MMEngine (also weights_only, with mmengine's classes
-    allow-listed by :mod:`hip_mmpose.compat`).
+    embedded JSON configs, unless ``config`` overrides them; a cascade config gives
+    both stages. Training checkpoints need ``config`` (a single-stage one); they are
+    read the same way (weights_only, with mmengine's classes allow-listed by
+    :mod:`hip_mmpose.compat`). Each model is built by ``mmpose.apis.init_model``
+    and then given the stage's weights.
+
+    Args:
+        checkpoint (str | Path): a published file or a training checkpoint.
+        config (str | Path | Config, optional): a config overriding the published
+            ones, required for a training checkpoint. Defaults to None.
+        device (str): the device the models are built on. Defaults to 'cpu'.
+
+    Returns:
+        dict[str, torch.nn.Module]: ``{stage name: model}``, ``'film'`` and (for a
+        two-stage model) ``'hip'``.
+
+    Raises:
+        ValueError: a training checkpoint without ``config``, or with a two-stage
+            ``config``.
     """
     from hip_mmpose.apis.cascade import FILM, HIP, film_stage_config, is_cascade
     ckpt = _load(checkpoint)

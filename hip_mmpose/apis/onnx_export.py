@@ -72,16 +72,22 @@ def _codec_settings(model, source) -> dict:
 
 
 def stage_metadata(name: str, model, source) -> dict:
-    """The runtime's description of one stage (see ``STAGE_KEYS`` of
-    :mod:`hip_mmpose.runtime.model`).
+    """The runtime's description of one stage, read from the model MMPose built.
+
+    The keys are ``STAGE_KEYS`` of :mod:`hip_mmpose.runtime.model`: input/output
+    names, keypoint count, test-pipeline settings, normalisation, codec, flip test.
 
     Args:
         name (str): ``'film'`` or ``'hip'``.
-        model: the stage's MMPose ``TopdownPoseEstimator``.
-        source: the published file, for messages.
+        model (TopdownPoseEstimator): the stage's MMPose model.
+        source (str | Path): the published file, for messages.
 
     Returns:
         dict: JSON-ready settings.
+
+    Raises:
+        ExportError: a setting the runtime does not reproduce (padding of the
+            preprocessor, flip mode, codec, test-pipeline step), named.
     """
     where = f'{source} ({name} stage)'
     pre = model.data_preprocessor
@@ -124,7 +130,7 @@ def export_onnx(checkpoint, out_file, opset: int = DEFAULT_OPSET) -> Path:
         checkpoint (str | Path): a published file or a run's ``best_cascade.pth``
             (read weights-only by :func:`load_pose_models`, configs checked as data).
         out_file (str | Path): the ``.onnx`` to write (whole, then renamed).
-        opset (int): the ONNX opset.
+        opset (int): the ONNX opset. Defaults to ``DEFAULT_OPSET`` (17).
 
     Returns:
         Path: ``out_file``.

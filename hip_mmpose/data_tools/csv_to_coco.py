@@ -48,9 +48,21 @@ class AnnotationError(ValueError):
 def parse_annotation_csv(path: Path, num_keypoints: int | None = None) -> np.ndarray:
     """Read one annotation file into a ``(K, 2)`` float array.
 
-    Accepts integers or decimals, with or without spaces, quoted or not. Raises
-    :class:`AnnotationError` for empty files, non-numeric text or a point count
-    different from ``num_keypoints`` (when given).
+    The file is one line of ``"(x, y)"`` fields; integers or decimals, with or
+    without spaces, quoted or not.
+
+    Args:
+        path (Path): the annotation CSV (UTF-8, a BOM allowed).
+        num_keypoints (int, optional): the number of points the file must have.
+            Defaults to None (any number).
+
+    Returns:
+        np.ndarray: ``(K, 2)`` float64 ``(x, y)`` film pixels, in file order.
+
+    Raises:
+        AnnotationError: an unreadable or empty file, more than one line,
+            non-numeric or non-finite text, or a point count other than
+            ``num_keypoints``.
     """
     path = Path(path)
     try:
@@ -80,11 +92,25 @@ def parse_annotation_csv(path: Path, num_keypoints: int | None = None) -> np.nda
     return arr
 
 
-def read_image_size(path: Path, pixel_spacing=None) -> tuple[int, int, tuple | None]:
-    """Fully decode a film (catches truncated files): ``(width, height, spacing)``.
+def read_film_size_and_spacing(path: Path,
+                               pixel_spacing=None) -> tuple[int, int, tuple | None]:
+    """Read a film's size in pixels and its pixel spacing, decoding it fully.
 
-    ``spacing`` is ``(x, y)`` mm per pixel (``pixel_spacing`` if given, else a DICOM
-    header's) or None.
+    The whole film is decoded by :func:`~hip_mmpose.film_io.read_film` (so a
+    truncated or otherwise unreadable file is caught here, not in training).
+
+    Args:
+        path (Path): the film (JPEG, PNG or DICOM).
+        pixel_spacing (float | tuple[float, float], optional): ``(x, y)`` mm per
+            pixel (or one number) from ``spacing.csv``; it overrides a DICOM
+            header's. Defaults to None.
+
+    Returns:
+        tuple[int, int, tuple[float, float] | None]: ``(width, height, spacing)``:
+        the size in pixels and ``(x, y)`` mm per pixel, or None when unknown.
+
+    Raises:
+        AnnotationError: the film cannot be read (the message names it).
     """
     try:
         film = read_film(path, pixel_spacing=pixel_spacing)
@@ -106,7 +132,19 @@ def _by_stem(paths) -> dict:
 
 
 def pair_split_files(split_dir: Path) -> list[tuple[Path, Path]]:
-    """(image, annotation) pairs of one split, sorted; refuses orphans either way."""
+    """(image, annotation) pairs of one split, sorted; refuses orphans either way.
+
+    Args:
+        split_dir (Path): the split folder holding ``images/`` and ``annotations/``.
+
+    Returns:
+        list[tuple[Path, Path]]: ``(film, annotation CSV)`` pairs matched by file
+        stem, sorted by stem.
+
+    Raises:
+        AnnotationError: a folder missing, both empty, two files with one stem, or
+            a film without annotation (or the reverse).
+    """
     img_dir, ann_dir = split_dir / 'images', split_dir / 'annotations'
     for folder in (img_dir, ann_dir):
         if not folder.is_dir():
@@ -124,7 +162,17 @@ def pair_split_files(split_dir: Path) -> list[tuple[Path, Path]]:
 
 
 def find_splits(data_root: Path) -> list[str]:
-    """Names of the split folders (those holding images/ or annotations/)."""
+    """Names of the split folders (those holding images/ or annotations/).
+
+    Args:
+        data_root (Path): the folder of the split folders.
+
+    Returns:
+        list[str]: the split folder names, sorted.
+
+    Raises:
+        AnnotationError: ``data_root`` is not a folder or holds no split folder.
+    """
     data_root = Path(data_root)
     if not data_root.is_dir():
         raise AnnotationError(f'{data_root}: not a folder')
@@ -137,8 +185,20 @@ def find_splits(data_root: Path) -> list[str]:
 
 def coco_category(num_keypoints: int, keypoint_names: Sequence[str] | None,
                   skeleton_names: Iterable[tuple[str, str]] = ()) -> dict:
-    """The single COCO category; skeleton as 1-based index pairs (COCO convention)."""
-    names = list(keypoint_names) if keypoint_names else [f'kp{i + 1}' for i in range(num_keypoints)]
+    """The single COCO category; skeleton as 1-based index pairs (COCO convention).
+
+    Args:
+        num_keypoints (int): the number of keypoints (used when no names are given).
+        keypoint_names (Sequence[str], optional): the keypoint names, in order;
+            None or empty names them ``kp1``, ``kp2``, ...
+        skeleton_names (Iterable[tuple[str, str]]): links as pairs of keypoint
+            names; pairs naming an unknown keypoint are dropped. Defaults to ().
+
+    Returns:
+        dict: the COCO category ``pelvis`` (id 1) with ``keypoints`` and ``skeleton``.
+    """
+    names = (list(keypoint_names) if keypoint_names
+             else [f'kp{i + 1}' for i in range(num_keypoints)])
     index = {name: i + 1 for i, name in enumerate(names)}
     skeleton = [[index[a], index[b]] for a, b in skeleton_names if a in index and b in index]
     return dict(id=1, name='pelvis', supercategory='pelvis',
@@ -146,7 +206,27 @@ def coco_category(num_keypoints: int, keypoint_names: Sequence[str] | None,
 
 
 def convert_split(split_dir: Path, num_keypoints: int | None, progress: bool = True) -> dict:
-    """Build the COCO dict of one split, checking every file."""
+    """Build the COCO dict of one split, checking every file.
+
+    Every film is decoded (:func:`read_film_size_and_spacing`), its spacing taken
+    from ``images/spacing.csv`` or its DICOM header; every point must lie inside
+    its film. Each annotation's box is the points' bounding box (film pixels),
+    every point is marked visible (2).
+
+    Args:
+        split_dir (Path): the split folder holding ``images/`` and ``annotations/``.
+        num_keypoints (int, optional): the number of points every file must have;
+            None lets the first file fix it for the rest.
+        progress (bool): show a progress bar. Defaults to True.
+
+    Returns:
+        dict: COCO keypoint data: ``info``, ``images`` (with ``pixel_spacing``
+        ``[x, y]`` mm where known), ``annotations`` and one category with
+        generic keypoint names (:func:`convert_dataset` names them).
+
+    Raises:
+        AnnotationError: the first bad file, named.
+    """
     split_dir = Path(split_dir)
     pairs = pair_split_files(split_dir)
     try:
@@ -162,7 +242,8 @@ def convert_split(split_dir: Path, num_keypoints: int | None, progress: bool = T
             tqdm(pairs, desc=f'{split_dir.name}', unit='film', disable=not progress), start=1):
         points = parse_annotation_csv(ann_path, num_keypoints)
         num_keypoints = len(points)  # first file fixes the count for the rest
-        width, height, spacing = read_image_size(img_path, spacings.get(img_path.name))
+        width, height, spacing = read_film_size_and_spacing(img_path,
+                                                            spacings.get(img_path.name))
         outside = np.flatnonzero((points[:, 0] < 0) | (points[:, 0] > width)
                                  | (points[:, 1] < 0) | (points[:, 1] > height))
         if outside.size:
@@ -189,7 +270,16 @@ def convert_split(split_dir: Path, num_keypoints: int | None, progress: bool = T
 
 
 def load_metainfo_names(metainfo_file: str | os.PathLike) -> tuple[list[str], list]:
-    """Keypoint names and skeleton name pairs from an MMPose metainfo file."""
+    """Keypoint names and skeleton name pairs from an MMPose metainfo file.
+
+    Args:
+        metainfo_file (str | os.PathLike): an MMPose dataset-info config (Python,
+            read with ``Config.fromfile``).
+
+    Returns:
+        tuple[list[str], list[tuple[str, str]]]: the keypoint names in id order,
+        and the skeleton links as name pairs.
+    """
     from mmengine.config import Config
     info = Config.fromfile(str(metainfo_file)).dataset_info
     names = [info.keypoint_info[i]['name'] for i in sorted(info.keypoint_info)]
@@ -263,17 +353,23 @@ def convert_dataset(data_root, out_dir, num_keypoints: int | None = None,
                     metainfo_file=None, progress: bool = True) -> dict[str, Path]:
     """Convert every split under ``data_root``; returns ``{split: json path}``.
 
-    Args:
-        data_root: folder of ``<split>/images`` and ``<split>/annotations``.
-        out_dir: where ``<split>.json`` go; replaced as a whole (see module doc).
-        num_keypoints: points every file must have. Default: the metainfo's
-            keypoint count, or without a metainfo the first file's.
-        metainfo_file: MMPose metainfo naming the keypoints. Default: the hip
-            data set's (:data:`hip_mmpose.datasets.METAINFO_FILE`).
-        progress: show a progress bar.
-
     All splits are converted in memory first and written only if all succeed, as
     one set (temporary folder swapped into place).
+
+    Args:
+        data_root (str | Path): folder of ``<split>/images`` and
+            ``<split>/annotations``.
+        out_dir (str | Path): where ``<split>.json`` go; replaced as a whole (see
+            module doc).
+        num_keypoints (int, optional): points every file must have. Defaults to
+            None: the metainfo's keypoint count, or without names the first file's.
+        metainfo_file (str | Path, optional): MMPose metainfo naming the keypoints.
+            Defaults to None: the hip data set's
+            (:data:`hip_mmpose.datasets.METAINFO_FILE`).
+        progress (bool): show a progress bar. Defaults to True.
+
+    Returns:
+        dict[str, Path]: ``{split name: written <split>.json}``.
 
     Raises:
         AnnotationError: bad input or a file that cannot be read or written,

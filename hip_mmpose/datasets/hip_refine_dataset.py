@@ -35,6 +35,17 @@ class HipRefineDataset(HipXrayDataset):
 
     Ground-truth points always stay attached for evaluation; :class:`HipMetric`
     joins the two hips of a film back into its 12 points.
+
+    Args:
+        *args: :class:`HipXrayDataset`'s (MMPose's ``BaseCocoStyleDataset``)
+            positional arguments.
+        keypoint_source (str): where the hip boxes come from, ``'annotation'`` or
+            ``'file'`` (see above). Defaults to 'annotation'.
+        keypoint_file (str, optional): the first stage's per-film JSON; required
+            with ``keypoint_source='file'`` and only then. Defaults to None.
+        **kwargs: :class:`HipXrayDataset`'s keyword arguments (``ann_file``,
+            ``data_root``, ``pipeline``, ...), except ``bbox_source`` (always
+            ``'film'`` underneath; the hip boxes replace it).
     """
 
     METAINFO: dict = hip_metainfo(film_metainfo())
@@ -52,6 +63,19 @@ class HipRefineDataset(HipXrayDataset):
         super().__init__(*args, bbox_source='film', **kwargs)
 
     def load_data_list(self) -> list[dict]:
+        """Split every film's record into its two hips' records.
+
+        Returns:
+            list[dict]: two records per film, image-left hip first, each with the
+            hip's six ground-truth points ``keypoints`` ``(1, 6, 2)`` (in
+            :data:`geometry.HIP_KEYPOINTS` order, film pixels), its ``bbox``
+            ``(1, 4)`` xyxy (:func:`hip_box` of the annotation's or the first
+            stage's points), ``hip_side``, ``mirror`` and ``id`` = film id x 2 + side.
+
+        Raises:
+            KeyError: with ``keypoint_source='file'``, a film the keypoint file
+                does not name.
+        """
         films = super().load_data_list()
         data_list = []
         for film in films:
@@ -90,6 +114,18 @@ class MirrorHip(BaseTransform):
     """
 
     def transform(self, results: dict) -> dict:
+        """Mirror the sample when ``results['mirror']`` is True.
+
+        Mirroring is MMPose's flip (``x -> w - 1 - x``) with the identity as flip
+        indices, so point j stays point j.
+
+        Args:
+            results (dict): the result dict from the previous transform (with
+                ``img`` loaded).
+
+        Returns:
+            dict: ``results``, mirrored in place where asked, else unchanged.
+        """
         if not results.get('mirror', False):
             return results
         h, w = results['img'].shape[:2]
@@ -104,7 +140,19 @@ class MirrorHip(BaseTransform):
 
 
 def read_stage_keypoints(path) -> dict:
-    """``{file name: (12, 2) points}`` from a per-film JSON of :class:`HipMetric`."""
+    """``{file name: (12, 2) points}`` from a per-film JSON of :class:`HipMetric`.
+
+    Args:
+        path (str | Path): the JSON, ``{"films": [{"file": ..., "pred_keypoints":
+            [[x, y(, score)], ...]}, ...]}``.
+
+    Returns:
+        dict[str, np.ndarray]: ``{film file name: (12, 2) float64 predicted points
+        in film pixels}`` (scores dropped).
+
+    Raises:
+        ValueError: the file cannot be read or has another shape, naming it.
+    """
     try:
         films = json.loads(Path(path).read_text())['films']
         return {f['file']: np.asarray(f['pred_keypoints'], np.float64)[:, :2].reshape(12, 2)

@@ -14,7 +14,12 @@ BBOX_SOURCES = ('film', 'annotation')
 
 @functools.lru_cache(maxsize=1)
 def film_metainfo() -> dict:
-    """The 12-point metainfo, parsed as MMPose's datasets parse it."""
+    """The 12-point metainfo, parsed as MMPose's datasets parse it (computed once).
+
+    Returns:
+        dict: :func:`mmpose.datasets.datasets.utils.parse_pose_metainfo` of
+        :data:`METAINFO_FILE` (keypoint names, flip indices, sigmas, skeleton, ...).
+    """
     from mmpose.datasets.datasets.utils import parse_pose_metainfo
     return parse_pose_metainfo(dict(from_file=METAINFO_FILE))
 
@@ -33,17 +38,37 @@ class HipXrayDataset(BaseCocoStyleDataset):
       refining stage (jitter it with ``RandomBBoxTransform``).
 
     The refining stage's per-hip crops are :class:`HipRefineDataset`'s.
+
+    Args:
+        *args: MMPose's ``BaseCocoStyleDataset`` positional arguments.
+        bbox_source (str): ``'film'`` or ``'annotation'`` (see above). Defaults to
+            'film'.
+        **kwargs: ``BaseCocoStyleDataset``'s keyword arguments (``ann_file``,
+            ``data_root``, ``data_prefix``, ``pipeline``, ``test_mode``, ...).
     """
 
     METAINFO: dict = dict(from_file=METAINFO_FILE)
 
     def __init__(self, *args, bbox_source: str = 'film', **kwargs):
         if bbox_source not in BBOX_SOURCES:
-            raise ValueError(f'bbox_source must be one of {BBOX_SOURCES}, got {bbox_source!r}')
+            raise ValueError(f'bbox_source must be one of {BBOX_SOURCES}, '
+                             f'got {bbox_source!r}')
         self.bbox_source = bbox_source
         super().__init__(*args, **kwargs)
 
     def parse_data_info(self, raw_data_info: dict) -> dict | None:
+        """Parse one film's COCO annotation, with its pixel spacing and box.
+
+        Args:
+            raw_data_info (dict): ``raw_ann_info`` and ``raw_img_info`` of one
+                instance, as ``BaseCocoStyleDataset`` reads them from ``ann_file``.
+
+        Returns:
+            dict | None: MMPose's parsed instance plus ``pixel_spacing`` (``(2,)``
+            float32 ``(x, y)`` mm per pixel, or None); with ``bbox_source='film'``
+            its ``bbox`` is the whole film ``[[0, 0, width, height]]`` (xyxy, film
+            pixels). None for an instance MMPose filters out.
+        """
         data_info = super().parse_data_info(raw_data_info)
         if data_info is None:
             return data_info

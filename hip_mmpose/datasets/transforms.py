@@ -26,6 +26,15 @@ class LoadFilm(BaseTransform):
     """
 
     def transform(self, results: dict) -> dict:
+        """Load the film (or convert the given ``img``) and record its spacing.
+
+        Args:
+            results (dict): the result dict, with ``img_path`` or ``img``.
+
+        Returns:
+            dict: ``results`` with ``img``, ``img_shape``, ``ori_shape`` and
+            ``pixel_spacing`` set (see the class doc).
+        """
         if results.get('img') is None:
             film = read_film(results['img_path'])
             img, spacing = film.image, film.pixel_spacing

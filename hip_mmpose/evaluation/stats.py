@@ -48,7 +48,8 @@ def pearson_r(x, y, weights=None):
     """Pearson correlation; NaN with fewer than 2 finite pairs or a constant side.
 
     Args:
-        x, y (array-like): paired values (flattened).
+        x (array-like): values paired with ``y`` (flattened).
+        y (array-like): values paired with ``x`` (flattened).
         weights (np.ndarray, optional): frequency weights ``(B, n)``; with them
             the result is an array ``(B,)``. Defaults to None (one float).
 
@@ -65,12 +66,15 @@ def pearson_r(x, y, weights=None):
 
 
 def icc_absolute_agreement(pred, true, weights=None):
-    """ICC(2,1) (Shrout & Fleiss): two-way random effects, absolute agreement,
-    single measurement - the usual choice for comparing a method with clinicians,
-    since it penalises a constant bias that Pearson's r ignores.
+    """ICC(2,1) (Shrout & Fleiss): two-way random effects, absolute agreement.
+
+    Single measurement - the usual choice for comparing a method with clinicians,
+    since it penalises a constant bias that Pearson's r ignores. Pairs with a
+    non-finite value are left out.
 
     Args:
-        pred, true (array-like): paired measurements (flattened).
+        pred (array-like): the method's measurements (flattened).
+        true (array-like): the reference measurements, paired with ``pred``.
         weights (np.ndarray, optional): frequency weights ``(B, n)`` (a pair drawn
             twice counts as two subjects). Defaults to None.
 
@@ -103,11 +107,12 @@ def mean_absolute_error(pred, true, weights=None):
     """Mean of ``|pred - true|`` over finite pairs (NaN without any).
 
     Args:
-        pred, true (array-like): paired values (flattened).
+        pred (array-like): predicted values (flattened).
+        true (array-like): reference values, paired with ``pred``.
         weights (np.ndarray, optional): frequency weights ``(B, n)``. Defaults to None.
 
     Returns:
-        float | np.ndarray: the MAE(s).
+        float | np.ndarray: the MAE(s), in the values' unit.
     """
     err = np.abs(np.asarray(pred, float).ravel() - np.asarray(true, float).ravel())
     w, batched = _weights(len(err), weights)
@@ -123,7 +128,8 @@ def linear_fit(x, y, weights=None):
     below 1 means the model regresses toward the mean (high angles read low).
 
     Args:
-        x, y (array-like): paired values (flattened).
+        x (array-like): the regressor (flattened).
+        y (array-like): the response, paired with ``x``.
         weights (np.ndarray, optional): frequency weights ``(B, n)``. Defaults to None.
 
     Returns:
@@ -140,19 +146,36 @@ def linear_fit(x, y, weights=None):
 
 
 def proportional_bias(pred, true) -> tuple[float, float]:
-    """Bland-Altman proportional bias: the OLS line of ``pred - true`` on
-    ``(pred + true) / 2``. A slope away from 0 means the disagreement grows (or
-    shrinks) with the size of the measurement.
+    """Bland-Altman proportional bias: the OLS line of ``pred - true`` on their mean.
+
+    The line is fitted (:func:`linear_fit`) on ``x = (pred + true) / 2``. A slope
+    away from 0 means the disagreement grows (or shrinks) with the size of the
+    measurement.
+
+    Args:
+        pred (array-like): the method's measurements (flattened).
+        true (array-like): the reference measurements, paired with ``pred``.
 
     Returns:
-        tuple[float, float]: ``(intercept, slope)``.
+        tuple[float, float]: ``(intercept, slope)``; NaN with fewer than 2 finite
+        pairs or a constant mean.
     """
     pred, true = np.asarray(pred, float).ravel(), np.asarray(true, float).ravel()
     return linear_fit((pred + true) / 2, pred - true)
 
 
 def bland_altman(pred, true) -> dict:
-    """Bias (mean of pred - true) and 95 % limits of agreement (bias +- 1.96 sd)."""
+    """Bias (mean of pred - true) and 95 % limits of agreement (bias +- 1.96 sd).
+
+    Args:
+        pred (array-like): the method's measurements (flattened).
+        true (array-like): the reference measurements, paired with ``pred``;
+            non-finite differences are left out.
+
+    Returns:
+        dict[str, float]: ``bias``, ``loa_low`` and ``loa_high`` in the values'
+        unit (sample sd, ddof=1; 0 for one pair; all NaN for none).
+    """
     diff = np.asarray(pred, float).ravel() - np.asarray(true, float).ravel()
     diff = diff[np.isfinite(diff)]
     if len(diff) == 0:
@@ -166,7 +189,8 @@ def confusion_matrix(true, pred, labels, weights=None) -> np.ndarray:
     """Counts ``[true label][predicted label]``; values outside ``labels`` ignored.
 
     Args:
-        true, pred (array-like): paired labels (flattened).
+        true (array-like): the reference labels (flattened).
+        pred (array-like): the predicted labels, paired with ``true``.
         labels (Sequence): the labels, in matrix order.
         weights (np.ndarray, optional): frequency weights ``(B, n)``; with them
             the result is ``(B, L, L)`` floats. Defaults to None (int counts).
@@ -189,7 +213,14 @@ def confusion_matrix(true, pred, labels, weights=None) -> np.ndarray:
 
 
 def linear_weights(k: int) -> np.ndarray:
-    """Linear disagreement weights ``|i - j| / (k - 1)`` for ``k`` ordered classes."""
+    """Linear disagreement weights ``|i - j| / (k - 1)`` for ``k`` ordered classes.
+
+    Args:
+        k (int): the number of classes.
+
+    Returns:
+        np.ndarray: ``(k, k)`` float weights, 0 on the diagonal, 1 at the corners.
+    """
     i = np.arange(k)
     return np.abs(i[:, None] - i[None]) / max(k - 1, 1)
 
@@ -224,14 +255,28 @@ def weighted_kappa(cm: np.ndarray, weights: np.ndarray):
 
 
 def cohen_kappa(cm: np.ndarray):
-    """Unweighted Cohen's kappa of a confusion matrix (1.0 for perfect agreement)."""
+    """Unweighted Cohen's kappa of a confusion matrix (1.0 for perfect agreement).
+
+    Args:
+        cm (np.ndarray): ``(k, k)`` counts, or ``(..., k, k)`` for many tables.
+
+    Returns:
+        float | np.ndarray: kappa, as :func:`weighted_kappa` with ``1 - eye(k)``.
+    """
     k = np.shape(cm)[-1]
     return weighted_kappa(cm, 1.0 - np.eye(k))
 
 
 def per_class_recall(cm: np.ndarray) -> np.ndarray:
     """Recall of each true class; NaN for classes with no true instance.
-    ``cm`` may be ``(k, k)`` or ``(..., k, k)``."""
+
+    Args:
+        cm (np.ndarray): ``(k, k)`` counts ``[true][predicted]``, or
+            ``(..., k, k)`` for many tables.
+
+    Returns:
+        np.ndarray: ``(k,)`` (or ``(..., k)``) recalls.
+    """
     cm = np.asarray(cm, float)
     support = cm.sum(-1)
     with np.errstate(invalid='ignore', divide='ignore'):
@@ -240,7 +285,16 @@ def per_class_recall(cm: np.ndarray) -> np.ndarray:
 
 
 def binary_sens_spec(true_pos, pred_pos) -> tuple[float, float]:
-    """Sensitivity and specificity of boolean predictions (NaN without cases)."""
+    """Sensitivity and specificity of boolean predictions (NaN without cases).
+
+    Args:
+        true_pos (array-like): whether each case is truly positive (flattened).
+        pred_pos (array-like): whether each case is predicted positive, paired.
+
+    Returns:
+        tuple[float, float]: ``(sensitivity, specificity)``; sensitivity is NaN
+        without a true positive case, specificity without a true negative one.
+    """
     t, p = np.asarray(true_pos, bool).ravel(), np.asarray(pred_pos, bool).ravel()
     pos, neg = t.sum(), (~t).sum()
     sens = float((t & p).sum() / pos) if pos else float('nan')
@@ -264,7 +318,7 @@ def group_bootstrap_ci(statistic, groups, n_resamples: int = 1000,
             see the ``weights`` argument of the functions in this module.
         groups (Sequence): the group (patient id) of each unit.
         n_resamples (int): bootstrap resamples. Defaults to 1000.
-        confidence_level (float): Defaults to 0.95.
+        confidence_level (float): the intervals' coverage. Defaults to 0.95.
         method (str): ``'percentile'``, ``'basic'`` or ``'BCa'`` (scipy's
             names). Defaults to ``'percentile'``.
         seed (int): seed of the resampling generator. Defaults to 0.

@@ -1,7 +1,8 @@
 """MMPose's heatmap decoding and flip test, in numpy and OpenCV only.
 
-The same arithmetic (2x2 inverses in closed form, :func:`_inv2x2`) as MMPose 1.x's ``UDPHeatmap.decode`` (``heatmap_type=
-'gaussian'``: arg-max, then ``refine_keypoints_dark_udp``), ``MSRAHeatmap.decode``
+The same arithmetic (2x2 inverses in closed form, :func:`_inv2x2`) as MMPose 1.x's
+``UDPHeatmap.decode`` (``heatmap_type='gaussian'``: arg-max, then
+``refine_keypoints_dark_udp``), ``MSRAHeatmap.decode``
 (``unbiased``: ``refine_keypoints_dark``, else the quarter-pixel
 ``refine_keypoints``) and ``flip_heatmaps`` (``flip_mode='heatmap'``,
 ``shift_heatmap``); ``tests/test_onnx.py`` compares them with MMPose's own.
@@ -22,8 +23,15 @@ CODECS = {
 
 
 def get_heatmap_maximum(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Arg-max ``(K, 2)`` (x, y; -1 where the maximum is not positive) and maximum
-    ``(K,)`` of heatmaps ``(K, H, W)``."""
+    """Location and value of each heatmap's maximum (MMPose's, for ``(K, H, W)``).
+
+    Args:
+        heatmaps (np.ndarray): heatmaps ``(K, H, W)``.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: the arg-max ``(K, 2)`` float32 ``(x, y)`` in
+        heatmap pixels (-1 where the maximum is not positive) and the maxima ``(K,)``.
+    """
     K, H, W = heatmaps.shape
     flat = heatmaps.reshape(K, -1)
     y_locs, x_locs = np.unravel_index(np.argmax(flat, axis=1), shape=(H, W))
@@ -34,7 +42,16 @@ def get_heatmap_maximum(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def gaussian_blur(heatmaps: np.ndarray, kernel: int = 11) -> np.ndarray:
-    """Blur each heatmap ``(K, H, W)`` with its maximum kept (in place)."""
+    """Blur each heatmap with its maximum kept (in place), as MMPose's ``gaussian_blur``.
+
+    Args:
+        heatmaps (np.ndarray): heatmaps ``(K, H, W)``, float32; overwritten.
+        kernel (int): the Gaussian kernel size (odd), applied with zero padding.
+            Defaults to 11.
+
+    Returns:
+        np.ndarray: ``heatmaps``, blurred and rescaled to their former maxima.
+    """
     assert kernel % 2 == 1
     border = (kernel - 1) // 2
     K, H, W = heatmaps.shape
@@ -49,7 +66,19 @@ def gaussian_blur(heatmaps: np.ndarray, kernel: int = 11) -> np.ndarray:
 
 
 def refine_keypoints(keypoints: np.ndarray, heatmaps: np.ndarray) -> np.ndarray:
-    """A quarter pixel toward the higher neighbour (in place); keypoints ``(N, K, 2)``."""
+    """Move each point a quarter pixel toward its higher neighbours (in place).
+
+    MMPose's ``refine_keypoints`` (``MSRAHeatmap`` without ``unbiased``): in x and
+    in y separately, by the sign of the central difference at the arg-max.
+
+    Args:
+        keypoints (np.ndarray): arg-max points ``(N, K, 2)`` ``(x, y)`` in heatmap
+            pixels; overwritten.
+        heatmaps (np.ndarray): heatmaps ``(K, H, W)``.
+
+    Returns:
+        np.ndarray: ``keypoints``, refined, in heatmap pixels.
+    """
     N, K = keypoints.shape[:2]
     H, W = heatmaps.shape[1:]
     for n, k in product(range(N), range(K)):
@@ -64,7 +93,21 @@ def refine_keypoints(keypoints: np.ndarray, heatmaps: np.ndarray) -> np.ndarray:
 
 def refine_keypoints_dark(keypoints: np.ndarray, heatmaps: np.ndarray,
                           blur_kernel_size: int) -> np.ndarray:
-    """DARK's Taylor step on the log of the blurred heatmaps (in place)."""
+    """DARK's Taylor step on the log of the blurred heatmaps (in place).
+
+    MMPose's ``refine_keypoints_dark`` (``MSRAHeatmap(unbiased=True)``); points
+    within 2 pixels of the border, or with a singular Hessian, stay as they are.
+
+    Args:
+        keypoints (np.ndarray): arg-max points ``(N, K, 2)`` ``(x, y)`` in heatmap
+            pixels; overwritten.
+        heatmaps (np.ndarray): heatmaps ``(K, H, W)`` float32; overwritten (by
+            the log of their blurred values).
+        blur_kernel_size (int): the Gaussian kernel size (odd) of the blur.
+
+    Returns:
+        np.ndarray: ``keypoints``, refined, in heatmap pixels.
+    """
     N, K = keypoints.shape[:2]
     H, W = heatmaps.shape[1:]
     heatmaps = gaussian_blur(heatmaps, blur_kernel_size)
@@ -88,9 +131,12 @@ def refine_keypoints_dark(keypoints: np.ndarray, heatmaps: np.ndarray,
 
 
 def _inv2x2(m: np.ndarray) -> np.ndarray:
-    """Inverses of 2x2 matrices ``(..., 2, 2)`` in closed form: ``np.linalg.inv`` to
-    within rounding, without waking BLAS threads for 2x2 matrices (on a busy 2-core
-    machine that took 5 ms a call, more than the rest of the decoding)."""
+    """Inverses of 2x2 matrices ``(..., 2, 2)`` in closed form.
+
+    ``np.linalg.inv`` to within rounding, without waking BLAS threads for 2x2
+    matrices (on a busy 2-core machine that took 5 ms a call, more than the rest of
+    the decoding).
+    """
     a, b, c, d = m[..., 0, 0], m[..., 0, 1], m[..., 1, 0], m[..., 1, 1]
     out = np.stack([np.stack([d, -b], -1), np.stack([-c, a], -1)], -2)
     return out / (a * d - b * c)[..., None, None]
@@ -98,7 +144,21 @@ def _inv2x2(m: np.ndarray) -> np.ndarray:
 
 def refine_keypoints_dark_udp(keypoints: np.ndarray, heatmaps: np.ndarray,
                               blur_kernel_size: int) -> np.ndarray:
-    """UDP's DARK step (in place); keypoints ``(N, K, 2)``, heatmaps ``(K, H, W)``."""
+    """UDP's DARK step (in place), as MMPose's ``refine_keypoints_dark_udp``.
+
+    The Taylor step on the log of the blurred heatmaps (clipped to [1e-3, 50]),
+    with edge padding at the border and the Hessian inverted in closed form.
+
+    Args:
+        keypoints (np.ndarray): arg-max points ``(N, K, 2)`` ``(x, y)`` in heatmap
+            pixels; overwritten.
+        heatmaps (np.ndarray): heatmaps ``(K, H, W)`` float32; overwritten (by
+            the log of their blurred, clipped values).
+        blur_kernel_size (int): the Gaussian kernel size (odd) of the blur.
+
+    Returns:
+        np.ndarray: ``keypoints``, refined, in heatmap pixels.
+    """
     N, K = keypoints.shape[:2]
     H, W = heatmaps.shape[1:]
     heatmaps = gaussian_blur(heatmaps, blur_kernel_size)
@@ -156,17 +216,30 @@ def decode(codec: dict, heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                                               blur_kernel_size=codec['blur_kernel_size'])
         else:
             keypoints = refine_keypoints(keypoints, heatmaps)
-        scale_factor = (np.array(codec['input_size']) / codec['heatmap_size']).astype(np.float32)
+        scale_factor = (np.array(codec['input_size'])
+                        / codec['heatmap_size']).astype(np.float32)
         keypoints = keypoints * scale_factor
     else:
         raise ValueError(f"codec {codec['type']!r}: only {', '.join(CODECS)} are implemented")
     return keypoints[0], scores[0]
 
 
-def flip_heatmaps(heatmaps: np.ndarray, flip_indices, shift_heatmap: bool = False) -> np.ndarray:
-    """Heatmaps ``(N, K, H, W)`` of flipped inputs back to the unflipped frame
-    (``flip_mode='heatmap'``): mirrored, channels swapped by ``flip_indices``, and
-    shifted one pixel right where ``shift_heatmap``."""
+def flip_heatmaps(heatmaps: np.ndarray, flip_indices,
+                  shift_heatmap: bool = False) -> np.ndarray:
+    """Heatmaps of flipped inputs back to the unflipped frame (``flip_mode='heatmap'``).
+
+    Mirrored left-right, channels swapped by ``flip_indices``, and shifted one
+    pixel right where ``shift_heatmap`` (the first column then repeats).
+
+    Args:
+        heatmaps (np.ndarray): heatmaps ``(N, K, H, W)`` of the flipped inputs.
+        flip_indices (Sequence[int]): the channel each output channel takes.
+        shift_heatmap (bool): shift the result one pixel right (MMPose's
+            ``test_cfg.shift_heatmap``). Defaults to False.
+
+    Returns:
+        np.ndarray: contiguous heatmaps ``(N, K, H, W)`` (a new array).
+    """
     heatmaps = heatmaps[..., ::-1][:, list(flip_indices)]
     if shift_heatmap:
         heatmaps = heatmaps.copy()

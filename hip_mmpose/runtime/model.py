@@ -44,7 +44,17 @@ class OnnxModelError(ValueError):
 
 
 def stage_names(stage: str) -> tuple[str, str]:
-    """The graph's input and output names of a stage."""
+    """The graph's input and output names of a stage.
+
+    Args:
+        stage (str): ``'film'`` or ``'hip'`` (:data:`STAGE_NAMES`).
+
+    Returns:
+        tuple[str, str]: ``('<stage>_input', '<stage>_heatmaps')``.
+
+    Raises:
+        ValueError: another stage name.
+    """
     if stage not in STAGE_NAMES:
         raise ValueError(f'stage {stage!r}: expected one of {STAGE_NAMES}')
     return f'{stage}_input', f'{stage}_heatmaps'
@@ -54,8 +64,8 @@ def check_metadata(meta, path) -> dict:
     """The JSON description of an export, checked for shape.
 
     Args:
-        meta: the parsed JSON of :data:`METADATA_KEY`.
-        path: the file, for messages.
+        meta (Any): the parsed JSON of :data:`METADATA_KEY`.
+        path (str | Path): the file, for messages.
 
     Returns:
         dict: ``meta`` itself.
@@ -110,8 +120,9 @@ def read_onnx_model(path, threads: int | None = None):
     """An onnxruntime session of an exported model and its checked description.
 
     Args:
-        path: the ``.onnx`` file (``tools/export_onnx.py``).
-        threads (int, optional): onnxruntime's intra-op threads (default: its own).
+        path (str | Path): the ``.onnx`` file (``tools/export_onnx.py``).
+        threads (int, optional): onnxruntime's intra-op threads (inter-op then 1).
+            Defaults to None (onnxruntime's own choice).
 
     Returns:
         tuple[onnxruntime.InferenceSession, dict]: the session and the metadata.
@@ -142,7 +153,8 @@ def read_onnx_model(path, threads: int | None = None):
     try:
         meta = json.loads(text)
     except ValueError as err:
-        raise OnnxModelError(f'{path}: metadata {METADATA_KEY!r} is not JSON ({err})') from None
+        raise OnnxModelError(f'{path}: metadata {METADATA_KEY!r} is not JSON ({err})') \
+            from None
     check_metadata(meta, path)
     inputs = {i.name: i.shape for i in session.get_inputs()}
     outputs = {o.name: o.shape for o in session.get_outputs()}
@@ -161,16 +173,22 @@ def read_onnx_model(path, threads: int | None = None):
 
 
 class OnnxHipInferencer(HipMeasurer):
-    """:class:`hip_mmpose.apis.HipInferencer` on onnxruntime: the same points, records,
-    flags and overlays, without torch or any OpenMMLab package.
+    """:class:`hip_mmpose.apis.HipInferencer` on onnxruntime, without torch or OpenMMLab.
+
+    The same points, records, flags and overlays (the measuring loop is
+    :class:`~hip_mmpose.measuring.HipMeasurer`'s); only the two stages' networks
+    run on onnxruntime, with MMPose's crop and decoding redone in numpy/OpenCV.
 
     Args:
         model (str | Path): an ``.onnx`` file written by ``tools/export_onnx.py``.
-        flip_test (bool): average the whole-film stage with the mirrored film (the
-            default, as in testing); the per-hip stage flips as its config says.
-        batch_size (int): films per pass.
-        score_thr (float): keypoints scoring below it are flagged as low confidence.
-        threads (int, optional): onnxruntime's intra-op threads.
+        flip_test (bool): average the whole-film stage with the mirrored film (as
+            in testing); the per-hip stage flips as its config says. Defaults to
+            True.
+        batch_size (int): films per pass. Defaults to 8.
+        score_thr (float): keypoints scoring below it are flagged as low
+            confidence. Defaults to 0.3.
+        threads (int, optional): onnxruntime's intra-op threads. Defaults to None
+            (onnxruntime's own choice).
     """
 
     def __init__(self, model, flip_test: bool = True, batch_size: int = 8,
@@ -189,7 +207,8 @@ class OnnxHipInferencer(HipMeasurer):
 
     def _run(self, stage: dict, images: list[np.ndarray], boxes: list[np.ndarray]):
         """Keypoints ``(N, K, 2)`` in film pixels and scores ``(N, K)``, one crop per
-        (image, box), as MMPose's test pipeline and ``TopdownPoseEstimator`` make them."""
+        (image, box), as MMPose's test pipeline and ``TopdownPoseEstimator`` make
+        them."""
         crops, centers, scales = zip(*(
             topdown_crop(img, box, stage['bbox_padding'], stage['input_size'],
                          stage['use_udp']) for img, box in zip(images, boxes)))

@@ -18,7 +18,7 @@ def bbox_xyxy2cs(bbox: np.ndarray, padding: float = 1.) -> tuple[np.ndarray, np.
 
     Args:
         bbox (np.ndarray): the box ``(4,)``.
-        padding (float): the scale is the box's size times this.
+        padding (float): the scale is the box's size times this. Defaults to 1.
 
     Returns:
         tuple[np.ndarray, np.ndarray]: centre ``(2,)`` and scale ``(2,)`` (w, h).
@@ -28,7 +28,16 @@ def bbox_xyxy2cs(bbox: np.ndarray, padding: float = 1.) -> tuple[np.ndarray, np.
 
 
 def fix_aspect_ratio(scale: np.ndarray, aspect_ratio: float) -> np.ndarray:
-    """Grow the scale ``(2,)`` to ``w / h == aspect_ratio`` (``TopdownAffine``)."""
+    """Grow the scale ``(2,)`` to ``w / h == aspect_ratio`` (``TopdownAffine``).
+
+    Args:
+        scale (np.ndarray): the box size ``(2,)`` (w, h) in film pixels.
+        aspect_ratio (float): the network input's ``w / h``.
+
+    Returns:
+        np.ndarray: ``(2,)`` (w, h): the side that is too short lengthened, the
+        other unchanged.
+    """
     w, h = np.hsplit(scale[None], [1])
     return np.where(w > h * aspect_ratio, np.hstack([w, w / aspect_ratio]),
                     np.hstack([h * aspect_ratio, h]))[0]
@@ -75,8 +84,9 @@ def get_udp_warp_matrix(center: np.ndarray, scale: np.ndarray, rot: float,
 
 def get_warp_matrix(center: np.ndarray, scale: np.ndarray, rot: float,
                     output_size: tuple[int, int]) -> np.ndarray:
-    """The 2x3 film-to-input matrix without UDP (MMPose's ``get_warp_matrix``; no
-    shift, fixed aspect ratio).
+    """The 2x3 film-to-input matrix without UDP (MMPose's ``get_warp_matrix``).
+
+    No shift, and the aspect ratio already fixed (:func:`fix_aspect_ratio`).
 
     Args:
         center (np.ndarray): the box centre ``(2,)``.
@@ -105,8 +115,18 @@ def get_warp_matrix(center: np.ndarray, scale: np.ndarray, rot: float,
 
 
 def flip_bbox_x(bbox: np.ndarray, width: int) -> np.ndarray:
-    """An ``[x1, y1, x2, y2]`` box mirrored left-right in a film ``width`` wide
-    (MMPose's ``flip_bbox``, ``x -> w - 1 - x``)."""
+    """An ``[x1, y1, x2, y2]`` box mirrored left-right in a film ``width`` wide.
+
+    MMPose's ``flip_bbox`` (``x -> w - 1 - x``); x1 and x2 swap so that x1 <= x2
+    still holds.
+
+    Args:
+        bbox (np.ndarray): the box ``(4,)`` xyxy in film pixels.
+        width (int): the film's width in pixels.
+
+    Returns:
+        np.ndarray: the mirrored box ``(4,)`` float32.
+    """
     bbox = np.asarray(bbox, np.float32)
     out = bbox.copy()
     out[::2] = width - bbox[-2::-2] - 1
@@ -115,8 +135,7 @@ def flip_bbox_x(bbox: np.ndarray, width: int) -> np.ndarray:
 
 def topdown_crop(img: np.ndarray, bbox: np.ndarray, padding: float,
                  input_size: tuple[int, int], use_udp: bool):
-    """Crop a box of a film to the network's input (``GetBBoxCenterScale`` and
-    ``TopdownAffine``).
+    """Crop a box of a film to the network's input (``GetBBoxCenterScale``, ``TopdownAffine``).
 
     Args:
         img (np.ndarray): the film, ``(H, W, 3)`` uint8.
@@ -139,8 +158,20 @@ def topdown_crop(img: np.ndarray, bbox: np.ndarray, padding: float,
 
 
 def normalize(crops: list[np.ndarray], mean, std, bgr_to_rgb: bool) -> np.ndarray:
-    """Crops ``(h, w, 3)`` uint8 to the network's input ``(N, 3, h, w)`` float32, as
-    ``PoseDataPreprocessor``: channel order, then ``(x - mean) / std``."""
+    """Crops to the network's input batch, as MMPose's ``PoseDataPreprocessor``.
+
+    Channel order first, then ``(x - mean) / std`` per channel.
+
+    Args:
+        crops (list[np.ndarray]): crops ``(h, w, 3)`` uint8 BGR, all one size.
+        mean (Sequence[float]): per-channel means, in the channel order after
+            ``bgr_to_rgb``.
+        std (Sequence[float]): per-channel standard deviations.
+        bgr_to_rgb (bool): reverse the channels to RGB before normalising.
+
+    Returns:
+        np.ndarray: the batch ``(N, 3, h, w)`` float32, contiguous.
+    """
     batch = np.stack(crops).transpose(0, 3, 1, 2)
     if bgr_to_rgb:
         batch = batch[:, ::-1]
@@ -152,6 +183,18 @@ def normalize(crops: list[np.ndarray], mean, std, bgr_to_rgb: bool) -> np.ndarra
 
 def to_film(keypoints: np.ndarray, input_size, center: np.ndarray,
             scale: np.ndarray) -> np.ndarray:
-    """Points in the network's input ``(K, 2)`` back to film pixels, as
-    ``TopdownPoseEstimator.add_pred_to_datasample``."""
+    """Points in the network's input back to film pixels (MMPose's ``add_pred_to_datasample``).
+
+    ``TopdownPoseEstimator.add_pred_to_datasample``'s arithmetic:
+    ``keypoints / input_size * scale + center - scale / 2``.
+
+    Args:
+        keypoints (np.ndarray): points ``(..., K, 2)`` in input pixels.
+        input_size (Sequence[int]): the network's input (w, h).
+        center (np.ndarray): the crop's centre ``(2,)`` (:func:`topdown_crop`).
+        scale (np.ndarray): the crop's scale ``(2,)`` (w, h) in film pixels.
+
+    Returns:
+        np.ndarray: the points ``(..., K, 2)`` in film pixels.
+    """
     return keypoints / input_size * scale + center - 0.5 * scale

@@ -1,7 +1,8 @@
 """Render a split's annotations to PNGs to check labels before training.
 
 Example:
-    python tools/browse_dataset.py ../shared/hip-xray --split train --out-dir work_dirs/browse --max-films 20
+    python tools/browse_dataset.py ../shared/hip-xray --split train \
+        --out-dir work_dirs/browse --max-films 20
 
 Each film gets its 12 points numbered 1-12, the H-line, roof lines, P- and D-lines,
 H-points, and the AI and IHDI grade of each hip as the labels imply them.
@@ -21,6 +22,16 @@ from hip_mmpose.visualizer import overlay_visualizer
 
 
 def main(argv=None) -> int:
+    """Render a split's films with their annotated points to ``<out-dir>/<stem>.png``.
+
+    Args:
+        argv (list[str], optional): the command-line arguments. Defaults to None
+            (``sys.argv[1:]``).
+
+    Returns:
+        int: the exit status: 0, or 1 when the split's files do not pair up or a
+        film or annotation could not be read (it is skipped, the rest rendered).
+    """
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('data_root', help='folder holding <split>/images and <split>/annotations')

@@ -12,6 +12,16 @@ from hip_mmpose.datasets import METAINFO_FILE
 
 
 def parse_args(argv=None):
+    """Parse the converter's command line.
+
+    Args:
+        argv (list[str], optional): the command-line arguments. Defaults to None
+            (``sys.argv[1:]``).
+
+    Returns:
+        argparse.Namespace: ``data_root``, ``out_dir``, ``num_keypoints``,
+        ``metainfo`` and ``no_progress``.
+    """
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('data_root', help='folder holding <split>/images and <split>/annotations')
@@ -27,6 +37,15 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
+    """Convert every split under ``data_root`` and print the JSON files written.
+
+    Args:
+        argv (list[str], optional): the command-line arguments. Defaults to None
+            (``sys.argv[1:]``).
+
+    Returns:
+        int: the exit status: 0, or 1 on bad input (nothing is written then).
+    """
     args = parse_args(argv)
     try:
         written = convert_dataset(args.data_root, args.out_dir, args.num_keypoints,

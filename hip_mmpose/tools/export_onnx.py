@@ -18,6 +18,16 @@ from hip_mmpose.apis.onnx_export import DEFAULT_OPSET, ExportError, export_onnx
 
 
 def main(argv=None) -> int:
+    """Export a published model to ONNX and print the file written.
+
+    Args:
+        argv (list[str], optional): the command-line arguments. Defaults to None
+            (``sys.argv[1:]``).
+
+    Returns:
+        int: the exit status: 0, or 2 when the output would overwrite the input or
+        the model cannot be exported (the message says why).
+    """
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('checkpoint', help='a published model or a run\'s best_cascade.pth')

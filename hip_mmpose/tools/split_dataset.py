@@ -22,6 +22,16 @@ from hip_mmpose.data_tools.splits import (DEFAULT_PATIENT_PATTERN, check_split,
 
 
 def main(argv=None) -> int:
+    """Write a patient-grouped split (or k folds), or check an existing one.
+
+    Args:
+        argv (list[str], optional): the command-line arguments. Defaults to None
+            (``sys.argv[1:]``).
+
+    Returns:
+        int: the exit status: 0; 1 on bad input or when ``--check`` finds a patient
+        in two splits (missing arguments exit through argparse).
+    """
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('source', nargs='?', help='folder with images/ and annotations/')
