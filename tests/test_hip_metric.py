@@ -148,6 +148,9 @@ def test_slope_intercept_and_proportional_bias():
     m = _evaluate(preds, gts, bootstrap=0)
     assert m['hip/AI_slope'] == pytest.approx(0.8)
     assert m['hip/AI_intercept'] == pytest.approx(5.0)
+    # no scatter about the line: the Deming fit is the same line
+    assert m['hip/AI_slope_deming'] == pytest.approx(0.8)
+    assert m['hip/AI_intercept_deming'] == pytest.approx(5.0)
     assert m['hip/AI_prop_bias'] == pytest.approx(-2 / 9)
     assert m['hip/IHDI_kappa'] == 1 and m['hip/IHDI_kappa_linear'] == 1  # grades unchanged
     assert not any('_ci_' in key for key in m)                          # bootstrap=0: none

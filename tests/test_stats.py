@@ -56,6 +56,24 @@ def test_slope_and_intercept_of_a_known_line():
     assert np.isnan(stats.linear_fit([3., 3., 3.], [1., 2., 3.])[1])  # constant x
 
 
+def test_deming_slope_of_a_hand_computed_case():
+    """x = (1, 2, 3), y = (1, 3, 2): sxx = syy = 2, sxy = 1. OLS slope sxy/sxx =
+    0.5; Deming with error ratio 1: (0 + sqrt(0 + 4)) / 2 = 1 through (2, 2);
+    error ratio 4: (2 - 8 + sqrt(36 + 16)) / 2 = -3 + sqrt(13)."""
+    x, y = np.array([1., 2., 3., np.nan]), np.array([1., 3., 2., 5.])
+    assert stats.linear_fit(x, y)[1] == pytest.approx(0.5)
+    assert stats.deming_fit(x, y) == pytest.approx((0.0, 1.0))
+    assert stats.deming_fit(x, y, error_ratio=4)[1] == pytest.approx(-3 + np.sqrt(13))
+    # an exact line: Deming = OLS = the line's slope, whatever the error ratio
+    true = np.array([10., 20., 30., 40.])
+    assert stats.deming_fit(true, 5 + 0.8 * true, error_ratio=2) == pytest.approx((5.0, 0.8))
+    assert np.isnan(stats.deming_fit([3., 3., 3.], [1., 2., 3.])[1])  # no covariance
+    # frequency weights = repeated rows
+    w = np.array([2, 0, 3])
+    assert stats.deming_fit(x[:3], y[:3], w[None])[1][0] == pytest.approx(
+        stats.deming_fit(np.repeat(x[:3], w), np.repeat(y[:3], w))[1])
+
+
 def test_proportional_bias_of_a_known_case():
     """pred = 5 + 0.8 t: difference 5 - 0.2 t, mean 2.5 + 0.9 t, so
     difference = 5 + 0.5/0.9 - (0.2/0.9) * mean: slope -2/9, intercept 50/9."""

@@ -30,13 +30,14 @@ GRADE_LABELS = geometry.GRADES
 #: The prefix of every key HipMetric reports (``hip/AI_MAE``).
 METRIC_PREFIX = 'hip'
 #: The measures a summary leads with (k-fold table, benchmark scripts), without prefix.
-HEADLINE_METRICS = ('MRE', 'AI_MAE', 'AI_r', 'AI_ICC', 'AI_slope', 'IHDI_bal_acc', 'IHDI_kappa',
-                    'IHDI_kappa_linear', 'IHDI_ge2_sens', 'IHDI_ge2_spec')
+HEADLINE_METRICS = ('MRE', 'AI_MAE', 'AI_r', 'AI_ICC', 'AI_slope', 'AI_slope_deming',
+                    'IHDI_bal_acc', 'IHDI_kappa', 'IHDI_kappa_linear', 'IHDI_ge2_sens',
+                    'IHDI_ge2_spec')
 # the patient id is the file name up to its first '_' (files are P<patient>_<nn>.jpg)
 PATIENT_PATTERN = r'^([^_]+)_'
 # measures with a bootstrap confidence interval, logged as <name>_ci_low / _ci_high
-CI_METRICS = ('AI_MAE', 'AI_r', 'AI_ICC', 'AI_slope', 'IHDI_bal_acc', 'IHDI_kappa',
-              'IHDI_kappa_linear')
+CI_METRICS = ('AI_MAE', 'AI_r', 'AI_ICC', 'AI_slope', 'AI_slope_deming', 'IHDI_bal_acc',
+              'IHDI_kappa', 'IHDI_kappa_linear')
 CI_SUFFIXES = ('_ci_low', '_ci_high')
 
 
@@ -57,8 +58,11 @@ class HipMetric(BaseMetric):
       (image-left/right), ``AI_RMSE``, ``AI_bias`` and ``AI_LoA_low/high`` (95 %
       limits of agreement), ``AI_r`` (Pearson), ``AI_ICC`` (ICC(2,1), absolute
       agreement), ``AI_slope`` / ``AI_intercept`` (OLS fit model = a + b *
-      clinicians; b < 1: regression toward the mean), ``AI_prop_bias`` (slope of
-      the Bland-Altman difference on the mean);
+      clinicians; b < 1: regression toward the mean), ``AI_slope_deming`` /
+      ``AI_intercept_deming`` (Deming fit, equal error variances: the clinicians'
+      reading has an error too, which biases the OLS slope below 1 even for an
+      exact model), ``AI_prop_bias`` (slope of the Bland-Altman difference on the
+      mean);
     - IHDI: ``IHDI_acc``, ``IHDI_recall_<grade>`` for each grade present in the
       truth, ``IHDI_bal_acc`` (mean of those recalls), ``IHDI_kappa`` (Cohen),
       ``IHDI_kappa_linear`` (linear-weighted: grades are ordinal; an undefined
@@ -68,7 +72,8 @@ class HipMetric(BaseMetric):
       answers I; balanced accuracy, kappa and sensitivity do not;
     - with ``bootstrap > 0``: ``<key>_ci_low`` / ``<key>_ci_high``, the 95 %
       confidence interval of each key in :data:`CI_METRICS` (AI_MAE, AI_r,
-      AI_ICC, AI_slope, IHDI_bal_acc, IHDI_kappa, IHDI_kappa_linear) by a
+      AI_ICC, AI_slope, AI_slope_deming, IHDI_bal_acc, IHDI_kappa,
+      IHDI_kappa_linear) by a
       patient-level bootstrap: patients are resampled, each with all its films.
 
     The confusion matrix goes to the log. With ``dump_name`` set, per-film
@@ -267,6 +272,7 @@ def _resampled_measures(m: dict, film_weights: np.ndarray) -> np.ndarray:
         AI_r=stats.pearson_r(pred, true, hip_weights),
         AI_ICC=stats.icc_absolute_agreement(pred, true, hip_weights),
         AI_slope=stats.linear_fit(true, pred, hip_weights)[1],
+        AI_slope_deming=stats.deming_fit(true, pred, hip_weights)[1],
         IHDI_bal_acc=bal_acc,
         IHDI_kappa=stats.cohen_kappa(cm),
         IHDI_kappa_linear=stats.weighted_kappa(cm, _linear_grade_weights()))
@@ -328,6 +334,8 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
     out['AI_ICC'] = float(measures['AI_ICC'])
     out['AI_slope'] = float(measures['AI_slope'])
     out['AI_intercept'] = stats.linear_fit(m['ai_true'], m['ai_pred'])[0]
+    out['AI_slope_deming'] = float(measures['AI_slope_deming'])
+    out['AI_intercept_deming'] = stats.deming_fit(m['ai_true'], m['ai_pred'])[0]
     out['AI_prop_bias'] = stats.proportional_bias(m['ai_pred'], m['ai_true'])[1]
 
     cm = m['confusion']  # labels 0 (undefined), I..IV

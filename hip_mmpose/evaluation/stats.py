@@ -145,6 +145,39 @@ def linear_fit(x, y, weights=None):
     return _out(my - slope * mx, batched), _out(slope, batched)
 
 
+def deming_fit(x, y, weights=None, error_ratio: float = 1.0):
+    """Deming regression ``y = intercept + slope * x`` over finite pairs: both
+    ``x`` and ``y`` carry measurement error (a method comparison).
+
+    Against one clinician's reading, whose own error is about that of the model,
+    the ordinary least-squares slope (:func:`linear_fit`) is biased toward 0 even
+    for a model that is exactly right on average (regression dilution): its
+    expectation is ``var(true) / (var(true) + var(reader error))``. Deming's
+    slope is not: with ``error_ratio = var(error of y) / var(error of x) = 1``
+    it is the orthogonal (total least squares) fit.
+
+    Args:
+        x (array-like): the reference method's values (flattened), e.g. the
+            clinicians' AI.
+        y (array-like): the compared method's values, paired with ``x``.
+        weights (np.ndarray, optional): frequency weights ``(B, n)``. Defaults to None.
+        error_ratio (float): ``var(error of y) / var(error of x)``. Defaults to 1.
+
+    Returns:
+        tuple: ``(intercept, slope)``, floats (arrays ``(B,)`` with weights); NaN
+        with fewer than 2 pairs or no covariance.
+    """
+    x, y, w, n, mx, my, batched = _paired(x, y, weights)
+    lam = float(error_ratio)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        dx, dy = x - mx[:, None], y - my[:, None]
+        sxx, syy, sxy = (w * dx ** 2).sum(-1), (w * dy ** 2).sum(-1), (w * dx * dy).sum(-1)
+        diff = syy - lam * sxx
+        slope = (diff + np.sqrt(diff ** 2 + 4 * lam * sxy ** 2)) / (2 * sxy)
+    slope = np.where((n < 2) | (np.abs(sxy) <= 1e-12 * n * (1 + mx ** 2)), np.nan, slope)
+    return _out(my - slope * mx, batched), _out(slope, batched)
+
+
 def proportional_bias(pred, true) -> tuple[float, float]:
     """Bland-Altman proportional bias: the OLS line of ``pred - true`` on their mean.
 
