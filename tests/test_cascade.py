@@ -201,6 +201,10 @@ def test_one_stage_checkpoint_is_not_a_two_stage_model(trained, trained_cascade,
         run_test_tool([DEMO_CONFIG, str(publish_checkpoint(
             film_work / 'epoch_1.pth', tmp_path / 'one.pth', config=film_config)),
             '--data-root', str(synthetic_root), '--work-dir', str(tmp_path)])
+    # the other way round: a two-stage file with the whole-film stage's config
+    _, cascade_work, cascade_file = trained_cascade
+    with pytest.raises(ValueError, match='film and hip stages.*only the film stage'):
+        HipInferencer(cascade_file, film_config)
 
 
 def test_configs_say_each_thing_once():

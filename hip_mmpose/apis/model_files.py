@@ -25,6 +25,7 @@ from mmengine.config import Config
 
 from hip_mmpose.apis.config_check import (load_published_config, published_config,
                                            published_config_from_text)
+from hip_mmpose.atomic import write_atomic
 from hip_mmpose.compat import load_checkpoint_file
 
 PUBLISHED_FORMAT = 'hip_mmpose-published-v2'
@@ -67,7 +68,7 @@ def _weights_of(ckpt, checkpoint) -> dict:
 
 
 def save_published(out_file, stages) -> Path:
-    """Write a published file of one or more stages, whole, then renamed.
+    """Write a published file of one or more stages whole (:func:`write_atomic`).
 
     Args:
         out_file (str | Path): where to write it.
@@ -86,10 +87,7 @@ def save_published(out_file, stages) -> Path:
         state[name] = {k: v.detach().clone().cpu() for k, v in weights.items()}
     out_file = Path(out_file)
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_file.with_name(out_file.name + '.tmp')
-    torch.save(dict(state_dict=state, meta=meta), tmp)
-    tmp.replace(out_file)
-    return out_file
+    return write_atomic(out_file, lambda fh: torch.save(dict(state_dict=state, meta=meta), fh))
 
 
 def is_published(ckpt: dict) -> bool:
@@ -233,7 +231,7 @@ def load_pose_models(checkpoint, config=None, device: str = 'cpu') -> dict:
 
     Raises:
         ValueError: a training checkpoint without ``config``, or with a two-stage
-            ``config``.
+            ``config``; a two-stage published file with a single-stage ``config``.
     """
     from hip_mmpose.apis.cascade import FILM, HIP, film_stage_config, is_cascade
     ckpt = _load(checkpoint)
@@ -246,6 +244,12 @@ def load_pose_models(checkpoint, config=None, device: str = 'cpu') -> dict:
                        if is_cascade(user_cfg) else {FILM: user_cfg})
         else:
             configs = {name: Config(cfg) for name, cfg, _ in stages}
+        missing = [name for name, _, _ in stages if name not in configs]
+        if missing:
+            raise ValueError(
+                f'{checkpoint}: holds the {" and ".join(n for n, _, _ in stages)} stages, '
+                f'but the config given configures only the {" and ".join(configs)} stage; '
+                'pass the two-stage config (with film_stage), or no config')
         return {name: _build(configs[name], state, device) for name, _, state in stages}
     if user_cfg is None:
         raise ValueError(f'{checkpoint}: a training checkpoint needs --config '
