@@ -159,37 +159,11 @@ class HipMeasurer:
 
     def flags(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None,
               ai: np.ndarray | None = None) -> list[str]:
-        """Reasons a reader should check this film by eye (empty when none).
-
-        ``ai`` is the film's two acetabular indices when the caller has them
-        (:meth:`measure` does); otherwise they are computed here.
-        """
-        flags = [f'low confidence: {self.keypoint_names[k]} ({scores[k]:.2f})'
-                 for k in np.flatnonzero(scores < self.score_thr)]
-        if image_size is not None:
-            w, h = image_size
-            outside = np.flatnonzero((keypoints[:, 0] < 0) | (keypoints[:, 0] > w)
-                                     | (keypoints[:, 1] < 0) | (keypoints[:, 1] > h))
-            flags += [f'outside the film: {self.keypoint_names[k]}' for k in outside]
-        p = keypoints
-        if ai is None:
-            ai = geometry.acetabular_indices(p)
-        low, high = geometry.AI_PLAUSIBLE
-        for hip, angle in zip(HIPS, ai):
-            if np.isnan(angle):
-                flags.append(f'implausible geometry: {hip} acetabular index undefined')
-            elif not low <= angle <= high:
-                flags.append(f'implausible geometry: {hip} acetabular index {angle:.1f} deg '
-                             f'outside {low:g}-{high:g}')
-        h_line = p[6] - p[2]
-        if h_line[0] <= 0:
-            flags.append('implausible geometry: point 3 is not left of point 7 (hips swapped?)')
-        elif abs(np.degrees(np.arctan2(h_line[1], h_line[0]))) > 15:
-            flags.append('implausible geometry: H-line tilted more than 15 deg')
-        if not (p[0, 0] < p[2, 0] and p[8, 0] > p[6, 0]):
-            flags.append('implausible geometry: a roof edge (1 or 9) is not lateral '
-                         'of its triradiate point')
-        return flags
+        """Reasons a reader should check this film by eye (empty when none):
+        :func:`geometry.plausibility_flags` with this measurer's keypoint names and
+        score threshold."""
+        return geometry.plausibility_flags(keypoints, scores, image_size, self.score_thr,
+                                           self.keypoint_names, ai)
 
     # -------------------------------------------------------------- files
     def predict_files(self, paths: Iterable, spacings: dict | None = None) -> Iterator[tuple]:
