@@ -110,8 +110,10 @@ class HipMeasurer:
                  for film, points in zip(films, keypoints)
                  for side, index in enumerate(geometry.HIP_KEYPOINTS)]
         hip_points, hip_scores = self._hip_points(crops)
-        joined = [merge_hips([np.column_stack([hip_points[2 * i + s], hip_scores[2 * i + s]])
-                              for s in (0, 1)], film.shape[1])
+        hips = len(geometry.HIP_KEYPOINTS)  # crops per film, in hip_side order
+        joined = [merge_hips([np.column_stack([hip_points[hips * i + s],
+                                               hip_scores[hips * i + s]])
+                              for s in range(hips)], film.shape[1])
                   for i, film in enumerate(films)]
         return (np.stack([j[:, :2] for j in joined]), np.stack([j[:, 2] for j in joined]))
 

@@ -55,6 +55,8 @@ from hip_mmpose.atomic import write_atomic
 from hip_mmpose.safe_text import FORMULA_START, csv_cell
 
 HIPS = geometry.HIP_NAMES
+#: keypoints of a film (the two hips' six)
+NUM_KEYPOINTS = sum(len(hip) for hip in geometry.HIP_KEYPOINTS)
 #: Decimals written: pixels, degrees and millimetres; keypoint scores; pixel spacings.
 DIGITS = dict(px=2, deg=2, mm=2, score=4, spacing=6)
 #: The fields of every record, and those only an evaluation record has, in order.
@@ -259,7 +261,7 @@ def as_arrays(records) -> dict:
         ``true_acetabular_index``, ``true_ihdi_grade`` and ``errors_px`` ``(N, K)``.
     """
     records = list(records)
-    count = len(records[0]['keypoints']) if records else 12
+    count = len(records[0]['keypoints']) if records else NUM_KEYPOINTS
 
     def floats(key, shape):
         rows = [np.nan if v is None else v for r in records for v in _flat(r[key])]
@@ -290,7 +292,7 @@ def _flat(value) -> list:
 
 
 # ------------------------------------------------------------------ CSV
-def csv_columns(evaluation: bool = False, num_keypoints: int = 12) -> list[str]:
+def csv_columns(evaluation: bool = False, num_keypoints: int = NUM_KEYPOINTS) -> list[str]:
     """The CSV columns: the prediction's (``tools/infer.py``'s ``summary.csv``), then,
     for evaluation records, the truth's and the errors (one column per keypoint)."""
     columns = (['file'] + [f'ai_{hip}' for hip in HIPS] + [f'ihdi_{hip}' for hip in HIPS]
@@ -332,7 +334,8 @@ def write_csv(path, records) -> Path:
     :func:`safe_text.csv_cell`, null as an empty cell."""
     records = list(records)
     evaluation = any(is_evaluation(r) for r in records)
-    count = max((len(r['keypoints']) for r in records if 'keypoints' in r), default=12)
+    count = max((len(r['keypoints']) for r in records if 'keypoints' in r),
+                default=NUM_KEYPOINTS)
     table = io.StringIO(newline='')
     writer = csv.DictWriter(table, csv_columns(evaluation, count), restval='')
     writer.writeheader()

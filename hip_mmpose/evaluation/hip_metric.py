@@ -34,6 +34,8 @@ CI_METRICS = ('AI_MAE', 'AI_r', 'AI_ICC', 'AI_slope', 'IHDI_bal_acc', 'IHDI_kapp
 CI_SUFFIXES = ('_ci_low', '_ci_high')
 #: the labels of the confusion matrix's rows and columns: undefined, then I..IV
 GRADE_AXIS = (geometry.GRADE_UNDEFINED,) + geometry.GRADES
+#: grade II: hips graded it or worse are IHDI_ge2's positive class
+GRADE_II = geometry.GRADES[1]
 
 
 @METRICS.register_module()
@@ -343,7 +345,7 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
     for key in ('IHDI_bal_acc', 'IHDI_kappa', 'IHDI_kappa_linear'):
         out[key] = float(measures[key])
     out['IHDI_ge2_sens'], out['IHDI_ge2_spec'] = stats.binary_sens_spec(
-        m['grade_true'] >= 2, m['grade_pred'] >= 2)
+        m['grade_true'] >= GRADE_II, m['grade_pred'] >= GRADE_II)
 
     if bootstrap > 0:
         patients = (patient_ids(files, patient_pattern) if files is not None

@@ -129,8 +129,8 @@ def ai_error_bars(d, out_path):
     n = len(err)
     fig, ax = plt.subplots(figsize=(max(6, 0.22 * n + 2), 4))
     x = np.arange(n)
-    ax.bar(x - 0.2, err[:, 0], 0.4, label=f'{LABELS[0]} hip')
-    ax.bar(x + 0.2, err[:, 1], 0.4, label=f'{LABELS[1]} hip')
+    for h, (shift, label) in enumerate(zip((-0.2, 0.2), LABELS)):
+        ax.bar(x + shift, err[:, h], 0.4, label=f'{label} hip')
     ax.axhline(0, color='k', lw=0.8)
     within = np.nanmean(np.abs(err) <= 2)
     ax.axhspan(-2, 2, color='green', alpha=0.08, label=f'within +-2 deg ({within:.0%} of hips)')
@@ -176,7 +176,7 @@ def bland_altman_plot(d, out_path):
     mean, diff = (pred + true) / 2, pred - true
     ba = stats.bland_altman(pred, true)
     fig, ax = plt.subplots(figsize=(7, 4.6))
-    side = np.repeat([[0, 1]], len(d['acetabular_index']), 0).ravel()
+    side = np.repeat([np.arange(len(HIPS))], len(d['acetabular_index']), 0).ravel()
     for s, label in enumerate(f'{name} hip' for name in LABELS):
         ax.scatter(mean[side == s], diff[side == s], s=14, alpha=0.7, label=label)
     ax.margins(y=0.18)  # room for the limit labels
