@@ -177,3 +177,45 @@ def test_a_dump_written_before_the_schema_is_read_as_records(tmp_path):
                                       truth=truth, img_path='/f/a.png')
     assert rec['ihdi_grade'] == {'image_left': 'II', 'image_right': 'I'}
 
+
+def test_test_and_infer_write_one_schema(trained, synthetic_root, tmp_path):
+    """tools/test.py's per-film JSON (HipMetric) and tools/infer.py's, read by the one
+    reader: the same prediction fields with the same values for the same films; the
+    test tool's records add the truth."""
+    from hip_mmpose.tools.infer import main as infer_main
+    from hip_mmpose.tools.test import run as run_test_tool
+    from tests.conftest import TINY_LOADERS
+    config, work_dir, _ = trained
+    run_test_tool([config, str(work_dir / 'epoch_1.pth'), '--data-root', str(synthetic_root),
+                   '--work-dir', str(tmp_path / 'test'), '--cfg-options', *TINY_LOADERS])
+    tested, summary = records.read_json(next((tmp_path / 'test').glob('*/test_per_film.json')))
+    assert len(tested) == 4 and 'AI_MAE' in summary
+    films = synthetic_root / 'test' / 'images'
+    assert infer_main([str(films), '--checkpoint', str(work_dir / 'epoch_1.pth'),
+                       '--config', config, '--out-dir', str(tmp_path / 'out'),
+                       '--no-overlay', '--device', 'cpu']) == 0
+    for test_rec in tested:
+        [infer_rec], none = records.read_json(tmp_path / 'out' / f"{test_rec['file']}.json")
+        assert none == {}
+        assert tuple(infer_rec) == records.PREDICTION_FIELDS
+        assert tuple(test_rec) == records.PREDICTION_FIELDS + records.EVALUATION_FIELDS
+        assert infer_rec['image_size'] == test_rec['image_size'] == [192, 144]
+        # the same model on the same film: the same points, scores, reasons and flags
+        assert np.allclose(np.array(infer_rec['keypoints'], float),
+                           np.array(test_rec['keypoints'], float), atol=0.05)
+        assert infer_rec['not_measured'] == test_rec['not_measured']
+        assert infer_rec['flags'] == test_rec['flags']
+        for hip in HIPS:  # inference withholds what is not measured; the test keeps it
+            if hip in infer_rec['not_measured']:
+                assert infer_rec['acetabular_index'][hip] is None
+            else:
+                assert infer_rec['ihdi_grade'][hip] == test_rec['ihdi_grade'][hip]
+                assert infer_rec['acetabular_index'][hip] == pytest.approx(
+                    test_rec['acetabular_index'][hip], abs=0.05)
+    # and the two CSVs share their leading (prediction) columns
+    summary_csv = (tmp_path / 'out' / 'summary.csv').read_text().splitlines()[0].split(',')
+    test_csv = next((tmp_path / 'test').glob('*/test_per_film.csv')).read_text()
+    assert summary_csv == records.csv_columns()
+    assert test_csv.splitlines()[0].split(',')[:len(summary_csv)] == summary_csv
+    assert [r['file'] for r in records.read_csv(tmp_path / 'out' / 'summary.csv')] == \
+        sorted(r['file'] for r in tested)
