@@ -385,7 +385,7 @@ def read_csv(path) -> list[dict]:
             h_point_mm=({hip: (None if all(v is None for v in d.values()) else d)
                          for hip, d in h_mm.items()} if has_spacing else None),
             mean_score=_float(row['mean_score']),
-            flags=(_text(row['flags']) or '').split('; ') if _text(row['flags']) else [])
+            flags=_text(row['flags']).split('; ') if _text(row['flags']) else [])
         if 'mean_error_px' in row:
             errors = sorted(k for k in row if k.startswith('error_px_kp'))
             record.update(
