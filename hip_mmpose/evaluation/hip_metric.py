@@ -258,7 +258,7 @@ def _linear_grade_weights() -> np.ndarray:
 def _resampled_measures(m: dict, film_weights: np.ndarray) -> np.ndarray:
     """The :data:`CI_METRICS`, ``(len(CI_METRICS), B)``, for film frequency weights
     ``(B, N)``: all ones gives the plain estimates, a bootstrap draw its resample."""
-    hip_weights = np.repeat(film_weights, 2, axis=-1)  # both hips of each film
+    hip_weights = np.repeat(film_weights, len(geometry.HIP_NAMES), axis=-1)  # each film's hips
     pred, true = m['ai_pred'].ravel(), m['ai_true'].ravel()
     cm = stats.confusion_matrix(m['grade_true'], m['grade_pred'], GRADE_AXIS,
                                 weights=hip_weights)
