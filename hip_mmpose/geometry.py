@@ -10,7 +10,8 @@ README; here they are 0-based, so point 3 is ``points[..., 2, :]``.
 Every result has a last axis of length 2: ``[image-left hip, image-right hip]``.
 Degenerate input (coincident points, NaN, inf, or coordinates so large that the
 arithmetic overflows) gives NaN (angles, distances) or grade 0 and never raises.
-:func:`measurability` says, per hip, whether predicted points are worth measuring.
+:func:`measurability` says, per hip, whether predicted points are worth measuring;
+:func:`plausibility_flags` what a reader should check by eye.
 """
 from __future__ import annotations
 
@@ -38,9 +39,15 @@ GRADE_NAMES = {0: 'undefined', 1: 'I', 2: 'II', 3: 'III', 4: 'IV'}
 #: Hip keys of every per-hip result, and the words for a reader, [image-left, image-right].
 HIP_NAMES = ('image_left', 'image_right')
 HIP_LABELS = ('image-left', 'image-right')
-# 0-based keypoints each hip's AI and grade depend on (the H-line's 3 and 7 for both)
-HIP_POINTS = ((0, 2, 6, 3, 5), (8, 6, 2, 11, 9))
+#: 0-based keypoints each hip's AI depends on: its roof edge, its end of the H-line
+#: and the other end (1, 3, 7 for the image-left hip; 9, 7, 3 for the image-right).
+AI_POINTS = tuple((ROOF_LATERAL[h], TRIRADIATE[h], TRIRADIATE[1 - h]) for h in range(2))
+#: 0-based keypoints each hip's AI and grade depend on (the H-line's 3 and 7 for both).
+HIP_POINTS = tuple(AI_POINTS[h] + (METAPHYSIS_LATERAL[h], METAPHYSIS_MEDIAL[h])
+                   for h in range(2))
 AI_PLAUSIBLE = (0.0, 50.0)  # degrees; outside it a predicted AI is not believed
+H_LINE_MAX_TILT = 15.0  # degrees from horizontal; a steeper H-line is flagged
+SCORE_THR = 0.3  # keypoint scores below it are low confidence (the tools' default)
 COORD_LIMIT = 1e9  # px; no film is that large, and squares of larger numbers overflow sooner
 
 
@@ -183,7 +190,7 @@ def reference_lines(points, length: float | None = None) -> dict:
     )
 
 
-def measurability(points, scores=None, image_size=None, score_thr: float = 0.3) -> list:
+def measurability(points, scores=None, image_size=None, score_thr: float = SCORE_THR) -> list:
     """Whether each hip of one film's *predicted* points is worth measuring.
 
     A hip is not measurable when a point its AI or grade uses (:data:`HIP_POINTS`)
@@ -225,8 +232,9 @@ def measurability(points, scores=None, image_size=None, score_thr: float = 0.3) 
                 (p[used] >= 0).all() and (p[used, 0] <= image_size[0]).all()
                 and (p[used, 1] <= image_size[1]).all()):
             reason = 'a keypoint lies outside the film'
-        elif not p[6, 0] > p[2, 0]:
-            reason = 'implausible geometry: point 3 is not left of point 7'
+        elif not p[TRIRADIATE[1], 0] > p[TRIRADIATE[0], 0]:
+            reason = (f'implausible geometry: point {TRIRADIATE[0] + 1} is not left of '
+                      f'point {TRIRADIATE[1] + 1}')
         elif not outward * (roof[0] - tri[0]) > 0:
             reason = 'implausible geometry: roof edge not lateral of the triradiate point'
         elif np.isnan(ai[hip]):
@@ -238,3 +246,83 @@ def measurability(points, scores=None, image_size=None, score_thr: float = 0.3) 
             reason = None
         reasons.append(reason)
     return reasons
+
+
+def plausibility_flags(points, scores=None, image_size=None, score_thr: float = SCORE_THR,
+                       keypoint_names=None, ai=None) -> list:
+    """Reasons a reader should check one film's predicted points by eye.
+
+    Broader than :func:`measurability` (which decides what is withheld): every
+    low-confidence point, every point outside the film, an AI outside
+    :data:`AI_PLAUSIBLE` or undefined, points 3 and 7 swapped, an H-line tilted more
+    than :data:`H_LINE_MAX_TILT`, a roof edge not lateral of its triradiate point.
+
+    Args:
+        points: ``(12, 2)`` keypoints in film pixels.
+        scores: ``(12,)`` keypoint scores, or None to skip the confidence flags.
+        image_size: ``(width, height)``, or None to skip the outside-the-film flags.
+        score_thr (float): scores below it are low confidence. Defaults to
+            :data:`SCORE_THR`.
+        keypoint_names (Sequence[str], optional): names for the messages.
+            Defaults to None (``point 1`` ... ``point 12``).
+        ai: the film's two acetabular indices when the caller has them; computed
+            here otherwise.
+
+    Returns:
+        list[str]: the flags, empty when none.
+    """
+    p = _as_points(points)
+    if p.shape != (12, 2):
+        raise ValueError(f'expected the points of one film (12, 2), got {p.shape}')
+    names = keypoint_names or [f'point {k + 1}' for k in range(len(p))]
+    flags = []
+    if scores is not None:
+        scores = np.asarray(scores, np.float64)
+        with np.errstate(invalid='ignore'):
+            flags += [f'low confidence: {names[k]} ({scores[k]:.2f})'
+                      for k in np.flatnonzero(scores < score_thr)]
+    if image_size is not None:
+        w, h = image_size
+        with np.errstate(invalid='ignore'):
+            outside = np.flatnonzero((p[:, 0] < 0) | (p[:, 0] > w) | (p[:, 1] < 0) | (p[:, 1] > h))
+        flags += [f'outside the film: {names[k]}' for k in outside]
+    if ai is None:
+        with np.errstate(invalid='ignore', over='ignore'):
+            ai = acetabular_indices(p)
+    low, high = AI_PLAUSIBLE
+    for hip, angle in zip(HIP_NAMES, ai):
+        if np.isnan(angle):
+            flags.append(f'implausible geometry: {hip} acetabular index undefined')
+        elif not low <= angle <= high:
+            flags.append(f'implausible geometry: {hip} acetabular index {angle:.1f} deg '
+                         f'outside {low:g}-{high:g}')
+    (left_tri, right_tri), (left_roof, right_roof) = TRIRADIATE, ROOF_LATERAL
+    with np.errstate(invalid='ignore', over='ignore'):
+        h_line = p[right_tri] - p[left_tri]
+        if h_line[0] <= 0:
+            flags.append(f'implausible geometry: point {left_tri + 1} is not left of point '
+                         f'{right_tri + 1} (hips swapped?)')
+        elif abs(np.degrees(np.arctan2(h_line[1], h_line[0]))) > H_LINE_MAX_TILT:
+            flags.append(f'implausible geometry: H-line tilted more than {H_LINE_MAX_TILT:g} deg')
+        if not (p[left_roof, 0] < p[left_tri, 0] and p[right_roof, 0] > p[right_tri, 0]):
+            flags.append(f'implausible geometry: a roof edge ({left_roof + 1} or '
+                         f'{right_roof + 1}) is not lateral of its triradiate point')
+    return flags
+
+
+def radial_errors(points, truth, spacing=None) -> np.ndarray:
+    """Distance of each point from its true position, ``(..., K)``.
+
+    Args:
+        points: ``(..., K, 2)`` predicted points in film pixels.
+        truth: ``(..., K, 2)`` true points.
+        spacing: ``(..., 2)`` mm per pixel (x, y) to give the errors in mm (the x
+            and y offsets times the x and y spacing); None for pixels.
+
+    Returns:
+        np.ndarray: the errors, in pixels or mm.
+    """
+    diff = np.asarray(points, np.float64) - np.asarray(truth, np.float64)
+    if spacing is not None:
+        diff = diff * np.asarray(spacing, np.float64)[..., None, :]
+    return np.linalg.norm(diff, axis=-1)

@@ -1,10 +1,10 @@
 """What both measuring paths share: the two-stage loop and the output records.
 
 :class:`HipMeasurer` runs the whole-film stage, then the per-hip stage around its
-points (``refine_passes`` times), and turns the 12 points of each film into the
-output record (keypoints, acetabular indices, IHDI grades, what was not measured and
-why, flags) that ``tools/infer.py`` writes. Subclasses supply the two stages:
-:class:`hip_mmpose.apis.HipInferencer` with MMPose models (torch), and
+points (``refine_passes`` times), and turns the 12 points of each film into its
+record (:mod:`hip_mmpose.records`: keypoints, acetabular indices, IHDI grades, what
+was not measured and why, flags) that ``tools/infer.py`` writes. Subclasses supply
+the two stages: :class:`hip_mmpose.apis.HipInferencer` with MMPose models (torch), and
 :class:`hip_mmpose.runtime.OnnxHipInferencer` with onnxruntime. This module imports
 neither torch nor any OpenMMLab package.
 """
@@ -15,12 +15,10 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from hip_mmpose import geometry
+from hip_mmpose import geometry, records
 from hip_mmpose.film_io import FilmReadError, read_film, to_bgr8
 from hip_mmpose.hip_crops import MIRRORED_HIP, hip_box, merge_hips
 from hip_mmpose.visualization import draw_hip_geometry
-
-HIPS = geometry.HIP_NAMES
 
 
 class HipMeasurer:
@@ -112,84 +110,31 @@ class HipMeasurer:
                  for film, points in zip(films, keypoints)
                  for side, index in enumerate(geometry.HIP_KEYPOINTS)]
         hip_points, hip_scores = self._hip_points(crops)
-        joined = [merge_hips([np.column_stack([hip_points[2 * i + s], hip_scores[2 * i + s]])
-                              for s in (0, 1)], film.shape[1])
+        hips = len(geometry.HIP_KEYPOINTS)  # crops per film, in hip_side order
+        joined = [merge_hips([np.column_stack([hip_points[hips * i + s],
+                                               hip_scores[hips * i + s]])
+                              for s in range(hips)], film.shape[1])
                   for i, film in enumerate(films)]
         return (np.stack([j[:, :2] for j in joined]), np.stack([j[:, 2] for j in joined]))
 
     # -------------------------------------------------------------- records
     def measure(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None,
                 pixel_spacing=None) -> dict:
-        """The output record of one film from its keypoints (12, 2) and scores (12,).
+        """The record of one film (:func:`records.film_record`) from its keypoints
+        ``(12, 2)`` and scores ``(12,)``, with this measurer's score threshold and
+        keypoint names.
 
         A hip that :func:`geometry.measurability` rejects (most points low
-        confidence, implausible geometry, non-finite points) gets null AI and grade
-        and its reason in ``not_measured`` (``{}`` when both hips were measured).
-        With ``pixel_spacing`` (``(x, y)`` mm per pixel) the record gives it as
-        ``pixel_spacing_mm`` and each measured hip's H-point distances to its
-        reference lines in mm (``h_point_mm``: ``lateral_of_p``, ``below_h``,
-        ``lateral_of_d``, see :func:`geometry.h_point_offsets`); both are null
-        without a spacing. Keypoints stay in pixels.
+        confidence, implausible geometry, non-finite points) gets null AI, grade and
+        ``h_point_mm``, and its reason in ``not_measured`` (``{}`` when both hips were
+        measured). ``pixel_spacing`` (``(x, y)`` mm per pixel) adds
+        ``pixel_spacing_mm`` and each measured hip's H-point distances in mm
+        (``h_point_mm``); keypoints stay in pixels. ``file`` is None (the caller
+        knows it).
         """
-        def _number(value, digits: int):  # JSON has no NaN/inf: None instead
-            return round(float(value), digits) if np.isfinite(value) else None
-
-        keypoints = np.asarray(keypoints, np.float64)
-        ai = geometry.acetabular_indices(keypoints)
-        grades = geometry.ihdi_grades(keypoints)
-        reasons = geometry.measurability(keypoints, scores, image_size, self.score_thr)
-        h_point_mm = None
-        if pixel_spacing is not None:
-            with np.errstate(invalid='ignore', over='ignore'):
-                offsets = geometry.h_point_offsets(keypoints * np.asarray(pixel_spacing))
-            h_point_mm = {h: (None if r else {k: _number(v[i], 2) for k, v in offsets.items()})
-                          for i, (h, r) in enumerate(zip(HIPS, reasons))}
-        return dict(
-            keypoints=[[_number(x, 2), _number(y, 2), _number(s, 4)]
-                       for (x, y), s in zip(keypoints, scores)],
-            acetabular_index={h: (None if r or np.isnan(a) else round(float(a), 2))
-                              for h, a, r in zip(HIPS, ai, reasons)},
-            ihdi_grade={h: (None if r else geometry.GRADE_NAMES[int(g)])
-                        for h, g, r in zip(HIPS, grades, reasons)},
-            not_measured={h: r for h, r in zip(HIPS, reasons) if r},
-            pixel_spacing_mm=(None if pixel_spacing is None
-                              else [round(float(v), 6) for v in pixel_spacing]),
-            h_point_mm=h_point_mm,
-            flags=self.flags(keypoints, scores, image_size, ai))
-
-    def flags(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None,
-              ai: np.ndarray | None = None) -> list[str]:
-        """Reasons a reader should check this film by eye (empty when none).
-
-        ``ai`` is the film's two acetabular indices when the caller has them
-        (:meth:`measure` does); otherwise they are computed here.
-        """
-        flags = [f'low confidence: {self.keypoint_names[k]} ({scores[k]:.2f})'
-                 for k in np.flatnonzero(scores < self.score_thr)]
-        if image_size is not None:
-            w, h = image_size
-            outside = np.flatnonzero((keypoints[:, 0] < 0) | (keypoints[:, 0] > w)
-                                     | (keypoints[:, 1] < 0) | (keypoints[:, 1] > h))
-            flags += [f'outside the film: {self.keypoint_names[k]}' for k in outside]
-        p = keypoints
-        if ai is None:
-            ai = geometry.acetabular_indices(p)
-        low, high = geometry.AI_PLAUSIBLE
-        for hip, angle in zip(HIPS, ai):
-            if np.isnan(angle):
-                flags.append(f'implausible geometry: {hip} acetabular index undefined')
-            elif not low <= angle <= high:
-                flags.append(f'implausible geometry: {hip} acetabular index {angle:.1f} deg '
-                             f'outside {low:g}-{high:g}')
-        h_line = p[6] - p[2]
-        if h_line[0] <= 0:
-            flags.append('implausible geometry: point 3 is not left of point 7 (hips swapped?)')
-        elif abs(np.degrees(np.arctan2(h_line[1], h_line[0]))) > 15:
-            flags.append('implausible geometry: H-line tilted more than 15 deg')
-        if not (p[0, 0] < p[2, 0] and p[8, 0] > p[6, 0]):
-            flags.append('implausible geometry: a roof edge (1 or 9) is not lateral '
-                         'of its triradiate point')
-        return flags
+        return records.film_record(keypoints, scores, image_size=image_size,
+                                   pixel_spacing=pixel_spacing, score_thr=self.score_thr,
+                                   keypoint_names=self.keypoint_names)
 
     # -------------------------------------------------------------- files
     def predict_files(self, paths: Iterable, spacings: dict | None = None) -> Iterator[tuple]:
@@ -224,11 +169,10 @@ class HipMeasurer:
                                       [f.pixel_spacing for _, f in pending])
         for (path, film), result in zip(pending, results):
             result['file'] = path.name
-            result['image_size'] = list(film.size)
             yield path, film.image, result, None
 
     def overlay(self, film: np.ndarray, result: dict) -> np.ndarray:
-        kp = np.array(result['keypoints'])
+        kp = np.array(result['keypoints'], np.float64)  # null (non-finite) -> NaN
         return draw_hip_geometry(film, kp[:, :2], kp[:, 2], self.score_thr,
-                                 label=f'{result.get("file", "")} (prediction)',
+                                 label=f'{result.get("file") or ""} (prediction)',
                                  not_measured=result.get('not_measured'))

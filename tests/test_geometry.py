@@ -138,3 +138,34 @@ def test_agrees_with_template_formulas_on_all_real_films(real_data_root):
     assert np.nanmin(ai) >= 0 and np.nanmax(ai) <= 39
     assert set(np.unique(grades)) <= {1, 2}
     assert 0.7 < (grades == 1).mean() < 0.9
+
+
+def test_plausibility_flags_name_what_to_check():
+    p = film(30, 20)
+    assert geometry.plausibility_flags(p, np.ones(12), (640, 480)) == []
+    scores = np.ones(12)
+    scores[4] = 0.1
+    flags = geometry.plausibility_flags(p, scores, (300, 480), keypoint_names=list('abcdefghijkl'))
+    assert 'low confidence: e (0.10)' in flags
+    assert 'outside the film: i' in flags          # point 9 at x = 447 > 300
+    steep = film(60, 20)
+    assert any('image_left acetabular index 60.0 deg outside 0-50' in f
+               for f in geometry.plausibility_flags(steep))
+    swapped = p.copy()
+    swapped[[2, 6]] = swapped[[6, 2]]
+    assert any('point 3 is not left of point 7' in f for f in geometry.plausibility_flags(swapped))
+    tilt = math.radians(20)
+    rot = np.array([[math.cos(tilt), -math.sin(tilt)], [math.sin(tilt), math.cos(tilt)]])
+    assert 'implausible geometry: H-line tilted more than 15 deg' in \
+        geometry.plausibility_flags(p @ rot.T)
+
+
+def test_radial_errors_in_pixels_and_mm():
+    truth = film()
+    moved = truth + [3.0, 4.0]
+    assert geometry.radial_errors(moved, truth) == pytest.approx(np.full(12, 5.0))
+    assert geometry.radial_errors(moved, truth, [0.1, 0.2]) == pytest.approx(
+        np.full(12, math.hypot(0.3, 0.8)))
+    batch = geometry.radial_errors(np.stack([moved, truth]), np.stack([truth, truth]),
+                                   np.array([[1.0, 1.0], [2.0, 2.0]]))
+    assert batch.shape == (2, 12) and batch[1].max() == 0

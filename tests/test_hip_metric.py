@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from mmpose.registry import METRICS
 
-from hip_mmpose import geometry
+from hip_mmpose import geometry, records
 from hip_mmpose.evaluation.hip_metric import CI_METRICS, patient_ids
 from tests.test_geometry import P_LEFT, P_RIGHT, film
 
@@ -116,10 +116,12 @@ def test_per_film_dump(tmp_path):
     assert len(data['films']) == 4 and data['summary']['MRE'] == pytest.approx(1.0)
     film0 = data['films'][0]
     assert film0['file'] == 'F0.png' and film0['mean_error_px'] == pytest.approx(1.0)
-    assert film0['grade_true'] == dict(image_left=1, image_right=1)
-    assert len(film0['pred_keypoints']) == 12
+    assert film0['true_ihdi_grade'] == dict(image_left='I', image_right='I')
+    assert len(film0['keypoints']) == 12 and film0['keypoints'][2][2] == 1.0  # [x, y, score]
+    assert film0['img_path'] == '/films/F0.png'
+    assert records.read_json(tmp_path / 'test_per_film.json')[0] == data['films']
     rows = (tmp_path / 'test_per_film.csv').read_text().strip().splitlines()
-    assert len(rows) == 5 and rows[0].startswith('file,mean_error_px')
+    assert len(rows) == 5 and rows[0] == ','.join(records.csv_columns(evaluation=True))
     assert data['summary']['confusion'][1][1] == 4  # grade I hips predicted I
 
 
@@ -207,7 +209,8 @@ def test_csv_cells_cannot_run_as_formulas(tmp_path):
     with open(tmp_path / 't_per_film.csv', newline='') as fh:
         rows = list(csv.reader(fh))
     assert [r[0] for r in rows[1:]] == ["'" + names[0], "'+1_02.png", "'@x_03.png", 'P4_04.png']
-    assert rows[1][1] == '1.0'   # numbers stay numbers
+    assert rows[1][rows[0].index('mean_error_px')] == '1.0'   # numbers stay numbers
+    assert [r['file'] for r in records.read_csv(tmp_path / 't_per_film.csv')] == names
     films = json.loads((tmp_path / 't_per_film.json').read_text())['films']
     assert films[0]['file'] == names[0]   # JSON keeps the real name
 

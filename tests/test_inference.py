@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from hip_mmpose import records
 from hip_mmpose.apis import PUBLISHED_FORMAT, HipInferencer, publish_checkpoint
 from hip_mmpose.tools.infer import main as infer_main
 
@@ -40,8 +41,8 @@ def test_published_and_training_files_predict_the_same(trained_cascade, publishe
     a = HipInferencer(published).predict_arrays([film])[0]
     b = HipInferencer(best, config).predict_arrays([film])[0]  # the config file's models
     assert np.allclose(a['keypoints'], b['keypoints'], atol=1e-3)
-    assert set(a) == {'keypoints', 'acetabular_index', 'ihdi_grade', 'not_measured',
-                      'pixel_spacing_mm', 'h_point_mm', 'flags'}
+    assert tuple(a) == records.PREDICTION_FIELDS  # keypoints, acetabular_index, ... flags,
+    assert a['file'] is None and a['image_size'] == [192, 144]  # file, image_size
     assert len(a['keypoints']) == 12 and all(len(k) == 3 for k in a['keypoints'])
     assert set(a['acetabular_index']) == {'image_left', 'image_right'}
     assert set(a['ihdi_grade'].values()) <= {'I', 'II', 'III', 'IV', 'undefined', None}

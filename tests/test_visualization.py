@@ -87,12 +87,15 @@ def test_show_dir_writes_hip_overlays_of_the_final_points(trained_cascade, synth
     for film in per_film['films']:
         overlay = cv2.imread(str(folder / f"{Path(film['file']).stem}_0.png"))
         image = load_film(synthetic_root / 'test' / 'images' / film['file'])
-        expected = visualizer.draw_hip_geometry(image, film['pred_keypoints'],
-                                                film['keypoint_scores'],
+        points = np.array(film['keypoints'], float)
+        expected = visualizer.draw_hip_geometry(image, points[:, :2], points[:, 2],
                                                 label=f"{film['file']} (prediction)")
         assert overlay.shape == expected.shape
-        # the same drawing (the JSON's points are rounded to 0.001 px)
-        assert (overlay != expected).any(axis=2).mean() < 0.01
+        # the same drawing: the JSON's points are rounded to 0.01 px (records.DIGITS), which
+        # moves a line's end to the next whole pixel now and then (OpenCV draws between
+        # whole pixels), and that line's anti-aliased pixels with it: up to about 2.3 % of
+        # a film's pixels over 300 random films (0.4 % at 0.001 px)
+        assert (overlay != expected).any(axis=2).mean() < 0.03
         assert (overlay != to_bgr8(image)).any(axis=2).sum() > 200  # lines drawn
 
 

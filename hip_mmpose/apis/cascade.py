@@ -15,7 +15,8 @@ Runner; this module runs them in order under one work dir::
     <work_dir>/cascade_state.json what is done (for --resume)
 
 The refining stage's validation and test crops come from the first stage's points
-on the same films, handed over as the per-film JSON that :class:`HipMetric` writes.
+on the same films, handed over as the per-film JSON that :class:`HipMetric` writes
+(:mod:`hip_mmpose.records`), read back by :class:`HipRefineDataset`.
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ from mmengine.config import Config
 
 from hip_mmpose.apis.model_files import PUBLISHED_FORMAT, load_weights, save_published
 from hip_mmpose.apis.run_config import (SPLIT_LOADERS, merge_options, set_data_paths,
-                                     use_split_for_test)
+                                        use_split_for_test)
+from hip_mmpose.records import per_film_paths
 
 FILM, HIP = 'film', 'hip'
 STAGES = (FILM, HIP)
@@ -111,7 +113,7 @@ def predict_split(cfg: Config, state_dict: dict, split: str, tag: str):
     model.load_state_dict(state_dict)
     metrics = runner.test()
     _barrier()
-    return metrics, osp.join(runner.log_dir, f'{split}_per_film.json')
+    return metrics, per_film_paths(runner.log_dir, split)[0]
 
 
 def _use_points(cfg: Config, split_files: dict) -> Config:

@@ -1,7 +1,6 @@
 """The refining stage's data: each hip of each film on its own (6 points)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cv2
@@ -11,7 +10,7 @@ from mmpose.registry import DATASETS, TRANSFORMS
 from mmpose.structures.bbox import flip_bbox
 from mmpose.structures.keypoint import flip_keypoints
 
-from hip_mmpose import geometry
+from hip_mmpose import geometry, records
 from hip_mmpose.hip_crops import MIRRORED_HIP, hip_box, hip_metainfo
 from hip_mmpose.datasets.hip_xray_dataset import HipXrayDataset, film_metainfo
 
@@ -30,8 +29,8 @@ class HipRefineDataset(HipXrayDataset):
     - ``keypoint_source='annotation'``: the ground truth (training; jitter it with
       ``RandomBBoxTransform`` to look like a first stage's error);
     - ``keypoint_source='file'``: a first stage's predictions, ``keypoint_file``
-      being the per-film JSON that :class:`HipMetric` writes
-      (``{"films": [{"file": ..., "pred_keypoints": [[x, y], ...]}, ...]}``).
+      being the per-film JSON that :class:`HipMetric` writes (its records'
+      ``file`` and ``keypoints``, :mod:`hip_mmpose.records`).
 
     Ground-truth points always stay attached for evaluation; :class:`HipMetric`
     joins the two hips of a film back into its 12 points.
@@ -140,23 +139,23 @@ class MirrorHip(BaseTransform):
 
 
 def read_stage_keypoints(path) -> dict:
-    """``{file name: (12, 2) points}`` from a per-film JSON of :class:`HipMetric`.
+    """``{file name: (12, 2) points}`` from a per-film JSON (:func:`records.read_json`):
+    the first stage's points that crop the refining stage's hips.
 
     Args:
-        path (str | Path): the JSON, ``{"films": [{"file": ..., "pred_keypoints":
-            [[x, y(, score)], ...]}, ...]}``.
+        path (str | Path): a per-film JSON written by :class:`HipMetric` or
+            ``tools/infer.py`` (earlier dumps with ``pred_keypoints`` read too).
 
     Returns:
         dict[str, np.ndarray]: ``{film file name: (12, 2) float64 predicted points
-        in film pixels}`` (scores dropped).
+        in film pixels}``.
 
     Raises:
         ValueError: the file cannot be read or has another shape, naming it.
     """
     try:
-        films = json.loads(Path(path).read_text())['films']
-        return {f['file']: np.asarray(f['pred_keypoints'], np.float64)[:, :2].reshape(12, 2)
-                for f in films}
+        arrays = records.as_arrays(records.read_json(path)[0])
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise ValueError(f'{path}: not a per-film JSON with "films": [{{"file", '
-                         f'"pred_keypoints"}}] ({err})') from err
+                         f'"keypoints"}}] ({err})') from err
+    return dict(zip(arrays['file'], arrays['keypoints']))

@@ -6,9 +6,6 @@ metric, and the ground truth is the annotation as stored.
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import os.path as osp
 import re
@@ -20,13 +17,10 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmpose.registry import METRICS
 
-from hip_mmpose import geometry
-from hip_mmpose.atomic import write_atomic
-from hip_mmpose.hip_crops import merge_hips
+from hip_mmpose import geometry, records
 from hip_mmpose.evaluation import stats
-from hip_mmpose.safe_text import csv_cell
+from hip_mmpose.hip_crops import merge_hips
 
-GRADE_LABELS = geometry.GRADES
 #: The prefix of every key HipMetric reports (``hip/AI_MAE``).
 METRIC_PREFIX = 'hip'
 #: The measures a summary leads with (k-fold table, benchmark scripts), without prefix.
@@ -39,6 +33,10 @@ PATIENT_PATTERN = r'^([^_]+)_'
 CI_METRICS = ('AI_MAE', 'AI_r', 'AI_ICC', 'AI_slope', 'AI_slope_deming', 'IHDI_bal_acc',
               'IHDI_kappa', 'IHDI_kappa_linear')
 CI_SUFFIXES = ('_ci_low', '_ci_high')
+#: the labels of the confusion matrix's rows and columns: undefined, then I..IV
+GRADE_AXIS = (geometry.GRADE_UNDEFINED,) + geometry.GRADES
+#: grade II: hips graded it or worse are IHDI_ge2's positive class
+GRADE_II = geometry.GRADES[1]
 
 
 @METRICS.register_module()
@@ -76,10 +74,11 @@ class HipMetric(BaseMetric):
       IHDI_kappa_linear) by a
       patient-level bootstrap: patients are resampled, each with all its films.
 
-    The confusion matrix goes to the log. With ``dump_name`` set, per-film
-    results (file, points, AIs, grades, errors) are written as
-    ``<out_dir>/<dump_name>_per_film.json`` and ``.csv``; ``out_dir`` defaults to
-    the current run's log folder (``<work_dir>/<timestamp>/``).
+    The confusion matrix goes to the log. With ``dump_name`` set, one evaluation
+    record per film (:mod:`hip_mmpose.records`: predicted and true points, AIs,
+    grades, errors) is written to ``<out_dir>/<dump_name>_per_film.json`` (with the
+    metrics as its summary) and ``.csv``; ``out_dir`` defaults to the current run's
+    log folder (``<work_dir>/<timestamp>/``).
 
     Args:
         radii (Sequence[float]): pixel radii for the success-detection rates.
@@ -130,6 +129,8 @@ class HipMetric(BaseMetric):
                 gt=np.asarray(sample['gt_instances']['keypoints'], np.float64)[0],
                 hip_side=sample.get('hip_side'),
                 spacing=_spacing(sample.get('pixel_spacing')),
+                image_size=(tuple(int(v) for v in sample['ori_shape'][::-1])
+                            if sample.get('ori_shape') is not None else None),
                 width=sample['ori_shape'][1] if 'hip_side' in sample else None))
 
     # ------------------------------------------------------------------ metrics
@@ -148,7 +149,8 @@ class HipMetric(BaseMetric):
                     + format_confusion(per_film['confusion']))
         if self.dump_name:
             folder = self.out_dir or _run_log_dir()
-            paths = write_per_film(folder, self.dump_name, results, per_film, metrics)
+            paths = write_per_film(folder, self.dump_name, results, metrics,
+                                   self._keypoint_names(pred.shape[1]))
             logger.info(f'per-film results written to {paths[0]} and {paths[1]}')
         return {k: v for k, v in metrics.items() if np.isscalar(v)}
 
@@ -183,7 +185,8 @@ def join_hips(results: list) -> list:
             scores[list(index)] = h['scores']
         joined.append(dict(img_path=path, pred=merge_hips([h['pred'] for h in hips], width),
                            gt=merge_hips([h['gt'] for h in hips], width), scores=scores,
-                           spacing=hips[0].get('spacing')))
+                           spacing=hips[0].get('spacing'),
+                           image_size=hips[0].get('image_size')))
     return joined
 
 
@@ -209,17 +212,18 @@ def hip_measures(pred: np.ndarray, gt: np.ndarray, spacing: np.ndarray | None = 
         ``grade_pred``, ``grade_true``, ``confusion`` and, with ``spacing``,
         ``errors_mm``.
     """
-    errors = np.linalg.norm(pred - gt, axis=-1)  # (N, 12)
+    errors = geometry.radial_errors(pred, gt)  # (N, 12)
     ai_pred, ai_true = geometry.acetabular_indices(pred), geometry.acetabular_indices(gt)
     grade_pred, grade_true = geometry.ihdi_grades(pred), geometry.ihdi_grades(gt)
-    h_len = np.linalg.norm(gt[:, 6] - gt[:, 2], axis=-1)
+    left, right = geometry.TRIRADIATE  # the H-line runs 3 -> 7
+    h_len = np.linalg.norm(gt[:, right] - gt[:, left], axis=-1)
     out = dict(errors=errors, h_line=h_len, ai_pred=ai_pred, ai_true=ai_true,
                grade_pred=grade_pred, grade_true=grade_true,
-               confusion=stats.confusion_matrix(grade_true, grade_pred, (0,) + GRADE_LABELS))
+               confusion=stats.confusion_matrix(grade_true, grade_pred, GRADE_AXIS))
     if spacing is not None:
         spacing = np.asarray(spacing, np.float64)
         out['spacing'] = spacing
-        out['errors_mm'] = np.linalg.norm((pred - gt) * spacing[:, None, :], axis=-1)
+        out['errors_mm'] = geometry.radial_errors(pred, gt, spacing)
     return out
 
 
@@ -250,18 +254,18 @@ def patient_ids(files: Sequence[str], pattern: str = PATIENT_PATTERN) -> list[st
 def _linear_grade_weights() -> np.ndarray:
     """Disagreement weights over labels (undefined, I..IV): linear between grades,
     full (1) between an undefined grade and any defined one."""
-    weights = np.ones((1 + len(GRADE_LABELS),) * 2)
+    weights = np.ones((len(GRADE_AXIS),) * 2)
     weights[0, 0] = 0
-    weights[1:, 1:] = stats.linear_weights(len(GRADE_LABELS))
+    weights[1:, 1:] = stats.linear_weights(len(geometry.GRADES))
     return weights
 
 
 def _resampled_measures(m: dict, film_weights: np.ndarray) -> np.ndarray:
     """The :data:`CI_METRICS`, ``(len(CI_METRICS), B)``, for film frequency weights
     ``(B, N)``: all ones gives the plain estimates, a bootstrap draw its resample."""
-    hip_weights = np.repeat(film_weights, 2, axis=-1)  # both hips of each film
+    hip_weights = np.repeat(film_weights, len(geometry.HIP_NAMES), axis=-1)  # each film's hips
     pred, true = m['ai_pred'].ravel(), m['ai_true'].ravel()
-    cm = stats.confusion_matrix(m['grade_true'], m['grade_pred'], (0,) + GRADE_LABELS,
+    cm = stats.confusion_matrix(m['grade_true'], m['grade_pred'], GRADE_AXIS,
                                 weights=hip_weights)
     recalls = stats.per_class_recall(cm)[..., 1:]  # an undefined prediction is a miss
     with np.errstate(invalid='ignore'), warnings.catch_warnings():
@@ -343,13 +347,13 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
     total = graded.sum()
     out['IHDI_acc'] = float(np.trace(cm[1:, 1:]) / total) if total else float('nan')
     recalls = stats.per_class_recall(cm)[1:]  # an undefined prediction is a miss
-    for grade, recall in zip(GRADE_LABELS, recalls):
+    for grade, recall in zip(geometry.GRADES, recalls):
         if np.isfinite(recall):
             out[f'IHDI_recall_{geometry.GRADE_NAMES[grade]}'] = float(recall)
     for key in ('IHDI_bal_acc', 'IHDI_kappa', 'IHDI_kappa_linear'):
         out[key] = float(measures[key])
     out['IHDI_ge2_sens'], out['IHDI_ge2_spec'] = stats.binary_sens_spec(
-        m['grade_true'] >= 2, m['grade_pred'] >= 2)
+        m['grade_true'] >= GRADE_II, m['grade_pred'] >= GRADE_II)
 
     if bootstrap > 0:
         patients = (patient_ids(files, patient_pattern) if files is not None
@@ -366,7 +370,7 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
 
 
 def format_confusion(cm) -> str:
-    labels = [geometry.GRADE_NAMES[g][:5] for g in (geometry.GRADE_UNDEFINED,) + GRADE_LABELS]
+    labels = [geometry.GRADE_NAMES[g][:5] for g in GRADE_AXIS]
     cm = np.asarray(cm)
     lines = ['true\\pred ' + ''.join(f'{label:>7}' for label in labels)]
     for label, row in zip(labels, cm):
@@ -381,42 +385,28 @@ def _run_log_dir() -> str:
     return osp.dirname(log_file) if log_file else os.getcwd()
 
 
-def write_per_film(folder, name, results, m, metrics) -> tuple[str, str]:
-    """Per-film JSON (with the summary) and CSV; written whole, then renamed."""
+def write_per_film(folder, name, results, metrics, keypoint_names=None) -> tuple[str, str]:
+    """One evaluation record per film (:func:`records.film_record`), as JSON (with
+    the metrics as its summary) and CSV, each written whole.
+
+    Args:
+        folder (str): where to write.
+        name (str): the file stem (``<name>_per_film.json``).
+        results (list[dict]): per-film results (``img_path``, ``pred``, ``gt``,
+            ``scores``, ``spacing``, ``image_size``).
+        metrics (dict): the summary.
+        keypoint_names (list[str], optional): the 12 names, for the flags.
+
+    Returns:
+        tuple[str, str]: the JSON and CSV paths.
+    """
     os.makedirs(folder, exist_ok=True)
-    films = []
-    for i, r in enumerate(results):
-        films.append(dict(
-            file=osp.basename(r['img_path']), img_path=r['img_path'],
-            pred_keypoints=np.round(r['pred'], 3).tolist(),
-            true_keypoints=np.round(r['gt'], 3).tolist(),
-            keypoint_scores=np.round(r['scores'], 4).tolist(),
-            errors_px=np.round(m['errors'][i], 3).tolist(),
-            mean_error_px=round(float(m['errors'][i].mean()), 3),
-            **({} if 'errors_mm' not in m else dict(
-                pixel_spacing_mm=np.round(m['spacing'][i], 6).tolist(),
-                errors_mm=np.round(m['errors_mm'][i], 3).tolist(),
-                mean_error_mm=round(float(m['errors_mm'][i].mean()), 3))),
-            ai_pred=_pair(m['ai_pred'][i]), ai_true=_pair(m['ai_true'][i]),
-            grade_pred=_pair(m['grade_pred'][i]), grade_true=_pair(m['grade_true'][i])))
-    json_path = osp.join(folder, f'{name}_per_film.json')
-    csv_path = osp.join(folder, f'{name}_per_film.csv')
-    write_atomic(json_path, json.dumps(dict(summary=metrics, films=films), indent=1))
-    header = ['file', 'mean_error_px', 'mean_error_mm', 'ai_pred_left', 'ai_true_left', 'ai_pred_right',
-              'ai_true_right', 'grade_pred_left', 'grade_true_left', 'grade_pred_right',
-              'grade_true_right'] + [f'err_kp{k + 1:02d}' for k in range(m['errors'].shape[1])]
-    rows = [[f['file'], f['mean_error_px'], f.get('mean_error_mm', ''), f['ai_pred']['image_left'],
-             f['ai_true']['image_left'], f['ai_pred']['image_right'],
-             f['ai_true']['image_right'], f['grade_pred']['image_left'],
-             f['grade_true']['image_left'], f['grade_pred']['image_right'],
-             f['grade_true']['image_right'], *f['errors_px']] for f in films]
-    table = io.StringIO(newline='')
-    csv.writer(table).writerows([[csv_cell(cell) for cell in row] for row in [header] + rows])
-    write_atomic(csv_path, table.getvalue())
+    films = [records.film_record(r['pred'], r['scores'], file=osp.basename(r['img_path']),
+                                 image_size=r.get('image_size'),
+                                 pixel_spacing=r.get('spacing'), keypoint_names=keypoint_names,
+                                 truth=r['gt'], img_path=r['img_path'])
+             for r in results]
+    json_path, csv_path = records.per_film_paths(folder, name)
+    records.write_films(json_path, films, metrics)
+    records.write_csv(csv_path, films)
     return json_path, csv_path
-
-
-def _pair(values) -> dict:
-    left, right = (v.item() if hasattr(v, 'item') else v for v in values)
-    round_ = lambda v: round(v, 3) if isinstance(v, float) else v
-    return dict(image_left=round_(left), image_right=round_(right))

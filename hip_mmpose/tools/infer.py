@@ -9,35 +9,28 @@ Films: JPEG/PNG (8/16-bit, grey or colour) and DICOM (.dcm), read as in training
 (hip_mmpose/film_io.py). The pixel spacing comes from a DICOM header or from a
 spacing.csv (columns file,spacing_mm) in the films' folder or named by --spacing.
 
-Writes OUT/<file name>.json (keypoints as [x, y, score] in film pixels,
-acetabular_index, ihdi_grade, not_measured, pixel_spacing_mm, h_point_mm, flags),
-OUT/<file name>.overlay.png and
-OUT/summary.csv: outputs are named by the film's full file name, so a.jpg and a.png
-keep separate results. OUT may not be the input folder or inside it (outputs would
-mix with, and could overwrite, the films), and no output is ever written over an
-input. Unreadable files are reported and skipped; the exit status is 2 if any input
-failed.
+Writes OUT/<file name>.json (the film's record, hip_mmpose/records.py: keypoints as
+[x, y, score] in film pixels, acetabular_index, ihdi_grade, not_measured,
+pixel_spacing_mm, h_point_mm, flags, file, image_size), OUT/<file name>.overlay.png
+and OUT/summary.csv (one row per film, records.csv_columns()): outputs are named by
+the film's full file name, so a.jpg and a.png keep separate results. OUT may not be
+the input folder or inside it (outputs would mix with, and could overwrite, the
+films), and no output is ever written over an input. Unreadable files are reported
+and skipped; the exit status is 2 if any input failed.
 """
 import argparse
-import csv
-import io
-import json
 import sys
 from pathlib import Path
 
 import hip_mmpose  # noqa: F401  (imports without the training stack too)
 import cv2
+from hip_mmpose import records
+from hip_mmpose.atomic import write_atomic
 from hip_mmpose.film_io import (SPACING_CSV, FilmReadError, folder_spacings,
                                 list_films, read_spacing_csv)
-from hip_mmpose.atomic import write_atomic
-from hip_mmpose.safe_text import csv_cell
 from tqdm import tqdm
 
-SUMMARY_FIELDS = ['file', 'ai_image_left', 'ai_image_right', 'ihdi_image_left',
-                  'ihdi_image_right', 'spacing_x_mm', 'spacing_y_mm',
-                  'h_lateral_of_p_mm_image_left', 'h_lateral_of_p_mm_image_right',
-                  'h_below_h_mm_image_left', 'h_below_h_mm_image_right',
-                  'mean_score', 'flags', 'error']
+SUMMARY_CSV = 'summary.csv'
 
 
 def parse_args(argv=None):
@@ -84,7 +77,7 @@ def check_out_dir(source: Path, films: list, out: Path) -> str | None:
             return (f'--out-dir {out} is the input folder {source} or inside it: outputs '
                     'would mix with the films; choose another folder')
     inputs = {Path(f).resolve() for f in films}
-    names = ['summary.csv'] + [n for f in films for n in output_names(Path(f))]
+    names = [SUMMARY_CSV] + [n for f in films for n in output_names(Path(f))]
     for name in names:
         if (out_resolved / name) in inputs:
             return f'{out / name} is an input film; it would be overwritten'
@@ -142,33 +135,16 @@ def main(argv=None) -> int:
         if error:
             failed += 1
             print(f'skipped: {error}', file=sys.stderr)
-            rows.append(dict(file=path.name, error=error))
+            rows.append(records.failure(path.name, error))
             continue
-        write_atomic(out / output_names(path)[0], json.dumps(result, indent=1))
+        records.write_film(out / output_names(path)[0], result)
         if not args.no_overlay:
             ok, png = cv2.imencode('.png', inferencer.overlay(film, result))
             if ok:
                 write_atomic(out / output_names(path)[1], png.tobytes())
-        scores = [k[2] for k in result['keypoints']]
-        spacing = result['pixel_spacing_mm'] or ['', '']
-        h_mm = {hip: (result['h_point_mm'] or {}).get(hip) or {}
-                for hip in ('image_left', 'image_right')}
-        rows.append(dict(
-            file=path.name, ai_image_left=result['acetabular_index']['image_left'],
-            ai_image_right=result['acetabular_index']['image_right'],
-            ihdi_image_left=result['ihdi_grade']['image_left'],
-            ihdi_image_right=result['ihdi_grade']['image_right'],
-            spacing_x_mm=spacing[0], spacing_y_mm=spacing[1],
-            **{f'h_{key}_mm_{hip}': h_mm[hip].get(key, '')
-               for key in ('lateral_of_p', 'below_h') for hip in h_mm},
-            mean_score=round(sum(scores) / len(scores), 4),
-            flags='; '.join(result['flags']), error=''))
+        rows.append(result)
     progress.close()
-    table = io.StringIO(newline='')
-    writer = csv.DictWriter(table, SUMMARY_FIELDS, restval='')
-    writer.writeheader()
-    writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
-    write_atomic(out / 'summary.csv', table.getvalue())
+    records.write_csv(out / SUMMARY_CSV, rows)
     print(f'{len(films) - failed} of {len(films)} films measured; results in {out}/'
           + (f'; {failed} failed' if failed else ''))
     return 2 if failed else 0

@@ -1,0 +1,398 @@
+"""The per-film record: one schema, one writer and one reader (JSON and CSV).
+
+Every per-film result the project writes is a record made by :func:`film_record`:
+``tools/infer.py``'s ``<film>.json`` and ``summary.csv`` (through
+:class:`~hip_mmpose.measuring.HipMeasurer`, torch or ONNX), and ``tools/test.py``'s
+(and validation's) ``<split>_per_film.json`` / ``.csv`` (through ``HipMetric``), which
+the report and the cascade's refining stage (its crops around the first stage's
+points) read back with :func:`read_json`. Pure numpy and the standard library: the
+torch-free runtime writes records too.
+
+Fields of a record (hips keyed by :data:`geometry.HIP_NAMES`)::
+
+    keypoints          12 x [x, y, score], film pixels
+    acetabular_index   {hip: degrees or null}
+    ihdi_grade         {hip: 'I'..'IV', 'undefined' or null}  (geometry.GRADE_NAMES)
+    not_measured       {hip: reason} for each hip geometry.measurability rejects
+    pixel_spacing_mm   [x, y] mm per pixel, or null
+    h_point_mm         {hip: {lateral_of_p, below_h, lateral_of_d} or null}, null
+                       without a spacing (geometry.h_point_offsets, in mm)
+    flags              [reason to look at the film by eye] (geometry.plausibility_flags)
+    file               the film's file name (null where the caller gave none)
+    image_size         [width, height] px (null where unknown)
+
+and, in an *evaluation* record (one with ground truth, written by HipMetric)::
+
+    img_path              the film as the data set names it (the report reads it)
+    true_keypoints        12 x [x, y]
+    true_acetabular_index, true_ihdi_grade   as above, of the truth
+    errors_px, mean_error_px   each point's distance from its truth, and their mean
+    errors_mm, mean_error_mm   the same in mm (null without a spacing)
+
+A hip in ``not_measured`` has a null AI, grade and ``h_point_mm`` in an inference
+record (no number that is not a measurement); an evaluation record keeps them, as
+HipMetric scores every hip, and names the hip in ``not_measured`` all the same.
+Numbers are rounded as :data:`DIGITS` says; a non-finite number is written as null
+(JSON has no NaN) and read back as NaN by :func:`as_arrays`.
+
+The CSV (``summary.csv``, ``<split>_per_film.csv``) is one row per record with the
+columns :func:`csv_columns` lists: a summary (no keypoints), read back by
+:func:`read_csv` into the record fields it holds. A film that could not be read is
+the record ``{'file': ..., 'error': ...}`` (:func:`failure`), a CSV row only.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os.path as osp
+from pathlib import Path
+
+import numpy as np
+
+from hip_mmpose import geometry
+from hip_mmpose.atomic import write_atomic
+from hip_mmpose.safe_text import FORMULA_START, csv_cell
+
+HIPS = geometry.HIP_NAMES
+#: keypoints of a film (the two hips' six)
+NUM_KEYPOINTS = sum(len(hip) for hip in geometry.HIP_KEYPOINTS)
+#: Decimals written: pixels, degrees and millimetres; keypoint scores; pixel spacings.
+DIGITS = dict(px=2, deg=2, mm=2, score=4, spacing=6)
+#: The fields of every record, and those only an evaluation record has, in order.
+PREDICTION_FIELDS = ('keypoints', 'acetabular_index', 'ihdi_grade', 'not_measured',
+                     'pixel_spacing_mm', 'h_point_mm', 'flags', 'file', 'image_size')
+EVALUATION_FIELDS = ('img_path', 'true_keypoints', 'true_acetabular_index',
+                     'true_ihdi_grade', 'errors_px', 'mean_error_px', 'errors_mm',
+                     'mean_error_mm')
+#: the H-point distances (mm) a CSV row holds
+CSV_H_POINT_KEYS = ('lateral_of_p', 'below_h')
+GRADE_VALUES = {name: grade for grade, name in geometry.GRADE_NAMES.items()}
+
+
+class RecordError(ValueError):
+    """A file that is not a per-film record file; the message starts with its path."""
+
+
+def per_film_paths(folder, name: str) -> tuple[str, str]:
+    """HipMetric's per-film JSON and CSV of the run ``name`` (e.g. ``'test'``) in ``folder``."""
+    return (osp.join(folder, f'{name}_per_film.json'), osp.join(folder, f'{name}_per_film.csv'))
+
+
+# ------------------------------------------------------------------ making records
+def _number(value, unit: str):
+    """A JSON number rounded to :data:`DIGITS` [unit], None where not finite."""
+    value = float(value)
+    return round(value, DIGITS[unit]) if np.isfinite(value) else None
+
+
+def _per_hip(values, shown, convert) -> dict:
+    return {hip: (convert(v) if show else None) for hip, v, show in zip(HIPS, values, shown)}
+
+
+def film_record(keypoints, scores, *, file: str | None = None, image_size=None,
+                pixel_spacing=None, score_thr: float = geometry.SCORE_THR,
+                keypoint_names=None, truth=None, img_path: str | None = None) -> dict:
+    """The record of one film from its predicted points.
+
+    Args:
+        keypoints: ``(12, 2)`` predicted points in film pixels.
+        scores: ``(12,)`` their scores.
+        file (str, optional): the film's file name. Defaults to None.
+        image_size (tuple, optional): ``(width, height)``; enables the
+            outside-the-film rules. Defaults to None.
+        pixel_spacing (tuple, optional): ``(x, y)`` mm per pixel; adds the mm
+            figures. Defaults to None.
+        score_thr (float): scores below it are low confidence. Defaults to
+            :data:`geometry.SCORE_THR`.
+        keypoint_names (Sequence[str], optional): the 12 names, for the flags.
+            Defaults to None (``point 1`` ...).
+        truth (optional): ``(12, 2)`` true points; makes an evaluation record.
+            Defaults to None.
+        img_path (str, optional): the film's path, kept in an evaluation record.
+            Defaults to None.
+
+    Returns:
+        dict: the record (fields in the order of :data:`PREDICTION_FIELDS`, then
+        :data:`EVALUATION_FIELDS` with ``truth``).
+    """
+    keypoints = np.asarray(keypoints, np.float64)
+    scores = np.asarray(scores, np.float64)
+    with np.errstate(invalid='ignore', over='ignore'):
+        ai = geometry.acetabular_indices(keypoints)
+        grades = geometry.ihdi_grades(keypoints)
+    reasons = geometry.measurability(keypoints, scores, image_size, score_thr)
+    # an inference record withholds what is not measured; an evaluation record keeps
+    # every hip's numbers (the metric scores every hip)
+    shown = [truth is not None or not reason for reason in reasons]
+    h_point_mm = None
+    if pixel_spacing is not None:
+        with np.errstate(invalid='ignore', over='ignore'):
+            offsets = geometry.h_point_offsets(keypoints * np.asarray(pixel_spacing, np.float64))
+        h_point_mm = _per_hip(range(len(HIPS)), shown,
+                              lambda i: {k: _number(v[i], 'mm') for k, v in offsets.items()})
+    record = dict(
+        keypoints=[[_number(x, 'px'), _number(y, 'px'), _number(s, 'score')]
+                   for (x, y), s in zip(keypoints, scores)],
+        acetabular_index=_per_hip(ai, shown, lambda a: _number(a, 'deg')),
+        ihdi_grade=_per_hip(grades, shown, lambda g: geometry.GRADE_NAMES[int(g)]),
+        not_measured={hip: reason for hip, reason in zip(HIPS, reasons) if reason},
+        pixel_spacing_mm=(None if pixel_spacing is None
+                          else [_number(v, 'spacing') for v in pixel_spacing]),
+        h_point_mm=h_point_mm,
+        flags=geometry.plausibility_flags(keypoints, scores, image_size, score_thr,
+                                          keypoint_names, ai),
+        file=file,
+        image_size=None if image_size is None else [int(v) for v in image_size])
+    if truth is not None:
+        truth = np.asarray(truth, np.float64)
+        with np.errstate(invalid='ignore', over='ignore'):
+            true_ai = geometry.acetabular_indices(truth)
+            true_grades = geometry.ihdi_grades(truth)
+            errors = geometry.radial_errors(keypoints, truth)
+            errors_mm = (None if pixel_spacing is None
+                         else geometry.radial_errors(keypoints, truth, pixel_spacing))
+        every = [True] * len(HIPS)
+        record.update(
+            img_path=img_path,
+            true_keypoints=[[_number(x, 'px'), _number(y, 'px')] for x, y in truth],
+            true_acetabular_index=_per_hip(true_ai, every, lambda a: _number(a, 'deg')),
+            true_ihdi_grade=_per_hip(true_grades, every,
+                                     lambda g: geometry.GRADE_NAMES[int(g)]),
+            errors_px=[_number(e, 'px') for e in errors],
+            mean_error_px=_number(errors.mean(), 'px'),
+            errors_mm=None if errors_mm is None else [_number(e, 'mm') for e in errors_mm],
+            mean_error_mm=None if errors_mm is None else _number(errors_mm.mean(), 'mm'))
+    return record
+
+
+def failure(file: str, error: str) -> dict:
+    """The record of a film that could not be measured (a CSV row only)."""
+    return dict(file=file, error=error)
+
+
+def is_evaluation(record: dict) -> bool:
+    """Whether ``record`` holds ground truth (HipMetric's)."""
+    return 'true_keypoints' in record
+
+
+# ------------------------------------------------------------------ JSON
+def write_film(path, record: dict) -> Path:
+    """One record as its own JSON file (``tools/infer.py``'s ``<film>.json``), whole."""
+    return write_atomic(path, json.dumps(record, indent=1, allow_nan=False))
+
+
+def write_films(path, records, summary: dict | None = None) -> Path:
+    """Records of many films, with the metrics they gave, as one JSON file, whole:
+    ``{"summary": {...}, "films": [record, ...]}`` (HipMetric's dump)."""
+    return write_atomic(path, json.dumps(dict(summary=summary or {}, films=list(records)),
+                                         indent=1))
+
+
+def read_json(path) -> tuple[list[dict], dict]:
+    """The records and summary of a file :func:`write_films` or :func:`write_film` wrote.
+
+    A per-film JSON from before this schema (HipMetric's ``pred_keypoints``,
+    ``ai_pred``, ...) is read too: its records are made again from its points.
+
+    Args:
+        path (str | Path): the JSON file.
+
+    Returns:
+        tuple[list[dict], dict]: the records (one for a single film's file) and the
+        summary (``{}`` where there is none).
+
+    Raises:
+        RecordError: the file is not one of those (a ``ValueError``; an unreadable
+            file raises ``OSError``).
+    """
+    try:
+        data = json.loads(Path(path).read_text())
+    except ValueError as err:
+        raise RecordError(f'{path}: not JSON ({err})') from err
+    if isinstance(data, dict) and isinstance(data.get('films'), list):
+        films, summary = data['films'], data.get('summary') or {}
+    elif isinstance(data, dict) and 'keypoints' in data:
+        films, summary = [data], {}
+    else:
+        raise RecordError(f'{path}: not a per-film JSON (a record, or {{"films": '
+                          '[record, ...]}})')
+    return [_checked(film, path, i) for i, film in enumerate(films)], summary
+
+
+def _checked(film, path, index: int) -> dict:
+    if isinstance(film, dict) and 'pred_keypoints' in film and 'keypoints' not in film:
+        film = _from_earlier_dump(film)
+    missing = ([f for f in ('file', 'keypoints', 'acetabular_index', 'ihdi_grade')
+                if f not in film] if isinstance(film, dict) else ['a record'])
+    if missing:
+        raise RecordError(f'{path}: film {index} has no {", ".join(missing)}')
+    points = film['keypoints']
+    if not (isinstance(points, list) and all(isinstance(p, list) and len(p) == 3
+                                             for p in points)):
+        raise RecordError(f'{path}: film {index} ({film["file"]}): keypoints are not '
+                          '[[x, y, score], ...]')
+    return film
+
+
+def _from_earlier_dump(film: dict) -> dict:
+    """A record from a HipMetric film entry of before :mod:`records` (pred_keypoints,
+    keypoint_scores, true_keypoints, pixel_spacing_mm, file, img_path)."""
+    points = np.asarray(film['pred_keypoints'], np.float64)[:, :2]
+    scores = film.get('keypoint_scores') or [np.nan] * len(points)
+    truth = film.get('true_keypoints')
+    return film_record(points, np.asarray(scores, np.float64), file=film.get('file'),
+                       pixel_spacing=film.get('pixel_spacing_mm'),
+                       truth=None if truth is None else np.asarray(truth, np.float64),
+                       img_path=film.get('img_path'))
+
+
+def as_arrays(records) -> dict:
+    """Arrays of many records, keyed by the record's field names.
+
+    Args:
+        records (Sequence[dict]): film records (as :func:`read_json` gives them).
+
+    Returns:
+        dict: ``file`` (list), ``keypoints`` ``(N, K, 2)``, ``keypoint_scores``
+        ``(N, K)``, ``acetabular_index`` ``(N, 2)`` (NaN where null),
+        ``ihdi_grade`` ``(N, 2)`` int (``geometry.GRADE_UNDEFINED`` where null) and,
+        when every record is an evaluation record, ``true_keypoints``,
+        ``true_acetabular_index``, ``true_ihdi_grade`` and ``errors_px`` ``(N, K)``.
+    """
+    records = list(records)
+    count = len(records[0]['keypoints']) if records else NUM_KEYPOINTS
+
+    def floats(key, shape):
+        rows = [np.nan if v is None else v for r in records for v in _flat(r[key])]
+        return np.array(rows, np.float64).reshape((len(records),) + shape)
+
+    def grades(key):
+        return np.array([[GRADE_VALUES.get(r[key][hip], geometry.GRADE_UNDEFINED)
+                          for hip in HIPS] for r in records], np.int64).reshape(-1, len(HIPS))
+
+    points = floats('keypoints', (count, 3))
+    out = dict(file=[r['file'] for r in records], keypoints=points[..., :2],
+               keypoint_scores=points[..., 2],
+               acetabular_index=floats('acetabular_index', (len(HIPS),)),
+               ihdi_grade=grades('ihdi_grade'))
+    if records and all(is_evaluation(r) for r in records):
+        out.update(true_keypoints=floats('true_keypoints', (count, 2)),
+                   true_acetabular_index=floats('true_acetabular_index', (len(HIPS),)),
+                   true_ihdi_grade=grades('true_ihdi_grade'),
+                   errors_px=floats('errors_px', (count,)))
+    return out
+
+
+def _flat(value) -> list:
+    """A record field's numbers in order: per hip (dicts), per point (lists of lists)."""
+    if isinstance(value, dict):
+        return [value[hip] for hip in HIPS]
+    return [v for item in value for v in (item if isinstance(item, list) else [item])]
+
+
+# ------------------------------------------------------------------ CSV
+def csv_columns(evaluation: bool = False, num_keypoints: int = NUM_KEYPOINTS) -> list[str]:
+    """The CSV columns: the prediction's (``tools/infer.py``'s ``summary.csv``), then,
+    for evaluation records, the truth's and the errors (one column per keypoint)."""
+    columns = (['file'] + [f'ai_{hip}' for hip in HIPS] + [f'ihdi_{hip}' for hip in HIPS]
+               + ['spacing_x_mm', 'spacing_y_mm']
+               + [f'h_{key}_mm_{hip}' for key in CSV_H_POINT_KEYS for hip in HIPS]
+               + ['mean_score', 'flags', 'error'])
+    if evaluation:
+        columns += ([f'true_ai_{hip}' for hip in HIPS] + [f'true_ihdi_{hip}' for hip in HIPS]
+                    + ['mean_error_px', 'mean_error_mm']
+                    + [f'error_px_kp{k + 1:02d}' for k in range(num_keypoints)])
+    return columns
+
+
+def _csv_row(record: dict) -> dict:
+    if 'error' in record:
+        return dict(file=record['file'], error=record['error'])
+    row = dict(file=record['file'])
+    row.update({f'ai_{hip}': record['acetabular_index'][hip] for hip in HIPS})
+    row.update({f'ihdi_{hip}': record['ihdi_grade'][hip] for hip in HIPS})
+    spacing = record['pixel_spacing_mm'] or [None, None]
+    row.update(spacing_x_mm=spacing[0], spacing_y_mm=spacing[1])
+    h_mm = record['h_point_mm'] or {}
+    row.update({f'h_{key}_mm_{hip}': (h_mm.get(hip) or {}).get(key)
+                for key in CSV_H_POINT_KEYS for hip in HIPS})
+    scores = np.array([np.nan if k[2] is None else k[2] for k in record['keypoints']], float)
+    row['mean_score'] = (_number(np.mean(scores[np.isfinite(scores)]), 'score')
+                         if np.isfinite(scores).any() else None)
+    row['flags'] = '; '.join(record['flags'])
+    if is_evaluation(record):
+        row.update({f'true_ai_{hip}': record['true_acetabular_index'][hip] for hip in HIPS})
+        row.update({f'true_ihdi_{hip}': record['true_ihdi_grade'][hip] for hip in HIPS})
+        row.update(mean_error_px=record['mean_error_px'], mean_error_mm=record['mean_error_mm'])
+        row.update({f'error_px_kp{k + 1:02d}': e for k, e in enumerate(record['errors_px'])})
+    return row
+
+
+def write_csv(path, records) -> Path:
+    """One row per record (:func:`csv_columns`), written whole; text cells through
+    :func:`safe_text.csv_cell`, null as an empty cell."""
+    records = list(records)
+    evaluation = any(is_evaluation(r) for r in records)
+    count = max((len(r['keypoints']) for r in records if 'keypoints' in r),
+                default=NUM_KEYPOINTS)
+    table = io.StringIO(newline='')
+    writer = csv.DictWriter(table, csv_columns(evaluation, count), restval='')
+    writer.writeheader()
+    writer.writerows({key: csv_cell('' if value is None else value)
+                      for key, value in _csv_row(r).items()} for r in records)
+    return write_atomic(path, table.getvalue())
+
+
+def _text(cell: str) -> str | None:
+    """A written cell back: None for empty, :func:`csv_cell`'s quote taken off."""
+    if cell == '':
+        return None
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in FORMULA_START else cell
+
+
+def _float(cell: str):
+    text = _text(cell)
+    return None if text is None else float(text)
+
+
+def read_csv(path) -> list[dict]:
+    """The rows of a file :func:`write_csv` wrote, as record fields.
+
+    Returns:
+        list[dict]: per row ``file``, ``acetabular_index``, ``ihdi_grade``,
+        ``pixel_spacing_mm``, ``h_point_mm`` (the distances the CSV holds),
+        ``mean_score``, ``flags`` and, in an evaluation CSV, ``true_acetabular_index``,
+        ``true_ihdi_grade``, ``mean_error_px``, ``mean_error_mm`` and ``errors_px``;
+        a failure row is ``{'file', 'error'}``. Empty cells are None.
+    """
+    with open(path, newline='', encoding='utf-8') as fh:
+        rows = list(csv.DictReader(fh))
+    out = []
+    for row in rows:
+        if _text(row.get('error', '')):
+            out.append(failure(_text(row['file']), _text(row['error'])))
+            continue
+        spacing = [_float(row['spacing_x_mm']), _float(row['spacing_y_mm'])]
+        has_spacing = None not in spacing
+        h_mm = {hip: {key: _float(row[f'h_{key}_mm_{hip}']) for key in CSV_H_POINT_KEYS}
+                for hip in HIPS}
+        record = dict(
+            file=_text(row['file']),
+            acetabular_index={hip: _float(row[f'ai_{hip}']) for hip in HIPS},
+            ihdi_grade={hip: _text(row[f'ihdi_{hip}']) for hip in HIPS},
+            pixel_spacing_mm=spacing if has_spacing else None,
+            h_point_mm=({hip: (None if all(v is None for v in d.values()) else d)
+                         for hip, d in h_mm.items()} if has_spacing else None),
+            mean_score=_float(row['mean_score']),
+            flags=_text(row['flags']).split('; ') if _text(row['flags']) else [])
+        if 'mean_error_px' in row:
+            errors = sorted(k for k in row if k.startswith('error_px_kp'))
+            record.update(
+                true_acetabular_index={hip: _float(row[f'true_ai_{hip}']) for hip in HIPS},
+                true_ihdi_grade={hip: _text(row[f'true_ihdi_{hip}']) for hip in HIPS},
+                mean_error_px=_float(row['mean_error_px']),
+                mean_error_mm=_float(row['mean_error_mm']),
+                errors_px=[_float(row[k]) for k in errors])
+        out.append(record)
+    return out

@@ -1,0 +1,134 @@
+"""The report page: every plot of :mod:`hip_mmpose.report.plots` and the headline
+table, as ``summary.md`` and ``summary.html``, from HipMetric's per-film dump (its
+evaluation records, :mod:`hip_mmpose.records`)."""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+
+from hip_mmpose import geometry, records
+from hip_mmpose.atomic import write_atomic
+from hip_mmpose.evaluation.hip_metric import CI_SUFFIXES
+from hip_mmpose.report import plots
+
+LEFT, RIGHT = geometry.HIP_LABELS
+
+
+#: The summary table: (metric key without prefix, label); rows whose key the metric
+#: did not report are left out.
+HEADLINE = [('MRE', 'mean radial error (px)'), ('SDR_4px', 'points within 4 px'),
+            ('MRE_mm', 'mean radial error (mm)'), ('SDR_2mm', 'points within 2 mm'),
+            ('AI_MAE', 'AI MAE, all hips (deg)'), ('AI_MAE_left', f'AI MAE, {LEFT} (deg)'),
+            ('AI_MAE_right', f'AI MAE, {RIGHT} (deg)'), ('AI_RMSE', 'AI RMSE (deg)'),
+            ('AI_bias', 'AI bias (deg)'), ('AI_LoA_low', 'AI 95 % LoA low (deg)'),
+            ('AI_LoA_high', 'AI 95 % LoA high (deg)'), ('AI_r', 'AI Pearson r'),
+            ('AI_ICC', 'AI ICC(2,1)'), ('AI_slope', 'AI slope, model on clinicians (OLS)'),
+            ('AI_intercept', 'AI intercept, model on clinicians (deg)'),
+            ('AI_prop_bias', 'AI proportional bias (Bland-Altman slope)'),
+            ('IHDI_acc', 'IHDI accuracy'),
+            ('IHDI_bal_acc', 'IHDI balanced accuracy'), ('IHDI_kappa', "IHDI Cohen's kappa"),
+            ('IHDI_kappa_linear', 'IHDI linear-weighted kappa'),
+            # recalls of the grades the real films have (I and II)
+            *[(f'IHDI_recall_{name}', f'IHDI recall, grade {name}')
+              for name in (geometry.GRADE_NAMES[g] for g in geometry.GRADES[:2])],
+            ('IHDI_ge2_sens', 'grade >= II sensitivity'),
+            ('IHDI_ge2_spec', 'grade >= II specificity')]
+
+
+def _with_ci(summary: dict, key: str) -> str:
+    """``1.840 [1.520, 2.200]``: the value and, when logged, its 95 % CI."""
+    text = f'{summary[key]:.3f}'
+    low, high = (summary.get(key + suffix) for suffix in CI_SUFFIXES)
+    if low is not None and high is not None:
+        text += f' [{low:.3f}, {high:.3f}]'
+    return text
+
+
+def _ci_note(summary: dict) -> str:
+    boot = summary.get('bootstrap')
+    if not boot:
+        return 'No confidence intervals (the metric ran without bootstrap).'
+    return (f"In brackets: 95 % confidence interval, bootstrap over patients "
+            f"({boot['resamples']} resamples of {boot['patients']} patients, "
+            f"{boot['films']} films, {boot['method']} method).")
+
+
+def _url(path, out: Path) -> str:
+    """A page-relative link to ``path``, percent-encoded (file names may hold any
+    character); still pass it through :func:`html.escape` in HTML."""
+    return quote(Path(path).relative_to(out).as_posix())
+
+
+def write_report(dump_path, out_dir, work_dir=None, max_films: int | None = None,
+                 keypoint_names=None) -> Path:
+    """Write every figure and ``summary.md`` / ``summary.html``.
+
+    Args:
+        dump_path (str | Path): a per-film JSON of HipMetric (``<split>_per_film.json``).
+        out_dir (str | Path): the report's folder (``films/`` inside for the per-film
+            figures).
+        work_dir (str | Path, optional): a training work dir, for the training
+            curves. Defaults to None (no curves).
+        max_films (int, optional): per-film figures for the N worst films only.
+            Defaults to None (every film).
+        keypoint_names (list[str], optional): labels of the per-keypoint box plot.
+            Defaults to None (the numbers 1-12).
+
+    Returns:
+        Path: the HTML page.
+    """
+    out = Path(out_dir)
+    (out / 'films').mkdir(parents=True, exist_ok=True)
+    films, summary = records.read_json(dump_path)
+    d = records.as_arrays(films)
+    if 'true_keypoints' not in d:
+        raise records.RecordError(f'{dump_path}: the report needs evaluation records '
+                                  '(with ground truth: tools/test.py writes them)')
+    figures = [
+        ('Mean distance per film',
+         plots.mean_distance_bars(d, out / 'mean_distance_per_film.png')),
+        ('Error per keypoint', plots.keypoint_error_boxes(d, out / 'error_per_keypoint.png',
+                                                          keypoint_names)),
+        ('AI error per hip', plots.ai_error_bars(d, out / 'ai_error_per_hip.png')),
+        ('AI: model vs clinicians', plots.ai_scatter(d, out / 'ai_scatter.png')),
+        ('AI: Bland-Altman', plots.bland_altman_plot(d, out / 'ai_bland_altman.png')),
+        ('IHDI confusion matrices', plots.confusion_matrices(d, out / 'ihdi_confusion.png')),
+        ('Point error vs AI error', plots.pixel_vs_ai_error(d, out / 'pixel_vs_ai_error.png')),
+    ]
+    if work_dir:
+        curves = plots.training_curves(work_dir, out / 'training_curves.png')
+        if curves:
+            figures.append(('Training curves', curves))
+    worst_first = np.argsort(d['errors_px'].mean(1))[::-1]
+    chosen = worst_first if max_films is None else worst_first[:max_films]
+    film_figs = [p for p in (plots.film_comparison(films[i], out / 'films' /
+                                                   f"{Path(films[i]['file']).stem}.png")
+                             for i in chosen) if p]
+    rows = [(label, _with_ci(summary, key)) for key, label in HEADLINE if key in summary]
+    # Markdown viewers render inline HTML: film names in alt texts are escaped too
+    md = ['# Hip measurement report', '',
+          f'Source: `{dump_path}` ({len(films)} films)', '',
+          '| measure | value |', '|---|---|']
+    md += [f'| {label} | {value} |' for label, value in rows]
+    md += ['', _ci_note(summary), '', '## Figures', '']
+    md += [f'### {title}\n\n![{title}]({_url(p, out)})\n' for title, p in figures]
+    md += ['## Films, worst first', '']
+    md += [f'![{html.escape(Path(p).stem)}]({_url(p, out)})' for p in film_figs]
+    write_atomic(out / 'summary.md', '\n'.join(md) + '\n')
+    body = [f'<h1>Hip measurement report</h1><p>Source: {html.escape(str(dump_path))} '
+            f'({len(films)} films)</p><table border="1" cellpadding="4">'
+            '<tr><th>measure</th><th>value</th></tr>']
+    body += [f'<tr><td>{html.escape(label)}</td><td>{html.escape(value)}</td></tr>'
+             for label, value in rows]
+    body += ['</table>', f'<p>{html.escape(_ci_note(summary))}</p>']
+    body += [f'<h2>{html.escape(t)}</h2><img src="{html.escape(_url(p, out))}" '
+             f'alt="{html.escape(t)}" style="max-width:100%">' for t, p in figures]
+    body += ['<h2>Films, worst first</h2>']
+    body += [f'<img src="{html.escape(_url(p, out))}" alt="{html.escape(Path(p).stem)}" '
+             'style="max-width:100%">' for p in film_figs]
+    return write_atomic(out / 'summary.html',
+                        '<!doctype html><meta charset="utf-8"><title>Hip report</title>'
+                        + '\n'.join(body))
