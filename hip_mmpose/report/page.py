@@ -27,6 +27,7 @@ HEADLINE = [('MRE', 'mean radial error (px)'), ('SDR_4px', 'points within 4 px')
             ('AI_LoA_high', 'AI 95 % LoA high (deg)'), ('AI_r', 'AI Pearson r'),
             ('AI_ICC', 'AI ICC(2,1)'), ('AI_slope', 'AI slope, model on clinicians (OLS)'),
             ('AI_intercept', 'AI intercept, model on clinicians (deg)'),
+            ('AI_slope_deming', 'AI slope, Deming (errors in both readings)'),
             ('AI_prop_bias', 'AI proportional bias (Bland-Altman slope)'),
             ('IHDI_acc', 'IHDI accuracy'),
             ('IHDI_bal_acc', 'IHDI balanced accuracy'), ('IHDI_kappa', "IHDI Cohen's kappa"),

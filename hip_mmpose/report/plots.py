@@ -158,6 +158,10 @@ def ai_scatter(d, out_path):
         if np.isfinite(slope):
             ax.plot([lo, hi], [slope * lo + icpt, slope * hi + icpt], 'r-', lw=1,
                     label=f"OLS fit: y = {slope:.2f}x {'+' if icpt >= 0 else '-'} {abs(icpt):.1f}")
+        d_icpt, d_slope = stats.deming_fit(true, pred)
+        if np.isfinite(d_slope):  # the clinicians' reading has an error too
+            ax.plot([lo, hi], [d_slope * lo + d_icpt, d_slope * hi + d_icpt], color='tab:green',
+                    ls=':', lw=1.2, label=f'Deming fit: slope {d_slope:.2f}')
         r = stats.pearson_r(pred, true)
         mae = stats.mean_absolute_error(pred, true)
         ax.set_title(f'{title}\nr = {r:.2f}, MAE = {mae:.2f} deg, slope = {slope:.2f}, '
