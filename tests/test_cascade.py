@@ -142,8 +142,8 @@ def test_max_epochs_drives_the_cosine_schedule():
 
 def test_card_commands_train_test_publish_infer(trained_cascade, synthetic_root, tmp_path,
                                                 capsys):
-    """apis.train trained both stages as tools/train.py does (fixture); test, publish
-    and infer with one file."""
+    """tools/train.py trained both stages (the fixture runs the card's command);
+    test, publish and infer with one file."""
     config, work_dir, best = trained_cascade
     assert best == work_dir / 'best_cascade.pth'
     for stage in ('film', 'hip'):
