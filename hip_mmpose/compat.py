@@ -61,7 +61,8 @@ def refuse_unsafe_load_env(environ=None) -> None:
     """Refuse to run with ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` set.
 
     Args:
-        environ: mapping to check (default ``os.environ``).
+        environ (Mapping[str, str], optional): the environment to check. Defaults
+            to None (``os.environ``).
 
     Raises:
         UnsafeEnvironmentError: when the variable is set to a value torch obeys.
@@ -100,9 +101,15 @@ def _torchvision_extension_loads() -> bool:
 
 
 def patch_torchvision_ops() -> bool:
-    """Define the nms/qnms schemas if torchvision's ``_C`` cannot load.
+    """Define the nms/qnms schemas if torchvision's ``_C`` cannot load (fix 1).
 
-    Returns True when the schemas were defined here (the patch was needed).
+    Patches the ``torchvision`` operator namespace of ``torch.ops``: a
+    ``torch.library.Library('torchvision', 'FRAGMENT')`` defines the missing
+    ``torchvision::nms``/``qnms`` schemas (no kernels), so ``import torchvision``
+    succeeds. Nothing is done once torchvision is imported or its ``_C`` loads.
+
+    Returns:
+        bool: True when the schemas were defined here (the patch was needed).
     """
     global _torchvision_library
     if 'torchvision' in sys.modules or _torchvision_extension_loads():
@@ -134,7 +141,16 @@ class _MissingMmcvExt(types.ModuleType):
 
 
 def patch_mmcv_ext() -> bool:
-    """Install a placeholder ``mmcv._ext`` when mmcv has none. True if installed."""
+    """Install a placeholder ``mmcv._ext`` when mmcv has none (fix 2).
+
+    Patches ``sys.modules['mmcv._ext']`` with a module whose every attribute is a
+    function raising a ``RuntimeError`` naming the op; its spec has no loader, so
+    ``mmengine``'s ``mmcv_full_available()`` still answers False.
+
+    Returns:
+        bool: True when the placeholder was installed here (mmcv is installed
+        without ``mmcv._ext``).
+    """
     if 'mmcv._ext' in sys.modules or importlib.util.find_spec('mmcv') is None:
         return False
     if importlib.util.find_spec('mmcv._ext') is not None:
@@ -169,7 +185,14 @@ def _history_buffer_getattr(owner, name):
 
 
 def mmengine_checkpoint_globals() -> list:
-    """The non-tensor globals found in checkpoints that mmengine's Runner writes."""
+    """The non-tensor globals found in checkpoints that mmengine's Runner writes.
+
+    Returns:
+        list: for ``torch.serialization.add_safe_globals``: ``HistoryBuffer``, numpy's
+        ``ndarray``, ``dtype`` (and its ``DType`` classes), ``_reconstruct`` and
+        ``scalar``, and ``(stand-in, 'builtins.getattr')`` pairs that resolve only
+        HistoryBuffer's statistics methods.
+    """
     import numpy as np
     from mmengine.logging.history_buffer import HistoryBuffer
 
@@ -186,10 +209,14 @@ def mmengine_checkpoint_globals() -> list:
 
 
 def allow_mmengine_checkpoints() -> bool:
-    """Allow-list mmengine's checkpoint globals for ``weights_only`` loading.
+    """Allow-list mmengine's checkpoint globals for ``weights_only`` loading (fix 3).
 
-    Only matters where ``torch.load`` defaults to ``weights_only=True`` (torch >=
-    2.6). Returns True if anything was added.
+    Patches torch's safe-globals list (``torch.serialization.add_safe_globals``)
+    with :func:`mmengine_checkpoint_globals` not already on it. Only matters where
+    ``torch.load`` defaults to ``weights_only=True`` (torch >= 2.6).
+
+    Returns:
+        bool: True if anything was added; False where torch has no safe globals.
     """
     if not hasattr(torch.serialization, 'add_safe_globals'):
         return False
@@ -238,12 +265,13 @@ def load_checkpoint_file(filename, map_location=None):
     """``torch.load(filename, weights_only=True)`` with errors that say what to do.
 
     Args:
-        filename: a local checkpoint file.
-        map_location: as for :func:`torch.load`.
+        filename (str | Path): a local checkpoint file (``~`` is expanded).
+        map_location (optional): as for :func:`torch.load`. Defaults to None.
 
     Returns:
-        The loaded object. A published file (``hip_mmpose-published-v1``/``-v2``) has
-        its embedded configs checked by :func:`hip_mmpose.apis.config_check.check_config`.
+        dict: the loaded checkpoint (whatever object the file holds). A published
+        file (``hip_mmpose-published-v1``/``-v2``) has its embedded configs checked
+        by :func:`hip_mmpose.apis.config_check.load_published_config`.
 
     Raises:
         FileNotFoundError: no such file.
@@ -291,7 +319,11 @@ def patch_mmengine_checkpoint_load() -> bool:
     """Route MMEngine's local-file checkpoint loading through :func:`load_checkpoint_file`.
 
     Covers ``Runner.resume``/``load_from``, ``mmengine.runner.load_checkpoint`` and
-    MMPose's ``init_model``. Returns True if the loader was replaced here.
+    MMPose's ``init_model`` (fix 5): patches ``CheckpointLoader``'s scheme ``''``
+    (local paths); remote schemes keep MMEngine's loaders.
+
+    Returns:
+        bool: True if the loader was replaced here (False when already replaced).
     """
     from mmengine.runner.checkpoint import CheckpointLoader
     if CheckpointLoader._schemes.get('') is _mmengine_local_loader:
@@ -315,6 +347,18 @@ def save_checkpoint_atomically(checkpoint, filename, file_client_args=None,
     disk and then renamed over ``filename``; a kill mid-save leaves the previous
     file (if any) and a ``.tmp`` file, never a truncated ``.pth``. Other
     destinations (``s3://``, ``pavi://``, backends) use MMEngine's own code.
+    Installed in place of ``mmengine.runner.save_checkpoint`` (fix 6).
+
+    Args:
+        checkpoint (dict): what to save (``torch.save``).
+        filename (str | Path): the destination; its folder is created.
+        file_client_args (dict, optional): MMEngine's deprecated file client
+            arguments; given, MMEngine's own save is used. Defaults to None.
+        backend_args (dict, optional): MMEngine's storage backend arguments; given,
+            MMEngine's own save is used. Defaults to None.
+
+    Returns:
+        None: what MMEngine's ``save_checkpoint`` returns.
     """
     if '://' in str(filename) or file_client_args is not None or backend_args is not None:
         return _original_save_checkpoint(checkpoint, filename, file_client_args,
@@ -326,7 +370,15 @@ def save_checkpoint_atomically(checkpoint, filename, file_client_args=None,
 
 
 def patch_mmengine_checkpoint_save() -> bool:
-    """Make every name MMEngine saves checkpoints through atomic. True if patched here."""
+    """Make every name MMEngine saves checkpoints through atomic (fix 6).
+
+    Patches ``save_checkpoint`` in ``mmengine.runner.checkpoint``,
+    ``mmengine.runner.runner`` and ``mmengine.runner`` to
+    :func:`save_checkpoint_atomically`, keeping the original for remote files.
+
+    Returns:
+        bool: True if patched here (False when already patched).
+    """
     global _original_save_checkpoint
     import mmengine.runner
     import mmengine.runner.checkpoint as ckpt_module
@@ -340,7 +392,13 @@ def patch_mmengine_checkpoint_save() -> bool:
 
 
 def apply_all() -> dict:
-    """Apply every fix; returns which ones were needed (for logs and tests)."""
+    """Apply every import-time fix (1-3 and 5-8); fix 4 runs before torch is imported.
+
+    Returns:
+        dict[str, bool]: per fix (``torchvision_ops``, ``mmcv_ext``,
+        ``checkpoint_globals``, ``checkpoint_load``, ``checkpoint_save``,
+        ``numpy_pickle_aliases``, ``mmpretrain_multimodal``) whether it was needed.
+    """
     return dict(torchvision_ops=patch_torchvision_ops(),
                 mmcv_ext=patch_mmcv_ext(),
                 checkpoint_globals=allow_mmengine_checkpoints(),
@@ -361,7 +419,10 @@ def allow_numpy_pickle_aliases() -> bool:
     running numpy's module, so a checkpoint trained on the CPU machine (numpy 1.26)
     is refused on a numpy 2 machine and the reverse. We allow the other spelling
     of exactly those two functions, resolved to this numpy's own objects (nothing
-    is imported by name). Returns True if anything was added.
+    is imported by name). Patches torch's safe-globals list (fix 7).
+
+    Returns:
+        bool: True if anything was added; False where torch has no safe globals.
     """
     if not hasattr(torch.serialization, 'add_safe_globals'):
         return False
@@ -385,7 +446,12 @@ def skip_mmpretrain_multimodal() -> bool:
     under transformers 5 their classes fail at import (``TypeError: NoneType takes
     no arguments``), so ``import mmpretrain.models`` dies although we use none of
     them. With such a transformers we set mmpretrain's ``WITH_MULTIMODAL`` flag to
-    False before its models are imported. Returns True if it was switched off.
+    False before its models are imported (fix 8): patches
+    ``mmpretrain.utils.dependency.WITH_MULTIMODAL``.
+
+    Returns:
+        bool: True if it was switched off here; False without transformers >= 5,
+        once ``mmpretrain.models`` is imported, or without mmpretrain.
     """
     from importlib import metadata
     try:

@@ -84,10 +84,17 @@ def _angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def acetabular_indices(points) -> np.ndarray:
-    """AI in degrees, ``(..., 2)``.
+    """Acetabular index of each hip, in degrees.
 
     Image-left hip: angle between the H-line (3 -> 7) and the roof line (1 -> 3).
     Image-right hip: angle between (7 -> 3) and the roof line (9 -> 7).
+
+    Args:
+        points (array-like): ``(..., 12, 2)`` keypoints in film pixels.
+
+    Returns:
+        np.ndarray: ``(..., 2)`` acetabular index in degrees, [image-left, image-right];
+        NaN where a line has zero length or the input is not finite.
     """
     p = _as_points(points)
     p1, p3, p7, p9 = p[..., 0, :], p[..., 2, :], p[..., 6, :], p[..., 8, :]
@@ -97,7 +104,14 @@ def acetabular_indices(points) -> np.ndarray:
 
 
 def h_points(points) -> np.ndarray:
-    """H-points ``(..., 2, 2)``: midpoint of 4 and 6 (image-left), of 10 and 12."""
+    """H-point of each hip: the midpoint of points 4 and 6 (image-left), of 12 and 10.
+
+    Args:
+        points (array-like): ``(..., 12, 2)`` keypoints in film pixels.
+
+    Returns:
+        np.ndarray: ``(..., 2, 2)`` H-points in film pixels, [image-left, image-right][x/y].
+    """
     p = _as_points(points)
     lat = p[..., list(METAPHYSIS_LATERAL), :]
     med = p[..., list(METAPHYSIS_MEDIAL), :]
@@ -110,6 +124,13 @@ def hip_frames(points):
     ``outward`` runs along the H-line away from the midline (towards image-left for
     the image-left hip); ``down`` is perpendicular to the H-line and points to the
     feet (positive image y for an upright film). Both are unit vectors or NaN.
+
+    Args:
+        points (array-like): ``(..., 12, 2)`` keypoints in film pixels.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``(outward, down)``, each ``(..., 2, 2)``
+        = [image-left, image-right][x/y]; ``down`` is the same for both hips.
     """
     p = _as_points(points)
     along = _unit(p[..., 6, :] - p[..., 2, :])           # 3 -> 7, left to right
@@ -119,7 +140,14 @@ def hip_frames(points):
 
 
 def h_line_feet(points) -> np.ndarray:
-    """Where each P-line meets the H-line ``(..., 2, 2)``: foot of 1 (9) on line 3-7."""
+    """Where each P-line meets the H-line: the foot of point 1 (9) on the line 3-7.
+
+    Args:
+        points (array-like): ``(..., 12, 2)`` keypoints in film pixels.
+
+    Returns:
+        np.ndarray: ``(..., 2, 2)`` feet in film pixels, [image-left, image-right][x/y].
+    """
     p = _as_points(points)
     outward, down = hip_frames(points)
     p3 = p[..., 2, :][..., None, :]
@@ -134,6 +162,13 @@ def h_point_offsets(points) -> dict:
     - ``lateral_of_p``: distance lateral of the P-line (> 0 lateral, <= 0 medial);
     - ``below_h``: distance below the H-line (> 0 below, < 0 above);
     - ``lateral_of_d``: perpendicular distance lateral of the D-line (> 0 lateral).
+
+    Args:
+        points (array-like): ``(..., 12, 2)`` keypoints in film pixels.
+
+    Returns:
+        dict[str, np.ndarray]: ``lateral_of_p``, ``below_h`` and ``lateral_of_d``, each
+        ``(..., 2)`` in film pixels, [image-left, image-right]; NaN where undefined.
     """
     outward, down = hip_frames(points)
     rel = h_points(points) - h_line_feet(points)
@@ -151,6 +186,13 @@ def ihdi_grades(points) -> np.ndarray:
     I: H-point at or medial to the P-line. II: lateral to the P-line and at or
     medial to the D-line. III: lateral to the D-line and at or below the H-line.
     IV: above the H-line (and lateral to the P-line).
+
+    Args:
+        points (array-like): ``(..., 12, 2)`` keypoints in film pixels.
+
+    Returns:
+        np.ndarray: ``(..., 2)`` int64 grades, [image-left, image-right]; 1-4 for I-IV,
+        :data:`GRADE_UNDEFINED` (0) where the H-point's offsets are not finite.
     """
     with np.errstate(invalid='ignore', over='ignore'):
         off = h_point_offsets(points)
@@ -168,7 +210,16 @@ def reference_lines(points, length: float | None = None) -> dict:
     ``h_line`` is the same segment for both hips (3 -> 7, extended past both roofs);
     ``p_line`` runs down from the H-line through point 1 (9); ``d_line`` runs at 45
     degrees down and out from the same foot; ``roof`` is 1 -> 3 and 9 -> 7.
-    ``length`` (px) defaults to half the distance between points 3 and 7.
+
+    Args:
+        points (array-like): ``(..., 12, 2)`` keypoints in film pixels.
+        length (float, optional): length in film pixels of the P- and D-line segments
+            (the P-line also reaches ``0.3 * length`` above the H-line). Defaults to
+            None: half the distance between points 3 and 7.
+
+    Returns:
+        dict[str, np.ndarray]: ``h_line``, ``p_line``, ``d_line`` and ``roof``, each
+        ``(..., 2, 2, 2)`` in film pixels.
     """
     p = _as_points(points)
     outward, down = hip_frames(points)
@@ -201,14 +252,17 @@ def measurability(points, scores=None, image_size=None, score_thr: float = SCORE
     given.
 
     Args:
-        points: ``(12, 2)`` keypoints in film pixels.
-        scores: ``(12,)`` keypoint scores, or None to skip the confidence rule.
-        image_size: ``(width, height)``, or None to skip the outside-the-film rule.
-        score_thr: scores below it count as low confidence.
+        points (array-like): ``(12, 2)`` keypoints in film pixels.
+        scores (array-like, optional): ``(12,)`` keypoint scores. Defaults to None
+            (the confidence rule is skipped).
+        image_size (tuple[int, int], optional): film ``(width, height)`` in pixels.
+            Defaults to None (the outside-the-film rule is skipped).
+        score_thr (float): scores below it count as low confidence. Defaults to
+            :data:`SCORE_THR`.
 
     Returns:
-        ``[reason or None, reason or None]`` for [image-left, image-right] hip;
-        None means measurable.
+        list[str | None]: ``[reason or None, reason or None]`` for the [image-left,
+        image-right] hip; None means measurable.
     """
     p = _as_points(points)
     if p.shape != (12, 2):
@@ -258,15 +312,18 @@ def plausibility_flags(points, scores=None, image_size=None, score_thr: float = 
     than :data:`H_LINE_MAX_TILT`, a roof edge not lateral of its triradiate point.
 
     Args:
-        points: ``(12, 2)`` keypoints in film pixels.
-        scores: ``(12,)`` keypoint scores, or None to skip the confidence flags.
-        image_size: ``(width, height)``, or None to skip the outside-the-film flags.
+        points (array-like): ``(12, 2)`` keypoints in film pixels.
+        scores (array-like, optional): ``(12,)`` keypoint scores. Defaults to None
+            (no confidence flags).
+        image_size (tuple[int, int], optional): film ``(width, height)`` in pixels.
+            Defaults to None (no outside-the-film flags).
         score_thr (float): scores below it are low confidence. Defaults to
             :data:`SCORE_THR`.
         keypoint_names (Sequence[str], optional): names for the messages.
             Defaults to None (``point 1`` ... ``point 12``).
-        ai: the film's two acetabular indices when the caller has them; computed
-            here otherwise.
+        ai (array-like, optional): the film's two acetabular indices in degrees,
+            [image-left, image-right], when the caller has them. Defaults to None
+            (computed here).
 
     Returns:
         list[str]: the flags, empty when none.
@@ -314,13 +371,14 @@ def radial_errors(points, truth, spacing=None) -> np.ndarray:
     """Distance of each point from its true position, ``(..., K)``.
 
     Args:
-        points: ``(..., K, 2)`` predicted points in film pixels.
-        truth: ``(..., K, 2)`` true points.
-        spacing: ``(..., 2)`` mm per pixel (x, y) to give the errors in mm (the x
-            and y offsets times the x and y spacing); None for pixels.
+        points (array-like): ``(..., K, 2)`` predicted points in film pixels.
+        truth (array-like): ``(..., K, 2)`` true points in film pixels.
+        spacing (array-like, optional): ``(..., 2)`` mm per pixel (x, y) to give the
+            errors in mm (the x and y offsets times the x and y spacing). Defaults to
+            None (errors in pixels).
 
     Returns:
-        np.ndarray: the errors, in pixels or mm.
+        np.ndarray: ``(..., K)`` the errors, in film pixels or mm.
     """
     diff = np.asarray(points, np.float64) - np.asarray(truth, np.float64)
     if spacing is not None:

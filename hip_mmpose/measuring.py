@@ -86,11 +86,12 @@ class HipMeasurer:
         return np.concatenate(keypoints), np.concatenate(scores)
 
     def predict_arrays(self, films: list[np.ndarray], spacings: list | None = None) -> list[dict]:
-        """Results for decoded films (stored arrays, any bit depth: the network
-        sees them as :func:`film_io.to_bgr8` makes them, as in training).
+        """One record per decoded film, both stages run on it.
 
         Args:
-            films (list[np.ndarray]): the films.
+            films (list[np.ndarray]): the films (stored arrays, any bit depth: the
+                network sees them as :func:`film_io.to_bgr8` makes them, as in
+                training).
             spacings (list, optional): ``(x, y)`` mm per pixel (or None) per film.
                 Defaults to None (unknown).
 
@@ -120,17 +121,25 @@ class HipMeasurer:
     # -------------------------------------------------------------- records
     def measure(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None,
                 pixel_spacing=None) -> dict:
-        """The record of one film (:func:`records.film_record`) from its keypoints
-        ``(12, 2)`` and scores ``(12,)``, with this measurer's score threshold and
-        keypoint names.
+        """The record of one film (:func:`records.film_record`) from its keypoints.
 
-        A hip that :func:`geometry.measurability` rejects (most points low
-        confidence, implausible geometry, non-finite points) gets null AI, grade and
+        The record uses this measurer's ``score_thr`` and ``keypoint_names``. A hip
+        that :func:`geometry.measurability` rejects (most points low confidence,
+        implausible geometry, non-finite points) gets null AI, grade and
         ``h_point_mm``, and its reason in ``not_measured`` (``{}`` when both hips were
-        measured). ``pixel_spacing`` (``(x, y)`` mm per pixel) adds
-        ``pixel_spacing_mm`` and each measured hip's H-point distances in mm
-        (``h_point_mm``); keypoints stay in pixels. ``file`` is None (the caller
-        knows it).
+        measured). ``file`` is None (the caller knows it).
+
+        Args:
+            keypoints (np.ndarray): ``(12, 2)`` predicted points in film pixels.
+            scores (np.ndarray): ``(12,)`` their scores.
+            image_size (tuple[int, int], optional): the film's ``(width, height)`` in
+                pixels; enables the outside-the-film rules. Defaults to None.
+            pixel_spacing (tuple[float, float], optional): ``(x, y)`` mm per pixel;
+                adds ``pixel_spacing_mm`` and each measured hip's H-point distances in
+                mm (``h_point_mm``); keypoints stay in pixels. Defaults to None.
+
+        Returns:
+            dict: the film's record (fields of :data:`records.PREDICTION_FIELDS`).
         """
         return records.film_record(keypoints, scores, image_size=image_size,
                                    pixel_spacing=pixel_spacing, score_thr=self.score_thr,
@@ -148,6 +157,12 @@ class HipMeasurer:
             paths (Iterable): film files.
             spacings (dict, optional): ``{file name: (x, y) mm per pixel}`` (a
                 ``spacing.csv``); overrides a DICOM header's. Defaults to None.
+
+        Yields:
+            tuple: ``(path, film, result, error)``: the ``Path``, the ``(H, W, 3)``
+            uint8 BGR film, its record (:meth:`measure`, with ``file`` set to the
+            file name) and None; or ``(path, None, None, message)`` for a film that
+            could not be read.
         """
         spacings = spacings or {}
         pending: list = []
@@ -172,6 +187,20 @@ class HipMeasurer:
             yield path, film.image, result, None
 
     def overlay(self, film: np.ndarray, result: dict) -> np.ndarray:
+        """Draw a film's record on it (:func:`visualization.draw_hip_geometry`).
+
+        Points scoring below ``score_thr`` are drawn red, null points are left out, and
+        a hip in the record's ``not_measured`` shows its reason instead of AI and grade.
+
+        Args:
+            film (np.ndarray): the film, e.g. the 8-bit BGR image
+                :meth:`predict_files` yields (any bit depth; not modified).
+            result (dict): its record, as :meth:`measure` makes it.
+
+        Returns:
+            np.ndarray: the drawing, ``(H, W, 3)`` uint8 BGR, labelled with the
+            record's ``file``.
+        """
         kp = np.array(result['keypoints'], np.float64)  # null (non-finite) -> NaN
         return draw_hip_geometry(film, kp[:, :2], kp[:, 2], self.score_thr,
                                  label=f'{result.get("file") or ""} (prediction)',

@@ -75,7 +75,15 @@ class RecordError(ValueError):
 
 
 def per_film_paths(folder, name: str) -> tuple[str, str]:
-    """HipMetric's per-film JSON and CSV of the run ``name`` (e.g. ``'test'``) in ``folder``."""
+    """HipMetric's per-film JSON and CSV of the run ``name`` (e.g. ``'test'``) in ``folder``.
+
+    Args:
+        folder (str | Path): the folder the files are (to be) written in.
+        name (str): the run's name, e.g. ``'test'`` or ``'val'``.
+
+    Returns:
+        tuple[str, str]: the paths ``<folder>/<name>_per_film.json`` and ``.csv``.
+    """
     return (osp.join(folder, f'{name}_per_film.json'), osp.join(folder, f'{name}_per_film.csv'))
 
 
@@ -96,8 +104,8 @@ def film_record(keypoints, scores, *, file: str | None = None, image_size=None,
     """The record of one film from its predicted points.
 
     Args:
-        keypoints: ``(12, 2)`` predicted points in film pixels.
-        scores: ``(12,)`` their scores.
+        keypoints (array-like): ``(12, 2)`` predicted points in film pixels.
+        scores (array-like): ``(12,)`` their scores.
         file (str, optional): the film's file name. Defaults to None.
         image_size (tuple, optional): ``(width, height)``; enables the
             outside-the-film rules. Defaults to None.
@@ -107,7 +115,8 @@ def film_record(keypoints, scores, *, file: str | None = None, image_size=None,
             :data:`geometry.SCORE_THR`.
         keypoint_names (Sequence[str], optional): the 12 names, for the flags.
             Defaults to None (``point 1`` ...).
-        truth (optional): ``(12, 2)`` true points; makes an evaluation record.
+        truth (array-like, optional): ``(12, 2)`` true points in film pixels; makes
+            an evaluation record.
             Defaults to None.
         img_path (str, optional): the film's path, kept in an evaluation record.
             Defaults to None.
@@ -167,24 +176,57 @@ def film_record(keypoints, scores, *, file: str | None = None, image_size=None,
 
 
 def failure(file: str, error: str) -> dict:
-    """The record of a film that could not be measured (a CSV row only)."""
+    """The record of a film that could not be measured (a CSV row only).
+
+    Args:
+        file (str): the film's file name.
+        error (str): why it could not be measured.
+
+    Returns:
+        dict: ``{'file': file, 'error': error}``.
+    """
     return dict(file=file, error=error)
 
 
 def is_evaluation(record: dict) -> bool:
-    """Whether ``record`` holds ground truth (HipMetric's)."""
+    """Whether ``record`` holds ground truth (HipMetric's).
+
+    Args:
+        record (dict): a film record.
+
+    Returns:
+        bool: True when it has ``true_keypoints``.
+    """
     return 'true_keypoints' in record
 
 
 # ------------------------------------------------------------------ JSON
 def write_film(path, record: dict) -> Path:
-    """One record as its own JSON file (``tools/infer.py``'s ``<film>.json``), whole."""
+    """One record as its own JSON file (``tools/infer.py``'s ``<film>.json``), whole.
+
+    Args:
+        path (str | Path): the JSON file to write (atomically).
+        record (dict): the film's record; a NaN or inf in it raises ``ValueError``.
+
+    Returns:
+        Path: the file written.
+    """
     return write_atomic(path, json.dumps(record, indent=1, allow_nan=False))
 
 
 def write_films(path, records, summary: dict | None = None) -> Path:
-    """Records of many films, with the metrics they gave, as one JSON file, whole:
-    ``{"summary": {...}, "films": [record, ...]}`` (HipMetric's dump)."""
+    """Records of many films and the metrics they gave as one JSON file, written whole.
+
+    The file is ``{"summary": {...}, "films": [record, ...]}`` (HipMetric's dump).
+
+    Args:
+        path (str | Path): the JSON file to write (atomically).
+        records (Iterable[dict]): the film records.
+        summary (dict, optional): the metrics. Defaults to None (written as ``{}``).
+
+    Returns:
+        Path: the file written.
+    """
     return write_atomic(path, json.dumps(dict(summary=summary or {}, films=list(records)),
                                          indent=1))
 
@@ -293,8 +335,19 @@ def _flat(value) -> list:
 
 # ------------------------------------------------------------------ CSV
 def csv_columns(evaluation: bool = False, num_keypoints: int = NUM_KEYPOINTS) -> list[str]:
-    """The CSV columns: the prediction's (``tools/infer.py``'s ``summary.csv``), then,
-    for evaluation records, the truth's and the errors (one column per keypoint)."""
+    """The CSV columns: the prediction's, then the truth's and the errors for evaluation.
+
+    The prediction's columns are ``tools/infer.py``'s ``summary.csv``; an evaluation
+    CSV adds the true AI and grade, the mean errors and one error column per keypoint.
+
+    Args:
+        evaluation (bool): add the evaluation columns. Defaults to False.
+        num_keypoints (int): keypoints per film, for the per-keypoint error columns.
+            Defaults to :data:`NUM_KEYPOINTS` (12).
+
+    Returns:
+        list[str]: the column names, in order.
+    """
     columns = (['file'] + [f'ai_{hip}' for hip in HIPS] + [f'ihdi_{hip}' for hip in HIPS]
                + ['spacing_x_mm', 'spacing_y_mm']
                + [f'h_{key}_mm_{hip}' for key in CSV_H_POINT_KEYS for hip in HIPS]
@@ -330,8 +383,19 @@ def _csv_row(record: dict) -> dict:
 
 
 def write_csv(path, records) -> Path:
-    """One row per record (:func:`csv_columns`), written whole; text cells through
-    :func:`safe_text.csv_cell`, null as an empty cell."""
+    """Write one CSV row per record (:func:`csv_columns`), the file whole.
+
+    Text cells go through :func:`safe_text.csv_cell` (no spreadsheet formulas); null is
+    an empty cell. The evaluation columns are written when any record has ground truth;
+    a :func:`failure` record fills only ``file`` and ``error``.
+
+    Args:
+        path (str | Path): the CSV file to write (atomically).
+        records (Iterable[dict]): film records, or failures.
+
+    Returns:
+        Path: the file written.
+    """
     records = list(records)
     evaluation = any(is_evaluation(r) for r in records)
     count = max((len(r['keypoints']) for r in records if 'keypoints' in r),
@@ -358,6 +422,9 @@ def _float(cell: str):
 
 def read_csv(path) -> list[dict]:
     """The rows of a file :func:`write_csv` wrote, as record fields.
+
+    Args:
+        path (str | Path): the CSV file.
 
     Returns:
         list[dict]: per row ``file``, ``acetabular_index``, ``ihdi_grade``,

@@ -41,12 +41,32 @@ STATE_FILE = 'cascade_state.json'
 
 
 def is_cascade(cfg: Config) -> bool:
-    """Whether ``cfg`` is a two-stage (cascade) config."""
+    """Whether ``cfg`` is a two-stage (cascade) config.
+
+    Args:
+        cfg (Config): a loaded config.
+
+    Returns:
+        bool: True when it sets ``film_stage`` (to something other than None).
+    """
     return cfg.get('film_stage') is not None
 
 
 def film_stage_config(cfg: Config) -> Config:
-    """The whole-film stage's config of a cascade config (its overrides applied)."""
+    """The whole-film stage's config of a cascade config (its overrides applied).
+
+    ``cfg.film_stage`` is a config path, or ``dict(config=path, cfg_options=...)``;
+    a relative path is taken from the folder of ``cfg``'s file.
+
+    Args:
+        cfg (Config): a cascade config.
+
+    Returns:
+        Config: the whole-film stage's config, ``cfg_options`` merged in.
+
+    Raises:
+        FileNotFoundError: the whole-film stage's config does not exist.
+    """
     entry = cfg.film_stage
     path = entry['config'] if isinstance(entry, dict) else entry
     base = osp.dirname(cfg.filename) if cfg.filename else os.getcwd()
@@ -59,9 +79,22 @@ def film_stage_config(cfg: Config) -> Config:
 
 def stage_configs(cfg: Config, work_dir: str, data_root=None, ann_root=None,
                   prepare=None) -> dict:
-    """``{'film': Config, 'hip': Config}`` with work dirs and data paths set, each
-    then passed through ``prepare(cfg, stage name)`` (the tools' options: launcher,
-    AMP, ...)."""
+    """The two stages' configs with work dirs and data paths set.
+
+    Args:
+        cfg (Config): a cascade config; a copy without ``film_stage`` is the
+            refining (``'hip'``) stage's config.
+        work_dir (str): the run's folder; each stage works in ``<work_dir>/<stage>``.
+        data_root (str, optional): the films' folder for every loader. Defaults to None
+            (the configs').
+        ann_root (str, optional): the annotation files' folder for every loader.
+            Defaults to None (the configs').
+        prepare (callable, optional): ``prepare(cfg, stage name) -> Config`` applies
+            the tools' options (launcher, AMP, ...). Defaults to None.
+
+    Returns:
+        dict[str, Config]: ``{'film': Config, 'hip': Config}``.
+    """
     film = film_stage_config(cfg)
     hip = copy.deepcopy(cfg)
     hip.pop('film_stage')
@@ -78,7 +111,8 @@ def _runner(cfg: Config, tag: str):
     from mmengine.runner import Runner
     # a unique experiment name: two Runners of one process started in the same
     # second would otherwise share MMEngine's logger (and HipMetric's dump folder)
-    cfg.experiment_name = f'{tag}_{time.strftime("%Y%m%d_%H%M%S")}_{os.getpid()}_{time.time_ns() % 10**6}'
+    cfg.experiment_name = (f'{tag}_{time.strftime("%Y%m%d_%H%M%S")}_{os.getpid()}_'
+                           f'{time.time_ns() % 10**6}')
     return Runner.from_cfg(cfg)
 
 
@@ -89,7 +123,17 @@ def _barrier():
 
 
 def best_checkpoint(work_dir: str) -> str:
-    """The stage's best-on-val checkpoint, else its last one."""
+    """The stage's best-on-val checkpoint, else its last one.
+
+    Args:
+        work_dir (str): the stage's work dir.
+
+    Returns:
+        str: the newest ``best_*.pth`` there, else the path ``last_checkpoint`` names.
+
+    Raises:
+        FileNotFoundError: there is neither.
+    """
     best = sorted(Path(work_dir).glob('best_*.pth'), key=lambda p: p.stat().st_mtime)
     if best:
         return str(best[-1])
@@ -101,6 +145,13 @@ def best_checkpoint(work_dir: str) -> str:
 
 def predict_split(cfg: Config, state_dict: dict, split: str, tag: str):
     """Test a stage on ``split`` with given weights.
+
+    Args:
+        cfg (Config): the stage's config (copied; its ``load_from`` and ``resume`` are
+            not used).
+        state_dict (dict): the stage's model weights.
+        split (str): the split to test, e.g. ``'val'`` or ``'test'``.
+        tag (str): the start of the Runner's experiment name (its log folder).
 
     Returns:
         tuple[dict, str]: the metrics and the per-film JSON HipMetric wrote.
@@ -132,9 +183,24 @@ class CascadeState:
         self.data = json.loads(self.path.read_text()) if self.path.is_file() else {}
 
     def done(self, stage: str) -> dict | None:
+        """What a finished stage recorded.
+
+        Args:
+            stage (str): ``'film'`` or ``'hip'``.
+
+        Returns:
+            dict | None: its ``checkpoint`` (and, for the first stage, ``val_points``),
+            or None where the stage has not finished.
+        """
         return self.data.get(stage)
 
     def mark(self, stage: str, **info):
+        """Record a stage as finished and rewrite ``cascade_state.json`` (via a rename).
+
+        Args:
+            stage (str): ``'film'`` or ``'hip'``.
+            **info: what to keep of it (e.g. ``checkpoint``, ``val_points``).
+        """
         self.data[stage] = info
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix('.tmp')
@@ -151,12 +217,16 @@ def train_cascade(cfg: Config, work_dir: str, resume: bool = False, data_root=No
         cfg (Config): a cascade config (with ``film_stage``).
         work_dir (str): the run's folder (``film/``, ``hip/`` and the result inside).
         resume (bool): continue whichever stage was interrupted (a finished first
-            stage is not trained again).
-        data_root, ann_root: data paths for every loader of both stages.
-        prepare (callable): ``prepare(cfg, stage name)`` returns each stage's
-            config with the tools' options applied (launcher, AMP, ...).
+            stage is not trained again). Defaults to False.
+        data_root (str, optional): the films' folder for every loader of both
+            stages. Defaults to None (the configs').
+        ann_root (str, optional): the annotation files' folder. Defaults to None.
+        prepare (callable, optional): ``prepare(cfg, stage name)`` returns each
+            stage's config with the tools' options applied (launcher, AMP, ...).
+            Defaults to None.
         validate (bool): validate each epoch (and keep the best-on-val weights).
-        log: where progress lines go.
+            Defaults to True.
+        log (callable): where progress lines go. Defaults to ``print``.
 
     Returns:
         str: the combined weights-only file of both stages.
@@ -217,8 +287,14 @@ def test_cascade(cfg: Config, checkpoint: str, work_dir: str, split: str = 'test
     Args:
         cfg (Config): the cascade config (models and loaders).
         checkpoint (str): ``best_cascade.pth`` or a published two-stage file.
-        hip_options (dict): extra entries for the refining stage's config (e.g.
-            an added evaluator).
+        work_dir (str): the run's folder; each stage logs in ``<work_dir>/<stage>``.
+        split (str): the split to test. Defaults to ``'test'``.
+        data_root (str, optional): the films' folder. Defaults to None (the configs').
+        ann_root (str, optional): the annotation files' folder. Defaults to None.
+        prepare (callable, optional): ``prepare(cfg, stage name)`` applies the tools'
+            options to each stage's config. Defaults to None.
+        hip_options (dict, optional): extra entries for the refining stage's config
+            (e.g. an added evaluator). Defaults to None.
 
     Returns:
         dict: ``{'film': metrics, 'hip': metrics, 'film_points': path,
@@ -244,9 +320,20 @@ def test_cascade(cfg: Config, checkpoint: str, work_dir: str, split: str = 'test
 
 
 def refine_passes(hip_cfg: Config) -> int:
-    """How often the refining stage looks again at each hip when testing
-    (``model.test_cfg.refine_passes``, default 1): pass k crops around pass
-    k-1's points, which recovers hips the whole-film stage placed far off."""
+    """How often the refining stage looks again at each hip when testing.
+
+    Pass k crops around pass k-1's points, which recovers hips the whole-film stage
+    placed far off.
+
+    Args:
+        hip_cfg (Config): the refining stage's config.
+
+    Returns:
+        int: ``model.test_cfg.refine_passes``, 1 where unset.
+
+    Raises:
+        ValueError: it is below 1.
+    """
     passes = int(hip_cfg.get('model', {}).get('test_cfg', {}).get('refine_passes', 1))
     if passes < 1:
         raise ValueError(f'model.test_cfg.refine_passes must be >= 1, got {passes}')

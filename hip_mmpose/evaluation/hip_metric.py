@@ -119,6 +119,21 @@ class HipMetric(BaseMetric):
                            patient_pattern=patient_pattern, seed=seed)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        """Process one batch of data samples and predictions.
+
+        The processed results are stored in ``self.results``, which are used to
+        compute the metrics when all batches have been processed: per sample its
+        ``img_path`` (absolute), predicted keypoints ``pred`` ``(K, 2)`` and ``scores``
+        ``(K,)``, true keypoints ``gt`` ``(K, 2)`` (film or crop-frame pixels, K = 12,
+        or 6 with ``hip_side`` for the refining stage), ``spacing`` (mm per pixel or
+        None), ``image_size`` ``(width, height)`` and, for a per-hip sample, the
+        film's ``width`` (to un-mirror the image-right hip).
+
+        Args:
+            data_batch (Any): A batch of data from the dataloader (unused).
+            data_samples (Sequence[dict]): A batch of outputs from the model, each
+                with ``pred_instances`` and ``gt_instances``.
+        """
         for sample in data_samples:
             pred = sample['pred_instances']
             k = np.asarray(pred['keypoints']).shape[-2]
@@ -135,6 +150,20 @@ class HipMetric(BaseMetric):
 
     # ------------------------------------------------------------------ metrics
     def compute_metrics(self, results: list) -> dict:
+        """Compute the metrics from processed results.
+
+        Per-hip results are joined into films first (:func:`join_hips`). Logs the IHDI
+        confusion matrix and, with ``dump_name``, writes the per-film JSON and CSV
+        (:func:`write_per_film`) to ``out_dir`` (else the Runner's log folder).
+
+        Args:
+            results (list): The processed results of each batch (:meth:`process`).
+
+        Returns:
+            dict: The computed metrics, the scalar ones of :func:`summarise` (point
+            errors in px/mm, AI agreement in degrees, IHDI accuracy, confidence
+            interval bounds); MMEngine prefixes the keys with ``hip/``.
+        """
         results = join_hips(results)
         pred = np.stack([r['pred'] for r in results])
         gt = np.stack([r['gt'] for r in results])
@@ -168,6 +197,16 @@ def join_hips(results: list) -> list:
     A per-hip result (``hip_side`` set) holds one hip's six points in the frame
     its crop was taken from (the image-right hip mirrored); the two hips of a film
     are joined into its 12 film points. Per-film results pass through unchanged.
+
+    Args:
+        results (list[dict]): :meth:`HipMetric.process`'s results.
+
+    Returns:
+        list[dict]: one result per film (``img_path``, ``pred`` and ``gt`` ``(12, 2)``
+        in film pixels, ``scores`` ``(12,)``, ``spacing``, ``image_size``).
+
+    Raises:
+        ValueError: a film has only one of its hips among the results.
     """
     if all(r.get('hip_side') is None for r in results):
         return results
@@ -370,6 +409,15 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
 
 
 def format_confusion(cm) -> str:
+    """The IHDI confusion matrix as a text table for the log.
+
+    Args:
+        cm (array-like): ``(5, 5)`` int counts, rows the truth and columns the
+            prediction, grades in :data:`GRADE_AXIS` order (undefined, I-IV).
+
+    Returns:
+        str: the table, one line per true grade under a header of predicted grades.
+    """
     labels = [geometry.GRADE_NAMES[g][:5] for g in GRADE_AXIS]
     cm = np.asarray(cm)
     lines = ['true\\pred ' + ''.join(f'{label:>7}' for label in labels)]

@@ -80,6 +80,10 @@ def write_report(dump_path, out_dir, work_dir=None, max_films: int | None = None
 
     Returns:
         Path: the HTML page.
+
+    Raises:
+        records.RecordError: ``dump_path`` is not a per-film JSON, or its records
+            have no ground truth.
     """
     out = Path(out_dir)
     (out / 'films').mkdir(parents=True, exist_ok=True)

@@ -43,9 +43,21 @@ def _deg(value) -> float:
 
 
 def film_comparison(film: dict, out_path, margin: float = 0.35) -> Path | None:
-    """Prediction and ground truth of one evaluation record side by side, zoomed on
-    the hips, with lines, AIs, grades and errors; a legend names the lines. None
-    where the film cannot be read."""
+    """Prediction and ground truth of one evaluation record side by side, zoomed on the hips.
+
+    Each panel draws the hip geometry (:func:`visualization.draw_hip_geometry`) and
+    gives the AIs (degrees) and grades; the title gives the mean point error (px) and
+    the AI errors; a legend names the lines. The film is read from ``img_path``.
+
+    Args:
+        film (dict): an evaluation record (:func:`records.film_record` with truth).
+        out_path (str | Path): the PNG to write.
+        margin (float): the zoom box around both point sets is widened on each side by
+            this fraction of its width. Defaults to 0.35.
+
+    Returns:
+        str | Path | None: ``out_path``, or None where the film cannot be read.
+    """
     from matplotlib.lines import Line2D
 
     from hip_mmpose.visualization import COLOURS
@@ -97,6 +109,16 @@ def film_comparison(film: dict, out_path, margin: float = 0.35) -> Path | None:
 
 # ----------------------------------------------------------------- errors
 def mean_distance_bars(d, out_path):
+    """Bar chart of each film's mean point error in pixels, worst first, with the mean.
+
+    Args:
+        d (dict): arrays of evaluation records (:func:`records.as_arrays`): ``errors_px``
+            and ``file``.
+        out_path (str | Path): the PNG to write.
+
+    Returns:
+        str | Path: ``out_path``.
+    """
     per_film = d['errors_px'].mean(1)
     order = np.argsort(per_film)[::-1]
     fig, ax = plt.subplots(figsize=(max(6, 0.18 * len(order) + 2), 4))
@@ -111,6 +133,17 @@ def mean_distance_bars(d, out_path):
 
 
 def keypoint_error_boxes(d, out_path, keypoint_names=None):
+    """Box plot of the radial error in pixels of each keypoint over the films.
+
+    Args:
+        d (dict): arrays of evaluation records (:func:`records.as_arrays`): ``errors_px``.
+        out_path (str | Path): the PNG to write.
+        keypoint_names (list[str], optional): the axis labels, one per keypoint.
+            Defaults to None (``1`` ... ``K``).
+
+    Returns:
+        str | Path: ``out_path``.
+    """
     k = d['errors_px'].shape[1]
     names = keypoint_names or [f'{i + 1}' for i in range(k)]
     fig, ax = plt.subplots(figsize=(9, 4))
@@ -125,6 +158,16 @@ def keypoint_error_boxes(d, out_path, keypoint_names=None):
 
 
 def ai_error_bars(d, out_path):
+    """Bars of each film's AI error (prediction - truth, degrees) per hip, +-2 deg shaded.
+
+    Args:
+        d (dict): arrays of evaluation records (:func:`records.as_arrays`): ``acetabular_index``,
+            ``true_acetabular_index`` and ``file``.
+        out_path (str | Path): the PNG to write.
+
+    Returns:
+        str | Path: ``out_path``.
+    """
     err = d['acetabular_index'] - d['true_acetabular_index']
     n = len(err)
     fig, ax = plt.subplots(figsize=(max(6, 0.22 * n + 2), 4))
@@ -144,6 +187,19 @@ def ai_error_bars(d, out_path):
 
 # ----------------------------------------------------------------- AI agreement
 def ai_scatter(d, out_path):
+    """Model against clinicians' AI (degrees): each hip and all hips, with OLS and Deming fits.
+
+    Each panel's title gives Pearson's r, the MAE (degrees), the OLS slope and the
+    number of hips with both AIs defined.
+
+    Args:
+        d (dict): arrays of evaluation records (:func:`records.as_arrays`): ``acetabular_index``
+            and ``true_acetabular_index``.
+        out_path (str | Path): the PNG to write.
+
+    Returns:
+        str | Path: ``out_path``.
+    """
     model, clinicians = d['acetabular_index'], d['true_acetabular_index']
     panels = [(f'{label} hip', model[:, h], clinicians[:, h]) for h, label in enumerate(LABELS)]
     panels.append(('all hips', model.ravel(), clinicians.ravel()))
@@ -176,6 +232,16 @@ def ai_scatter(d, out_path):
 
 
 def bland_altman_plot(d, out_path):
+    """Bland-Altman plot of the AI over all hips: bias, 95 % limits, proportional bias.
+
+    Args:
+        d (dict): arrays of evaluation records (:func:`records.as_arrays`): ``acetabular_index``
+            and ``true_acetabular_index``.
+        out_path (str | Path): the PNG to write.
+
+    Returns:
+        str | Path: ``out_path``.
+    """
     pred, true = d['acetabular_index'].ravel(), d['true_acetabular_index'].ravel()
     mean, diff = (pred + true) / 2, pred - true
     ba = stats.bland_altman(pred, true)
@@ -205,6 +271,19 @@ def bland_altman_plot(d, out_path):
 
 # ----------------------------------------------------------------- IHDI
 def confusion_matrices(d, out_path):
+    """IHDI confusion matrices (clinicians x model) per hip and of all hips, with kappas.
+
+    Grades I-IV only (an undefined grade is counted in no cell); each row is labelled
+    with its recall, each title with Cohen's kappa and the linear-weighted kappa.
+
+    Args:
+        d (dict): arrays of evaluation records (:func:`records.as_arrays`): ``ihdi_grade`` and
+            ``true_ihdi_grade``.
+        out_path (str | Path): the PNG to write.
+
+    Returns:
+        str | Path: ``out_path``.
+    """
     model, clinicians = d['ihdi_grade'], d['true_ihdi_grade']
     sets = [(f'{label} hips', clinicians[:, h], model[:, h]) for h, label in enumerate(LABELS)]
     sets.append(('all hips', clinicians.ravel(), model.ravel()))
@@ -231,6 +310,19 @@ def confusion_matrices(d, out_path):
 
 
 def pixel_vs_ai_error(d, out_path):
+    """Scatter of each hip's |AI error| (degrees) against the mean error (px) of its AI points.
+
+    A hip's AI points are :data:`geometry.AI_POINTS` (1, 3, 7 for the image-left hip;
+    9, 7, 3 for the image-right); the title gives Pearson's r over all hips.
+
+    Args:
+        d (dict): arrays of evaluation records (:func:`records.as_arrays`): ``acetabular_index``,
+            ``true_acetabular_index`` and ``errors_px``.
+        out_path (str | Path): the PNG to write.
+
+    Returns:
+        str | Path: ``out_path``.
+    """
     err = np.abs(d['acetabular_index'] - d['true_acetabular_index'])
     # the points that set each hip's AI: 1, 3, 7 (image-left), 9, 7, 3 (image-right)
     px = np.stack([d['errors_px'][:, list(index)].mean(1) for index in geometry.AI_POINTS], 1)
@@ -247,7 +339,17 @@ def pixel_vs_ai_error(d, out_path):
 
 # ----------------------------------------------------------------- training
 def read_scalars(work_dir) -> dict:
-    """Per-epoch train loss and validation metrics from MMEngine's scalars.json."""
+    """Per-epoch train loss and validation metrics from MMEngine's scalars.json.
+
+    Reads every ``<work_dir>/*/vis_data/scalars.json`` (one per run, in name order).
+
+    Args:
+        work_dir (str | Path): the training work dir.
+
+    Returns:
+        dict: ``loss`` (``{epoch: mean training loss}``) and ``val`` (``{step: the
+        validation entry}``, entries with a ``hip/`` metric), both in ascending order.
+    """
     files = sorted(Path(work_dir).glob('*/vis_data/scalars.json'))
     loss = defaultdict(list)
     val = defaultdict(dict)
@@ -263,6 +365,16 @@ def read_scalars(work_dir) -> dict:
 
 
 def training_curves(work_dir, out_path) -> Path | None:
+    """Training loss and validation MRE (px) and AI MAE (deg) per epoch, best starred.
+
+    Args:
+        work_dir (str | Path): the training work dir (:func:`read_scalars`).
+        out_path (str | Path): the PNG to write.
+
+    Returns:
+        str | Path | None: ``out_path``, or None where the work dir has no logged loss
+        or validation metric.
+    """
     logs = read_scalars(work_dir)
     if not logs['loss'] and not logs['val']:
         return None

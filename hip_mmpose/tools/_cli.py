@@ -10,7 +10,14 @@ import os.path as osp
 
 
 def add_runner_args(parser) -> None:
-    """The options tools/train.py and tools/test.py share (MMPose's CLI shape)."""
+    """Add the options tools/train.py and tools/test.py share (MMPose's CLI shape).
+
+    ``--work-dir``, ``--data-root``, ``--ann-root``, ``--cfg-options``, ``--launcher``
+    and ``--local_rank``.
+
+    Args:
+        parser (argparse.ArgumentParser): the parser to add them to.
+    """
     from mmengine.config import DictAction
     parser.add_argument('--work-dir', help='where logs, checkpoints and metric files go '
                         '(default: work_dirs/<config name>)')
@@ -26,8 +33,11 @@ def add_runner_args(parser) -> None:
 
 
 def add_visualization_args(parser) -> None:
-    """MMPose's visualization options (its tools/train.py and tools/test.py) and
-    ``--vis-backend``."""
+    """Add MMPose's visualization options (its tools/train.py, tools/test.py) and ``--vis-backend``.
+
+    Args:
+        parser (argparse.ArgumentParser): the parser to add them to.
+    """
     from hip_mmpose.apis.run_config import VIS_BACKENDS
     parser.add_argument('--show', action='store_true',
                         help='show each overlay in a window (needs a screen)')
@@ -47,24 +57,50 @@ def add_visualization_args(parser) -> None:
 
 
 def visualization_options(args) -> dict:
-    """The ``visualization`` argument of ``apis.train``/``apis.test`` from the options
-    of :func:`add_visualization_args`."""
+    """The ``visualization`` argument of ``apis.train``/``apis.test`` from the options.
+
+    Args:
+        args (argparse.Namespace): parsed options of :func:`add_visualization_args`.
+
+    Returns:
+        dict: ``show``, ``show_dir``, ``interval``, ``wait_time`` and ``vis_backend``.
+    """
     return dict(show=args.show, show_dir=args.show_dir, interval=args.interval,
                 wait_time=args.wait_time, vis_backend=args.vis_backend)
 
 
 def set_local_rank(args) -> None:
-    """``LOCAL_RANK`` from ``--local_rank`` unless the launcher set it (MMPose's tools)."""
+    """Set ``LOCAL_RANK`` from ``--local_rank`` unless the launcher set it (MMPose's tools).
+
+    Args:
+        args (argparse.Namespace): parsed options of :func:`add_runner_args`.
+    """
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
 
 
 def overlay_dir(log_dir: str, args) -> str | None:
-    """Where ``PoseVisualizationHook`` wrote a test's overlays (``--show-dir``)."""
+    """Where ``PoseVisualizationHook`` wrote a test's overlays (``--show-dir``).
+
+    Args:
+        log_dir (str): the test Runner's log folder (``<work-dir>/<timestamp>``).
+        args (argparse.Namespace): parsed options with ``show_dir``.
+
+    Returns:
+        str | None: ``<log_dir>/<show_dir>``, or None without ``--show-dir``.
+    """
     return osp.join(log_dir, args.show_dir) if args.show_dir is not None else None
 
 
 def format_metric_table(metrics: dict, title: str = 'metrics') -> str:
-    """A two-column text table of a metrics dict (scalars only)."""
+    """A two-column text table of a metrics dict (lists and dicts left out).
+
+    Args:
+        metrics (dict): metric name to value; floats are shown with 4 decimals.
+        title (str): the first column's heading. Defaults to ``'metrics'``.
+
+    Returns:
+        str: the table, lines joined by newlines (no trailing newline).
+    """
     rows = [(str(k), f'{v:.4f}' if isinstance(v, float) else str(v))
             for k, v in metrics.items() if not isinstance(v, (list, dict))]
     width = max([len(title)] + [len(k) for k, _ in rows]) + 2
@@ -74,8 +110,10 @@ def format_metric_table(metrics: dict, title: str = 'metrics') -> str:
 
 
 def print_test_tables(result, split: str, checkpoint_name: str) -> None:
-    """Print a test's metric tables: a two-stage model's whole-film stage, then its
-    final points; a one-stage model's one table.
+    """Print a test's metric tables (:func:`format_metric_table`).
+
+    A two-stage model gets its whole-film stage's table, then its final points'; a
+    one-stage model its one table.
 
     Args:
         result (TestResult): what ``apis.test`` returned.

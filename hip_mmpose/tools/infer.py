@@ -1,7 +1,7 @@
 """Keypoints, acetabular index and IHDI grade for new films (no annotations needed).
 
 Examples:
-    python tools/infer.py new_films/ --checkpoint work_dirs/published/hip-1a2b3c4d.pth --out-dir out/
+    python tools/infer.py new_films/ --checkpoint work_dirs/published/hip-1a2b3c4d.pth --out-dir out
     python tools/infer.py film.png --checkpoint work_dirs/demo/best_cascade.pth --out-dir out/
     python tools/infer.py new_films/ --onnx hip.onnx --out-dir out/   # no torch needed
 
@@ -34,6 +34,14 @@ SUMMARY_CSV = 'summary.csv'
 
 
 def parse_args(argv=None):
+    """Parse tools/infer.py (``hip-infer``)'s command line.
+
+    Args:
+        argv (list[str], optional): the arguments. Defaults to None (``sys.argv[1:]``).
+
+    Returns:
+        argparse.Namespace: the options.
+    """
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('input', help='a film (JPEG/PNG 8/16-bit, grey or RGB, or DICOM) '
@@ -60,7 +68,14 @@ def parse_args(argv=None):
 
 
 def output_names(film: Path) -> tuple[str, str]:
-    """JSON and overlay file names of one film: by its full name (a.jpg, a.png apart)."""
+    """JSON and overlay file names of one film: by its full name (a.jpg, a.png apart).
+
+    Args:
+        film (Path): the film file.
+
+    Returns:
+        tuple[str, str]: ``<name>.json`` and ``<name>.overlay.png``.
+    """
     return f'{film.name}.json', f'{film.name}.overlay.png'
 
 
@@ -69,6 +84,14 @@ def check_out_dir(source: Path, films: list, out: Path) -> str | None:
 
     Refused: the input folder itself or a folder inside it, and any output name that
     is an input file (so no input is ever written over).
+
+    Args:
+        source (Path): the input, a film or a folder of films.
+        films (list): the film files read from it.
+        out (Path): the ``--out-dir``.
+
+    Returns:
+        str | None: the reason for refusing ``out``, or None when it may be used.
     """
     out_resolved = out.resolve()
     if source.is_dir():
@@ -85,6 +108,16 @@ def check_out_dir(source: Path, films: list, out: Path) -> str | None:
 
 
 def main(argv=None) -> int:
+    """``hip-infer`` / ``tools/infer.py``: measure films; write records, overlays and CSV.
+
+    Args:
+        argv (list[str], optional): the command line. Defaults to None (``sys.argv[1:]``).
+
+    Returns:
+        int: the exit status: 0, or 2 when a film failed or the options are refused
+        (a missing input, a bad spacing CSV, an out dir that would mix with the films,
+        an unusable ONNX file).
+    """
     args = parse_args(argv)
     source = Path(args.input)
     if source.is_dir():

@@ -5,7 +5,8 @@ whole-film stage runs on the split's films, the refining stage on the hips aroun
 those points; both stages' metrics are printed, the final points' last.
 
 Example:
-    python tools/test.py configs/hip_effv2_cbam_cpu.py work_dirs/hip_effv2_cbam_cpu/best_cascade.pth \
+    python tools/test.py configs/hip_effv2_cbam_cpu.py \
+        work_dirs/hip_effv2_cbam_cpu/best_cascade.pth \
         --data-root ../shared/hip-xray --ann-root data/hip-xray/coco --report work_dirs/report
 """
 import argparse
@@ -19,6 +20,14 @@ from hip_mmpose.tools._cli import (add_runner_args, add_visualization_args, over
 
 
 def parse_args(argv=None):
+    """Parse tools/test.py (``hip-test``)'s command line.
+
+    Args:
+        argv (list[str], optional): the arguments. Defaults to None (``sys.argv[1:]``).
+
+    Returns:
+        argparse.Namespace: the options.
+    """
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='test config file path')
@@ -73,6 +82,13 @@ def run(argv=None) -> dict:
 
 
 def main(argv=None) -> int:
-    """``hip-test`` / ``tools/test.py``: test; return the exit status."""
+    """``hip-test`` / ``tools/test.py``: test.
+
+    Args:
+        argv (list[str], optional): the command line. Defaults to None (``sys.argv[1:]``).
+
+    Returns:
+        int: the exit status, 0 (errors raise ``SystemExit``).
+    """
     run(argv)
     return 0
