@@ -32,6 +32,7 @@ from mmengine.config import Config
 from hip_mmpose.apis.model_files import PUBLISHED_FORMAT, load_weights, save_published
 from hip_mmpose.apis.run_config import (SPLIT_LOADERS, merge_options, set_data_paths,
                                         use_split_for_test)
+from hip_mmpose.atomic import write_atomic
 from hip_mmpose.records import per_film_paths
 
 FILM, HIP = 'film', 'hip'
@@ -195,7 +196,7 @@ class CascadeState:
         return self.data.get(stage)
 
     def mark(self, stage: str, **info):
-        """Record a stage as finished and rewrite ``cascade_state.json`` (via a rename).
+        """Record a stage as finished and rewrite ``cascade_state.json`` whole.
 
         Args:
             stage (str): ``'film'`` or ``'hip'``.
@@ -203,9 +204,7 @@ class CascadeState:
         """
         self.data[stage] = info
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix('.tmp')
-        tmp.write_text(json.dumps(self.data, indent=1))
-        tmp.replace(self.path)
+        write_atomic(self.path, json.dumps(self.data, indent=1))
 
 
 def train_cascade(cfg: Config, work_dir: str, resume: bool = False, data_root=None,

@@ -26,6 +26,7 @@ from hip_mmpose.apis.cascade import (FILM, HIP, best_checkpoint, is_cascade, tes
                                      train_cascade)
 from hip_mmpose.apis.run_config import (add_dump, build_config, require_annotations,
                                         set_launcher, set_visualization, use_split_for_test)
+from hip_mmpose.records import per_film_paths
 
 
 @dataclass
@@ -219,7 +220,7 @@ def test(config: str | Config, checkpoint: str, split: str = 'test',
         use_split_for_test(cfg, split)
     runner = Runner.from_cfg(prepare(add_dump(cfg, dump)))
     metrics = runner.test()
-    return TestResult(metrics, osp.join(runner.log_dir, f'{split}_per_film.json'),
+    return TestResult(metrics, per_film_paths(runner.log_dir, split)[0],
                       cfg.work_dir)
 
 
