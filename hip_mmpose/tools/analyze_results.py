@@ -17,15 +17,7 @@ from hip_mmpose.report import write_report
 
 
 def main(argv=None) -> int:
-    """Write the report of a per-film dump (figures, summary.md, summary.html).
-
-    Args:
-        argv (list[str], optional): the command-line arguments. Defaults to None
-            (``sys.argv[1:]``).
-
-    Returns:
-        int: the exit status, 0 (errors are raised).
-    """
+    """Write the report of a per-film dump; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('dump', help='<split>_per_film.json written by HipMetric')

@@ -37,15 +37,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
-    """Convert every split under ``data_root`` and print the JSON files written.
-
-    Args:
-        argv (list[str], optional): the command-line arguments. Defaults to None
-            (``sys.argv[1:]``).
-
-    Returns:
-        int: the exit status: 0, or 1 on bad input (nothing is written then).
-    """
+    """Convert every split under ``data_root``; return the exit status."""
     args = parse_args(argv)
     try:
         written = convert_dataset(args.data_root, args.out_dir, args.num_keypoints,

@@ -34,14 +34,7 @@ SUMMARY_CSV = 'summary.csv'
 
 
 def parse_args(argv=None):
-    """Parse tools/infer.py (``hip-infer``)'s command line.
-
-    Args:
-        argv (list[str], optional): the arguments. Defaults to None (``sys.argv[1:]``).
-
-    Returns:
-        argparse.Namespace: the options.
-    """
+    """Return ``hip-infer``'s options parsed from ``argv`` (None: ``sys.argv[1:]``)."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('input', help='a film (JPEG/PNG 8/16-bit, grey or RGB, or DICOM) '

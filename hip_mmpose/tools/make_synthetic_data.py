@@ -10,15 +10,7 @@ from hip_mmpose.data_tools.synthetic import write_synthetic_dataset
 
 
 def main(argv=None) -> int:
-    """Write the synthetic data set and print the films per split.
-
-    Args:
-        argv (list[str], optional): the command-line arguments. Defaults to None
-            (``sys.argv[1:]``).
-
-    Returns:
-        int: the exit status, 0 (a missing ``--out-dir`` exits through argparse).
-    """
+    """Write the synthetic data set and print the films per split; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--out-dir', help='folder to create <split>/images and '

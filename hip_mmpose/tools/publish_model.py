@@ -16,15 +16,7 @@ from hip_mmpose.apis import publish_checkpoint
 
 
 def main(argv=None) -> int:
-    """Publish a checkpoint (weights and JSON config) and print the file written.
-
-    Args:
-        argv (list[str], optional): the command-line arguments. Defaults to None
-            (``sys.argv[1:]``).
-
-    Returns:
-        int: the exit status, 0 (errors are raised).
-    """
+    """Publish a checkpoint (weights, JSON config); return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('checkpoint', help='checkpoint written by tools/train.py')

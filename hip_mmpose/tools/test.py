@@ -20,14 +20,7 @@ from hip_mmpose.tools._cli import (add_runner_args, add_visualization_args, over
 
 
 def parse_args(argv=None):
-    """Parse tools/test.py (``hip-test``)'s command line.
-
-    Args:
-        argv (list[str], optional): the arguments. Defaults to None (``sys.argv[1:]``).
-
-    Returns:
-        argparse.Namespace: the options.
-    """
+    """Return ``hip-test``'s options parsed from ``argv`` (None: ``sys.argv[1:]``)."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='test config file path')
@@ -82,13 +75,6 @@ def run(argv=None) -> dict:
 
 
 def main(argv=None) -> int:
-    """``hip-test`` / ``tools/test.py``: test.
-
-    Args:
-        argv (list[str], optional): the command line. Defaults to None (``sys.argv[1:]``).
-
-    Returns:
-        int: the exit status, 0 (errors raise ``SystemExit``).
-    """
+    """``hip-test`` / ``tools/test.py``: test; return the exit status."""
     run(argv)
     return 0

@@ -19,14 +19,7 @@ from hip_mmpose.tools._cli import (add_runner_args, add_visualization_args, set_
 
 
 def parse_args(argv=None):
-    """Parse tools/train.py (``hip-train``)'s command line.
-
-    Args:
-        argv (list[str], optional): the arguments. Defaults to None (``sys.argv[1:]``).
-
-    Returns:
-        argparse.Namespace: the options.
-    """
+    """Return ``hip-train``'s options parsed from ``argv`` (None: ``sys.argv[1:]``)."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='train config file path')
@@ -74,13 +67,6 @@ def run(argv=None):
 
 
 def main(argv=None) -> int:
-    """``hip-train`` / ``tools/train.py``: train.
-
-    Args:
-        argv (list[str], optional): the command line. Defaults to None (``sys.argv[1:]``).
-
-    Returns:
-        int: the exit status, 0 (errors raise ``SystemExit``).
-    """
+    """``hip-train`` / ``tools/train.py``: train; return the exit status."""
     run(argv)
     return 0
