@@ -42,6 +42,14 @@ def test_hip_split_and_merge_by_hand():
     assert np.allclose(mirror_x(mirror_x(points, 200), 200), points)
     # the crop box: square around the six points' extent (40 x 53 px, centre (60, 71.5))
     assert np.allclose(hip_box(LEFT), [60 - 26.5, 45, 60 + 26.5, 98])
+    # a first stage that puts one point 200 px off: median (57.5, 75), distances
+    # 19.5 ... 30.5 and 225.7 (median 28.55): that point is left out of the box, which
+    # is the other five's (40 x 50 px, centre (60, 70)), not a 260 px square
+    far = LEFT.copy()
+    far[5] = [75, 300]
+    assert np.allclose(hip_box(far), [35, 45, 85, 95])
+    far[5] = [np.nan, np.nan]  # a non-finite point: the others' box
+    assert np.allclose(hip_box(far), [35, 45, 85, 95])
 
 
 def _dataset(root: Path, split='val', **kwargs):
