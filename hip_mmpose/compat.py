@@ -32,6 +32,10 @@ entry point (tools, tests, user code) gets the same fixes in the same order:
    (not at import: :mod:`hip_mmpose.apis` applies it to each Runner's config when a
    launcher is set) and :func:`finish_distributed` closes the process group before
    the interpreter exits.
+10. MMEngine's ``ConfigDict.setdefault`` stores a *copy* of a new value and returns
+   the value given, so ``cfg.x.setdefault('k', {}).update(...)`` is lost where ``k``
+   was missing; :func:`config_entry` sets, then reads back (fix 9 and
+   :mod:`hip_mmpose.apis.run_config` use it).
 """
 from __future__ import annotations
 
@@ -468,6 +472,25 @@ def skip_mmpretrain_multimodal() -> bool:
     return True
 
 
+def config_entry(node, key: str, default):
+    """``node[key]``, set to ``default`` first where missing or None (fix 10).
+
+    ``ConfigDict.setdefault`` would store a copy of ``default`` and return the
+    original, so changes made through its result would be lost.
+
+    Args:
+        node (ConfigDict | dict): a config or one of its dicts.
+        key (str): the entry.
+        default (Any): its value where it is missing or None.
+
+    Returns:
+        Any: the entry as stored in ``node`` (changes to it stay in the config).
+    """
+    if node.get(key) is None:
+        node[key] = default
+    return node[key]
+
+
 def use_gloo_without_cuda(cfg):
     """Let ``launcher='pytorch'`` run on machines without CUDA (CPU processes, gloo).
 
@@ -488,12 +511,7 @@ def use_gloo_without_cuda(cfg):
     import torch.distributed as dist
     if torch.cuda.is_available():
         return cfg
-    # (ConfigDict.setdefault stores a copy of a new dict: set, then read back)
-    if cfg.get('env_cfg') is None:
-        cfg.env_cfg = {}
-    if cfg.env_cfg.get('dist_cfg') is None:
-        cfg.env_cfg.dist_cfg = {}
-    cfg.env_cfg.dist_cfg.backend = 'gloo'
+    config_entry(config_entry(cfg, 'env_cfg', {}), 'dist_cfg', {}).backend = 'gloo'
     if cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,
                                      broadcast_buffers=False,

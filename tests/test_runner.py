@@ -82,6 +82,23 @@ def test_build_config_routes_options_and_paths(tmp_path):
     assert build_config(DEMO_CONFIG, cfg_options={'film_stage': None}).get('film_stage') is None
     with pytest.raises(SystemExit, match='has no film_stage'):
         build_config(FILM_CONFIG, cfg_options={'film_stage.train_cfg.max_epochs': 2})
+    # a film_stage without cfg_options, or given as a path only: the override arrives
+    # (ConfigDict.setdefault would have stored a copy and dropped it; compat fix 10)
+    from mmengine.config import Config
+    from hip_mmpose.apis.cascade import stage_configs
+    from hip_mmpose.apis.run_config import set_visualization
+    for entry in (dict(config='./hip_effv2_cbam_film_cpu.py'), './hip_effv2_cbam_film_cpu.py'):
+        user = Config.fromfile(DEMO_CONFIG)
+        user.film_stage = entry
+        built = build_config(user, cfg_options={'film_stage.train_cfg.max_epochs': 2})
+        assert built.film_stage.cfg_options == {'train_cfg.max_epochs': 2}
+        film = stage_configs(built, str(tmp_path / 'w'))['film']
+        assert film.train_cfg.max_epochs == 2 and film.param_scheduler[1].end == 2
+    # a visualizer without vis_backends gets the TensorBoard backend all the same
+    user = Config.fromfile(FILM_CONFIG)
+    del user.visualizer['vis_backends']
+    set_visualization(user, vis_backend='tensorboard')
+    assert [b['type'] for b in user.visualizer.vis_backends] == ['TensorboardVisBackend']
 
 
 def test_api_tests_another_split(trained, synthetic_root, tmp_path):

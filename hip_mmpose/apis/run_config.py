@@ -12,6 +12,8 @@ import os.path as osp
 
 from mmengine.config import Config
 
+from hip_mmpose.compat import config_entry
+
 #: The loader of each split.
 SPLIT_LOADERS = dict(train='train_dataloader', val='val_dataloader', test='test_dataloader')
 
@@ -182,7 +184,9 @@ def build_config(config: str | Config, data_root: str | None = None,
         if cfg.get('film_stage') is None:
             raise SystemExit(f'error: {name} has no film_stage; drop the '
                              f'film_stage.* options ({", ".join(film)})')
-        cfg.film_stage.setdefault('cfg_options', {}).update(film)
+        if isinstance(cfg.film_stage, str):  # film_stage='./x.py' is read as well
+            cfg.film_stage = dict(config=cfg.film_stage)
+        config_entry(cfg.film_stage, 'cfg_options', {}).update(film)
     return set_data_paths(cfg, data_root, ann_root)
 
 
@@ -227,7 +231,8 @@ def use_split_for_test(cfg: Config, split: str) -> Config:
     folder = osp.dirname(dataset['ann_file'])
     dataset['ann_file'] = osp.join(folder, f'{split}.json')
     dataset['data_prefix'] = dict(img=f'{split}/images/')
-    evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+    evaluators = (cfg.test_evaluator if isinstance(cfg.test_evaluator, list)
+                  else [cfg.test_evaluator])
     for evaluator in evaluators:
         if evaluator.get('type') == 'HipMetric':
             evaluator['dump_name'] = split
@@ -292,7 +297,7 @@ def set_visualization(cfg: Config, show: bool = False, show_dir: str | None = No
             except ImportError:
                 raise SystemExit('error: --vis-backend tensorboard needs the tensorboard '
                                  'package: pip install tensorboard==2.21.0') from None
-        backends = cfg.visualizer.setdefault('vis_backends', [])
+        backends = config_entry(cfg.visualizer, 'vis_backends', [])
         if not any(b.get('type') == backend['type'] for b in backends):
             backends.append(dict(backend))
     if draw and (show or show_dir is not None or backend is not None):
