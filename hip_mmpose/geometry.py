@@ -31,6 +31,9 @@ METAPHYSIS_MEDIAL = (5, 9)    # points 6 and 10
 #: looks like an image-left hip with its points in this order (the per-hip stage).
 HIP_KEYPOINTS = tuple(zip(ROOF_LATERAL, ROOF_MIDDLE, TRIRADIATE, METAPHYSIS_LATERAL,
                           METAPHYSIS_MIDDLE, METAPHYSIS_MEDIAL))
+#: Points on a film (12) and on one hip (6, the per-hip stage's model).
+NUM_KEYPOINTS = sum(len(hip) for hip in HIP_KEYPOINTS)
+HIP_NUM_KEYPOINTS = len(HIP_KEYPOINTS[0])
 
 GRADE_UNDEFINED = 0
 #: The IHDI grades a hip can have (1-4 for I-IV); 0 is :data:`GRADE_UNDEFINED`.

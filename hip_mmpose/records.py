@@ -56,7 +56,7 @@ from hip_mmpose.safe_text import FORMULA_START, csv_cell
 
 HIPS = geometry.HIP_NAMES
 #: keypoints of a film (the two hips' six)
-NUM_KEYPOINTS = sum(len(hip) for hip in geometry.HIP_KEYPOINTS)
+NUM_KEYPOINTS = geometry.NUM_KEYPOINTS
 #: Decimals written: pixels, degrees and millimetres; keypoint scores; pixel spacings.
 DIGITS = dict(px=2, deg=2, mm=2, score=4, spacing=6)
 #: The fields of every record, and those only an evaluation record has, in order.

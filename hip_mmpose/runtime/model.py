@@ -27,8 +27,8 @@ METADATA_KEY = 'hip_mmpose'
 ONNX_FORMAT = 'hip_mmpose-onnx-v1'
 STAGE_NAMES = ('film', 'hip')
 #: keypoints of the whole film and of one hip (the per-hip stage's)
-NUM_KEYPOINTS = sum(len(hip) for hip in geometry.HIP_KEYPOINTS)
-HIP_NUM_KEYPOINTS = len(geometry.HIP_KEYPOINTS[0])
+NUM_KEYPOINTS = geometry.NUM_KEYPOINTS
+HIP_NUM_KEYPOINTS = geometry.HIP_NUM_KEYPOINTS
 #: flip modes of MMPose's ``flip_heatmaps`` that :func:`heatmaps.flip_heatmaps` implements
 FLIP_MODES = ('heatmap',)
 
