@@ -70,3 +70,61 @@ def test_integral_ablation_with_the_line_loss_trains():
     losses['loss_kpt'].backward()
     grad = model.head.final_layer.weight.grad
     assert losses['loss_kpt'].item() > 0 and torch.isfinite(grad).all() and grad.abs().sum() > 0
+
+
+def _gaussian(x, y, size=48, sigma=2.0):
+    ys, xs = torch.meshgrid(torch.arange(size, dtype=torch.float32),
+                            torch.arange(size, dtype=torch.float32), indexing='ij')
+    return torch.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * sigma ** 2))
+
+
+def test_soft_argmax_finds_a_sub_pixel_peak():
+    from hip_mmpose.models import soft_argmax
+    maps = torch.stack([_gaussian(10.0, 20.0), _gaussian(30.4, 7.6), _gaussian(2.3, 45.7)])
+    xy = soft_argmax(maps[None], beta=20.0)[0] * 48
+    assert torch.allclose(xy[0], torch.tensor([10.0, 20.0]), atol=1e-3)
+    assert torch.allclose(xy[1], torch.tensor([30.4, 7.6]), atol=0.05)
+    assert torch.allclose(xy[2], torch.tensor([2.3, 45.7]), atol=0.05)  # near the edge
+    # too sharp a softmax snaps to the pixel grid, too soft a one drifts to the centre
+    assert (soft_argmax(maps[None], beta=50.0)[0, 1] * 48 - torch.tensor([30.4, 7.6])).abs().max() > 0.1
+    assert (soft_argmax(maps[None], beta=10.0)[0, 2] * 48 - torch.tensor([2.3, 45.7])).abs().max() > 0.5
+
+
+def test_heatmap_line_head_adds_the_line_term():
+    """The ablation config's head: the heatmap head's loss plus ``loss_line``, zero
+    when the predicted heatmaps are the targets, positive (with a gradient) when the
+    roof edge's map moves; its state dict is the plain heatmap head's."""
+    from pathlib import Path
+
+    from mmengine.config import Config
+    from mmengine.structures import InstanceData, PixelData
+    from mmpose.structures import PoseDataSample
+    from mmpose.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(str(Path(__file__).parents[1] / 'configs' / 'ablations'
+                              / 'hip_refine_line_cpu.py'))
+    head = MODELS.build(cfg.model.head)
+    plain = MODELS.build({k: v for k, v in cfg.model.head.items()
+                          if k not in ('line_loss', 'beta')} | {'type': 'HeatmapHead'})
+    assert head.state_dict().keys() == plain.state_dict().keys()
+
+    target = torch.stack([_gaussian(8.0 * (j + 1), 10.0 + 4 * j) for j in range(6)])
+    sample = PoseDataSample()
+    sample.gt_fields = PixelData(heatmaps=target)
+    sample.gt_instance_labels = InstanceData(keypoint_weights=torch.ones(1, 6))
+
+    def losses_for(pred):
+        head.forward = lambda feats: pred
+        return head.loss(None, [sample], dict(compute_acc=False))
+
+    same = losses_for(target[None].clone())
+    assert same['loss_kpt'].item() == pytest.approx(0.0, abs=1e-9)
+    assert same['loss_line'].item() == pytest.approx(0.0, abs=1e-9)
+    moved = target[None].clone().requires_grad_(False)
+    moved[0, 0] = _gaussian(8.0, 14.0)  # roof edge 4 heatmap px down: the line turns
+    moved.requires_grad_(True)
+    out = losses_for(moved)
+    # line vector off by 4/48 in y: smooth L1 0.5 * (4/48)^2 over the line's 2 values
+    assert out['loss_line'].item() == pytest.approx(0.5 * (4 / 48) ** 2 / 2, rel=1e-3)
+    out['loss_line'].backward()
+    assert moved.grad[0, 0].abs().sum() > 0 and moved.grad[0, 3].abs().sum() == 0

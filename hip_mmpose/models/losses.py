@@ -47,16 +47,18 @@ class AcetabularLineLoss(nn.Module):
         point_loss (dict): config of the per-point loss (an MMPose regression loss
             called as ``loss(output, target, target_weight)``). Defaults to
             ``SmoothL1Loss`` with target weights.
-        line_weight (float): weight of the line term against the point term.
-            Defaults to 1.0.
+        point_weight (float): weight of the point term; 0 leaves it out (the line
+            term alone, beside a heatmap loss). Defaults to 1.0.
+        line_weight (float): weight of the line term. Defaults to 1.0.
         loss_weight (float): weight of the sum. Defaults to 1.0.
     """
 
-    def __init__(self, point_loss: dict | None = None, line_weight: float = 1.0,
-                 loss_weight: float = 1.0):
+    def __init__(self, point_loss: dict | None = None, point_weight: float = 1.0,
+                 line_weight: float = 1.0, loss_weight: float = 1.0):
         super().__init__()
         self.point_loss = MODELS.build(
             point_loss or dict(type='SmoothL1Loss', use_target_weight=True))
+        self.point_weight = point_weight
         self.line_weight = line_weight
         self.loss_weight = loss_weight
 
@@ -83,5 +85,7 @@ class AcetabularLineLoss(nn.Module):
         pred = output[:, ends[0]] - output[:, ends[1]]
         true = target[:, ends[0]] - target[:, ends[1]]
         line = F.smooth_l1_loss(pred * weight, true * weight)
-        point = self.point_loss(output, target, target_weight)
-        return self.loss_weight * (point + self.line_weight * line)
+        loss = self.line_weight * line
+        if self.point_weight:
+            loss = loss + self.point_weight * self.point_loss(output, target, target_weight)
+        return self.loss_weight * loss
