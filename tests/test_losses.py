@@ -124,7 +124,9 @@ def test_heatmap_line_head_adds_the_line_term():
     moved[0, 0] = _gaussian(8.0, 14.0)  # roof edge 4 heatmap px down: the line turns
     moved.requires_grad_(True)
     out = losses_for(moved)
-    # line vector off by 4/48 in y: smooth L1 0.5 * (4/48)^2 over the line's 2 values
-    assert out['loss_line'].item() == pytest.approx(0.5 * (4 / 48) ** 2 / 2, rel=1e-3)
+    # line vector off by 4/48 in y: smooth L1 0.5 * (4/48)^2 over the line's 2 values,
+    # times the config's line weight
+    weight = cfg.model.head.line_loss.line_weight
+    assert out['loss_line'].item() == pytest.approx(weight * 0.5 * (4 / 48) ** 2 / 2, rel=1e-3)
     out['loss_line'].backward()
     assert moved.grad[0, 0].abs().sum() > 0 and moved.grad[0, 3].abs().sum() == 0
