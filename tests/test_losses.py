@@ -93,7 +93,8 @@ def test_soft_argmax_finds_a_sub_pixel_peak():
 def test_heatmap_line_head_adds_the_line_term():
     """The ablation config's head: the heatmap head's loss plus ``loss_line``, zero
     when the predicted heatmaps are the targets, positive (with a gradient) when the
-    roof edge's map moves; its state dict is the plain heatmap head's."""
+    roof edge's map moves, the same for a map with a low peak, and 0 before its
+    first epoch; its state dict is the plain heatmap head's."""
     from pathlib import Path
 
     from mmengine.config import Config
@@ -113,7 +114,11 @@ def test_heatmap_line_head_adds_the_line_term():
     sample.gt_fields = PixelData(heatmaps=target)
     sample.gt_instance_labels = InstanceData(keypoint_weights=torch.ones(1, 6))
 
-    def losses_for(pred):
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_instance('test_heatmap_line_head')  # now the current one
+
+    def losses_for(pred, epoch=head.line_begin_epoch):
+        hub.update_info('epoch', epoch)
         head.forward = lambda feats: pred
         return head.loss(None, [sample], dict(compute_acc=False))
 
@@ -130,3 +135,9 @@ def test_heatmap_line_head_adds_the_line_term():
     assert out['loss_line'].item() == pytest.approx(weight * 0.5 * (4 / 48) ** 2 / 2, rel=1e-3)
     out['loss_line'].backward()
     assert moved.grad[0, 0].abs().sum() > 0 and moved.grad[0, 3].abs().sum() == 0
+    # before line_begin_epoch the maps have no peaks yet: no line term
+    assert head.line_begin_epoch > 0
+    assert losses_for(moved, epoch=head.line_begin_epoch - 1)['loss_line'].item() == 0.0
+    # a low peak (early training) is as sharp as a target's: the same term
+    low = losses_for(0.1 * moved.detach())
+    assert low['loss_line'].item() == pytest.approx(out['loss_line'].item(), rel=1e-3)
