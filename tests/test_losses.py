@@ -93,8 +93,8 @@ def test_soft_argmax_finds_a_sub_pixel_peak():
 def test_heatmap_line_head_adds_the_line_term():
     """The ablation config's head: the heatmap head's loss plus ``loss_line``, zero
     when the predicted heatmaps are the targets, positive (with a gradient) when the
-    roof edge's map moves, the same for a map with a low peak, and 0 before its
-    first epoch; its state dict is the plain heatmap head's."""
+    roof edge's map moves, and 0 before its first epoch; its state dict is the
+    plain heatmap head's."""
     from pathlib import Path
 
     from mmengine.config import Config
@@ -138,6 +138,4 @@ def test_heatmap_line_head_adds_the_line_term():
     # before line_begin_epoch the maps have no peaks yet: no line term
     assert head.line_begin_epoch > 0
     assert losses_for(moved, epoch=head.line_begin_epoch - 1)['loss_line'].item() == 0.0
-    # a low peak (early training) is as sharp as a target's: the same term
-    low = losses_for(0.1 * moved.detach())
-    assert low['loss_line'].item() == pytest.approx(out['loss_line'].item(), rel=1e-3)
+
