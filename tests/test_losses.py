@@ -125,7 +125,7 @@ def test_heatmap_line_head_adds_the_line_term():
     same = losses_for(target[None].clone())
     assert same['loss_kpt'].item() == pytest.approx(0.0, abs=1e-9)
     assert same['loss_line'].item() == pytest.approx(0.0, abs=1e-9)
-    moved = target[None].clone().requires_grad_(False)
+    moved = target[None].clone()
     moved[0, 0] = _gaussian(8.0, 14.0)  # roof edge 4 heatmap px down: the line turns
     moved.requires_grad_(True)
     out = losses_for(moved)
