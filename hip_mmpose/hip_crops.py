@@ -16,7 +16,7 @@ import numpy as np
 from hip_mmpose import geometry
 
 __all__ = ['IMAGE_LEFT', 'IMAGE_RIGHT', 'MIRRORED_HIP', 'mirror_x', 'split_hips',
-           'merge_hips', 'hip_box', 'hip_metainfo']
+           'merge_hips', 'hip_box', 'hip_metainfo', 'fit_hip_offsets']
 
 #: Index of each hip in ``geometry.HIP_NAMES``; the mirrored one.
 IMAGE_LEFT, IMAGE_RIGHT = 0, 1
@@ -145,3 +145,57 @@ def hip_metainfo(film_metainfo: dict) -> dict:
                        for i, link in enumerate(skeleton)},
         joint_weights=np.asarray(film_metainfo['dataset_keypoint_weights'])[index].tolist(),
         sigmas=np.asarray(film_metainfo['sigmas'])[index].tolist())
+
+
+def fit_hip_offsets(pred, truth, crop_points, padding: float) -> np.ndarray:
+    """The refining stage's mean error per hip side and point, to subtract from it.
+
+    A network that sees both hips in image-left orientation cannot learn what differs
+    between the sides (a reader who places the image-right hip's points a pixel
+    further right than the image-left's), and a heatmap decoder returns the mode of
+    what the network learned, not the mean of the readers' clicks. Both leave a
+    systematic error per point that its training films show as well as any others.
+    This measures it: for each hip side and point, the mean of ``truth - pred`` in the
+    orientation the network saw (the image-right hip mirrored, so its x error changes
+    sign) and in units of the crop's side (``padding`` times the side of
+    :func:`hip_box` around ``crop_points``), so that it scales with the hip.
+    A point missing in ``pred`` or ``truth`` (non-finite) is left out of its mean.
+
+    Args:
+        pred (np.ndarray): refined points ``(N, 12, 2)`` of N films, film pixels.
+        truth (np.ndarray): the readers' points ``(N, 12, 2)``.
+        crop_points (np.ndarray): the points ``(N, 12, 2)`` the crops were made
+            around (the whole-film stage's).
+        padding (float): ``GetBBoxCenterScale``'s padding of the refining stage.
+
+    Returns:
+        np.ndarray: ``(2, 6, 2)`` float64 offsets, ``[IMAGE_LEFT, IMAGE_RIGHT]``, to
+        ADD to a hip's points in the network's orientation after multiplying by the
+        crop's (w, h) scale; 0 where no film has the point.
+
+    Raises:
+        ValueError: the arrays' shapes differ or are not ``(N, 12, 2)``, or
+            ``padding`` is not positive.
+    """
+    pred, truth, crop_points = (np.asarray(a, dtype=np.float64)[..., :2]
+                                for a in (pred, truth, crop_points))
+    shape = (geometry.NUM_KEYPOINTS, 2)
+    if not (pred.shape == truth.shape == crop_points.shape) or pred.shape[1:] != shape:
+        raise ValueError(f'pred, truth and crop_points must all be (N, {shape[0]}, 2); got '
+                         f'{pred.shape}, {truth.shape}, {crop_points.shape}')
+    if not padding > 0:
+        raise ValueError(f'padding must be > 0, got {padding}')
+    offsets = np.zeros((2, geometry.HIP_NUM_KEYPOINTS, 2))
+    for side, index in enumerate(geometry.HIP_KEYPOINTS):
+        index = list(index)
+        side_len = np.array([np.ptp(hip_box(points[index]).reshape(2, 2), axis=0).max()
+                             for points in crop_points]) * padding
+        error = (truth[:, index] - pred[:, index]) / side_len[:, None, None]
+        if side == MIRRORED_HIP:
+            error[..., 0] *= -1
+        ok = np.isfinite(error).all(-1) & np.isfinite(side_len)[:, None] & (side_len > 0)[:, None]
+        count = ok.sum(0)
+        total = np.where(ok[..., None], error, 0.0).sum(0)
+        offsets[side] = np.divide(total, count[:, None], out=np.zeros_like(total),
+                                  where=count[:, None] > 0)
+    return offsets

@@ -10,8 +10,9 @@ from mmengine.config import Config
 from hip_mmpose import geometry, records
 from hip_mmpose.apis import HipInferencer, publish_checkpoint, read_published
 from hip_mmpose.datasets import HipRefineDataset
-from hip_mmpose.hip_crops import hip_box, merge_hips, mirror_x, split_hips
+from hip_mmpose.hip_crops import fit_hip_offsets, hip_box, merge_hips, mirror_x, split_hips
 from hip_mmpose.evaluation.hip_metric import HipMetric
+from hip_mmpose.measuring import HipMeasurer
 from tests.conftest import DEMO_CONFIG, REPO, TINY_BOTH
 from hip_mmpose.tools.infer import main as infer_main
 from hip_mmpose.tools.publish_model import main as publish_main
@@ -50,6 +51,63 @@ def test_hip_split_and_merge_by_hand():
     assert np.allclose(hip_box(far), [35, 45, 85, 95])
     far[5] = [np.nan, np.nan]  # a non-finite point: the others' box
     assert np.allclose(hip_box(far), [35, 45, 85, 95])
+
+
+def test_fit_hip_offsets_by_hand():
+    """Two films whose refined points are off by known amounts per side and point."""
+    truth = np.stack([_film_points(), _film_points() + [3, -2]])
+    # LEFT's box is 53 px square, so with padding 1.5 the crop is 79.5 px
+    crop = 53 * 1.5
+    pred = truth.copy()
+    left, right = (list(h) for h in geometry.HIP_KEYPOINTS)
+    pred[:, left[0]] += [2.0, -1.0]   # image-left roof edge: 2 px right, 1 px up
+    pred[:, right[0]] += [2.0, -1.0]  # image-right roof edge: 2 px right in the film,
+    #                                   i.e. 2 px MEDIAL, -x in the mirrored crop
+    pred[0, left[2]] += [4.0, 0.0]    # triradiate: +4 then +0 -> mean +2 px in x
+    offsets = fit_hip_offsets(pred, truth, truth, padding=1.5)
+    assert offsets.shape == (2, 6, 2)
+    assert np.allclose(offsets[0, 0], np.array([-2.0, 1.0]) / crop)
+    assert np.allclose(offsets[1, 0], np.array([2.0, 1.0]) / crop)  # mirrored x
+    assert np.allclose(offsets[0, 2], np.array([-2.0, 0.0]) / crop)
+    offsets[0, 0] = offsets[1, 0] = offsets[0, 2] = 0
+    assert not offsets.any()
+    # a point missing in one film: the other film's error alone
+    pred[1, left[0]] = np.nan
+    assert np.allclose(fit_hip_offsets(pred, truth, truth, 1.5)[0, 0], [-2 / crop, 1 / crop])
+    with pytest.raises(ValueError, match='must all be'):
+        fit_hip_offsets(pred[:, :6], truth[:, :6], truth[:, :6], 1.5)
+
+
+def test_hip_estimator_adds_each_sides_offsets(mmpose_scope):
+    """HipTopdownPoseEstimator: MMPose's mapping to film pixels, then offset x crop scale
+    of the hip's side; a state dict without the offsets loads as zero offsets."""
+    from mmengine.structures import InstanceData
+    from mmpose.registry import MODELS
+    from mmpose.structures import PoseDataSample
+    model = MODELS.build(Config.fromfile(DEMO_CONFIG).model)
+    weights = model.state_dict()
+    offsets = np.zeros((2, 6, 2))
+    offsets[0, 1] = [0.01, -0.02]
+    offsets[1, 1] = [-0.03, 0.0]
+    model.set_keypoint_offsets(offsets)
+
+    def predict(side):
+        pred = InstanceData(keypoints=np.full((1, 6, 2), 96.0), keypoint_scores=np.ones((1, 6)))
+        sample = PoseDataSample(metainfo=dict(
+            input_center=np.array([50.0, 60.0]), input_scale=np.array([200.0, 200.0]),
+            input_size=(192, 192), hip_side=side))
+        sample.gt_instances = InstanceData(bboxes=np.zeros((1, 4)), bbox_scores=np.ones(1))
+        return model.add_pred_to_datasample([pred], None, [sample])[0].pred_instances.keypoints[0]
+
+    # MMPose: 96 / 192 * 200 + (50, 60) - 100 = (50, 60); point 1 gets offset x 200 px
+    left, right = predict(0), predict(1)
+    assert np.allclose(left[[0, 2, 3, 4, 5]], [50, 60]) and np.allclose(left[1], [52, 56])
+    assert np.allclose(right[1], [44, 60]) and np.allclose(right[0], [50, 60])
+    with pytest.raises(ValueError, match='shape'):
+        model.set_keypoint_offsets(np.zeros((6, 2)))
+    weights.pop('keypoint_offsets')
+    model.load_state_dict(weights)
+    assert not model.keypoint_offsets.any()
 
 
 def _dataset(root: Path, split='val', **kwargs):
@@ -162,6 +220,12 @@ def test_card_commands_train_test_publish_infer(trained_cascade, synthetic_root,
     assert len(val_points['films']) == 4
     stages = read_published(best)
     assert [name for name, _, _ in stages] == ['film', 'hip']
+    # after training, the refining stage's mean error per side and point on the 4
+    # training films was measured and stored in its weights
+    calibration = state['hip']['calibration']
+    assert calibration['split'] == 'train' and calibration['films'] == 4
+    offsets = stages[1][2]['keypoint_offsets'].numpy()
+    assert np.allclose(offsets, calibration['offsets']) and np.abs(offsets).max() > 0
 
     metrics = run_test_tool([config, str(best), '--data-root', str(synthetic_root),
                              '--work-dir', str(tmp_path / 'test'), '--cfg-options', *TINY_BOTH])
@@ -236,7 +300,7 @@ def test_configs_say_each_thing_once():
 
 
 def test_a_second_refining_pass_crops_around_the_first(trained_cascade, synthetic_root,
-                                                       tmp_path):
+                                                       tmp_path, monkeypatch):
     """model.test_cfg.refine_passes=2: test.py and HipInferencer agree, and differ
     from one pass (the second pass's crops are centred on the first pass's points)."""
     config, _, best = trained_cascade
@@ -254,9 +318,16 @@ def test_a_second_refining_pass_crops_around_the_first(trained_cascade, syntheti
     assert inferencer.refine_passes == 2
     import cv2
     films = [cv2.imread(str(synthetic_root / 'test' / 'images' / f['file'])) for f in two]
+    # the test tool's second pass crops around the first pass's points as its JSON
+    # holds them, rounded to 0.01 px; a one-epoch model's flat heatmaps can tip to
+    # another peak on that difference (2 of 48 points moved 0.3 and 3 px unrounded), so
+    # the inferencer's first-pass points are rounded the same way here
+    refine = HipMeasurer._refine
+    monkeypatch.setattr(HipMeasurer, '_refine',
+                        lambda self, films, points: refine(self, films, np.round(points, 2)))
     for film, result in zip(two, inferencer.predict_arrays(films)):
         assert np.allclose(np.array(result['keypoints'])[:, :2],
-                           np.array(film['keypoints'])[:, :2], atol=0.05), film['file']
+                           np.array(film['keypoints'])[:, :2], atol=0.011), film['file']
 
 
 def test_missing_coco_files_name_the_convert_command(tmp_path):

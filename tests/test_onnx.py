@@ -60,6 +60,10 @@ def test_export_holds_both_stages_and_their_settings(onnx_model, trained_cascade
     assert film['flip_test'] and not hip['flip_test']
     assert film['flip_indices'] == list(torch_model.model.dataset_meta['flip_indices'])
     assert film['mean'] == pytest.approx([123.675, 116.28, 103.53]) and film['bgr_to_rgb']
+    # the per-side offsets training measured (non-zero) travel with the hip stage
+    offsets = torch_model.refiner.keypoint_offsets.numpy()
+    assert 'keypoint_offsets' not in film and np.abs(offsets).max() > 0
+    assert np.allclose(hip['keypoint_offsets'], offsets)
 
 
 def test_onnx_and_torch_measure_the_same(onnx_model, trained_cascade, films):

@@ -17,6 +17,11 @@ Runner; this module runs them in order under one work dir::
 The refining stage's validation and test crops come from the first stage's points
 on the same films, handed over as the per-film JSON that :class:`HipMetric` writes
 (:mod:`hip_mmpose.records`), read back by :class:`HipRefineDataset`.
+
+A second optional entry, ``calibration = dict(split='train')``, measures the
+refining stage's mean error per hip side and point on the training films after
+training (:func:`calibrate`) and stores it in the model, which subtracts it
+(:class:`~hip_mmpose.models.HipTopdownPoseEstimator`).
 """
 from __future__ import annotations
 
@@ -99,6 +104,7 @@ def stage_configs(cfg: Config, work_dir: str, data_root=None, ann_root=None,
     film = film_stage_config(cfg)
     hip = copy.deepcopy(cfg)
     hip.pop('film_stage')
+    hip.pop('calibration', None)
     out = {}
     for name, stage in ((FILM, film), (HIP, hip)):
         set_data_paths(stage, data_root, ann_root)
@@ -268,13 +274,98 @@ def train_cascade(cfg: Config, work_dir: str, resume: bool = False, data_root=No
     _runner(hip, HIP).train()
     _barrier()
     hip_best = best_checkpoint(hip.work_dir)
-    state.mark(HIP, checkpoint=hip_best)
+    film_weights, hip_weights = load_weights(film_done['checkpoint']), load_weights(hip_best)
+    hip_done = dict(checkpoint=hip_best)
+    if cfg.get('calibration'):
+        hip_done['calibration'] = calibrate(stages, film_weights, hip_weights,
+                                            cfg.calibration, film_done.get('val_points'), log)
+    state.mark(HIP, **hip_done)
     out = osp.join(work_dir, CASCADE_FILE)
-    save_published(out, [(FILM, stages[FILM], load_weights(film_done['checkpoint']),
-                          film_done['checkpoint']),
-                         (HIP, hip, load_weights(hip_best), hip_best)])
+    save_published(out, [(FILM, stages[FILM], film_weights, film_done['checkpoint']),
+                         (HIP, hip, hip_weights, hip_best)])
     log(f'both stages: {out}')
     return out
+
+
+def _crop_padding(hip_cfg: Config) -> float:
+    """The refining stage's box padding (its test pipeline's ``GetBBoxCenterScale``)."""
+    for step in hip_cfg.test_dataloader['dataset']['pipeline']:
+        if step.get('type') == 'GetBBoxCenterScale':
+            return float(step.get('padding', 1.0))
+    raise ValueError(f'{hip_cfg.filename}: the refining stage\'s test pipeline has no '
+                     'GetBBoxCenterScale, so its crops\' scale is unknown')
+
+
+def calibrate(stages: dict, film_weights: dict, hip_weights: dict, calibration: dict,
+              val_points: str | None = None, log=print) -> dict:
+    """Measure the refining stage's mean error per hip side and point on a split
+    (the training films) and store it in ``hip_weights['keypoint_offsets']``.
+
+    The whole-film stage finds the split's points, the refining stage refines the
+    hips around them (as at test time), and
+    :func:`hip_mmpose.hip_crops.fit_hip_offsets` measures what is left per point;
+    :class:`HipTopdownPoseEstimator` subtracts it from then on. With ``val_points``
+    the val split is measured without and with the offsets, for the log.
+
+    Args:
+        stages (dict[str, Config]): the two stages' configs (:func:`stage_configs`).
+        film_weights (dict): the whole-film stage's weights.
+        hip_weights (dict): the refining stage's weights; its ``keypoint_offsets``
+            entry is set.
+        calibration (dict): ``dict(split='train')``: the split it is measured on.
+        val_points (str, optional): the first stage's per-film JSON on val. Defaults
+            to None (no val comparison).
+        log (callable): where progress lines go. Defaults to ``print``.
+
+    Returns:
+        dict: ``split``, ``films``, ``offsets`` (2 x K x 2 nested list, crop-scale
+        units) and, with ``val_points``, ``val_before`` / ``val_after`` metrics.
+
+    Raises:
+        ValueError: the refining stage's model is not a ``HipTopdownPoseEstimator``
+            (it has nowhere to keep the offsets), or the split is not a known one.
+    """
+    import numpy as np
+    import torch
+
+    from hip_mmpose import geometry, records
+    from hip_mmpose.hip_crops import fit_hip_offsets, hip_box
+    hip = stages[HIP]
+    if hip.model.get('type') != 'HipTopdownPoseEstimator':
+        raise ValueError(f'{hip.filename}: calibration needs model.type='
+                         f'"HipTopdownPoseEstimator" (got {hip.model.get("type")!r}); set '
+                         'calibration=None to train without it')
+    split = calibration.get('split', 'train')
+    if split not in SPLIT_LOADERS:
+        raise ValueError(f'calibration split {split!r}: expected one of {sorted(SPLIT_LOADERS)}')
+    hip_weights['keypoint_offsets'] = torch.zeros(2, geometry.HIP_NUM_KEYPOINTS, 2)
+    log(f'== calibration: both stages on the {split} films, mean error per hip side and point')
+    _, film_points = predict_split(stages[FILM], film_weights, split, f'{FILM}_{split}')
+    _, hip_points = predict_split(_use_points(copy.deepcopy(hip), {'test': film_points}),
+                                  hip_weights, split, f'{HIP}_{split}')
+    refined = records.as_arrays(records.read_json(hip_points)[0])
+    crops = dict(zip(*(records.as_arrays(records.read_json(film_points)[0])[k]
+                       for k in ('file', 'keypoints'))))
+    padding = _crop_padding(hip)
+    offsets = fit_hip_offsets(refined['keypoints'], refined['true_keypoints'],
+                              np.stack([crops[f] for f in refined['file']]), padding)
+    left = list(geometry.HIP_KEYPOINTS[0])
+    side = np.median([np.ptp(hip_box(crops[f][left]).reshape(2, 2), axis=0).max()
+                      for f in refined['file']]) * padding
+    log(f'   {len(refined["file"])} films; offsets (px at a median crop of {side:.0f} px): '
+        f'mean {np.abs(offsets).mean() * side:.2f}, largest {np.abs(offsets).max() * side:.2f}')
+    result = dict(split=split, films=len(refined['file']), offsets=offsets.tolist())
+    if val_points:
+        val_hip = _use_points(copy.deepcopy(hip), {'test': val_points})
+        result['val_before'], _ = predict_split(val_hip, hip_weights, 'val', f'{HIP}_val_raw')
+        hip_weights['keypoint_offsets'] = torch.as_tensor(offsets, dtype=torch.float32)
+        result['val_after'], _ = predict_split(val_hip, hip_weights, 'val', f'{HIP}_val_calib')
+        keys = ('hip/AI_MAE', 'hip/MRE', 'hip/AI_r', 'hip/IHDI_kappa')
+        log('   val ' + ', '.join(f'{k.split("/")[1]} {result["val_before"].get(k, float("nan")):.3f}'
+                                  f' -> {result["val_after"].get(k, float("nan")):.3f}'
+                                  for k in keys))
+    hip_weights['keypoint_offsets'] = torch.as_tensor(offsets, dtype=torch.float32)
+    return result
 
 
 def test_cascade(cfg: Config, checkpoint: str, work_dir: str, split: str = 'test',

@@ -99,7 +99,10 @@ def stage_metadata(name: str, model, source) -> dict:
         raise ExportError(f'{where}: test_cfg.flip_mode {flip_mode!r} is not supported')
     meta = model.dataset_meta
     input_name, output_name = stage_names(name)
-    return dict(
+    offsets = getattr(model, 'keypoint_offsets', None)  # HipTopdownPoseEstimator's
+    extra = {} if offsets is None else dict(
+        keypoint_offsets=offsets.detach().cpu().double().tolist())
+    return dict(**extra,
         name=name, input=input_name, output=output_name,
         num_keypoints=int(meta['num_keypoints']),
         **_pipeline_settings(model, where),

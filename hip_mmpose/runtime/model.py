@@ -6,7 +6,7 @@ output ``film_heatmaps`` (the whole-film stage) and ``hip_input`` ->
 ``hip_heatmaps`` (the per-hip stage), dynamic batch. Everything needed around the
 networks (input sizes, normalisation, box padding, UDP, codec and decoding
 settings, flip test, keypoint names, refine passes, mirroring of the image-right
-hip) is stored in the file's ``metadata_props`` under :data:`METADATA_KEY` as JSON
+hip, the per-hip stage's per-side point offsets) is stored in the file's ``metadata_props`` under :data:`METADATA_KEY` as JSON
 (:data:`ONNX_FORMAT`), read by :class:`OnnxHipInferencer`; nothing of it is in code.
 """
 from __future__ import annotations
@@ -105,6 +105,17 @@ def check_metadata(meta, path) -> dict:
         if stage['flip_mode'] not in FLIP_MODES:
             raise fail(f'stages[{stage["name"]}].flip_mode {stage["flip_mode"]!r}: only '
                        f'{", ".join(FLIP_MODES)}')
+        offsets = stage.get('keypoint_offsets')
+        if offsets is not None:
+            shape = (2, stage['num_keypoints'], 2)
+            try:
+                ok = np.isfinite(np.asarray(offsets, np.float64)).all() and \
+                    np.shape(offsets) == shape
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise fail(f'stages[{stage["name"]}].keypoint_offsets: expected finite '
+                           f'numbers of shape {shape}')
         if sorted(stage['flip_indices']) != list(range(stage['num_keypoints'])):
             raise fail(f'stages[{stage["name"]}].flip_indices: not a permutation of the '
                        'keypoints')
@@ -205,10 +216,12 @@ class OnnxHipInferencer(HipMeasurer):
         self._idle = {i.name: np.zeros([0] + list(i.shape[1:]), np.float32)
                       for i in self.session.get_inputs()}
 
-    def _run(self, stage: dict, images: list[np.ndarray], boxes: list[np.ndarray]):
+    def _run(self, stage: dict, images: list[np.ndarray], boxes: list[np.ndarray],
+             sides: list[int] | None = None):
         """Keypoints ``(N, K, 2)`` in film pixels and scores ``(N, K)``, one crop per
         (image, box), as MMPose's test pipeline and ``TopdownPoseEstimator`` make
-        them."""
+        them; with ``sides`` (each crop's hip side), plus the stage's
+        ``keypoint_offsets`` times the crop's scale, as ``HipTopdownPoseEstimator``."""
         crops, centers, scales = zip(*(
             topdown_crop(img, box, stage['bbox_padding'], stage['input_size'],
                          stage['use_udp']) for img, box in zip(images, boxes)))
@@ -222,10 +235,15 @@ class OnnxHipInferencer(HipMeasurer):
             flipped = hm.flip_heatmaps(heatmaps[n:], stage['flip_indices'],
                                        stage['shift_heatmap'])
             heatmaps = (heatmaps[:n] + flipped) * 0.5
+        offsets = stage.get('keypoint_offsets')
+        offsets = None if offsets is None or sides is None else np.asarray(offsets)
         keypoints, scores = [], []
-        for maps, center, scale in zip(heatmaps, centers, scales):
+        for i, (maps, center, scale) in enumerate(zip(heatmaps, centers, scales)):
             points, score = hm.decode(stage['codec'], maps)
-            keypoints.append(to_film(points, tuple(stage['input_size']), center, scale))
+            points = to_film(points, tuple(stage['input_size']), center, scale)
+            if offsets is not None:
+                points = points + offsets[sides[i]] * scale
+            keypoints.append(points)
             scores.append(score)
         return np.stack(keypoints), np.stack(scores)
 
@@ -245,4 +263,4 @@ class OnnxHipInferencer(HipMeasurer):
                 img, box = mirrored[key], flip_bbox_x(box, img.shape[1])
             images.append(img)
             boxes.append(box)
-        return self._run(stage, images, boxes)
+        return self._run(stage, images, boxes, [int(crop['hip_side']) for crop in crops])

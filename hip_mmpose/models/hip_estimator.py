@@ -1,0 +1,78 @@
+"""MMPose's top-down estimator with the refining stage's per-side point offsets."""
+from __future__ import annotations
+
+import torch
+from mmpose.models.pose_estimators import TopdownPoseEstimator
+from mmpose.registry import MODELS
+
+from hip_mmpose import geometry
+from hip_mmpose.hip_crops import IMAGE_LEFT
+
+
+@MODELS.register_module()
+class HipTopdownPoseEstimator(TopdownPoseEstimator):
+    """:class:`mmpose.models.TopdownPoseEstimator` that adds a fixed offset per hip
+    side and point to its predictions.
+
+    The refining stage sees both hips in image-left orientation, so it cannot learn
+    what differs between the sides, and its heatmaps' peaks need not sit at the mean
+    of the readers' clicks. On its own training films the remaining mean error per
+    point is 0.3-2 px (``tools/train.py`` measures it there after training, with
+    :func:`hip_mmpose.hip_crops.fit_hip_offsets`, and stores it in this model's
+    ``keypoint_offsets`` buffer, which travels in its checkpoints and published
+    files). Offsets are in units of the crop's scale, added in the network's
+    orientation (``metainfo['hip_side']`` picks the row); all zero, the
+    model is MMPose's estimator unchanged. Training and the loss are untouched.
+
+    Args:
+        num_keypoints (int): points per hip. Defaults to
+            ``geometry.HIP_NUM_KEYPOINTS`` (6).
+        **kwargs: :class:`TopdownPoseEstimator`'s arguments.
+    """
+
+    def __init__(self, num_keypoints: int = geometry.HIP_NUM_KEYPOINTS, **kwargs):
+        super().__init__(**kwargs)
+        self.register_buffer('keypoint_offsets', torch.zeros(2, num_keypoints, 2))
+
+    def set_keypoint_offsets(self, offsets) -> None:
+        """Store offsets ``(2, K, 2)`` (image-left, image-right) in crop-scale units.
+
+        Args:
+            offsets (array-like): the offsets, e.g. from ``fit_hip_offsets``.
+
+        Raises:
+            ValueError: another shape, or a non-finite value.
+        """
+        value = torch.as_tensor(offsets, dtype=self.keypoint_offsets.dtype)
+        if value.shape != self.keypoint_offsets.shape or not torch.isfinite(value).all():
+            raise ValueError(f'keypoint offsets must be finite, shape '
+                             f'{tuple(self.keypoint_offsets.shape)}; got {tuple(value.shape)}')
+        self.keypoint_offsets.copy_(value.to(self.keypoint_offsets.device))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # weights saved before the offsets existed load as a model without them
+        state_dict.setdefault(prefix + 'keypoint_offsets', torch.zeros_like(self.keypoint_offsets))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def add_pred_to_datasample(self, batch_pred_instances, batch_pred_fields,
+                               batch_data_samples):
+        """MMPose's mapping back to film pixels, then each hip's side's offsets.
+
+        Args:
+            batch_pred_instances (list[InstanceData]): the head's predictions.
+            batch_pred_fields (list[PixelData] | None): predicted heatmaps.
+            batch_data_samples (list[PoseDataSample]): the batch's samples.
+
+        Returns:
+            list[PoseDataSample]: the samples with ``pred_instances`` set.
+        """
+        samples = super().add_pred_to_datasample(batch_pred_instances, batch_pred_fields,
+                                                 batch_data_samples)
+        offsets = self.keypoint_offsets.detach().cpu().numpy()
+        if not offsets.any():
+            return samples
+        for sample in samples:
+            side = int(sample.metainfo.get('hip_side', IMAGE_LEFT))
+            keypoints = sample.pred_instances.keypoints
+            keypoints[..., :2] += offsets[side] * sample.metainfo['input_scale']
+        return samples
