@@ -88,14 +88,20 @@ def test_kfold_trains_and_tests_every_fold(one_folder, tmp_path, capsys):
     for i in range(3):
         parts = {s: _patients(folds / f'fold{i}' / s) for s in ('train', 'val', 'test')}
         assert not (parts['train'] & parts['test'] or parts['val'] & parts['test'])
-    summary = kfold_main([DEMO_CONFIG, str(folds), '--work-dir', str(tmp_path / 'work'),
-                          '--cfg-options', 'train_cfg.max_epochs=1',
-                          'film_stage.train_cfg.max_epochs=1',
-                          *[f'{stage}{s}_dataloader.{k}' for stage in ('', 'film_stage.')
-                            for s in ('train', 'val', 'test')
-                            for k in ('batch_size=4', 'num_workers=0',
-                                      'persistent_workers=False')]])
+    args = [DEMO_CONFIG, str(folds), '--work-dir', str(tmp_path / 'work'),
+            '--cfg-options', 'train_cfg.max_epochs=1', 'film_stage.train_cfg.max_epochs=1',
+            *[f'{stage}{s}_dataloader.{k}' for stage in ('', 'film_stage.')
+              for s in ('train', 'val', 'test')
+              for k in ('batch_size=4', 'num_workers=0', 'persistent_workers=False')]]
+    summary = kfold_main(args)
     assert len(summary['hip/AI_MAE']['folds']) == 3
+    # --resume: every fold is finished, so nothing trains again and the folds test alike
+    checkpoints = {p: p.stat().st_mtime for p in (tmp_path / 'work').glob('fold*/*/*.pth')}
+    assert len(checkpoints) >= 6
+    again = kfold_main(args + ['--resume'])
+    assert again['hip/AI_MAE']['folds'] == pytest.approx(summary['hip/AI_MAE']['folds'])
+    assert {p: p.stat().st_mtime
+            for p in (tmp_path / 'work').glob('fold*/*/*.pth')} == checkpoints
     out = capsys.readouterr().out
     assert '3-fold cross-validation' in out and 'hip/AI_MAE' in out
     assert json.loads((tmp_path / 'work' / 'kfold_summary.json').read_text())

@@ -7,6 +7,7 @@ Example:
 
 Each fold<i>/ holds train/, val/ and test/ in the template layout; the fold's COCO
 files are written to fold<i>/coco/. Model selection uses val; test is held out.
+``--resume`` continues an interrupted run fold by fold (``tools/train.py --resume``).
 """
 import argparse
 import json
@@ -35,6 +36,9 @@ def run(argv=None) -> dict:
     parser.add_argument('--work-dir', required=True)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='passed to train and test, e.g. train_cfg.max_epochs=30')
+    parser.add_argument('--resume', action='store_true',
+                        help='continue each fold where its work dir stopped (a finished '
+                             'stage is not trained again); give the same --cfg-options')
     args = parser.parse_args(argv)
     folds = sorted(p for p in Path(args.folds_root).iterdir()
                    if p.is_dir() and p.name.startswith('fold'))
@@ -48,7 +52,7 @@ def run(argv=None) -> dict:
                       work_dir=str(Path(args.work_dir) / fold.name),
                       cfg_options=args.cfg_options)
         # model selection on val: best_cascade.pth (two stages) or best_*.pth
-        best = train(args.config, **common).checkpoint
+        best = train(args.config, resume=args.resume, **common).checkpoint
         if best is None:
             raise SystemExit(f'error: {common["work_dir"]}: training saved no checkpoint')
         tested = test(args.config, best, **common)
