@@ -99,10 +99,7 @@ def stage_metadata(name: str, model, source) -> dict:
         raise ExportError(f'{where}: test_cfg.flip_mode {flip_mode!r} is not supported')
     meta = model.dataset_meta
     input_name, output_name = stage_names(name)
-    offsets = getattr(model, 'keypoint_offsets', None)  # HipTopdownPoseEstimator's
-    extra = {} if offsets is None else dict(
-        keypoint_offsets=offsets.detach().cpu().double().tolist())
-    return dict(**extra,
+    settings = dict(
         name=name, input=input_name, output=output_name,
         num_keypoints=int(meta['num_keypoints']),
         **_pipeline_settings(model, where),
@@ -112,6 +109,10 @@ def stage_metadata(name: str, model, source) -> dict:
         flip_test=bool(test_cfg.get('flip_test', False)), flip_mode=flip_mode,
         shift_heatmap=bool(test_cfg.get('shift_heatmap', False)),
         flip_indices=[int(i) for i in meta['flip_indices']])
+    offsets = getattr(model, 'keypoint_offsets', None)  # HipTopdownPoseEstimator's
+    if offsets is not None:
+        settings['keypoint_offsets'] = offsets.detach().cpu().double().tolist()
+    return settings
 
 
 class _Stages(torch.nn.Module):

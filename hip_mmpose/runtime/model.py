@@ -6,8 +6,9 @@ output ``film_heatmaps`` (the whole-film stage) and ``hip_input`` ->
 ``hip_heatmaps`` (the per-hip stage), dynamic batch. Everything needed around the
 networks (input sizes, normalisation, box padding, UDP, codec and decoding
 settings, flip test, keypoint names, refine passes, mirroring of the image-right
-hip, the per-hip stage's per-side point offsets) is stored in the file's ``metadata_props`` under :data:`METADATA_KEY` as JSON
-(:data:`ONNX_FORMAT`), read by :class:`OnnxHipInferencer`; nothing of it is in code.
+hip, the per-hip stage's per-side point offsets) is stored in the file's
+``metadata_props`` under :data:`METADATA_KEY` as JSON (:data:`ONNX_FORMAT`), read by
+:class:`OnnxHipInferencer`; nothing of it is in code.
 """
 from __future__ import annotations
 
@@ -108,14 +109,14 @@ def check_metadata(meta, path) -> dict:
         offsets = stage.get('keypoint_offsets')
         if offsets is not None:
             shape = (2, stage['num_keypoints'], 2)
-            try:
-                ok = np.isfinite(np.asarray(offsets, np.float64)).all() and \
-                    np.shape(offsets) == shape
+            try:  # fractions of the crop: a calibration moves points by a few percent
+                values = np.asarray(offsets, np.float64)
+                ok = values.shape == shape and bool((np.abs(values) <= 0.5).all())
             except (TypeError, ValueError):
                 ok = False
             if not ok:
-                raise fail(f'stages[{stage["name"]}].keypoint_offsets: expected finite '
-                           f'numbers of shape {shape}')
+                raise fail(f'stages[{stage["name"]}].keypoint_offsets: expected numbers in '
+                           f'[-0.5, 0.5] of shape {shape}')
         if sorted(stage['flip_indices']) != list(range(stage['num_keypoints'])):
             raise fail(f'stages[{stage["name"]}].flip_indices: not a permutation of the '
                        'keypoints')
