@@ -186,8 +186,8 @@ def test_a_non_hip_or_broken_onnx_file_is_refused_by_name(tmp_path, onnx_model, 
     onnx.save(model, str(bad))
     with pytest.raises(OnnxModelError, match=f"{bad}: .*codec.type 'SimCCLabel'"):
         OnnxHipInferencer(bad)
-    # offsets that would throw the points off the crop, or of another shape
-    for offsets in ([[[9.0, 0.0]] * 6] * 2, [[0.0, 0.0]] * 6, 'x'):
+    # offsets that are not numbers, or of another shape
+    for offsets in ([[[float('nan'), 0.0]] * 6] * 2, [[0.0, 0.0]] * 6, 'x'):
         meta = json.loads(onnx.load(str(onnx_model)).metadata_props[0].value)
         meta['stages'][1]['keypoint_offsets'] = offsets
         model.metadata_props[0].value = json.dumps(meta)
