@@ -16,7 +16,7 @@ import numpy as np
 from hip_mmpose import geometry
 
 __all__ = ['IMAGE_LEFT', 'IMAGE_RIGHT', 'MIRRORED_HIP', 'mirror_x', 'split_hips',
-           'merge_hips', 'hip_box', 'hip_metainfo', 'fit_hip_offsets']
+           'merge_hips', 'hip_box', 'crop_sides', 'hip_metainfo', 'fit_hip_offsets']
 
 #: Index of each hip in ``geometry.HIP_NAMES``; the mirrored one.
 IMAGE_LEFT, IMAGE_RIGHT = 0, 1
@@ -113,6 +113,22 @@ def hip_box(points6: np.ndarray) -> np.ndarray:
     return np.concatenate([centre - half, centre + half]).astype(np.float32)
 
 
+def crop_sides(points, padding: float) -> np.ndarray:
+    """The side of each hip's crop: :func:`hip_box`'s square, padded.
+
+    Args:
+        points (np.ndarray): film points ``(N, 12, 2)`` the crops are made around.
+        padding (float): ``GetBBoxCenterScale``'s padding of the refining stage.
+
+    Returns:
+        np.ndarray: ``(N, 2)`` crop sides in film pixels, ``[IMAGE_LEFT, IMAGE_RIGHT]``.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    return np.array([[np.subtract(*hip_box(film[list(index)])[[2, 0]])
+                      for index in geometry.HIP_KEYPOINTS] for film in points],
+                    dtype=np.float64).reshape(-1, len(geometry.HIP_KEYPOINTS)) * padding
+
+
 def hip_metainfo(film_metainfo: dict) -> dict:
     """Metainfo of the 6-point hip set, derived from the 12-point set's.
 
@@ -186,10 +202,10 @@ def fit_hip_offsets(pred, truth, crop_points, padding: float) -> np.ndarray:
     if not padding > 0:
         raise ValueError(f'padding must be > 0, got {padding}')
     offsets = np.zeros((2, geometry.HIP_NUM_KEYPOINTS, 2))
+    sides = crop_sides(crop_points, padding)
     for side, index in enumerate(geometry.HIP_KEYPOINTS):
         index = list(index)
-        side_len = np.array([np.ptp(hip_box(points[index]).reshape(2, 2), axis=0).max()
-                             for points in crop_points]) * padding
+        side_len = sides[:, side]
         error = (truth[:, index] - pred[:, index]) / side_len[:, None, None]
         if side == MIRRORED_HIP:
             error[..., 0] *= -1

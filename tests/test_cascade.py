@@ -10,7 +10,8 @@ from mmengine.config import Config
 from hip_mmpose import geometry, records
 from hip_mmpose.apis import HipInferencer, publish_checkpoint, read_published
 from hip_mmpose.datasets import HipRefineDataset
-from hip_mmpose.hip_crops import fit_hip_offsets, hip_box, merge_hips, mirror_x, split_hips
+from hip_mmpose.hip_crops import (crop_sides, fit_hip_offsets, hip_box, merge_hips,
+                                  mirror_x, split_hips)
 from hip_mmpose.evaluation.hip_metric import HipMetric
 from hip_mmpose.measuring import HipMeasurer
 from tests.conftest import DEMO_CONFIG, REPO, TINY_BOTH
@@ -64,6 +65,7 @@ def test_fit_hip_offsets_by_hand():
     pred[:, right[0]] += [2.0, -1.0]  # image-right roof edge: 2 px right in the film,
     #                                   i.e. 2 px MEDIAL, -x in the mirrored crop
     pred[0, left[2]] += [4.0, 0.0]    # triradiate: +4 then +0 -> mean +2 px in x
+    assert np.allclose(crop_sides(truth, 1.5), crop)  # both hips of both films
     offsets = fit_hip_offsets(pred, truth, truth, padding=1.5)
     assert offsets.shape == (2, 6, 2)
     assert np.allclose(offsets[0, 0], np.array([-2.0, 1.0]) / crop)
@@ -76,6 +78,19 @@ def test_fit_hip_offsets_by_hand():
     assert np.allclose(fit_hip_offsets(pred, truth, truth, 1.5)[0, 0], [-2 / crop, 1 / crop])
     with pytest.raises(ValueError, match='must all be'):
         fit_hip_offsets(pred[:, :6], truth[:, :6], truth[:, :6], 1.5)
+
+
+def test_calibration_reads_the_crop_padding_mmpose_uses(mmpose_scope):
+    from hip_mmpose.apis.cascade import _crop_padding
+    cfg = Config.fromfile(DEMO_CONFIG)
+    assert _crop_padding(cfg) == 1.5
+    step = next(s for s in cfg.test_dataloader.dataset.pipeline
+                if s['type'] == 'GetBBoxCenterScale')
+    step.pop('padding')  # MMPose's own default then
+    assert _crop_padding(cfg) == 1.25
+    cfg.test_dataloader.dataset.pipeline.remove(step)
+    with pytest.raises(ValueError, match='no GetBBoxCenterScale'):
+        _crop_padding(cfg)
 
 
 def test_hip_estimator_adds_each_sides_offsets(mmpose_scope):

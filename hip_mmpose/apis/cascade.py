@@ -288,10 +288,14 @@ def train_cascade(cfg: Config, work_dir: str, resume: bool = False, data_root=No
 
 
 def _crop_padding(hip_cfg: Config) -> float:
-    """The refining stage's box padding (its test pipeline's ``GetBBoxCenterScale``)."""
+    """The refining stage's box padding: its test pipeline's ``GetBBoxCenterScale`` as
+    MMPose builds it (so its default, 1.25, where the config leaves it out)."""
+    from mmengine.registry import init_default_scope
+    from mmpose.registry import TRANSFORMS
+    init_default_scope(hip_cfg.get('default_scope', 'mmpose'))
     for step in hip_cfg.test_dataloader['dataset']['pipeline']:
         if step.get('type') == 'GetBBoxCenterScale':
-            return float(step.get('padding', 1.0))
+            return float(TRANSFORMS.build(step).padding)
     raise ValueError(f'{hip_cfg.filename}: the refining stage\'s test pipeline has no '
                      'GetBBoxCenterScale, so its crops\' scale is unknown')
 
@@ -329,7 +333,7 @@ def calibrate(stages: dict, film_weights: dict, hip_weights: dict, calibration: 
     import torch
 
     from hip_mmpose import geometry, records
-    from hip_mmpose.hip_crops import fit_hip_offsets, hip_box
+    from hip_mmpose.hip_crops import crop_sides, fit_hip_offsets
     hip = stages[HIP]
     if hip.model.get('type') != 'HipTopdownPoseEstimator':
         raise ValueError(f'{hip.filename}: calibration needs model.type='
@@ -347,24 +351,23 @@ def calibrate(stages: dict, film_weights: dict, hip_weights: dict, calibration: 
     crops = dict(zip(*(records.as_arrays(records.read_json(film_points)[0])[k]
                        for k in ('file', 'keypoints'))))
     padding = _crop_padding(hip)
-    offsets = fit_hip_offsets(refined['keypoints'], refined['true_keypoints'],
-                              np.stack([crops[f] for f in refined['file']]), padding)
-    left = list(geometry.HIP_KEYPOINTS[0])
-    side = np.median([np.ptp(hip_box(crops[f][left]).reshape(2, 2), axis=0).max()
-                      for f in refined['file']]) * padding
+    crop_points = np.stack([crops[f] for f in refined['file']])
+    offsets = fit_hip_offsets(refined['keypoints'], refined['true_keypoints'], crop_points,
+                              padding)
+    side = np.median(crop_sides(crop_points, padding)[:, 0])
     log(f'   {len(refined["file"])} films; offsets (px at a median crop of {side:.0f} px): '
         f'mean {np.abs(offsets).mean() * side:.2f}, largest {np.abs(offsets).max() * side:.2f}')
     result = dict(split=split, films=len(refined['file']), offsets=offsets.tolist())
-    if val_points:
-        val_hip = _use_points(copy.deepcopy(hip), {'test': val_points})
+    val_hip = _use_points(copy.deepcopy(hip), {'test': val_points}) if val_points else None
+    if val_hip is not None:  # the offsets are still 0 here
         result['val_before'], _ = predict_split(val_hip, hip_weights, 'val', f'{HIP}_val_raw')
-        hip_weights['keypoint_offsets'] = torch.as_tensor(offsets, dtype=torch.float32)
+    hip_weights['keypoint_offsets'] = torch.as_tensor(offsets, dtype=torch.float32)
+    if val_hip is not None:
         result['val_after'], _ = predict_split(val_hip, hip_weights, 'val', f'{HIP}_val_calib')
         keys = ('hip/AI_MAE', 'hip/MRE', 'hip/AI_r', 'hip/IHDI_kappa')
         log('   val ' + ', '.join(f'{k.split("/")[1]} {result["val_before"].get(k, float("nan")):.3f}'
                                   f' -> {result["val_after"].get(k, float("nan")):.3f}'
                                   for k in keys))
-    hip_weights['keypoint_offsets'] = torch.as_tensor(offsets, dtype=torch.float32)
     return result
 
 
