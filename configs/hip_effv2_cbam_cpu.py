@@ -35,9 +35,10 @@ default_hooks = dict(checkpoint=dict(save_best='hip/AI_MAE'))
 # After training, tools/train.py measures the refining stage's mean error per hip
 # side and point on the training films (both stages run as at test time) and stores
 # it in the model, which subtracts it: a network that sees both hips as image-left
-# cannot learn what differs between the sides (README: test AI MAE 1.71 -> 1.62 and
-# 1.85 -> 1.73 for two trainings from scratch, val better in all four trainings measured;
-# the IHDI grading moves both ways by a hip or two). None trains without it.
+# cannot learn what differs between the sides (README: test AI MAE 1.79 -> 1.67,
+# 1.71 -> 1.62 and 1.85 -> 1.73 for three trainings from scratch, val better in all five
+# trainings measured; the IHDI grading moves both ways by a hip or two). None trains
+# without it.
 calibration = dict(split='train')
 
 model = dict(
