@@ -44,9 +44,10 @@ calibration = dict(split='train')
 model = dict(
     type='HipTopdownPoseEstimator',  # TopdownPoseEstimator + the offsets measured above
     # MMPose's AdaptiveWingLoss (Wang et al., ICCV 2019), not the MSE: it weighs the
-    # pixels near each heatmap's peak more; val AI MAE over the last 5 epochs 1.54
-    # against 1.60 and 1.61 for two MSE trainings on the same first-stage points
-    # (README, "Loss and weight averaging"; ablations/hip_refine_mse_cpu.py)
+    # pixels near each heatmap's peak more; val AI MAE over the last 5 epochs 1.54 and
+    # 1.59 (two trainings) against 1.60 and 1.61 for two MSE trainings on the same
+    # first-stage points: ~0.03 deg, within the spread between trainings (README,
+    # "Loss and weight averaging"; ablations/hip_refine_mse_cpu.py)
     head=dict(out_channels=6, decoder=codec,
               loss=dict(_delete_=True, type='AdaptiveWingLoss', use_target_weight=True)),
     # every hip is seen in image-left orientation: a flipped crop is out of distribution
