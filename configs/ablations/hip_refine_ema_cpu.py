@@ -5,6 +5,6 @@
 # the last ~250 iterations, about 5 of the 20 epochs, weigh most.
 _base_ = ['../hip_effv2_cbam_cpu.py']
 film_stage = dict(config='../hip_effv2_cbam_film_cpu.py')
-custom_hooks = [dict(type='SyncBuffersHook'),
-                dict(type='EMAHook', ema_type='ExponentialMovingAverage',
-                     momentum=0.004, update_buffers=True, begin_epoch=8, priority=49)]
+custom_hooks = _base_.custom_hooks + [  # MMPose's runtime's hooks, then the average
+    dict(type='EMAHook', ema_type='ExponentialMovingAverage', momentum=0.004,
+         update_buffers=True, begin_epoch=8, priority=49)]
