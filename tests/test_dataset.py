@@ -84,3 +84,49 @@ def test_flip_pairs_swap_the_hips_on_real_films(real_data_root, real_coco):
         assert np.allclose(ai_flip, ai_plain[::-1], atol=1e-3), (ai_plain, ai_flip)
         assert np.array_equal(geometry.ihdi_grades(b['keypoints'][0]),
                               geometry.ihdi_grades(a['keypoints'][0])[::-1])
+
+
+def test_random_stretch_moves_pixels_points_and_box_alike():
+    """A bright pixel 20 px below the box's centre lands 25 px below it at s=1.25,
+    and so does the keypoint placed on it; the box's centre stays."""
+    from hip_mmpose.datasets import RandomStretch
+    img = np.zeros((200, 160, 3), np.uint8)
+    img[120, 50] = 255
+    results = dict(img=img.copy(), bbox=np.array([[30, 80, 90, 120]], np.float32),
+                   keypoints=np.array([[[50, 120], [60, 80]]], np.float32))
+    out = RandomStretch(scale=(1.25, 1.25))(results)
+    assert out['stretch'] == 1.25
+    assert np.unravel_index(out['img'][..., 0].argmax(), (200, 160)) == (125, 50)
+    assert np.allclose(out['keypoints'], [[[50, 125], [60, 75]]])
+    assert np.allclose(out['bbox'], [[30, 75, 90, 125]])
+    assert out['img'].shape == img.shape
+
+
+def test_random_stretch_turns_the_roof_as_its_tangent_says():
+    """Stretching a film along y by s multiplies tan(AI) by s (Hilgenreiner line
+    horizontal): 30 deg at s=1.25 -> atan(1.25 tan 30) = 35.817 deg; 20 deg at
+    s=0.87 -> 17.571 deg."""
+    from hip_mmpose.datasets import RandomStretch
+    from tests.test_geometry import film
+    for s, (left, right) in ((1.25, (35.818, 24.464)), (0.87, (26.670, 17.571))):
+        points = film(30, 20)
+        out = RandomStretch(scale=(s, s))(dict(
+            img=np.zeros((300, 600, 3), np.uint8), keypoints=points[None].astype(np.float32),
+            bbox=np.array([[100, 40, 500, 160]], np.float32)))
+        assert geometry.acetabular_indices(out['keypoints'][0]) == pytest.approx(
+            [left, right], abs=2e-3)
+
+
+def test_random_stretch_leaves_a_sample_or_refuses_bad_settings():
+    from hip_mmpose.datasets import RandomStretch
+    results = dict(img=np.ones((10, 10, 3), np.uint8), bbox=np.array([[1, 1, 8, 8]], np.float32))
+    out = RandomStretch(prob=0.0)(dict(results))
+    assert out['stretch'] == 1.0 and out['img'] is results['img']
+    np.random.seed(0)
+    drawn = [RandomStretch(scale=(0.87, 1.15))._draw() for _ in range(2000)]
+    assert 0.87 <= min(drawn) < 0.88 and 1.14 < max(drawn) <= 1.15
+    assert abs(np.mean(np.log(drawn))) < 0.01  # log-uniform: as often wider as narrower
+    with pytest.raises(ValueError, match='scale'):
+        RandomStretch(scale=(1.2, 0.9))
+    with pytest.raises(ValueError, match='prob'):
+        RandomStretch(prob=1.5)

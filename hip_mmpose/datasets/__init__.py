@@ -1,5 +1,6 @@
 from .hip_refine_dataset import HipRefineDataset, MirrorHip
 from .hip_xray_dataset import METAINFO_FILE, HipXrayDataset
-from .transforms import LoadFilm
+from .transforms import LoadFilm, RandomStretch
 
-__all__ = ['HipXrayDataset', 'HipRefineDataset', 'MirrorHip', 'LoadFilm', 'METAINFO_FILE']
+__all__ = ['HipXrayDataset', 'HipRefineDataset', 'MirrorHip', 'LoadFilm', 'RandomStretch',
+           'METAINFO_FILE']
