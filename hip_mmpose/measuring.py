@@ -105,7 +105,13 @@ class HipMeasurer:
 
     def _refine(self, films: list[np.ndarray], keypoints: np.ndarray):
         """Each hip again, around the whole-film stage's points (both hips of a
-        film in one batch; the image-right hip mirrored as in training)."""
+        film in one batch; the image-right hip mirrored as in training).
+
+        The crops sit around the points at the precision the records carry
+        (:data:`records.DIGITS`, 0.01 px): ``tools/test.py`` crops around the first
+        stage's per-film records, so both paths cut the same crops from the same
+        points (a barely trained model's flat heatmaps can tip on 0.005 px)."""
+        keypoints = np.round(keypoints, records.DIGITS['px'])
         crops = [dict(img=film, bbox=hip_box(points[list(index)]), hip_side=side,
                       mirror=side == MIRRORED_HIP)
                  for film, points in zip(films, keypoints)

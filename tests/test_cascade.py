@@ -13,7 +13,6 @@ from hip_mmpose.datasets import HipRefineDataset
 from hip_mmpose.hip_crops import (crop_sides, fit_hip_offsets, hip_box, merge_hips,
                                   mirror_x, split_hips)
 from hip_mmpose.evaluation.hip_metric import HipMetric
-from hip_mmpose.measuring import HipMeasurer
 from tests.conftest import DEMO_CONFIG, REPO, TINY_BOTH
 from hip_mmpose.tools.infer import main as infer_main
 from hip_mmpose.tools.publish_model import main as publish_main
@@ -221,19 +220,8 @@ def test_max_epochs_drives_the_cosine_schedule():
     assert cfg.param_scheduler[0].end == 100  # the iteration-based warm-up stays
 
 
-def round_refined_crops_like_the_test_tool(monkeypatch):
-    """The test tool's refining stage crops around the points of the JSON the stage
-    before it wrote, rounded to 0.01 px; a few-iteration model's flat heatmaps can tip
-    to another peak on that difference (a one-epoch model: 2 of 48 points moved 0.3
-    and 3 px unrounded; the adaptive wing loss's tiny model: several points of one
-    film), so the inferencer's points are rounded the same way before it crops."""
-    refine = HipMeasurer._refine
-    monkeypatch.setattr(HipMeasurer, '_refine',
-                        lambda self, films, points: refine(self, films, np.round(points, 2)))
-
-
 def test_card_commands_train_test_publish_infer(trained_cascade, synthetic_root, tmp_path,
-                                                capsys, monkeypatch):
+                                                capsys):
     """tools/train.py trained both stages (the fixture runs the card's command);
     test, publish and infer with one file."""
     config, work_dir, best = trained_cascade
@@ -266,7 +254,6 @@ def test_card_commands_train_test_publish_infer(trained_cascade, synthetic_root,
     assert publish_main([str(best), str(tmp_path / 'pub' / 'hip.pth')]) == 0
     published = next((tmp_path / 'pub').glob('hip-*.pth'))
     films = synthetic_root / 'test' / 'images'
-    round_refined_crops_like_the_test_tool(monkeypatch)
     assert infer_main([str(films), '--checkpoint', str(published),
                        '--out-dir', str(tmp_path / 'out'), '--no-overlay']) == 0
     # inference reproduces the test tool's final points (same two stages, same crops)
@@ -327,7 +314,7 @@ def test_configs_say_each_thing_once():
 
 
 def test_a_second_refining_pass_crops_around_the_first(trained_cascade, synthetic_root,
-                                                       tmp_path, monkeypatch):
+                                                       tmp_path):
     """model.test_cfg.refine_passes=2: test.py and HipInferencer agree, and differ
     from one pass (the second pass's crops are centred on the first pass's points)."""
     config, _, best = trained_cascade
@@ -347,7 +334,6 @@ def test_a_second_refining_pass_crops_around_the_first(trained_cascade, syntheti
     films = [cv2.imread(str(synthetic_root / 'test' / 'images' / f['file'])) for f in two]
     # the test tool's second pass crops around the first pass's points as its JSON
     # holds them
-    round_refined_crops_like_the_test_tool(monkeypatch)
     for film, result in zip(two, inferencer.predict_arrays(films)):
         assert np.allclose(np.array(result['keypoints'])[:, :2],
                            np.array(film['keypoints'])[:, :2], atol=0.011), film['file']

@@ -86,6 +86,27 @@ def test_main_and_cpu_configs_build_and_run():
         assert heatmaps.shape == (1, keypoints, size[0] // stride, size[1] // stride), name
 
 
+@pytest.mark.parametrize('name', sorted(p.name for p in (REPO / 'configs' / 'ablations')
+                                         .glob('*.py')))
+def test_every_ablation_config_builds(name, mmpose_scope):
+    """Each ablation's model runs, its pipelines' transforms and its hooks build, and
+    its loss is the one it names (a config that only parses would not show a typo)."""
+    from mmcv.transforms import Compose
+    from mmengine.registry import HOOKS
+    cfg = Config.fromfile(str(REPO / 'configs' / 'ablations' / name))
+    model = MODELS.build(cfg.model)
+    model.eval()
+    size = cfg.codec['input_size'][::-1]
+    with torch.no_grad():
+        out = model(torch.zeros(1, 3, *size), None, mode='tensor')
+    assert (out[0] if isinstance(out, tuple) else out).shape[:2] == (1, 6), name
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        Compose(cfg[loader].dataset.pipeline)
+    for hook in cfg.get('custom_hooks', []):
+        HOOKS.build(dict(hook))
+    assert type(model.head.loss_module).__name__ == cfg.model.head.loss['type'], name
+
+
 def _state_with_prefix(net, prefix):
     return {prefix + k: v.clone() for k, v in net.state_dict().items()}
 

@@ -1,5 +1,5 @@
 # Ablation of configs/hip_effv2_cbam_cpu.py: the refining stage trained 60 epochs
-# instead of 30 (the cosine follows).
+# instead of the config's 20 (the cosine follows).
 _base_ = ['../hip_effv2_cbam_cpu.py']
 film_stage = dict(config='../hip_effv2_cbam_film_cpu.py')
 max_epochs = 60
