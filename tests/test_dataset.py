@@ -104,7 +104,7 @@ def test_random_stretch_moves_pixels_points_and_box_alike():
 
 def test_random_stretch_turns_the_roof_as_its_tangent_says():
     """Stretching a film along y by s multiplies tan(AI) by s (Hilgenreiner line
-    horizontal): 30 deg at s=1.25 -> atan(1.25 tan 30) = 35.817 deg; 20 deg at
+    horizontal): 30 deg at s=1.25 -> atan(1.25 tan 30) = 35.818 deg; 20 deg at
     s=0.87 -> 17.571 deg."""
     from hip_mmpose.datasets import RandomStretch
     from tests.test_geometry import film
