@@ -25,7 +25,9 @@ class HipMeasurer:
     """Films in, output records out; the stages are the subclass's.
 
     A subclass sets ``keypoint_names`` (the 12 names, in order), ``batch_size``,
-    ``score_thr`` and ``refine_passes`` (0 for a single-stage model), and implements
+    ``score_thr``, ``refine_passes`` (0 for a single-stage model) and
+    ``p_line_shift`` (where the model's grades are decided,
+    :func:`geometry.ihdi_grades`; 0 where the model names none), and implements
     :meth:`_film_points` and :meth:`_hip_points`.
     """
 
@@ -33,6 +35,7 @@ class HipMeasurer:
     batch_size: int = 8
     score_thr: float = 0.3
     refine_passes: int = 0
+    p_line_shift: float = 0.0
 
     # -------------------------------------------------------------- stages
     def _film_points(self, films: list[np.ndarray]):
@@ -149,7 +152,8 @@ class HipMeasurer:
         """
         return records.film_record(keypoints, scores, image_size=image_size,
                                    pixel_spacing=pixel_spacing, score_thr=self.score_thr,
-                                   keypoint_names=self.keypoint_names)
+                                   keypoint_names=self.keypoint_names,
+                                   p_line_shift=self.p_line_shift)
 
     # -------------------------------------------------------------- files
     def predict_files(self, paths: Iterable, spacings: dict | None = None) -> Iterator[tuple]:
@@ -196,7 +200,8 @@ class HipMeasurer:
         """Draw a film's record on it (:func:`visualization.draw_hip_geometry`).
 
         Points scoring below ``score_thr`` are drawn red, null points are left out, and
-        a hip in the record's ``not_measured`` shows its reason instead of AI and grade.
+        a hip in the record's ``not_measured`` shows its reason instead of AI and grade;
+        the grade is the record's (decided at this measurer's ``p_line_shift``).
 
         Args:
             film (np.ndarray): the film, e.g. the 8-bit BGR image
@@ -210,4 +215,5 @@ class HipMeasurer:
         kp = np.array(result['keypoints'], np.float64)  # null (non-finite) -> NaN
         return draw_hip_geometry(film, kp[:, :2], kp[:, 2], self.score_thr,
                                  label=f'{result.get("file") or ""} (prediction)',
-                                 not_measured=result.get('not_measured'))
+                                 not_measured=result.get('not_measured'),
+                                 p_line_shift=result.get('ihdi_p_line_shift') or 0.0)

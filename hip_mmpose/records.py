@@ -13,6 +13,8 @@ Fields of a record (hips keyed by :data:`geometry.HIP_NAMES`)::
     keypoints          12 x [x, y, score], film pixels
     acetabular_index   {hip: degrees or null}
     ihdi_grade         {hip: 'I'..'IV', 'undefined' or null}  (geometry.GRADE_NAMES)
+    ihdi_p_line_shift  the P-line shift the grade was decided at, a fraction of the
+                       H-line (geometry.ihdi_grades; 0: the clinical definition)
     not_measured       {hip: reason} for each hip geometry.measurability rejects
     pixel_spacing_mm   [x, y] mm per pixel, or null
     h_point_mm         {hip: {lateral_of_p, below_h, lateral_of_d} or null}, null
@@ -57,10 +59,12 @@ from hip_mmpose.safe_text import FORMULA_START, csv_cell
 HIPS = geometry.HIP_NAMES
 #: keypoints of a film (the two hips' six)
 NUM_KEYPOINTS = geometry.NUM_KEYPOINTS
-#: Decimals written: pixels, degrees and millimetres; keypoint scores; pixel spacings.
-DIGITS = dict(px=2, deg=2, mm=2, score=4, spacing=6)
+#: Decimals written: pixels, degrees and millimetres; keypoint scores; pixel spacings;
+#: the grade's P-line shift (a fraction of the H-line).
+DIGITS = dict(px=2, deg=2, mm=2, score=4, spacing=6, shift=5)
 #: The fields of every record, and those only an evaluation record has, in order.
-PREDICTION_FIELDS = ('keypoints', 'acetabular_index', 'ihdi_grade', 'not_measured',
+PREDICTION_FIELDS = ('keypoints', 'acetabular_index', 'ihdi_grade', 'ihdi_p_line_shift',
+                     'not_measured',
                      'pixel_spacing_mm', 'h_point_mm', 'flags', 'file', 'image_size')
 EVALUATION_FIELDS = ('img_path', 'true_keypoints', 'true_acetabular_index',
                      'true_ihdi_grade', 'errors_px', 'mean_error_px', 'errors_mm',
@@ -100,7 +104,8 @@ def _per_hip(values, shown, convert) -> dict:
 
 def film_record(keypoints, scores, *, file: str | None = None, image_size=None,
                 pixel_spacing=None, score_thr: float = geometry.SCORE_THR,
-                keypoint_names=None, truth=None, img_path: str | None = None) -> dict:
+                keypoint_names=None, truth=None, img_path: str | None = None,
+                p_line_shift: float = 0.0) -> dict:
     """The record of one film from its predicted points.
 
     Args:
@@ -120,6 +125,8 @@ def film_record(keypoints, scores, *, file: str | None = None, image_size=None,
             Defaults to None.
         img_path (str, optional): the film's path, kept in an evaluation record.
             Defaults to None.
+        p_line_shift (float): the predicted grade's P-line shift
+            (:func:`geometry.ihdi_grades`; the true grade uses none). Defaults to 0.0.
 
     Returns:
         dict: the record (fields in the order of :data:`PREDICTION_FIELDS`, then
@@ -129,7 +136,7 @@ def film_record(keypoints, scores, *, file: str | None = None, image_size=None,
     scores = np.asarray(scores, np.float64)
     with np.errstate(invalid='ignore', over='ignore'):
         ai = geometry.acetabular_indices(keypoints)
-        grades = geometry.ihdi_grades(keypoints)
+        grades = geometry.ihdi_grades(keypoints, p_line_shift)
     reasons = geometry.measurability(keypoints, scores, image_size, score_thr)
     # an inference record withholds what is not measured; an evaluation record keeps
     # every hip's numbers (the metric scores every hip)
@@ -145,6 +152,7 @@ def film_record(keypoints, scores, *, file: str | None = None, image_size=None,
                    for (x, y), s in zip(keypoints, scores)],
         acetabular_index=_per_hip(ai, shown, lambda a: _number(a, 'deg')),
         ihdi_grade=_per_hip(grades, shown, lambda g: geometry.GRADE_NAMES[int(g)]),
+        ihdi_p_line_shift=_number(p_line_shift, 'shift'),
         not_measured={hip: reason for hip, reason in zip(HIPS, reasons) if reason},
         pixel_spacing_mm=(None if pixel_spacing is None
                           else [_number(v, 'spacing') for v in pixel_spacing]),

@@ -14,7 +14,7 @@ from hip_mmpose.film_io import to_bgr8
 # BGR colours; chosen to stay distinct on a grey film and for red-green colour blindness
 COLOURS = dict(h_line=(255, 0, 255), roof=(0, 165, 255), p_line=(255, 255, 0),
                d_line=(0, 255, 255), h_point=(0, 0, 255), point=(0, 255, 0),
-               low=(0, 0, 255), text=(255, 255, 255))
+               low=(0, 0, 255), text=(255, 255, 255), decision=(160, 160, 160))
 
 
 def _pt(p):
@@ -23,7 +23,8 @@ def _pt(p):
 
 def draw_hip_geometry(img: np.ndarray, points, scores=None, score_thr: float = 0.3,
                       label: str | None = None, numbers: bool = False,
-                      not_measured: dict | None = None) -> np.ndarray:
+                      not_measured: dict | None = None,
+                      p_line_shift: float = 0.0) -> np.ndarray:
     """Return a copy of ``img`` with lines, H-points, AI and IHDI grade of each hip.
 
     The H-line, roof lines, P- and D-lines (:func:`geometry.reference_lines`) and
@@ -45,6 +46,8 @@ def draw_hip_geometry(img: np.ndarray, points, scores=None, score_thr: float = 0
         not_measured (dict, optional): ``{hip name (geometry.HIP_NAMES): reason}``;
             such a hip shows "not measured (reason)" instead of its AI and grade.
             Defaults to None.
+        p_line_shift (float): where the grade is decided (:func:`geometry.ihdi_grades`);
+            not 0, that line is drawn thin and grey beside the P-line. Defaults to 0.0.
 
     Returns:
         np.ndarray: the drawing, ``(H, W, 3)`` uint8 BGR.
@@ -61,6 +64,13 @@ def draw_hip_geometry(img: np.ndarray, points, scores=None, score_thr: float = 0
                 a, b = lines[name][hip]
                 if np.isfinite([a, b]).all():
                     cv2.line(canvas, _pt(a), _pt(b), COLOURS[name], thick, cv2.LINE_AA)
+        if p_line_shift:
+            outward, _ = geometry.hip_frames(points)
+            moved = lines['p_line'] + (p_line_shift * geometry.h_line_lengths(points)
+                                       * outward)[:, None, :]
+            for a, b in moved:
+                if np.isfinite([a, b]).all():
+                    cv2.line(canvas, _pt(a), _pt(b), COLOURS['decision'], 1, cv2.LINE_AA)
         for hp in geometry.h_points(points):
             cv2.drawMarker(canvas, _pt(hp), COLOURS['h_point'], cv2.MARKER_CROSS,
                            int(14 * scale) + 6, thick)
@@ -74,7 +84,7 @@ def draw_hip_geometry(img: np.ndarray, points, scores=None, score_thr: float = 0
             cv2.putText(canvas, str(k + 1), _pt(p + [4, -4]), cv2.FONT_HERSHEY_SIMPLEX, font,
                         COLOURS['text'], 1, cv2.LINE_AA)
     ai = geometry.acetabular_indices(points)
-    grades = geometry.ihdi_grades(points)
+    grades = geometry.ihdi_grades(points, p_line_shift)
     h, w = canvas.shape[:2]
     for hip, x in ((0, 10), (1, w // 2 + 10)):
         ai_txt = 'n/a' if np.isnan(ai[hip]) else f'{ai[hip]:.1f} deg'

@@ -57,7 +57,8 @@ class HipPoseVisualizer(PoseLocalVisualizer):
     def draw_hip_geometry(self, img: np.ndarray, points, scores=None,
                           score_thr: float | None = None, label: str | None = None,
                           numbers: bool = False,
-                          not_measured: dict | None = None) -> np.ndarray:
+                          not_measured: dict | None = None,
+                          p_line_shift: float = 0.0) -> np.ndarray:
         """A copy of ``img`` with lines, H-points, AI and IHDI grade of each hip.
 
         Calls :func:`hip_mmpose.visualization.draw_hip_geometry`, the one drawing.
@@ -76,13 +77,16 @@ class HipPoseVisualizer(PoseLocalVisualizer):
                 labels). Defaults to False.
             not_measured (dict, optional): ``{hip name: reason}`` of hips that get no
                 AI and grade (the inferencers' ``not_measured``). Defaults to None.
+            p_line_shift (float): where the grade is decided
+                (:func:`hip_mmpose.geometry.ihdi_grades`). Defaults to 0.0.
 
         Returns:
             np.ndarray: the drawing, 8-bit BGR (for ``cv2.imwrite``).
         """
         return draw_hip_geometry(img, points, scores,
                                  self.kpt_thr if score_thr is None else score_thr,
-                                 label=label, numbers=numbers, not_measured=not_measured)
+                                 label=label, numbers=numbers, not_measured=not_measured,
+                                 p_line_shift=p_line_shift)
 
     def _film_points(self, data_sample, field: str):
         """The sample's 12 film points and scores from ``pred_instances`` or
@@ -162,9 +166,12 @@ class HipPoseVisualizer(PoseLocalVisualizer):
             points, scores = self._film_points(data_sample, field)
             if points is None:
                 continue
+            prediction = field == 'pred_instances'
             panels.append(self.draw_hip_geometry(
-                film, points, scores if field == 'pred_instances' else None,
-                kpt_thr, label=f'{file} ({what})', numbers=show_kpt_idx))
+                film, points, scores if prediction else None,
+                kpt_thr, label=f'{file} ({what})', numbers=show_kpt_idx,
+                p_line_shift=data_sample.metainfo.get('p_line_shift', 0.0) if prediction
+                else 0.0))
         if not panels:
             return None
         drawn = cv2.cvtColor(np.concatenate(panels, axis=1), cv2.COLOR_BGR2RGB)

@@ -105,13 +105,16 @@ def test_hip_estimator_adds_each_sides_offsets(mmpose_scope):
     offsets[1, 1] = [-0.03, 0.0]
     model.set_keypoint_offsets(offsets)
 
-    def predict(side):
+    def predicted(side):
         pred = InstanceData(keypoints=np.full((1, 6, 2), 96.0), keypoint_scores=np.ones((1, 6)))
         sample = PoseDataSample(metainfo=dict(
             input_center=np.array([50.0, 60.0]), input_scale=np.array([200.0, 200.0]),
             input_size=(192, 192), hip_side=side))
         sample.gt_instances = InstanceData(bboxes=np.zeros((1, 4)), bbox_scores=np.ones(1))
-        return model.add_pred_to_datasample([pred], None, [sample])[0].pred_instances.keypoints[0]
+        return model.add_pred_to_datasample([pred], None, [sample])[0]
+
+    def predict(side):
+        return predicted(side).pred_instances.keypoints[0]
 
     # MMPose: 96 / 192 * 200 + (50, 60) - 100 = (50, 60); point 1 gets offset x 200 px
     left, right = predict(0), predict(1)
@@ -119,9 +122,70 @@ def test_hip_estimator_adds_each_sides_offsets(mmpose_scope):
     assert np.allclose(right[1], [44, 60]) and np.allclose(right[0], [50, 60])
     with pytest.raises(ValueError, match='shape'):
         model.set_keypoint_offsets(np.zeros((6, 2)))
+    # the grade's decision point travels with every predicted sample (0: none set)
+    assert 'p_line_shift' not in predicted(0)
+    model.set_p_line_shift(-0.007)
+    out = predicted(1)
+    assert out.p_line_shift == pytest.approx(-0.007)
+    assert out.to_dict()['p_line_shift'] == pytest.approx(-0.007)  # what HipMetric reads
+    assert model.state_dict()['p_line_shift'] == pytest.approx(-0.007)
+    with pytest.raises(ValueError, match='p_line_shift'):
+        model.set_p_line_shift(0.5)
     weights.pop('keypoint_offsets')
+    weights.pop('p_line_shift')  # weights from before either existed
     model.load_state_dict(weights)
-    assert not model.keypoint_offsets.any()
+    assert not model.keypoint_offsets.any() and float(model.p_line_shift) == 0
+
+
+def test_grade_decision_fitted_on_a_per_film_file(tmp_path):
+    """tools/train.py's grade fit on val: the intercept of predicted on true offsets
+    (hand-built: predicted = -0.007 x 200-px H-line + 0.8 x true), with a log line of
+    the val grading at 0 and at the shift; too few films keep the clinical P-line."""
+    from hip_mmpose.apis.cascade import fit_grade_decision
+    from tests.test_geometry import _films_with_offsets
+    true_lateral = np.linspace(-30, 12, 25)
+    truth, pred = _films_with_offsets(true_lateral, -1.4 + 0.8 * true_lateral)
+    path = tmp_path / 'val_per_film.json'
+    records.write_films(path, [records.film_record(p, np.ones(12), file=f'P{i}_01.png',
+                                                   truth=t)
+                               for i, (p, t) in enumerate(zip(pred, truth))])
+    lines = []
+    assert fit_grade_decision(str(path), lines.append) == pytest.approx(-0.007, abs=2e-5)
+    assert 'P-line shift -0.0070 of the H-line (-1.4 px on the median 200-px H-line)' in lines[0]
+    # of the 7 grade-II films the one 1.5 px lateral reads 0.2 px medial: found at the shift
+    assert 'IHDI_ge2_sens 0.857 -> 1.000' in lines[0]
+    records.write_films(path, records.read_json(path)[0][:19])
+    lines.clear()
+    assert fit_grade_decision(str(path), lines.append) == 0.0
+    assert 'the clinical P-line (38 hips' in lines[0]
+
+
+def test_test_tool_and_inferencer_grade_at_the_models_shift(trained_cascade, synthetic_root,
+                                                            tmp_path):
+    """A two-stage file whose refining stage decides the grade 4 % of the H-line
+    medial of the P-line: tools/test.py and the inferencer give the same grades,
+    those of geometry.ihdi_grades at that shift, and their records name it."""
+    from hip_mmpose.apis.model_files import save_published
+    config, _, best = trained_cascade
+    stages = read_published(best)
+    stages[1][2]['p_line_shift'] = torch.tensor(-0.04)
+    shifted = tmp_path / 'shifted.pth'
+    save_published(shifted, [(name, Config(cfg), weights, f'{name}.pth')
+                             for name, cfg, weights in stages])
+    run_test_tool([config, str(shifted), '--data-root', str(synthetic_root),
+                   '--work-dir', str(tmp_path / 'test'), '--cfg-options', *TINY_BOTH])
+    films = records.read_json(next((tmp_path / 'test' / 'hip').glob('*/test_per_film.json')))[0]
+    inferencer = HipInferencer(str(shifted))
+    assert inferencer.p_line_shift == pytest.approx(-0.04)
+    for film in films:
+        points = np.array(film['keypoints'])[:, :2]
+        assert film['ihdi_p_line_shift'] == -0.04
+        expected = [geometry.GRADE_NAMES[int(g)] for g in geometry.ihdi_grades(points, -0.04)]
+        assert list(film['ihdi_grade'].values()) == expected, film['file']
+        record = inferencer.measure(points, np.ones(12))
+        assert record['ihdi_p_line_shift'] == -0.04
+        assert {h: g for h, g in record['ihdi_grade'].items() if g} == {
+            h: g for h, g in film['ihdi_grade'].items() if record['ihdi_grade'][h]}
 
 
 def _dataset(root: Path, split='val', **kwargs):
@@ -240,6 +304,9 @@ def test_card_commands_train_test_publish_infer(trained_cascade, synthetic_root,
     assert calibration['split'] == 'train' and calibration['films'] == 4
     offsets = stages[1][2]['keypoint_offsets'].numpy()
     assert np.allclose(offsets, calibration['offsets']) and np.abs(offsets).max() > 0
+    # 4 val films (8 hips) are too few to fit where the grade is decided: the clinical
+    # P-line is kept (test_test_tool_and_inferencer_grade_at_the_models_shift sets one)
+    assert calibration['p_line_shift'] == 0 and float(stages[1][2]['p_line_shift']) == 0
 
     metrics = run_test_tool([config, str(best), '--data-root', str(synthetic_root),
                              '--work-dir', str(tmp_path / 'test'), '--cfg-options', *TINY_BOTH])

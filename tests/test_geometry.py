@@ -60,6 +60,65 @@ def test_every_grade_and_boundary(lateral, below, grade):
     assert geometry.ihdi_grades(p).tolist() == [grade, grade]
 
 
+
+@pytest.mark.parametrize('lateral,below,shift,grade', [
+    (-1, 30, 0.0, 1),     # 1 px medial of the P-line: I
+    (-1, 30, -0.01, 2),   # decided 2 px medial of it (1 % of the 200-px H-line): II
+    (-3, 30, -0.01, 1),   # 1 px medial of that line: I
+    (1, 30, 0.0, 2),      # 1 px lateral of the P-line: II ...
+    (1, 30, 0.01, 1),     # ... but medial of a line 2 px lateral of it: I
+    (29, 30, 0.0, 2),     # 1 px medial of the D-line: II ...
+    (29, 30, -0.01, 3),   # ... the D-line moves with the P-line: 1 px lateral of it, III
+])
+def test_grade_decided_at_a_shifted_p_line(lateral, below, shift, grade):
+    p = film(30, 20, h_left=(P_LEFT - lateral, 100 + below),
+             h_right=(P_RIGHT + lateral, 100 + below))
+    assert geometry.h_line_lengths(p) == pytest.approx(200)
+    assert geometry.ihdi_grades(p, shift).tolist() == [grade, grade]
+    # one shift per film, broadcast over a batch
+    batch = np.stack([p, p])
+    assert geometry.ihdi_grades(batch, np.array([0.0, shift])).tolist() == [
+        geometry.ihdi_grades(p).tolist(), [grade, grade]]
+
+
+def _films_with_offsets(true_lateral, pred_lateral):
+    """Films whose two H-points lie the given px lateral of their P-lines."""
+    return np.stack([film(30, 20, h_left=(P_LEFT - lat, 130), h_right=(P_RIGHT + lat, 130))
+                     for lat in true_lateral]), \
+        np.stack([film(30, 20, h_left=(P_LEFT - lat, 130), h_right=(P_RIGHT + lat, 130))
+                  for lat in pred_lateral])
+
+
+def test_fit_p_line_shift_is_the_intercept():
+    """Predicted offsets = a * H-line + b * true (px): the fit returns a."""
+    true_lateral = np.linspace(-30, 12, 25)
+    truth, pred = _films_with_offsets(true_lateral, -0.007 * 200 + 0.8 * true_lateral)
+    assert geometry.fit_p_line_shift(pred, truth) == pytest.approx(-0.007, abs=1e-9)
+    # a grade-II hip 1.5 px lateral of the P-line reads 0.2 px medial of it (grade I);
+    # graded at the fitted shift it is II again
+    lateral = int(np.argmin(np.abs(true_lateral - 1.5)))
+    assert true_lateral[lateral] == pytest.approx(1.5)
+    assert geometry.ihdi_grades(truth[lateral]).tolist() == [2, 2]
+    assert geometry.ihdi_grades(pred[lateral]).tolist() == [1, 1]
+    assert geometry.ihdi_grades(pred[lateral], -0.007).tolist() == [2, 2]
+    with pytest.raises(ValueError, match='at least 40'):
+        geometry.fit_p_line_shift(pred[:19], truth[:19])   # 38 hips
+    flat, _ = _films_with_offsets([-5] * 25, true_lateral)
+    with pytest.raises(ValueError, match='do not vary'):
+        geometry.fit_p_line_shift(pred, flat)
+    _, far = _films_with_offsets(true_lateral, -0.05 * 200 + true_lateral)
+    with pytest.raises(ValueError, match='beyond'):
+        geometry.fit_p_line_shift(far, truth)
+    with pytest.raises(ValueError, match='one shape'):
+        geometry.fit_p_line_shift(pred, truth[:3])
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf'), 0.05, -1, 'x', None])
+def test_checked_p_line_shift_refuses(bad):
+    with pytest.raises(ValueError, match='p_line_shift'):
+        geometry.checked_p_line_shift(bad)
+
+
 def test_mirror_swaps_hips():
     rng = np.random.default_rng(0)
     p = film(25, 33, (150, 120), (460, 95)) + rng.normal(0, 2, (12, 2))

@@ -12,18 +12,18 @@ from hip_mmpose.evaluation.hip_metric import CI_METRICS, patient_ids
 from tests.test_geometry import P_LEFT, P_RIGHT, film
 
 
-def _samples(preds, gts, names=None):
+def _samples(preds, gts, names=None, **meta):
     names = names or [f'F{i}.png' for i in range(len(preds))]
     return [dict(img_path=f'/films/{name}',
                  pred_instances=dict(keypoints=p[None], keypoint_scores=np.ones((1, 12))),
-                 gt_instances=dict(keypoints=g[None]))
+                 gt_instances=dict(keypoints=g[None]), **meta)
             for name, p, g in zip(names, preds, gts)]
 
 
-def _evaluate(preds, gts, names=None, **kwargs):
+def _evaluate(preds, gts, names=None, meta=None, **kwargs):
     metric = METRICS.build(dict(type='HipMetric', **kwargs))
     metric.dataset_meta = dict(keypoint_id2name={i: f'k{i + 1}' for i in range(12)})
-    metric.process([], _samples(preds, gts, names))
+    metric.process([], _samples(preds, gts, names, **(meta or {})))
     return metric.evaluate(len(preds))
 
 
@@ -95,6 +95,30 @@ def test_missed_grade_two_hips():
     assert m['hip/IHDI_bal_acc'] == pytest.approx(0.5)
     assert m['hip/IHDI_kappa'] == pytest.approx(0.0)
     assert m['hip/IHDI_ge2_sens'] == 0 and m['hip/IHDI_ge2_spec'] == 1
+
+
+def test_grades_at_the_models_p_line_shift(tmp_path):
+    """Grade-II hips (11-18 px lateral of the P-line) read 2 px medial of it: all I. A
+    model that decides 3 px medial (shift -0.015 of the 200-px H-line) grades them II;
+    the true grades use no shift, and the per-film records say which shift was used."""
+    gts = _films()
+    preds = gts.copy()
+    lateral = geometry.h_point_offsets(gts)['lateral_of_p']
+    for i, grades in enumerate(geometry.ihdi_grades(gts)):
+        for hip, medial in ((0, 1), (1, -1)):  # +x is medial for the image-left hip
+            if grades[hip] == 2:  # its metaphysis moved to 2 px medial of the P-line
+                preds[i, list(geometry.HIP_KEYPOINTS[hip][3:]), 0] += medial * (
+                    lateral[i, hip] + 2)
+    assert geometry.h_point_offsets(preds)['lateral_of_p'][1, 0] == pytest.approx(-2)
+    assert (geometry.ihdi_grades(preds) == 1).all()
+    assert _evaluate(preds, gts)['hip/IHDI_recall_II'] == 0
+    m = _evaluate(preds, gts, meta=dict(p_line_shift=-0.015), dump_name='test',
+                  out_dir=str(tmp_path))
+    assert m['hip/IHDI_kappa'] == 1 and m['hip/IHDI_bal_acc'] == 1
+    film0 = json.loads((tmp_path / 'test_per_film.json').read_text())['films'][1]
+    assert film0['ihdi_p_line_shift'] == -0.015
+    assert film0['ihdi_grade'] == film0['true_ihdi_grade'] == dict(image_left='II',
+                                                                   image_right='I')
 
 
 def test_kappa_hand_computed():

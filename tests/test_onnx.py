@@ -64,6 +64,9 @@ def test_export_holds_both_stages_and_their_settings(onnx_model, trained_cascade
     offsets = torch_model.refiner.keypoint_offsets.numpy()
     assert 'keypoint_offsets' not in film and np.abs(offsets).max() > 0
     assert np.allclose(hip['keypoint_offsets'], offsets)
+    # and where its grade is decided (0 here: 4 val films are too few to fit it)
+    assert hip['p_line_shift'] == float(torch_model.refiner.p_line_shift) == 0.0
+    assert 'p_line_shift' not in film
 
 
 def test_onnx_and_torch_measure_the_same(onnx_model, trained_cascade, films):
@@ -194,6 +197,18 @@ def test_a_non_hip_or_broken_onnx_file_is_refused_by_name(tmp_path, onnx_model, 
         onnx.save(model, str(bad))
         with pytest.raises(OnnxModelError, match=f"{bad}: .*keypoint_offsets: expected"):
             OnnxHipInferencer(bad)
+    # a grade decision point that is not a number, or far off the P-line
+    for shift in ('x', float('nan'), 0.5, True):
+        meta = json.loads(onnx.load(str(onnx_model)).metadata_props[0].value)
+        meta['stages'][1]['p_line_shift'] = shift
+        model.metadata_props[0].value = json.dumps(meta)
+        onnx.save(model, str(bad))
+        with pytest.raises(OnnxModelError, match=f"{bad}: .*p_line_shift"):
+            OnnxHipInferencer(bad)
+    meta['stages'][1]['p_line_shift'] = -0.01
+    model.metadata_props[0].value = json.dumps(meta)
+    onnx.save(model, str(bad))
+    assert OnnxHipInferencer(bad).p_line_shift == -0.01
     # the CLI: one line naming the file, exit 2, nothing written
     out = tmp_path / 'out'
     assert infer_main([str(films[0]), '--onnx', str(other), '--out-dir', str(out)]) == 2

@@ -51,6 +51,31 @@ def test_registered_visualizer_joins_the_two_hips_of_a_film():
     assert (expected != film).any(axis=2).sum() > 500
 
 
+def test_a_models_grade_decision_line_is_drawn_beside_the_p_line():
+    """With a P-line shift the drawing adds that line, thin and grey, 1 % of the 200-px
+    H-line (2 px) medial of each P-line, and the sample's shift reaches the drawing."""
+    from hip_mmpose import geometry
+    from hip_mmpose.visualization import draw_hip_geometry
+    from tests.test_geometry import film as hand_film
+    points = hand_film(30, 20)
+    canvas = np.zeros((300, 640, 3), np.uint8)
+    plain = draw_hip_geometry(canvas, points)
+    shifted = draw_hip_geometry(canvas, points, p_line_shift=-0.01)
+    changed = np.argwhere((plain != shifted).any(axis=2))
+    p_line_x = geometry.h_line_feet(points)[:, 0]   # 156.7 and 447.0
+    lines_x = p_line_x + [2, -2]  # +x is medial for the image-left hip
+    for x in lines_x:  # a vertical line 2 px medial of each P-line ...
+        assert (np.abs(changed[:, 1] - x) < 1.5).sum() > 50, x
+    # ... and nothing else: the labels (grades I here either way) stay as they were
+    assert (np.abs(changed[:, 1, None] - lines_x).min(axis=1) < 2.5).all()
+    assert (changed[:, 0] < 300 - 40).all()
+    visualizer = VISUALIZERS.build(dict(type='HipPoseVisualizer', name='test_shift'))
+    drawn = visualizer.add_datasample('f', canvas, _sample(points, np.ones(12), p_line_shift=-0.01,
+                                                           img_path='/x/f.png'), draw_gt=False)
+    assert np.array_equal(drawn[..., ::-1], visualizer.draw_hip_geometry(
+        canvas, points, np.ones(12), label='f.png (prediction)', p_line_shift=-0.01))
+
+
 def test_the_hook_reads_films_as_the_project_does(tmp_path):
     """MMPose's hook reads films through fileio: the configs' backend gives it a 16-bit
     film windowed as film_io reads it (OpenCV alone would keep only the top byte)."""

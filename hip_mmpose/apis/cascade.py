@@ -18,10 +18,12 @@ The refining stage's validation and test crops come from the first stage's point
 on the same films, handed over as the per-film JSON that :class:`HipMetric` writes
 (:mod:`hip_mmpose.records`), read back by :class:`HipRefineDataset`.
 
-A second optional entry, ``calibration = dict(split='train')``, measures the
-refining stage's mean error per hip side and point on the training films after
-training (:func:`calibrate`) and stores it in the model, which subtracts it
-(:class:`~hip_mmpose.models.HipTopdownPoseEstimator`).
+A second optional entry, ``calibration = dict(split='train', grade_split='val')``,
+measures the refining stage's mean error per hip side and point on the training
+films after training (:func:`calibrate`) and stores it in the model, which subtracts
+it (:class:`~hip_mmpose.models.HipTopdownPoseEstimator`); with ``grade_split`` it
+then fits where the model's IHDI grade is decided on the val films
+(:func:`hip_mmpose.geometry.fit_p_line_shift`) and stores that too.
 """
 from __future__ import annotations
 
@@ -309,25 +311,33 @@ def calibrate(stages: dict, film_weights: dict, hip_weights: dict, calibration: 
     hips around them (as at test time), and
     :func:`hip_mmpose.hip_crops.fit_hip_offsets` measures what is left per point;
     :class:`HipTopdownPoseEstimator` subtracts it from then on. With ``val_points``
-    the val split is measured without and with the offsets, for the log.
+    the val split is measured without and with the offsets, for the log; with
+    ``calibration['grade_split'] == 'val'`` as well, the grade's P-line shift is fitted
+    on the val films' calibrated points (:func:`geometry.fit_p_line_shift`) and stored
+    in ``hip_weights['p_line_shift']`` (0, the clinical P-line, where it cannot be
+    fitted: too few hips, or a fit out of bounds; the log says why).
 
     Args:
         stages (dict[str, Config]): the two stages' configs (:func:`stage_configs`).
         film_weights (dict): the whole-film stage's weights.
         hip_weights (dict): the refining stage's weights; its ``keypoint_offsets``
             entry is set.
-        calibration (dict): ``dict(split='train')``: the split it is measured on.
+        calibration (dict): ``split`` (the split the offsets are measured on,
+            ``'train'``) and ``grade_split`` (``'val'``, or None to grade at the
+            clinical P-line).
         val_points (str, optional): the first stage's per-film JSON on val. Defaults
-            to None (no val comparison).
+            to None (no val comparison, no grade fit).
         log (callable): where progress lines go. Defaults to ``print``.
 
     Returns:
         dict: ``split``, ``films``, ``offsets`` (2 x K x 2 nested list, crop-scale
-        units) and, with ``val_points``, ``val_before`` / ``val_after`` metrics.
+        units), ``p_line_shift`` and, with ``val_points``, ``val_before`` /
+        ``val_after`` metrics.
 
     Raises:
         ValueError: the refining stage's model is not a ``HipTopdownPoseEstimator``
-            (it has nowhere to keep the offsets), or the split is not a known one.
+            (it has nowhere to keep the offsets), the split is not a known one, or
+            ``grade_split`` is neither ``'val'`` nor None.
     """
     import numpy as np
     import torch
@@ -342,7 +352,11 @@ def calibrate(stages: dict, film_weights: dict, hip_weights: dict, calibration: 
     split = calibration.get('split', 'train')
     if split not in SPLIT_LOADERS:
         raise ValueError(f'calibration split {split!r}: expected one of {sorted(SPLIT_LOADERS)}')
+    grade_split = calibration.get('grade_split')
+    if grade_split not in (None, 'val'):
+        raise ValueError(f'calibration grade_split {grade_split!r}: expected \'val\' or None')
     hip_weights['keypoint_offsets'] = torch.zeros(2, geometry.HIP_NUM_KEYPOINTS, 2)
+    hip_weights['p_line_shift'] = torch.zeros(())
     log(f'== calibration: both stages on the {split} films, mean error per hip side and point')
     _, film_points = predict_split(stages[FILM], film_weights, split, f'{FILM}_{split}')
     _, hip_points = predict_split(_use_points(copy.deepcopy(hip), {'test': film_points}),
@@ -357,18 +371,56 @@ def calibrate(stages: dict, film_weights: dict, hip_weights: dict, calibration: 
     side = np.median(crop_sides(crop_points, padding)[:, 0])
     log(f'   {len(refined["file"])} films; offsets (px at a median crop of {side:.0f} px): '
         f'mean {np.abs(offsets).mean() * side:.2f}, largest {np.abs(offsets).max() * side:.2f}')
-    result = dict(split=split, films=len(refined['file']), offsets=offsets.tolist())
+    result = dict(split=split, films=len(refined['file']), offsets=offsets.tolist(),
+                  p_line_shift=0.0)
     val_hip = _use_points(copy.deepcopy(hip), {'test': val_points}) if val_points else None
     if val_hip is not None:  # the offsets are still 0 here
         result['val_before'], _ = predict_split(val_hip, hip_weights, 'val', f'{HIP}_val_raw')
     hip_weights['keypoint_offsets'] = torch.as_tensor(offsets, dtype=torch.float32)
     if val_hip is not None:
-        result['val_after'], _ = predict_split(val_hip, hip_weights, 'val', f'{HIP}_val_calib')
+        result['val_after'], val_after = predict_split(val_hip, hip_weights, 'val',
+                                                       f'{HIP}_val_calib')
         keys = ('hip/AI_MAE', 'hip/MRE', 'hip/AI_r', 'hip/IHDI_kappa')
         log('   val ' + ', '.join(f'{k.split("/")[1]} {result["val_before"].get(k, float("nan")):.3f}'
                                   f' -> {result["val_after"].get(k, float("nan")):.3f}'
                                   for k in keys))
+        if grade_split:
+            result['p_line_shift'] = fit_grade_decision(val_after, log)
+            hip_weights['p_line_shift'] = torch.tensor(result['p_line_shift'])
+    elif grade_split:
+        log('   grade decision: no val films (validation is off); the clinical P-line')
     return result
+
+
+def fit_grade_decision(per_film: str, log=print) -> float:
+    """The grade's P-line shift fitted on a split's per-film JSON, with a log line.
+
+    Args:
+        per_film (str): HipMetric's per-film JSON of the calibrated model on val.
+        log (callable): where the line goes. Defaults to ``print``.
+
+    Returns:
+        float: :func:`geometry.fit_p_line_shift` of its points, or 0.0 (the clinical
+        P-line) where that refuses (the log says why).
+    """
+    import numpy as np
+
+    from hip_mmpose import geometry, records
+    from hip_mmpose.evaluation.hip_metric import hip_measures, summarise
+    films = records.as_arrays(records.read_json(per_film)[0])
+    pred, truth = films['keypoints'], films['true_keypoints']
+    try:
+        shift = geometry.fit_p_line_shift(pred, truth)
+    except ValueError as err:
+        log(f'   grade decision: the clinical P-line ({err})')
+        return 0.0
+    length = float(np.nanmedian(geometry.h_line_lengths(truth)))
+    before, after = (summarise(hip_measures(pred, truth, p_line_shift=s)) for s in (0.0, shift))
+    log(f'   grade decision: P-line shift {shift:+.4f} of the H-line ({shift * length:+.1f} px '
+        f'on the median {length:.0f}-px H-line), fitted on {len(pred)} val films\n'
+        '   val ' + ', '.join(f'{k} {before[k]:.3f} -> {after[k]:.3f}' for k in
+                             ('IHDI_bal_acc', 'IHDI_kappa', 'IHDI_ge2_sens', 'IHDI_ge2_spec')))
+    return shift
 
 
 def test_cascade(cfg: Config, checkpoint: str, work_dir: str, split: str = 'test',

@@ -37,6 +37,9 @@ class HipInferencer(HipMeasurer):
         self.refiner = models.get('hip')
         # as tools/test.py: pass k refines around pass k-1's points
         self.refine_passes = (refine_passes(self.refiner.cfg) if self.refiner is not None else 0)
+        # the grade's decision point, fitted on val by tools/train.py (0 if none)
+        last = self.refiner if self.refiner is not None else self.model
+        self.p_line_shift = float(getattr(last, 'p_line_shift', 0.0))
         self.model.test_cfg['flip_test'] = flip_test
         self.batch_size = batch_size
         self.score_thr = score_thr

@@ -112,6 +112,9 @@ def stage_metadata(name: str, model, source) -> dict:
     offsets = getattr(model, 'keypoint_offsets', None)  # HipTopdownPoseEstimator's
     if offsets is not None:
         settings['keypoint_offsets'] = offsets.detach().cpu().double().tolist()
+    shift = getattr(model, 'p_line_shift', None)  # HipTopdownPoseEstimator's
+    if shift is not None:
+        settings['p_line_shift'] = float(shift)
     return settings
 
 

@@ -127,7 +127,9 @@ class HipMetric(BaseMetric):
         ``(K,)``, true keypoints ``gt`` ``(K, 2)`` (film or crop-frame pixels, K = 12,
         or 6 with ``hip_side`` for the refining stage), ``spacing`` (mm per pixel or
         None), ``image_size`` ``(width, height)`` and, for a per-hip sample, the
-        film's ``width`` (to un-mirror the image-right hip).
+        film's ``width`` (to un-mirror the image-right hip), and the grade's
+        ``p_line_shift`` (:func:`geometry.ihdi_grades`) the model sets (0 where it sets
+        none).
 
         Args:
             data_batch (Any): A batch of data from the dataloader (unused).
@@ -146,7 +148,8 @@ class HipMetric(BaseMetric):
                 spacing=_spacing(sample.get('pixel_spacing')),
                 image_size=(tuple(int(v) for v in sample['ori_shape'][::-1])
                             if sample.get('ori_shape') is not None else None),
-                width=sample['ori_shape'][1] if 'hip_side' in sample else None))
+                width=sample['ori_shape'][1] if 'hip_side' in sample else None,
+                p_line_shift=float(sample.get('p_line_shift', 0.0))))
 
     # ------------------------------------------------------------------ metrics
     def compute_metrics(self, results: list) -> dict:
@@ -169,7 +172,8 @@ class HipMetric(BaseMetric):
         gt = np.stack([r['gt'] for r in results])
         spacings = [r.get('spacing') for r in results]
         per_film = hip_measures(pred, gt, None if any(v is None for v in spacings)
-                                else np.stack(spacings))
+                                else np.stack(spacings),
+                                np.array([r.get('p_line_shift', 0.0) for r in results]))
         metrics = summarise(per_film, self.radii, self._keypoint_names(pred.shape[1]),
                             files=[r['img_path'] for r in results], radii_mm=self.radii_mm,
                             **self.ci_cfg)
@@ -203,7 +207,8 @@ def join_hips(results: list) -> list:
 
     Returns:
         list[dict]: one result per film (``img_path``, ``pred`` and ``gt`` ``(12, 2)``
-        in film pixels, ``scores`` ``(12,)``, ``spacing``, ``image_size``).
+        in film pixels, ``scores`` ``(12,)``, ``spacing``, ``image_size``,
+        ``p_line_shift``).
 
     Raises:
         ValueError: a film has only one of its hips among the results.
@@ -225,7 +230,8 @@ def join_hips(results: list) -> list:
         joined.append(dict(img_path=path, pred=merge_hips([h['pred'] for h in hips], width),
                            gt=merge_hips([h['gt'] for h in hips], width), scores=scores,
                            spacing=hips[0].get('spacing'),
-                           image_size=hips[0].get('image_size')))
+                           image_size=hips[0].get('image_size'),
+                           p_line_shift=hips[0].get('p_line_shift', 0.0)))
     return joined
 
 
@@ -237,7 +243,8 @@ def _spacing(value):
     return value if value.shape == (2,) and np.isfinite(value).all() else None
 
 
-def hip_measures(pred: np.ndarray, gt: np.ndarray, spacing: np.ndarray | None = None) -> dict:
+def hip_measures(pred: np.ndarray, gt: np.ndarray, spacing: np.ndarray | None = None,
+                 p_line_shift=0.0) -> dict:
     """Per-film measures of predicted and true points ``(N, 12, 2)``.
 
     Args:
@@ -245,6 +252,9 @@ def hip_measures(pred: np.ndarray, gt: np.ndarray, spacing: np.ndarray | None = 
         gt (np.ndarray): true points, film pixels.
         spacing (np.ndarray, optional): ``(N, 2)`` mm per pixel (x, y) of every
             film; adds ``errors_mm`` and ``spacing``. Defaults to None.
+        p_line_shift (float | np.ndarray): the predicted grades' P-line shift, one
+            or ``(N,)`` (:func:`geometry.ihdi_grades`; the true grades use none).
+            Defaults to 0.0.
 
     Returns:
         dict: ``errors`` (px, ``(N, 12)``), ``h_line``, ``ai_pred``, ``ai_true``,
@@ -253,9 +263,9 @@ def hip_measures(pred: np.ndarray, gt: np.ndarray, spacing: np.ndarray | None = 
     """
     errors = geometry.radial_errors(pred, gt)  # (N, 12)
     ai_pred, ai_true = geometry.acetabular_indices(pred), geometry.acetabular_indices(gt)
-    grade_pred, grade_true = geometry.ihdi_grades(pred), geometry.ihdi_grades(gt)
-    left, right = geometry.TRIRADIATE  # the H-line runs 3 -> 7
-    h_len = np.linalg.norm(gt[:, right] - gt[:, left], axis=-1)
+    grade_pred = geometry.ihdi_grades(pred, p_line_shift)
+    grade_true = geometry.ihdi_grades(gt)
+    h_len = geometry.h_line_lengths(gt)
     out = dict(errors=errors, h_line=h_len, ai_pred=ai_pred, ai_true=ai_true,
                grade_pred=grade_pred, grade_true=grade_true,
                confusion=stats.confusion_matrix(grade_true, grade_pred, GRADE_AXIS))
@@ -441,7 +451,7 @@ def write_per_film(folder, name, results, metrics, keypoint_names=None) -> tuple
         folder (str): where to write.
         name (str): the file stem (``<name>_per_film.json``).
         results (list[dict]): per-film results (``img_path``, ``pred``, ``gt``,
-            ``scores``, ``spacing``, ``image_size``).
+            ``scores``, ``spacing``, ``image_size``, ``p_line_shift``).
         metrics (dict): the summary.
         keypoint_names (list[str], optional): the 12 names, for the flags.
 
@@ -452,7 +462,8 @@ def write_per_film(folder, name, results, metrics, keypoint_names=None) -> tuple
     films = [records.film_record(r['pred'], r['scores'], file=osp.basename(r['img_path']),
                                  image_size=r.get('image_size'),
                                  pixel_spacing=r.get('spacing'), keypoint_names=keypoint_names,
-                                 truth=r['gt'], img_path=r['img_path'])
+                                 truth=r['gt'], img_path=r['img_path'],
+                                 p_line_shift=r.get('p_line_shift', 0.0))
              for r in results]
     json_path, csv_path = records.per_film_paths(folder, name)
     records.write_films(json_path, films, metrics)

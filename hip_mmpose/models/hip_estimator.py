@@ -24,6 +24,12 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
     orientation (``metainfo['hip_side']`` picks the row); all zero, the
     model is MMPose's estimator unchanged. Training and the loss are untouched.
 
+    Its ``p_line_shift`` buffer (a scalar, 0 by default) is where the IHDI grade of
+    its points is decided (:func:`hip_mmpose.geometry.ihdi_grades`): ``tools/train.py``
+    fits it on the val films (:func:`hip_mmpose.geometry.fit_p_line_shift`); each
+    predicted sample carries it as ``p_line_shift``, which ``HipMetric`` and the
+    inferencers grade with.
+
     Args:
         num_keypoints (int): points per hip. Defaults to
             ``geometry.HIP_NUM_KEYPOINTS`` (6).
@@ -33,6 +39,7 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
     def __init__(self, num_keypoints: int = geometry.HIP_NUM_KEYPOINTS, **kwargs):
         super().__init__(**kwargs)
         self.register_buffer('keypoint_offsets', torch.zeros(2, num_keypoints, 2))
+        self.register_buffer('p_line_shift', torch.zeros(()))
 
     def set_keypoint_offsets(self, offsets) -> None:
         """Store offsets ``(2, K, 2)`` (image-left, image-right) in crop-scale units.
@@ -49,14 +56,27 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
                              f'{tuple(self.keypoint_offsets.shape)}; got {tuple(value.shape)}')
         self.keypoint_offsets.copy_(value.to(self.keypoint_offsets.device))
 
+    def set_p_line_shift(self, shift: float) -> None:
+        """Store the grade's P-line shift (a fraction of the H-line's length).
+
+        Args:
+            shift (float): e.g. from :func:`hip_mmpose.geometry.fit_p_line_shift`.
+
+        Raises:
+            ValueError: not a finite number within ``geometry.P_LINE_SHIFT_LIMIT``.
+        """
+        self.p_line_shift.fill_(geometry.checked_p_line_shift(shift))
+
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # weights saved before the offsets existed load as a model without them
+        # weights saved before the offsets (the shift) existed load as a model without
         state_dict.setdefault(prefix + 'keypoint_offsets', torch.zeros_like(self.keypoint_offsets))
+        state_dict.setdefault(prefix + 'p_line_shift', torch.zeros_like(self.p_line_shift))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def add_pred_to_datasample(self, batch_pred_instances, batch_pred_fields,
                                batch_data_samples):
-        """MMPose's mapping back to film pixels, then each hip's side's offsets.
+        """MMPose's mapping back to film pixels, then each hip's side's offsets;
+        each sample carries the grade's ``p_line_shift`` where it is not 0.
 
         Args:
             batch_pred_instances (list[InstanceData]): the head's predictions.
@@ -68,6 +88,10 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
         """
         samples = super().add_pred_to_datasample(batch_pred_instances, batch_pred_fields,
                                                  batch_data_samples)
+        shift = float(self.p_line_shift)
+        if shift:
+            for sample in samples:
+                sample.set_metainfo(dict(p_line_shift=shift))
         offsets = self.keypoint_offsets.detach().cpu().numpy()
         if not offsets.any():
             return samples
@@ -76,3 +100,4 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
             keypoints = sample.pred_instances.keypoints
             keypoints[..., :2] += offsets[side] * sample.metainfo['input_scale']
         return samples
+

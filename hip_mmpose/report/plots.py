@@ -79,8 +79,9 @@ def film_comparison(film: dict, out_path, margin: float = 0.35) -> Path | None:
     cy0, cy1 = int(max(0, y0 - pad)), int(min(h, y1 + pad))
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.2))
     visualizer = overlay_visualizer()
-    for ax, (title, pts, ai, grade) in zip(axes, panels):
-        drawn = visualizer.draw_hip_geometry(img, pts)[cy0:cy1, cx0:cx1]
+    shifts = (film.get('ihdi_p_line_shift') or 0.0, 0.0)  # the truth is graded at none
+    for ax, (title, pts, ai, grade), shift in zip(axes, panels, shifts):
+        drawn = visualizer.draw_hip_geometry(img, pts, p_line_shift=shift)[cy0:cy1, cx0:cx1]
         ax.imshow(drawn[..., ::-1], extent=(cx0, cx1, cy1, cy0))
         hips = '   |   '.join(f'{label}: AI {_deg(ai[hip]):.1f} deg, IHDI {grade[hip]}'
                                for hip, label in zip(HIPS, LABELS))

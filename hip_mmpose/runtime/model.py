@@ -117,6 +117,13 @@ def check_metadata(meta, path) -> dict:
             if not ok:
                 raise fail(f'stages[{stage["name"]}].keypoint_offsets: expected finite '
                            f'numbers of shape {shape}')
+        if stage.get('p_line_shift') is not None:
+            if isinstance(stage['p_line_shift'], bool):
+                raise fail(f'stages[{stage["name"]}].p_line_shift: expected a number')
+            try:
+                geometry.checked_p_line_shift(stage['p_line_shift'])
+            except ValueError as err:
+                raise fail(f'stages[{stage["name"]}].{err}') from None
         if sorted(stage['flip_indices']) != list(range(stage['num_keypoints'])):
             raise fail(f'stages[{stage["name"]}].flip_indices: not a permutation of the '
                        'keypoints')
@@ -211,6 +218,9 @@ class OnnxHipInferencer(HipMeasurer):
         self.stages['film'] = dict(self.stages['film'], flip_test=flip_test)
         self.keypoint_names = list(self.meta['keypoint_names'])
         self.refine_passes = self.meta['refine_passes']
+        # the grade's decision point travels with the last stage that runs
+        last = self.stages['hip'] if self.refine_passes else self.stages['film']
+        self.p_line_shift = float(last.get('p_line_shift') or 0.0)
         self.batch_size = batch_size
         self.score_thr = score_thr
         # every graph input is fed: the stage not run gets an empty batch
