@@ -161,7 +161,7 @@ def test_grade_decision_fitted_on_a_per_film_file(tmp_path):
 
 
 def test_test_tool_and_inferencer_grade_at_the_models_shift(trained_cascade, synthetic_root,
-                                                            tmp_path):
+                                                            tmp_path, capsys):
     """A two-stage file whose refining stage decides the grade 4 % of the H-line
     medial of the P-line: tools/test.py and the inferencer give the same grades,
     those of geometry.ihdi_grades at that shift, and their records name it."""
@@ -174,7 +174,19 @@ def test_test_tool_and_inferencer_grade_at_the_models_shift(trained_cascade, syn
                              for name, cfg, weights in stages])
     run_test_tool([config, str(shifted), '--data-root', str(synthetic_root),
                    '--work-dir', str(tmp_path / 'test'), '--cfg-options', *TINY_BOTH])
+    assert "decided at the model's P-line shift -0.0400 of the H-line" in capsys.readouterr().out
     films = records.read_json(next((tmp_path / 'test' / 'hip').glob('*/test_per_film.json')))[0]
+    # the clinical P-line on request
+    run_test_tool([config, str(shifted), '--data-root', str(synthetic_root),
+                   '--work-dir', str(tmp_path / 'clinical'), '--cfg-options', *TINY_BOTH,
+                   'test_evaluator.p_line_shift=0'])
+    assert 'P-line shift' not in capsys.readouterr().out
+    clinical = records.read_json(next((tmp_path / 'clinical' / 'hip')
+                                      .glob('*/test_per_film.json')))[0]
+    for film, plain in zip(films, clinical):
+        points = np.array(plain['keypoints'])[:, :2]
+        assert plain['ihdi_p_line_shift'] == 0 and list(plain['ihdi_grade'].values()) == [
+            geometry.GRADE_NAMES[int(g)] for g in geometry.ihdi_grades(points)]
     inferencer = HipInferencer(str(shifted))
     assert inferencer.p_line_shift == pytest.approx(-0.04)
     for film in films:

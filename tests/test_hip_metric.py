@@ -119,6 +119,11 @@ def test_grades_at_the_models_p_line_shift(tmp_path):
     assert film0['ihdi_p_line_shift'] == -0.015
     assert film0['ihdi_grade'] == film0['true_ihdi_grade'] == dict(image_left='II',
                                                                    image_right='I')
+    # a metric that names a shift overrides the model's: 0 is the clinical P-line
+    clinical = _evaluate(preds, gts, meta=dict(p_line_shift=-0.015), p_line_shift=0)
+    assert clinical['hip/IHDI_recall_II'] == 0
+    with pytest.raises(ValueError, match='p_line_shift'):
+        METRICS.build(dict(type='HipMetric', p_line_shift=0.5))
 
 
 def test_kappa_hand_computed():

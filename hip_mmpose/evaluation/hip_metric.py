@@ -99,6 +99,10 @@ class HipMetric(BaseMetric):
             name does not match is its own patient. Defaults to
             :data:`PATIENT_PATTERN` (the name up to its first ``'_'``).
         seed (int): seed of the bootstrap resampling. Defaults to 0.
+        p_line_shift (float, optional): where the predicted grades are decided
+            (:func:`geometry.ihdi_grades`): None takes each sample's ``p_line_shift``,
+            the model's (0 where it sets none); a number grades every film there, e.g.
+            ``test_evaluator.p_line_shift=0`` for the clinical P-line. Defaults to None.
         collect_device (str): Defaults to ``'cpu'``.
         prefix (str, optional): Defaults to None (``'hip'``).
     """
@@ -109,7 +113,8 @@ class HipMetric(BaseMetric):
                  radii_mm: Sequence[float] = (1, 2, 2.5, 4), dump_name: str | None = None,
                  out_dir: str | None = None, bootstrap: int = 1000,
                  ci_method: str = 'percentile', patient_pattern: str = PATIENT_PATTERN,
-                 seed: int = 0, collect_device: str = 'cpu', prefix: str | None = None):
+                 seed: int = 0, p_line_shift: float | None = None,
+                 collect_device: str = 'cpu', prefix: str | None = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.radii = tuple(radii)
         self.radii_mm = tuple(radii_mm)
@@ -117,6 +122,8 @@ class HipMetric(BaseMetric):
         self.out_dir = out_dir
         self.ci_cfg = dict(bootstrap=int(bootstrap), ci_method=ci_method,
                            patient_pattern=patient_pattern, seed=seed)
+        self.p_line_shift = (None if p_line_shift is None
+                             else geometry.checked_p_line_shift(p_line_shift))
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Process one batch of data samples and predictions.
@@ -129,7 +136,7 @@ class HipMetric(BaseMetric):
         None), ``image_size`` ``(width, height)`` and, for a per-hip sample, the
         film's ``width`` (to un-mirror the image-right hip), and the grade's
         ``p_line_shift`` (:func:`geometry.ihdi_grades`) the model sets (0 where it sets
-        none).
+        none), unless this metric names one.
 
         Args:
             data_batch (Any): A batch of data from the dataloader (unused).
@@ -149,7 +156,8 @@ class HipMetric(BaseMetric):
                 image_size=(tuple(int(v) for v in sample['ori_shape'][::-1])
                             if sample.get('ori_shape') is not None else None),
                 width=sample['ori_shape'][1] if 'hip_side' in sample else None,
-                p_line_shift=float(sample.get('p_line_shift', 0.0))))
+                p_line_shift=(float(sample.get('p_line_shift', 0.0))
+                              if self.p_line_shift is None else self.p_line_shift)))
 
     # ------------------------------------------------------------------ metrics
     def compute_metrics(self, results: list) -> dict:

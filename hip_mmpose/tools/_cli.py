@@ -130,3 +130,18 @@ def print_test_tables(result, split: str, checkpoint_name: str) -> None:
         tables = [(result.metrics, f'{split} metrics ({checkpoint_name})')]
     for table, title in tables:
         print(format_metric_table(table, title=title))
+    shift = _p_line_shift(result.per_film)
+    if shift:
+        print(f'IHDI grades decided at the model\'s P-line shift {shift:+.4f} of the H-line '
+              '(fitted on val; --cfg-options test_evaluator.p_line_shift=0 grades at the '
+              'clinical P-line)')
+
+
+def _p_line_shift(per_film) -> float:
+    """The P-line shift a test's per-film records were graded at (0 where none)."""
+    from hip_mmpose import records
+    try:
+        films = records.read_json(per_film)[0] if per_film else []
+    except (OSError, ValueError):
+        return 0.0
+    return float(films[0].get('ihdi_p_line_shift') or 0.0) if films else 0.0
