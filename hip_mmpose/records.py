@@ -61,7 +61,7 @@ HIPS = geometry.HIP_NAMES
 NUM_KEYPOINTS = geometry.NUM_KEYPOINTS
 #: Decimals written: pixels, degrees and millimetres; keypoint scores; pixel spacings;
 #: the grade's P-line shift (a fraction of the H-line).
-DIGITS = dict(px=2, deg=2, mm=2, score=4, spacing=6, shift=5)
+DIGITS = dict(px=2, deg=2, mm=2, score=4, spacing=6, shift=6)
 #: The fields of every record, and those only an evaluation record has, in order.
 PREDICTION_FIELDS = ('keypoints', 'acetabular_index', 'ihdi_grade', 'ihdi_p_line_shift',
                      'not_measured',
