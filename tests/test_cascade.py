@@ -131,6 +131,8 @@ def test_hip_estimator_adds_each_sides_offsets(mmpose_scope):
     assert model.state_dict()['p_line_shift'] == pytest.approx(-0.007)
     with pytest.raises(ValueError, match='p_line_shift'):
         model.set_p_line_shift(0.5)
+    with pytest.raises(ValueError, match='p_line_shift nan: expected a finite number'):
+        model.load_state_dict(dict(weights, p_line_shift=torch.tensor(float('nan'))))
     weights.pop('keypoint_offsets')
     weights.pop('p_line_shift')  # weights from before either existed
     model.load_state_dict(weights)

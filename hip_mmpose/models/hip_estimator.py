@@ -71,6 +71,9 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
         # weights saved before the offsets (the shift) existed load as a model without
         state_dict.setdefault(prefix + 'keypoint_offsets', torch.zeros_like(self.keypoint_offsets))
         state_dict.setdefault(prefix + 'p_line_shift', torch.zeros_like(self.p_line_shift))
+        shift = state_dict[prefix + 'p_line_shift']
+        if torch.is_tensor(shift) and shift.numel() == 1:  # a file's value, checked
+            geometry.checked_p_line_shift(float(shift))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def add_pred_to_datasample(self, batch_pred_instances, batch_pred_fields,
