@@ -189,26 +189,24 @@ def test_a_non_hip_or_broken_onnx_file_is_refused_by_name(tmp_path, onnx_model, 
     onnx.save(model, str(bad))
     with pytest.raises(OnnxModelError, match=f"{bad}: .*codec.type 'SimCCLabel'"):
         OnnxHipInferencer(bad)
+
+    def hip_stage_set(key, value):
+        """``bad`` = the export with one key of its hip stage's metadata replaced."""
+        meta = json.loads(onnx.load(str(onnx_model)).metadata_props[0].value)
+        meta['stages'][1][key] = value
+        model.metadata_props[0].value = json.dumps(meta)
+        onnx.save(model, str(bad))
+        return bad
+
     # offsets that are not numbers, or of another shape
     for offsets in ([[[float('nan'), 0.0]] * 6] * 2, [[0.0, 0.0]] * 6, 'x'):
-        meta = json.loads(onnx.load(str(onnx_model)).metadata_props[0].value)
-        meta['stages'][1]['keypoint_offsets'] = offsets
-        model.metadata_props[0].value = json.dumps(meta)
-        onnx.save(model, str(bad))
         with pytest.raises(OnnxModelError, match=f"{bad}: .*keypoint_offsets: expected"):
-            OnnxHipInferencer(bad)
+            OnnxHipInferencer(hip_stage_set('keypoint_offsets', offsets))
     # a grade decision point that is not a number, or far off the P-line
     for shift in ('x', float('nan'), 0.5, True):
-        meta = json.loads(onnx.load(str(onnx_model)).metadata_props[0].value)
-        meta['stages'][1]['p_line_shift'] = shift
-        model.metadata_props[0].value = json.dumps(meta)
-        onnx.save(model, str(bad))
         with pytest.raises(OnnxModelError, match=f"{bad}: .*p_line_shift"):
-            OnnxHipInferencer(bad)
-    meta['stages'][1]['p_line_shift'] = -0.01
-    model.metadata_props[0].value = json.dumps(meta)
-    onnx.save(model, str(bad))
-    assert OnnxHipInferencer(bad).p_line_shift == -0.01
+            OnnxHipInferencer(hip_stage_set('p_line_shift', shift))
+    assert OnnxHipInferencer(hip_stage_set('p_line_shift', -0.01)).p_line_shift == -0.01
     # the CLI: one line naming the file, exit 2, nothing written
     out = tmp_path / 'out'
     assert infer_main([str(films[0]), '--onnx', str(other), '--out-dir', str(out)]) == 2
