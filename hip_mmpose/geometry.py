@@ -250,8 +250,11 @@ def checked_p_line_shift(shift) -> float:
         float: the shift.
 
     Raises:
-        ValueError: not a finite number within :data:`P_LINE_SHIFT_LIMIT`.
+        ValueError: not a finite number (a bool is not one) within
+            :data:`P_LINE_SHIFT_LIMIT`.
     """
+    if isinstance(shift, (bool, np.bool_)):
+        raise ValueError(f'p_line_shift must be a number; got {shift!r}')
     try:
         value = float(shift)
     except (TypeError, ValueError):
@@ -331,7 +334,7 @@ def reference_lines(points, length: float | None = None) -> dict:
     feet = h_line_feet(points)
     p3, p7 = p[..., 2, :], p[..., 6, :]
     if length is None:
-        length = 0.5 * np.linalg.norm(p7 - p3, axis=-1)[..., None, None]
+        length = 0.5 * h_line_lengths(p)[..., None, None]
     seg = lambda start, direction: np.stack([start, start + length * direction], -2)
     along = (p7 - p3)
     h_start, h_end = p3 - 0.6 * along, p7 + 0.6 * along

@@ -113,7 +113,7 @@ def test_fit_p_line_shift_is_the_intercept():
         geometry.fit_p_line_shift(pred, truth[:3])
 
 
-@pytest.mark.parametrize('bad', [float('nan'), float('inf'), 0.05, -1, 'x', None])
+@pytest.mark.parametrize('bad', [float('nan'), float('inf'), 0.05, -1, 'x', None, False])
 def test_checked_p_line_shift_refuses(bad):
     with pytest.raises(ValueError, match='p_line_shift'):
         geometry.checked_p_line_shift(bad)

@@ -118,8 +118,6 @@ def check_metadata(meta, path) -> dict:
                 raise fail(f'stages[{stage["name"]}].keypoint_offsets: expected finite '
                            f'numbers of shape {shape}')
         if stage.get('p_line_shift') is not None:
-            if isinstance(stage['p_line_shift'], bool):
-                raise fail(f'stages[{stage["name"]}].p_line_shift: expected a number')
             try:
                 geometry.checked_p_line_shift(stage['p_line_shift'])
             except ValueError as err:
