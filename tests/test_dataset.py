@@ -130,3 +130,44 @@ def test_random_stretch_leaves_a_sample_or_refuses_bad_settings():
         RandomStretch(scale=(1.2, 0.9))
     with pytest.raises(ValueError, match='prob'):
         RandomStretch(prob=1.5)
+
+
+def test_clahe_spreads_a_faint_crop_and_keeps_it_grey():
+    from hip_mmpose.datasets import Clahe
+    # a faint ramp (values 100-119) with a faint edge: what an underexposed roof looks like
+    ramp = np.tile(np.linspace(100, 119, 96).round().astype(np.uint8), (96, 1))
+    ramp[40:56, 40:56] += 4
+    img = np.repeat(ramp[..., None], 3, -1)
+    before = img.copy()
+    out = Clahe(clip_limit=2.0, tile_grid_size=(4, 4))(dict(img=img))['img']
+    assert out.shape == img.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(img, before)  # the input array is not modified
+    assert (out[..., 0] == out[..., 1]).all() and (out[..., 0] == out[..., 2]).all()
+    # the grey levels spread, the more the higher the clip limit lets them
+    stronger = Clahe(clip_limit=8.0, tile_grid_size=(4, 4))(dict(img=img))['img']
+    assert np.ptp(ramp) < np.ptp(out) < np.ptp(stronger), (np.ptp(ramp), np.ptp(out),
+                                                           np.ptp(stronger))
+    edge = out[48, 56:64, 0].astype(int) - out[48, 48:56, 0].astype(int)
+    assert edge.mean() < 0  # the square stays brighter than what lies right of it
+    grey = Clahe()(dict(img=ramp.copy()))['img']
+    np.testing.assert_array_equal(grey, out[..., 0])  # a 2-D film gives the same crop
+
+
+def test_clahe_refuses_what_it_cannot_equalise():
+    from hip_mmpose.datasets import Clahe
+    with pytest.raises(TypeError, match='uint8'):
+        Clahe()(dict(img=np.zeros((8, 8, 3), np.float32)))
+    with pytest.raises(ValueError, match='clip_limit'):
+        Clahe(clip_limit=0)
+    with pytest.raises(ValueError, match='tile_grid_size'):
+        Clahe(tile_grid_size=(4, 0))
+
+
+def test_clahe_ablation_equalises_the_crop_at_training_and_test_time():
+    from pathlib import Path
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(Path(__file__).parents[1] / 'configs' / 'ablations'
+                              / 'hip_refine_clahe_cpu.py'))
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        steps = [t['type'] for t in cfg[loader]['dataset']['pipeline']]
+        assert steps[steps.index('TopdownAffine') + 1] == 'Clahe', (loader, steps)
