@@ -3,7 +3,7 @@
 # crop of 136 px): a wider target, a softer peak for points the readers place loosely.
 _base_ = ['../hip_effv2_cbam_cpu.py']
 film_stage = dict(config='../hip_effv2_cbam_film_cpu.py')
-codec = dict(type='UDPHeatmap', input_size=(192, 192), heatmap_size=(48, 48), sigma=3)
+codec = dict(_base_.codec, sigma=3)
 model = dict(head=dict(decoder=codec))
 _base_.train_pipeline[6].encoder = codec
 train_dataloader = dict(dataset=dict(pipeline=_base_.train_pipeline))
