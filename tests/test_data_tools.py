@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import cv2
+import numpy as np
 import pytest
 
 from hip_mmpose.data_tools.splits import assign_groups
@@ -95,6 +96,19 @@ def test_kfold_trains_and_tests_every_fold(one_folder, tmp_path, capsys):
               for k in ('batch_size=4', 'num_workers=0', 'persistent_workers=False')]]
     summary = kfold_main(args)
     assert len(summary['hip/AI_MAE']['folds']) == 3
+    # the folds' test parts pooled: every film once, measured by the fold that held it out
+    pooled = json.loads((tmp_path / 'work' / 'oof_per_film.json').read_text())
+    tests = {i: sorted(p.name for p in (folds / f'fold{i}' / 'test' / 'images').iterdir())
+             for i in range(3)}
+    assert sorted(f['file'] for f in pooled['films']) == sorted(sum(tests.values(), []))
+    assert {f['file']: f['fold'] for f in pooled['films']} == {
+        name: f'fold{i}' for i, names in tests.items() for name in names}
+    counts = np.array([len(tests[i]) for i in range(3)])
+    mre = summary['hip/MRE']
+    assert mre['pooled'] == pytest.approx(counts @ mre['folds'] / counts.sum(), abs=0.01)
+    low, high = summary['hip/AI_MAE']['pooled_ci']
+    assert low <= summary['hip/AI_MAE']['pooled'] <= high
+    assert pooled['summary']['bootstrap']['films'] == counts.sum()
     # --resume: every fold is finished, so nothing trains again and the folds test alike
     checkpoints = {p: p.stat().st_mtime for p in (tmp_path / 'work').glob('fold*/*/*.pth')}
     assert len(checkpoints) >= 6

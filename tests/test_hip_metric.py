@@ -259,3 +259,38 @@ def test_bootstrap_is_cheap():
     out = summarise(m, files=files, bootstrap=1000)
     assert time.perf_counter() - start < 3.0
     assert out['bootstrap']['patients'] == 23 and out['AI_MAE_ci_low'] < out['AI_MAE']
+
+
+def test_records_of_two_runs_pooled_as_one(tmp_path):
+    """The k-fold's pooling: two runs' per-film JSONs (two patients, graded at their
+    own P-line shifts) measured together, each film at its record's shift."""
+    from hip_mmpose.evaluation import summarise_records
+    gts = _films()
+    preds = gts.copy()
+    lateral = geometry.h_point_offsets(gts)['lateral_of_p']
+    for i, grades in enumerate(geometry.ihdi_grades(gts)):  # grade-II hips read 2 px medial
+        for hip, medial in ((0, 1), (1, -1)):
+            if grades[hip] == 2:
+                preds[i, list(geometry.HIP_KEYPOINTS[hip][3:]), 0] += medial * (
+                    lateral[i, hip] + 2)
+    preds[0, 0] = _rotate_about(preds[0, 0], preds[0, 2], 2.0)  # film 0: AI +2 deg
+    # run A: films 0, 1 at the clinical P-line; run B: films 2, 3 decided 3 px medial
+    _evaluate(preds[:2], gts[:2], ['P1_01.png', 'P1_02.png'], dump_name='a',
+              out_dir=str(tmp_path))
+    _evaluate(preds[2:], gts[2:], ['P2_01.png', 'P2_02.png'],
+              meta=dict(p_line_shift=-0.015), dump_name='b', out_dir=str(tmp_path))
+    films = [f for run in 'ab' for f in records.read_json(tmp_path / f'{run}_per_film.json')[0]]
+    m = summarise_records(films, bootstrap=500)
+    assert m['AI_MAE'] == pytest.approx(2 / 8, abs=1e-3)   # one hip of 8, rounded points
+    # true grade II: film 1 left (missed at the P-line), film 2 right, film 3 both (found)
+    assert m['IHDI_recall_II'] == pytest.approx(3 / 4) and m['IHDI_recall_I'] == 1
+    assert m['IHDI_bal_acc'] == pytest.approx(0.875)
+    # patient P1 has the error (0.5 over its 4 hips), P2 none
+    assert m['AI_MAE_ci_low'] == 0 and m['AI_MAE_ci_high'] == pytest.approx(0.5, abs=1e-3)
+    assert m['bootstrap']['patients'] == 2 and m['bootstrap']['films'] == 4
+    assert 'MRE_image_left_roof_lateral' in m
+    with pytest.raises(records.RecordError, match='more than once'):
+        summarise_records(films + films[:1])
+    with pytest.raises(records.RecordError, match='ground truth'):
+        summarise_records([{k: v for k, v in f.items() if k != 'true_keypoints'}
+                           for f in films])

@@ -1,3 +1,3 @@
-from .hip_metric import HipMetric, hip_measures, summarise
+from .hip_metric import HipMetric, hip_measures, summarise, summarise_records
 
-__all__ = ['HipMetric', 'hip_measures', 'summarise']
+__all__ = ['HipMetric', 'hip_measures', 'summarise', 'summarise_records']

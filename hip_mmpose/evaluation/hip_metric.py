@@ -426,6 +426,50 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
     return out
 
 
+def summarise_records(films: Sequence[dict], **options) -> dict:
+    """The metrics of evaluation records, as :class:`HipMetric` computes them.
+
+    The records are those of HipMetric's per-film JSON (:func:`write_per_film`, read
+    back by :func:`records.read_json`), possibly from several runs (the test parts of
+    a k-fold, pooled): each film is graded at the P-line shift its record names, the
+    millimetre measures are added where every film has a pixel spacing, and the
+    bootstrap resamples patients by file name. The points are the records' (rounded
+    to 0.01 px), so the figures can differ from the runs' own in the fourth digit.
+
+    Args:
+        films (Sequence[dict]): evaluation records (with ``true_keypoints``).
+        **options: passed to :func:`summarise` (``bootstrap``, ``ci_method``,
+            ``patient_pattern``, ``seed``, ``radii``, ``radii_mm``).
+
+    Returns:
+        dict: :func:`summarise`'s metrics, ``MRE_<name>`` named by the film
+        keypoints.
+
+    Raises:
+        records.RecordError: no records, one without ground truth, or a film twice
+            (by its ``img_path``, else its file name).
+    """
+    from hip_mmpose.datasets.hip_xray_dataset import film_metainfo
+    films = list(films)
+    if not films or not all(records.is_evaluation(f) for f in films):
+        raise records.RecordError('metrics need evaluation records (with ground truth, '
+                                  f'as tools/test.py writes them); got {len(films)} films, '
+                                  f'{sum(map(records.is_evaluation, films))} with truth')
+    names = [f.get('img_path') or f['file'] for f in films]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise records.RecordError(f'{len(twice)} films appear more than once, e.g. '
+                                  f'{twice[0]!r}: each film must be measured once')
+    d = records.as_arrays(films)
+    spacings = [f.get('pixel_spacing_mm') for f in films]
+    m = hip_measures(d['keypoints'], d['true_keypoints'],
+                     None if any(s is None for s in spacings) else np.array(spacings, float),
+                     np.array([f.get('ihdi_p_line_shift') or 0.0 for f in films], float))
+    keypoint_names = film_metainfo()['keypoint_id2name']
+    return summarise(m, keypoint_names=[keypoint_names[i] for i in range(len(keypoint_names))],
+                     files=names, **options)
+
+
 def format_confusion(cm) -> str:
     """The IHDI confusion matrix as a text table for the log.
 

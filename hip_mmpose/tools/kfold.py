@@ -8,6 +8,12 @@ Example:
 Each fold<i>/ holds train/, val/ and test/ in the template layout; the fold's COCO
 files are written to fold<i>/coco/. Model selection uses val; test is held out.
 ``--resume`` continues an interrupted run fold by fold (``tools/train.py --resume``).
+
+Every film is in exactly one fold's test part, so the folds' test records together
+hold one out-of-fold prediction per film: they are pooled into
+``<work-dir>/oof_per_film.json`` (and ``.csv``), whose metrics (the ``pooled`` column,
+with patient-level bootstrap intervals) measure the config on all the films at once;
+``tools/analyze_results.py`` draws its report.
 """
 import argparse
 import json
@@ -17,13 +23,41 @@ import hip_mmpose  # noqa: F401
 import numpy as np
 from mmengine.config import DictAction
 
+from hip_mmpose import records
 from hip_mmpose.apis import test, train
 from hip_mmpose.data_tools.csv_to_coco import convert_dataset
 from hip_mmpose.datasets import METAINFO_FILE
-from hip_mmpose.evaluation.hip_metric import HEADLINE_METRICS, METRIC_PREFIX
+from hip_mmpose.evaluation.hip_metric import (CI_SUFFIXES, HEADLINE_METRICS, METRIC_PREFIX,
+                                              summarise_records)
 from hip_mmpose.tools._cli import print_test_tables
 
 HEADLINE = tuple(f'{METRIC_PREFIX}/{name}' for name in HEADLINE_METRICS)
+#: the pooled out-of-fold records, in the work dir (a ``.csv`` beside it)
+POOLED_NAME = 'oof'
+
+
+def pool_folds(per_film: dict, work_dir, bootstrap: int = 1000) -> tuple[dict, str]:
+    """Pool the folds' test records: one out-of-fold prediction per film.
+
+    Args:
+        per_film (dict): fold name to its test per-film JSON.
+        work_dir (str | Path): where ``oof_per_film.json`` / ``.csv`` are written.
+        bootstrap (int): resamples of the patient-level bootstrap. Defaults to 1000.
+
+    Returns:
+        tuple[dict, str]: the pooled metrics (:func:`summarise_records`, without the
+        ``hip/`` prefix) and the JSON's path.
+
+    Raises:
+        records.RecordError: a film is in two folds' test parts.
+    """
+    films = [dict(film, fold=fold) for fold, path in per_film.items()
+             for film in records.read_json(path)[0]]
+    metrics = summarise_records(films, bootstrap=bootstrap)
+    json_path, csv_path = records.per_film_paths(work_dir, POOLED_NAME)
+    records.write_films(json_path, films, dict(metrics, folds=sorted(per_film)))
+    records.write_csv(csv_path, films)
+    return metrics, json_path
 
 
 def run(argv=None) -> dict:
@@ -44,7 +78,7 @@ def run(argv=None) -> dict:
                    if p.is_dir() and p.name.startswith('fold'))
     if not folds:
         raise SystemExit(f'error: {args.folds_root}: no fold<i>/ folders')
-    results = {}
+    results, per_film = {}, {}
     for fold in folds:
         ann_root = fold / 'coco'
         convert_dataset(fold, ann_root, metainfo_file=METAINFO_FILE, progress=False)
@@ -57,20 +91,29 @@ def run(argv=None) -> dict:
             raise SystemExit(f'error: {common["work_dir"]}: training saved no checkpoint')
         tested = test(args.config, best, **common)
         print_test_tables(tested, 'test', Path(best).name)
-        results[fold.name] = tested.metrics
+        results[fold.name], per_film[fold.name] = tested.metrics, tested.per_film
+    pooled, pooled_path = pool_folds(per_film, args.work_dir)
     keys = [k for k in HEADLINE if all(k in m for m in results.values())]
-    print(f'\n{len(results)}-fold cross-validation of {args.config} (test part of each fold)')
-    print(f'{"metric":<22}{"mean":>10}{"sd":>10}   per fold')
+    print(f'\n{len(results)}-fold cross-validation of {args.config} (test part of each '
+          f'fold; pooled: the {pooled["bootstrap"]["films"]} films\' out-of-fold '
+          f'predictions together, 95 % interval by patient bootstrap)')
+    print(f'{"metric":<22}{"mean":>8}{"sd":>8}{"pooled":>8}{"interval":>18}   per fold')
     summary = {}
     for key in keys:
         values = np.array([results[f][key] for f in results], float)
+        name = key.split('/', 1)[1]
+        interval = ([pooled[name + s] for s in CI_SUFFIXES]
+                    if name + CI_SUFFIXES[0] in pooled else None)
         summary[key] = dict(mean=float(values.mean()), sd=float(values.std(ddof=1))
-                            if len(values) > 1 else 0.0, folds=values.tolist())
-        print(f'{key:<22}{values.mean():>10.3f}{summary[key]["sd"]:>10.3f}   '
-              + ' '.join(f'{v:.3f}' for v in values))
+                            if len(values) > 1 else 0.0, folds=values.tolist(),
+                            pooled=pooled[name], pooled_ci=interval)
+        shown = f'[{interval[0]:.3f}, {interval[1]:.3f}]' if interval else ''
+        print(f'{key:<22}{values.mean():>8.3f}{summary[key]["sd"]:>8.3f}'
+              f'{pooled[name]:>8.3f}{shown:>18}   ' + ' '.join(f'{v:.3f}' for v in values))
     out = Path(args.work_dir) / 'kfold_summary.json'
     out.write_text(json.dumps(summary, indent=1))
-    print(f'summary: {out}')
+    print(f'summary: {out}\nout-of-fold records: {pooled_path} (report: '
+          f'tools/analyze_results.py {pooled_path} --out-dir <folder>)')
     return summary
 
 
