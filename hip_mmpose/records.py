@@ -47,6 +47,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import os.path as osp
 from pathlib import Path
 
@@ -89,6 +90,25 @@ def per_film_paths(folder, name: str) -> tuple[str, str]:
         tuple[str, str]: the paths ``<folder>/<name>_per_film.json`` and ``.csv``.
     """
     return (osp.join(folder, f'{name}_per_film.json'), osp.join(folder, f'{name}_per_film.csv'))
+
+
+def write_per_film(folder, name: str, films, summary: dict | None = None) -> tuple[str, str]:
+    """Records as the per-film JSON (with ``summary``) and CSV of run ``name`` in ``folder``.
+
+    Args:
+        folder (str | Path): where to write (made if missing).
+        name (str): the run's name (:func:`per_film_paths`).
+        films (Sequence[dict]): the film records.
+        summary (dict, optional): the metrics, the JSON's summary. Defaults to None.
+
+    Returns:
+        tuple[str, str]: the JSON and CSV paths, each written whole.
+    """
+    os.makedirs(folder, exist_ok=True)
+    json_path, csv_path = per_film_paths(folder, name)
+    write_films(json_path, films, summary)
+    write_csv(csv_path, films)
+    return json_path, csv_path
 
 
 # ------------------------------------------------------------------ making records

@@ -97,18 +97,25 @@ def test_missed_grade_two_hips():
     assert m['hip/IHDI_ge2_sens'] == 0 and m['hip/IHDI_ge2_spec'] == 1
 
 
+def _grade_two_read_medial(gts, px=2.0):
+    """A copy of ``gts`` whose grade-II hips have their metaphysis moved to ``px`` medial
+    of the P-line (they read grade I there)."""
+    preds = gts.copy()
+    lateral = geometry.h_point_offsets(gts)['lateral_of_p']
+    for i, grades in enumerate(geometry.ihdi_grades(gts)):
+        for hip, medial in ((0, 1), (1, -1)):  # +x is medial for the image-left hip
+            if grades[hip] == 2:
+                preds[i, list(geometry.HIP_KEYPOINTS[hip][3:]), 0] += medial * (
+                    lateral[i, hip] + px)
+    return preds
+
+
 def test_grades_at_the_models_p_line_shift(tmp_path):
     """Grade-II hips (11-18 px lateral of the P-line) read 2 px medial of it: all I. A
     model that decides 3 px medial (shift -0.015 of the 200-px H-line) grades them II;
     the true grades use no shift, and the per-film records say which shift was used."""
     gts = _films()
-    preds = gts.copy()
-    lateral = geometry.h_point_offsets(gts)['lateral_of_p']
-    for i, grades in enumerate(geometry.ihdi_grades(gts)):
-        for hip, medial in ((0, 1), (1, -1)):  # +x is medial for the image-left hip
-            if grades[hip] == 2:  # its metaphysis moved to 2 px medial of the P-line
-                preds[i, list(geometry.HIP_KEYPOINTS[hip][3:]), 0] += medial * (
-                    lateral[i, hip] + 2)
+    preds = _grade_two_read_medial(gts)
     assert geometry.h_point_offsets(preds)['lateral_of_p'][1, 0] == pytest.approx(-2)
     assert (geometry.ihdi_grades(preds) == 1).all()
     assert _evaluate(preds, gts)['hip/IHDI_recall_II'] == 0
@@ -266,13 +273,7 @@ def test_records_of_two_runs_pooled_as_one(tmp_path):
     own P-line shifts) measured together, each film at its record's shift."""
     from hip_mmpose.evaluation import summarise_records
     gts = _films()
-    preds = gts.copy()
-    lateral = geometry.h_point_offsets(gts)['lateral_of_p']
-    for i, grades in enumerate(geometry.ihdi_grades(gts)):  # grade-II hips read 2 px medial
-        for hip, medial in ((0, 1), (1, -1)):
-            if grades[hip] == 2:
-                preds[i, list(geometry.HIP_KEYPOINTS[hip][3:]), 0] += medial * (
-                    lateral[i, hip] + 2)
+    preds = _grade_two_read_medial(gts)
     preds[0, 0] = _rotate_about(preds[0, 0], preds[0, 2], 2.0)  # film 0: AI +2 deg
     # run A: films 0, 1 at the clinical P-line; run B: films 2, 3 decided 3 px medial
     _evaluate(preds[:2], gts[:2], ['P1_01.png', 'P1_02.png'], dump_name='a',

@@ -10,6 +10,7 @@ import os
 import os.path as osp
 import re
 import warnings
+from collections import Counter
 from typing import Sequence
 
 import numpy as np
@@ -198,9 +199,15 @@ class HipMetric(BaseMetric):
     def _keypoint_names(self, k: int) -> list[str]:
         names = (self.dataset_meta or {}).get('keypoint_id2name')
         if not names or len(names) != k:  # the refining stage's 6-point set: film names
-            from hip_mmpose.datasets.hip_xray_dataset import film_metainfo
-            names = film_metainfo()['keypoint_id2name']
+            return film_keypoint_names()
         return [names[i] for i in range(k)]
+
+
+def film_keypoint_names() -> list[str]:
+    """The 12 film keypoints' names, in order (the data set's metainfo)."""
+    from hip_mmpose.datasets.hip_xray_dataset import film_metainfo
+    names = film_metainfo()['keypoint_id2name']
+    return [names[i] for i in range(len(names))]
 
 
 def join_hips(results: list) -> list:
@@ -449,14 +456,13 @@ def summarise_records(films: Sequence[dict], **options) -> dict:
         records.RecordError: no records, one without ground truth, or a film twice
             (by its ``img_path``, else its file name).
     """
-    from hip_mmpose.datasets.hip_xray_dataset import film_metainfo
     films = list(films)
     if not films or not all(records.is_evaluation(f) for f in films):
         raise records.RecordError('metrics need evaluation records (with ground truth, '
                                   f'as tools/test.py writes them); got {len(films)} films, '
                                   f'{sum(map(records.is_evaluation, films))} with truth')
     names = [f.get('img_path') or f['file'] for f in films]
-    twice = sorted({n for n in names if names.count(n) > 1})
+    twice = sorted(n for n, count in Counter(names).items() if count > 1)
     if twice:
         raise records.RecordError(f'{len(twice)} films appear more than once, e.g. '
                                   f'{twice[0]!r}: each film must be measured once')
@@ -465,9 +471,7 @@ def summarise_records(films: Sequence[dict], **options) -> dict:
     m = hip_measures(d['keypoints'], d['true_keypoints'],
                      None if any(s is None for s in spacings) else np.array(spacings, float),
                      np.array([f.get('ihdi_p_line_shift') or 0.0 for f in films], float))
-    keypoint_names = film_metainfo()['keypoint_id2name']
-    return summarise(m, keypoint_names=[keypoint_names[i] for i in range(len(keypoint_names))],
-                     files=names, **options)
+    return summarise(m, keypoint_names=film_keypoint_names(), files=names, **options)
 
 
 def format_confusion(cm) -> str:
@@ -510,14 +514,10 @@ def write_per_film(folder, name, results, metrics, keypoint_names=None) -> tuple
     Returns:
         tuple[str, str]: the JSON and CSV paths.
     """
-    os.makedirs(folder, exist_ok=True)
     films = [records.film_record(r['pred'], r['scores'], file=osp.basename(r['img_path']),
                                  image_size=r.get('image_size'),
                                  pixel_spacing=r.get('spacing'), keypoint_names=keypoint_names,
                                  truth=r['gt'], img_path=r['img_path'],
                                  p_line_shift=r.get('p_line_shift', 0.0))
              for r in results]
-    json_path, csv_path = records.per_film_paths(folder, name)
-    records.write_films(json_path, films, metrics)
-    records.write_csv(csv_path, films)
-    return json_path, csv_path
+    return records.write_per_film(folder, name, films, metrics)

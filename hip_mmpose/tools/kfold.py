@@ -54,9 +54,8 @@ def pool_folds(per_film: dict, work_dir, bootstrap: int = 1000) -> tuple[dict, s
     films = [dict(film, fold=fold) for fold, path in per_film.items()
              for film in records.read_json(path)[0]]
     metrics = summarise_records(films, bootstrap=bootstrap)
-    json_path, csv_path = records.per_film_paths(work_dir, POOLED_NAME)
-    records.write_films(json_path, films, dict(metrics, folds=sorted(per_film)))
-    records.write_csv(csv_path, films)
+    json_path, _ = records.write_per_film(work_dir, POOLED_NAME, films,
+                                          dict(metrics, folds=sorted(per_film)))
     return metrics, json_path
 
 
