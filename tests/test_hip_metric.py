@@ -194,6 +194,36 @@ def test_slope_intercept_and_proportional_bias():
     assert not any('_ci_' in key for key in m)                          # bootstrap=0: none
 
 
+def test_reference_precision_from_patients_with_two_films():
+    """Model AI = 5 + 0.8 x clinicians' AI exactly, two patients with two films each:
+    the film-to-film changes are the model's 0.8 times the clinicians', so the gain is
+    0.8 and neither reading has an error left (sd 0, reliability 1); one sentence
+    says it. Films of different patients only: no such keys, no sentence."""
+    from hip_mmpose.evaluation.hip_metric import REFERENCE_METRICS, describe_reference_noise
+    gts, preds = _ai_films(), _ai_films(0.8, 5.0)
+    m = _evaluate(preds, gts, names=['P1_01.png', 'P1_02.png', 'P2_01.png', 'P2_02.png'],
+                  bootstrap=100)
+    assert m['hip/AI_model_gain'] == pytest.approx(0.8)
+    assert m['hip/AI_ref_reliability'] == pytest.approx(1)
+    assert m['hip/AI_ref_sd'] == pytest.approx(0, abs=1e-6)
+    assert m['hip/AI_model_sd'] == pytest.approx(0, abs=1e-6)
+    assert m['hip/AI_MAE_error_free'] == pytest.approx(0, abs=1e-6)
+    assert m['hip/AI_pairs'] == 4                       # 2 patients x 2 hips
+    for name in (n for n in REFERENCE_METRICS if n.startswith('AI_')):
+        assert f'hip/{name}_ci_low' in m and f'hip/{name}_ci_high' in m
+    # each patient has one hip medial and one lateral of its P-line on its two films:
+    # a patient's H-points differ as much as different patients' do, so no estimate
+    assert not any(k.startswith('hip/IHDI_') and ('ref' in k or 'error_free' in k)
+                   for k in m)
+    text = describe_reference_noise(m, 'hip/')
+    assert text.startswith("reference (from 4 pairs of one patient's hips on two films)")
+    assert 'gain 0.80 [' in text and 'r 1.00 and OLS slope 1.00' in text
+    alone = _evaluate(preds, gts, bootstrap=0)           # F0..F3: four patients
+    assert not any(k.startswith(('hip/AI_ref', 'hip/AI_model', 'hip/AI_MAE_error_free'))
+                   for k in alone)
+    assert describe_reference_noise(alone, 'hip/') is None
+
+
 def test_linear_kappa_of_the_hand_computed_case():
     """test_kappa_hand_computed's table has only grades I and II: one disagreement
     weight (1/3), so the linear-weighted kappa equals Cohen's 0.75."""

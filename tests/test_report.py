@@ -10,7 +10,7 @@ from hip_mmpose.tools.test import run as run_test_tool
 
 FIGURES = ['mean_distance_per_film.png', 'error_per_keypoint.png', 'ai_error_per_hip.png',
            'ai_scatter.png', 'ai_bland_altman.png', 'ihdi_confusion.png',
-           'pixel_vs_ai_error.png', 'training_curves.png']
+           'pixel_vs_ai_error.png', 'ai_within_patient.png', 'training_curves.png']
 
 
 def _not_blank(path):
@@ -85,5 +85,10 @@ def test_summary_shows_intervals_and_escapes_names(tmp_path):
     assert f'<td>{mae}</td>' in page and f'| {mae} |' in md
     assert summary['AI_MAE_ci_low'] < summary['AI_MAE'] < summary['AI_MAE_ci_high']
     assert '<td>0.800 [' in page   # the slope and its interval
-    for name in ('ai_scatter.png', 'ai_bland_altman.png', 'ihdi_confusion.png'):
+    for name in ('ai_scatter.png', 'ai_bland_altman.png', 'ihdi_confusion.png',
+                 'ai_within_patient.png'):   # P1 and P2 have two films each
         _not_blank(report / name)
+    assert 'AI slope, model on the actual angle' in page
+    assert f"<td>{summary['AI_model_gain']:.3f} [" in page
+    assert ("Reference (from 4 pairs of one patient's hips on two films): one clinician "
+            'reading of the AI') in md

@@ -150,3 +150,133 @@ def test_csv_cell():
         assert csv_cell(f'{start}1') == f"'{start}1"
     assert csv_cell('P1_01.jpg') == 'P1_01.jpg' and csv_cell('') == ''
     assert csv_cell(-0.5) == -0.5 and csv_cell(-3) == -3 and csv_cell(None) is None
+
+
+def test_reference_noise_by_hand():
+    """Two patients, two films each, one value per film.
+
+    clinicians 10, 12 | 20, 26 and model 11, 12 | 21, 24 (both means 17):
+    var(true) = (49 + 25 + 9 + 81) / 4 = 41, var(pred) = (36 + 25 + 16 + 49) / 4 = 31.5,
+    cov = (42 + 25 + 12 + 63) / 4 = 35.5; film-to-film differences: clinicians -2, -6,
+    model -1, -3, so E[dt^2] = 20 and E[dt dp] = 10. Gain (35.5 - 5) / (41 - 10);
+    var(T) = 35.5 / gain; the model's variance 31.5 - gain * 35.5 < 0 counts as 0."""
+    true, pred = [10., 12., 20., 26.], [11., 12., 21., 24.]
+    out = stats.reference_noise(true, pred, ['A', 'A', 'B', 'B'])
+    gain = 30.5 / 31
+    var_true = 35.5 / gain
+    assert out['model_gain'] == pytest.approx(gain)
+    assert out['ref_sd'] == pytest.approx(np.sqrt(41 - var_true))
+    assert out['model_sd'] == 0
+    assert out['ref_reliability'] == pytest.approx(var_true / 41)
+    assert out['MAE_error_free'] == pytest.approx(np.sqrt(41 - var_true) * np.sqrt(2 / np.pi))
+    assert out['pairs'] == 2
+    # the model reads exactly what the clinicians read: no error on either side
+    exact = stats.reference_noise(true, true, ['A', 'A', 'B', 'B'])
+    assert exact['model_gain'] == pytest.approx(1) and exact['ref_reliability'] == pytest.approx(1)
+    assert exact['ref_sd'] == pytest.approx(0, abs=1e-6)
+    assert exact['model_sd'] == pytest.approx(0, abs=1e-6)
+    # nobody has two films: nothing to separate the errors with
+    none = stats.reference_noise(true, pred, ['A', 'B', 'C', 'D'])
+    assert none['pairs'] == 0 and all(np.isnan(none[k]) for k in stats.REFERENCE_NOISE_KEYS)
+
+
+def test_reference_noise_recovers_known_errors():
+    """Simulated patients, 1-3 films each, the hip's angle drifting between films:
+    clinicians read it with sd 2 deg, a model 1 + 0.85 x it with sd 1 deg."""
+    rng = np.random.default_rng(0)
+    patient = np.repeat(np.arange(4000), rng.integers(1, 4, 4000))
+    actual = rng.normal(22, 4.5, 4000)[patient] + rng.normal(0, 2.5, len(patient))
+    true = actual + rng.normal(0, 2.0, len(patient))
+    pred = 1 + 0.85 * actual + rng.normal(0, 1.0, len(patient))
+    out = stats.reference_noise(np.c_[true, true[::-1]], np.c_[pred, pred[::-1]],
+                                patient)  # two columns: each paired within its column
+    assert out['ref_sd'] == pytest.approx(2.0, abs=0.1)
+    assert out['model_sd'] == pytest.approx(1.0, abs=0.15)
+    assert out['model_gain'] == pytest.approx(0.85, abs=0.02)
+    assert out['ref_reliability'] == pytest.approx(actual.var() / true.var(), abs=0.02)
+    # the pooled OLS slope against the readings is the reliability times the gain
+    assert stats.linear_fit(true, pred)[1] == pytest.approx(
+        out['ref_reliability'] * out['model_gain'], abs=0.02)
+
+
+def test_reference_noise_weights_equal_repeated_patients():
+    """A bootstrap draw's film weights give what the drawn patients, copied as new
+    patients, give (a pair counts as often as its patient was drawn)."""
+    rng = np.random.default_rng(5)
+    patient = np.repeat(np.arange(6), [2, 3, 1, 2, 2, 3])
+    hips = rng.normal(20, 5, (6, 2))[patient] + rng.normal(0, 1, (13, 2))
+    true, pred = hips + rng.normal(0, 1, (13, 2)), hips + rng.normal(0, 1, (13, 2))
+    pred[3, 1] = np.nan                                   # a hip without a model reading
+    drawn = np.array([2, 0, 1, 1, 3, 0])                  # times each patient was drawn
+    weighted = stats.reference_noise(true, pred, patient, drawn[patient][None])
+    copies = [(p, c) for p in range(6) for c in range(drawn[p])]
+    rows = np.concatenate([np.flatnonzero(patient == p) for p, _ in copies])
+    groups = np.concatenate([[f'{p}/{c}'] * (patient == p).sum() for p, c in copies])
+    repeated = stats.reference_noise(true[rows], pred[rows], groups)
+    for key in stats.REFERENCE_NOISE_KEYS:
+        assert np.isfinite(repeated[key])
+        assert weighted[key][0] == pytest.approx(repeated[key]), key
+    with pytest.raises(ValueError, match='same films'):
+        stats.reference_noise(true, pred[:5], patient)
+
+
+def test_reference_noise_undefined_where_films_of_a_patient_do_not_agree():
+    """A patient's two films read further apart than different patients' films
+    (cov(T_1, T_2) estimated below 0), or the model's changes running against the
+    clinicians' (model 20, 16 | 16, 22: cov 6.5, E[dt dp] = (-2 * 4 + -6 * -6) / 2 = 14,
+    so cov(T_1, T_2) times the gain is 6.5 - 7 < 0): no estimate."""
+    apart = stats.reference_noise([10., 30., 20., 21.], [11., 29., 20., 22.], list('AABB'))
+    assert np.isnan(apart['model_gain']) and np.isnan(apart['ref_sd'])
+    assert apart['pairs'] == 2
+    against = stats.reference_noise([10., 12., 20., 26.], [20., 16., 16., 22.], list("AABB"))
+    assert np.isnan(against['model_gain'])
+
+
+def test_error_free_calls_by_hand():
+    """The case of test_reference_noise_by_hand moved to mean 0 (clinicians -7, -5 | 3,
+    9; model -6, -5 | 4, 7): gain 30.5 / 31, var(T) = 35.5 / gain, ref_sd = sqrt(41 -
+    var(T)). Actual values sqrt(var(T) / 41) x readings; the error-free reader calls
+    the last two positive; the reference reads each positive with probability
+    Phi(actual / ref_sd)."""
+    from math import erf, sqrt
+    true, pred = np.array([-7., -5., 3., 9.]), np.array([-6., -5., 4., 7.])
+    var_true = 35.5 * 31 / 30.5
+    ref_sd = sqrt(41 - var_true)
+    actual = sqrt(var_true / 41) * true
+    read = [0.5 * (1 + erf(a / ref_sd / sqrt(2))) for a in actual]
+    cm = np.array([[(1 - read[0]) + (1 - read[1]), (1 - read[2]) + (1 - read[3])],
+                   [read[0] + read[1], read[2] + read[3]]])   # [reference][call]
+    sens, spec = cm[1, 1] / cm[1].sum(), cm[0, 0] / cm[0].sum()
+    agree = np.trace(cm) / 4
+    chance = (cm[0].sum() * cm[:, 0].sum() + cm[1].sum() * cm[:, 1].sum()) / 16
+    out = stats.error_free_calls(true, pred, list('AABB'))
+    assert out['sens_error_free'] == pytest.approx(sens)
+    assert out['bal_acc_error_free'] == pytest.approx((sens + spec) / 2)
+    assert out['kappa_error_free'] == pytest.approx((agree - chance) / (1 - chance))
+    assert 0.9 < sens < 1 and 0.9 < spec < 1                # close to the threshold: misses
+    # readings without error: the reference calls what the error-free reader calls
+    exact = stats.error_free_calls(true, true, list('AABB'))
+    assert exact['kappa_error_free'] == pytest.approx(1)
+    # no patient with two films: no estimate
+    assert np.isnan(stats.error_free_calls(true, pred, list('ABCD'))['kappa_error_free'])
+
+
+def test_interval_over_the_resamples_where_a_statistic_is_defined():
+    """A statistic undefined on some draws (here: whenever patient 0 is left out)
+    gets no interval by default, and the percentile interval of the draws that define
+    it once these are a large enough share (0 is drawn in ~1 - (9/10)^10 = 65 %)."""
+    groups = np.arange(10)
+    value = np.arange(10.0)
+
+    def mean_if_zero_drawn(w):
+        return np.where(w[:, 0] > 0, w @ value / w.sum(-1), np.nan)
+
+    strict = stats.group_bootstrap_ci(mean_if_zero_drawn, groups, 500)
+    assert np.isnan(strict[0]) and np.isnan(strict[1])
+    low, high = stats.group_bootstrap_ci(mean_if_zero_drawn, groups, 500, min_defined=0.5)
+    assert 0 < low < 4.5 < high < 9
+    assert np.isnan(stats.group_bootstrap_ci(mean_if_zero_drawn, groups, 500,
+                                             min_defined=0.8)[0])
+    with pytest.raises(ValueError, match='percentile'):
+        stats.group_bootstrap_ci(mean_if_zero_drawn, groups, 500, method='BCa',
+                                 min_defined=0.5)

@@ -30,6 +30,6 @@ start=$(date +%s)
 trained=$(date +%s)
 "$PY" tools/test.py "$CONFIG" "$WORK/best_cascade.pth" --data-root "$DATA" --ann-root "$ANN" \
     --work-dir "$WORK/test" --report "$WORK/report" | tee "$WORK/metrics_test.txt" \
-    | grep -E "$HEADLINE|^test:"
+    | grep -E "$HEADLINE|^test:|^reference "
 echo "training wall time (both stages): $(( (trained - start) / 60 )) min $(( (trained - start) % 60 )) s"
 echo "model: $WORK/best_cascade.pth; report: $WORK/report/summary.html"

@@ -34,6 +34,14 @@ PATIENT_PATTERN = r'^([^_]+)_'
 CI_METRICS = ('AI_MAE', 'AI_r', 'AI_ICC', 'AI_slope', 'AI_slope_deming', 'IHDI_bal_acc',
               'IHDI_kappa', 'IHDI_kappa_linear')
 CI_SUFFIXES = ('_ci_low', '_ci_high')
+#: how precise the clinicians' readings are, from patients with several films
+#: (:func:`stats.reference_noise`, :func:`stats.error_free_calls`), each with a bootstrap
+#: interval: of the AI, and of the H-point's distance lateral of the P-line (in H-line
+#: lengths) that decides grade I against grade >= II; ``AI_pairs`` counts the
+#: within-patient pairs of hips they rest on
+REFERENCE_METRICS = (tuple(f'AI_{key}' for key in stats.REFERENCE_NOISE_KEYS)
+                     + ('IHDI_ref_sd', 'IHDI_model_sd', 'IHDI_kappa_error_free',
+                        'IHDI_bal_acc_error_free', 'IHDI_ge2_sens_error_free'))
 #: the labels of the confusion matrix's rows and columns: undefined, then I..IV
 GRADE_AXIS = (geometry.GRADE_UNDEFINED,) + geometry.GRADES
 #: grade II: hips graded it or worse are IHDI_ge2's positive class
@@ -69,11 +77,28 @@ class HipMetric(BaseMetric):
       ``IHDI_ge2_sens`` / ``IHDI_ge2_spec`` (grade >= II as the positive class).
       Most real hips are grade I, so accuracy alone flatters a model that always
       answers I; balanced accuracy, kappa and sensitivity do not;
+    - the reference's own precision, where some patient has two or more films
+      (:func:`stats.reference_noise`; the films of a patient are re-read by both the
+      clinicians and the model, which separates the clinicians' reading error from
+      the model's): ``AI_ref_sd`` (sd of one clinician reading's error, deg),
+      ``AI_model_sd`` (the model's, against the hips' actual angle),
+      ``AI_model_gain`` (slope of the model on the actual angle: below 1 is
+      regression toward the mean that is the model's, not the readers'),
+      ``AI_ref_reliability`` (share of the readings' variance that is the hips'),
+      ``AI_MAE_error_free`` (the AI MAE an error-free model would measure against these
+      readings) and ``AI_pairs`` (within-patient pairs of hips they rest on); the
+      same for the H-point's distance lateral of the P-line, which decides grade I
+      against >= II, in lengths of the H-line: ``IHDI_ref_sd``, ``IHDI_model_sd``, and
+      what an error-free model's grades would measure against these readings
+      (:func:`stats.error_free_calls`): ``IHDI_kappa_error_free``,
+      ``IHDI_bal_acc_error_free``, ``IHDI_ge2_sens_error_free``;
     - with ``bootstrap > 0``: ``<key>_ci_low`` / ``<key>_ci_high``, the 95 %
       confidence interval of each key in :data:`CI_METRICS` (AI_MAE, AI_r,
       AI_ICC, AI_slope, AI_slope_deming, IHDI_bal_acc, IHDI_kappa,
-      IHDI_kappa_linear) by a
-      patient-level bootstrap: patients are resampled, each with all its films.
+      IHDI_kappa_linear) and :data:`REFERENCE_METRICS` by a
+      patient-level bootstrap: patients are resampled, each with all its films
+      (the reference's figures: the percentile interval of the resamples on which
+      they are defined, given on at least 90 % of them).
 
     The confusion matrix goes to the log. With ``dump_name`` set, one evaluation
     record per film (:mod:`hip_mmpose.records`: predicted and true points, AIs,
@@ -273,6 +298,8 @@ def hip_measures(pred: np.ndarray, gt: np.ndarray, spacing: np.ndarray | None = 
 
     Returns:
         dict: ``errors`` (px, ``(N, 12)``), ``h_line``, ``ai_pred``, ``ai_true``,
+        ``p_lateral_pred``, ``p_lateral_true`` (each H-point's distance lateral of its
+        clinical P-line, in lengths of the film's true H-line, ``(N, 2)``),
         ``grade_pred``, ``grade_true``, ``confusion`` and, with ``spacing``,
         ``errors_mm``.
     """
@@ -281,7 +308,11 @@ def hip_measures(pred: np.ndarray, gt: np.ndarray, spacing: np.ndarray | None = 
     grade_pred = geometry.ihdi_grades(pred, p_line_shift)
     grade_true = geometry.ihdi_grades(gt)
     h_len = geometry.h_line_lengths(gt)
+    with np.errstate(invalid='ignore', divide='ignore'):  # lateral of the P-line, H-lines
+        p_lateral_pred, p_lateral_true = (geometry.h_point_offsets(p)['lateral_of_p']
+                                          / h_len[:, None] for p in (pred, gt))
     out = dict(errors=errors, h_line=h_len, ai_pred=ai_pred, ai_true=ai_true,
+               p_lateral_pred=p_lateral_pred, p_lateral_true=p_lateral_true,
                grade_pred=grade_pred, grade_true=grade_true,
                confusion=stats.confusion_matrix(grade_true, grade_pred, GRADE_AXIS))
     if spacing is not None:
@@ -345,6 +376,20 @@ def _resampled_measures(m: dict, film_weights: np.ndarray) -> np.ndarray:
         IHDI_kappa=stats.cohen_kappa(cm),
         IHDI_kappa_linear=stats.weighted_kappa(cm, _linear_grade_weights()))
     return np.stack([values[name] for name in CI_METRICS])
+
+
+def _reference_measures(m: dict, patients, film_weights=None) -> dict:
+    """The :data:`REFERENCE_METRICS` of :func:`hip_measures`' output: floats, or
+    arrays ``(B,)`` for film frequency weights ``(B, N)``; NaN where undefined."""
+    ai = stats.reference_noise(m['ai_true'], m['ai_pred'], patients, film_weights)
+    args = (m['p_lateral_true'], m['p_lateral_pred'], patients, film_weights)
+    lateral, calls = stats.reference_noise(*args), stats.error_free_calls(*args)
+    values = {f'AI_{k}': ai[k] for k in stats.REFERENCE_NOISE_KEYS}
+    values.update(IHDI_ref_sd=lateral['ref_sd'], IHDI_model_sd=lateral['model_sd'],
+                  IHDI_kappa_error_free=calls['kappa_error_free'],
+                  IHDI_bal_acc_error_free=calls['bal_acc_error_free'],
+                  IHDI_ge2_sens_error_free=calls['sens_error_free'])
+    return values
 
 
 def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
@@ -419,13 +464,30 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
     out['IHDI_ge2_sens'], out['IHDI_ge2_spec'] = stats.binary_sens_spec(
         m['grade_true'] >= GRADE_II, m['grade_pred'] >= GRADE_II)
 
+    patients = (patient_ids(files, patient_pattern) if files is not None
+                else [f'film {i}' for i in range(len(errors))])
+    # where some patient has two films, and they separate the readers' errors
+    reference = {k: v for k, v in _reference_measures(m, patients).items() if np.isfinite(v)}
+    out.update(reference)
+    if 'AI_ref_sd' in reference:
+        out['AI_pairs'] = stats.reference_noise(m['ai_true'], m['ai_pred'], patients)['pairs']
     if bootstrap > 0:
-        patients = (patient_ids(files, patient_pattern) if files is not None
-                    else [f'film {i}' for i in range(len(errors))])
+        options = dict(n_resamples=bootstrap, method=ci_method, seed=seed)
         low, high = stats.group_bootstrap_ci(lambda w: _resampled_measures(m, w), patients,
-                                             n_resamples=bootstrap, method=ci_method,
-                                             seed=seed)
-        for name, lo, hi in zip(CI_METRICS, low, high):
+                                             **options)
+        intervals = list(zip(CI_METRICS, low, high))
+        names = [k for k in REFERENCE_METRICS if k in reference]
+
+        def reference_rows(w):
+            values = _reference_measures(m, patients, w)
+            return np.stack([values[k] for k in names])
+
+        if names:  # a draw of few patients can leave them undefined: 90 % must have them
+            low, high = stats.group_bootstrap_ci(reference_rows, patients,
+                                                 **dict(options, method='percentile'),
+                                                 min_defined=0.9)
+            intervals += zip(names, low, high)
+        for name, lo, hi in intervals:
             out[name + CI_SUFFIXES[0]], out[name + CI_SUFFIXES[1]] = float(lo), float(hi)
         out['bootstrap'] = dict(resamples=int(bootstrap), method=ci_method, seed=seed,
                                 patients=len(set(patients)), films=len(errors))
@@ -472,6 +534,48 @@ def summarise_records(films: Sequence[dict], **options) -> dict:
                      None if any(s is None for s in spacings) else np.array(spacings, float),
                      np.array([f.get('ihdi_p_line_shift') or 0.0 for f in films], float))
     return summarise(m, keypoint_names=film_keypoint_names(), files=names, **options)
+
+
+def describe_reference_noise(metrics: dict, prefix: str = '') -> str | None:
+    """One sentence on how precise the clinicians' readings are (the AI, and the
+    H-point's distance lateral of the P-line that decides the grade), from a summary.
+
+    Args:
+        metrics (dict): :func:`summarise`'s metrics (with or without intervals).
+        prefix (str): the keys' prefix, e.g. ``'hip/'`` for a Runner's metrics.
+            Defaults to ``''``.
+
+    Returns:
+        str | None: the sentence; None where the summary has none of
+        :data:`REFERENCE_METRICS` (no patient with two films).
+    """
+    def shown(name, digits=2):
+        value = metrics.get(prefix + name)
+        low, high = (metrics.get(prefix + name + suffix) for suffix in CI_SUFFIXES)
+        text = f'{value:.{digits}f}'
+        return text + (f' [{low:.{digits}f}, {high:.{digits}f}]' if low is not None
+                       and high is not None else '')
+
+    parts = []
+    if prefix + 'AI_ref_sd' in metrics:
+        reliability = metrics[prefix + 'AI_ref_reliability']
+        parts.append(f"one clinician reading of the AI errs by sd {shown('AI_ref_sd')} deg, "
+                     f"the model by {shown('AI_model_sd')} (gain {shown('AI_model_gain')}); "
+                     f"an error-free model would measure AI MAE {shown('AI_MAE_error_free')}, "
+                     f"r {np.sqrt(max(reliability, 0)):.2f} and OLS slope {reliability:.2f}")
+    if prefix + 'IHDI_ref_sd' in metrics:
+        parts.append("of the H-point's distance lateral of the P-line, by sd "
+                     f"{shown('IHDI_ref_sd', 3)} of the H-line, the model by "
+                     f"{shown('IHDI_model_sd', 3)}; an error-free model's grades would "
+                     f"measure kappa {shown('IHDI_kappa_error_free')}, balanced accuracy "
+                     f"{shown('IHDI_bal_acc_error_free')} and grade >= II sensitivity "
+                     f"{shown('IHDI_ge2_sens_error_free')}")
+    if not parts:
+        return None
+    pairs = metrics.get(prefix + 'AI_pairs')
+    source = f'from {pairs} pairs of' if pairs else 'from'
+    return (f"reference ({source} one patient's hips on two films): "
+            + '; '.join(parts) + ', against these readings')
 
 
 def format_confusion(cm) -> str:

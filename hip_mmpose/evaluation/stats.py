@@ -337,7 +337,7 @@ def binary_sens_spec(true_pos, pred_pos) -> tuple[float, float]:
 
 def group_bootstrap_ci(statistic, groups, n_resamples: int = 1000,
                        confidence_level: float = 0.95, method: str = 'percentile',
-                       seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                       seed: int = 0, min_defined: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Bootstrap confidence intervals that resample groups (patients), not units.
 
     ``scipy.stats.bootstrap`` draws the group indices with replacement; every
@@ -355,12 +355,19 @@ def group_bootstrap_ci(statistic, groups, n_resamples: int = 1000,
         method (str): ``'percentile'``, ``'basic'`` or ``'BCa'`` (scipy's
             names). Defaults to ``'percentile'``.
         seed (int): seed of the resampling generator. Defaults to 0.
+        min_defined (float): below 1, a statistic that is undefined (NaN) on some
+            resamples gets the percentile interval of those where it is defined,
+            if they are at least this share of all; for estimates that a draw of
+            few patients can leave undefined. Needs ``method='percentile'``.
+            Defaults to 1.0 (any undefined resample: no interval).
 
     Returns:
         tuple[np.ndarray, np.ndarray]: the low and high ends, ``(m,)`` each (or
-        0-d). NaN where fewer than 2 groups exist or any resample's statistic
-        is undefined (NaN).
+        0-d). NaN where fewer than 2 groups exist or more resamples than
+        ``min_defined`` allows leave the statistic undefined (NaN).
     """
+    if min_defined < 1 and method != 'percentile':
+        raise ValueError(f"min_defined < 1 needs method='percentile', got {method!r}")
     _, group_of_unit = np.unique(np.asarray(groups, dtype=object).astype(str),
                                  return_inverse=True)
     n_groups = group_of_unit.max() + 1 if len(group_of_unit) else 0
@@ -382,4 +389,182 @@ def group_bootstrap_ci(statistic, groups, n_resamples: int = 1000,
                                     n_resamples=n_resamples, method=method,
                                     confidence_level=confidence_level,
                                     random_state=np.random.default_rng(seed))
-    return result.confidence_interval.low, result.confidence_interval.high
+    low, high = result.confidence_interval.low, result.confidence_interval.high
+    if min_defined < 1:
+        dist = np.asarray(result.bootstrap_distribution, float)  # (m, n_resamples) or (n,)
+        defined = np.isfinite(dist).mean(-1) >= min_defined
+        alpha = (1 - confidence_level) / 2
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', RuntimeWarning)    # an all-NaN row
+            ends = np.nanpercentile(dist, [100 * alpha, 100 * (1 - alpha)], axis=-1)
+        low, high = (np.where(defined, e, np.nan) for e in ends)
+    return low, high
+
+
+#: The keys of :func:`reference_noise`, in order.
+REFERENCE_NOISE_KEYS = ('ref_sd', 'model_sd', 'model_gain', 'ref_reliability', 'MAE_error_free')
+
+
+def within_group_pairs(groups) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``(i, j)``, ``i < j``, of units that share a group.
+
+    Args:
+        groups (Sequence): the group (patient id) of each unit (film).
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: the first and second unit of each pair.
+    """
+    _, group_of_unit = np.unique(np.asarray(groups, dtype=object).astype(str),
+                                 return_inverse=True)
+    first, second = [], []
+    for g in np.unique(group_of_unit):
+        units = np.flatnonzero(group_of_unit == g)
+        i, j = np.triu_indices(len(units), k=1)
+        first.append(units[i])
+        second.append(units[j])
+    if not first:
+        return np.zeros(0, int), np.zeros(0, int)
+    return np.concatenate(first), np.concatenate(second)
+
+
+def reference_noise(true, pred, groups, weights=None) -> dict:
+    """How much of the disagreement between a model and single reference readings
+    is the readings' own error, from subjects read more than once.
+
+    A patient's films are each read once by a clinician (``true``) and once by the
+    model (``pred``). Model: ``true = T + e_r`` and ``pred = a + g * T + e_m``, with
+    ``T`` the hip's actual value on that film, the errors ``e_r`` (sd ``ref_sd``) and
+    ``e_m`` (sd ``model_sd``) independent of each other, of ``T`` and from film to
+    film. Between two films of one patient ``T`` changes as much for both readers,
+    but each film brings fresh reading errors, so the within-patient covariances
+    identify ``g``; with it the one-film moments give the rest (method of moments):
+
+    - ``w_rr = var(true) - E[(true_1 - true_2)^2] / 2`` (= ``cov(T_1, T_2)``) and
+      ``w_rm = cov(true, pred) - E[(true_1 - true_2)(pred_1 - pred_2)] / 2``
+      (= ``g cov(T_1, T_2)``): ``model_gain = g = w_rm / w_rr``;
+    - ``var(T) = cov(true, pred) / g``, ``ref_sd^2 = var(true) - var(T)``,
+      ``model_sd^2 = var(pred) - g cov(true, pred)``;
+    - ``ref_reliability = var(T) / var(true)``: the share of the readings' spread
+      that is the hips'. Against these readings an error-free model (``pred = T``)
+      would measure Pearson r ``sqrt(ref_reliability)``, OLS slope ``ref_reliability``
+      and, for normal errors, MAE ``MAE_error_free = ref_sd * sqrt(2 / pi)``.
+
+    An estimate, not a measurement: reading errors shared by the model and the
+    readers (both fooled by the same faint edge) or by a patient's films make
+    ``ref_sd`` low. A variance estimated below 0 (sampling noise around a small
+    one) counts as 0.
+
+    Args:
+        true (array-like): reference readings ``(N,)`` or ``(N, S)`` (S values per
+            film, e.g. both hips; pairs are formed column by column).
+        pred (array-like): the model's readings, the same shape.
+        groups (Sequence): the patient of each of the N films.
+        weights (np.ndarray, optional): film frequency weights ``(B, N)`` (a
+            bootstrap draw; a pair counts as often as its films). Defaults to None.
+
+    Returns:
+        dict: :data:`REFERENCE_NOISE_KEYS` (floats, arrays ``(B,)`` with weights; NaN
+        without a within-patient pair, or where the estimate is undefined: the
+        clinicians' readings of a patient's films agree no better than those of
+        different patients, or the model's changes do not follow theirs, gain <= 0)
+        and ``pairs`` (int: within-patient pairs of finite values, unweighted).
+    """
+    true, pred = np.asarray(true, float), np.asarray(pred, float)
+    if true.ndim == 1:
+        true, pred = true[:, None], pred[:, None]
+    if true.shape != pred.shape or len(true) != len(groups):
+        raise ValueError(f'true {true.shape}, pred {pred.shape} and {len(groups)} groups '
+                         'must describe the same films')
+    w, batched = _weights(len(true), weights)
+    first, second = within_group_pairs(groups)
+    ok = np.isfinite(true) & np.isfinite(pred)                   # (N, S)
+    pair_ok = ok[first] & ok[second]                             # (P, S)
+    t, p = np.where(ok, true, 0.0), np.where(ok, pred, 0.0)
+    unit_w = w[:, :, None] * ok                                  # (B, N, S)
+    pair_w = w[:, first, None] * pair_ok                         # (B, P, S)
+    dt = np.where(pair_ok, t[first] - t[second], 0.0)            # (P, S) film-to-film changes
+    dp = np.where(pair_ok, p[first] - p[second], 0.0)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        n = unit_w.sum((1, 2))
+        mt, mp = (unit_w * t).sum((1, 2)) / n, (unit_w * p).sum((1, 2)) / n
+        ct, cp = t - mt[:, None, None], p - mp[:, None, None]
+        var_t, var_p = ((unit_w * ct ** 2).sum((1, 2)) / n, (unit_w * cp ** 2).sum((1, 2)) / n)
+        cov_tp = (unit_w * ct * cp).sum((1, 2)) / n
+        npairs = pair_w.sum((1, 2))
+        d_tt = (pair_w * dt ** 2).sum((1, 2)) / npairs
+        d_tp = (pair_w * dt * dp).sum((1, 2)) / npairs
+        within_t = var_t - d_tt / 2          # cov(T_1, T_2): a patient's hips differ less
+        gain = (cov_tp - d_tp / 2) / within_t  # than different patients' hips do
+        gain = np.where((within_t > 0) & (gain > 0), gain, np.nan)
+        var_true = cov_tp / gain
+        ref_var, model_var = var_t - var_true, var_p - gain * cov_tp
+        ref_sd, model_sd = np.sqrt(np.maximum(ref_var, 0)), np.sqrt(np.maximum(model_var, 0))
+        values = dict(ref_sd=ref_sd, model_sd=model_sd, model_gain=gain,
+                      ref_reliability=var_true / var_t,
+                      MAE_error_free=ref_sd * np.sqrt(2 / np.pi))
+    none = npairs <= 0
+    out = {k: _out(np.where(none, np.nan, values[k]), batched) for k in REFERENCE_NOISE_KEYS}
+    out['pairs'] = int(pair_ok.sum())
+    return out
+
+
+#: The keys of :func:`error_free_calls`, in order.
+ERROR_FREE_CALL_KEYS = ('kappa_error_free', 'bal_acc_error_free', 'sens_error_free')
+
+
+def error_free_calls(true, pred, groups, weights=None) -> dict:
+    """What an error-free reader's yes/no calls (``value > 0``) would measure against
+    single reference readings that err as :func:`reference_noise` estimates.
+
+    A call such as "grade II or worse" (the H-point lateral of the P-line) is a
+    threshold on a measured distance. Readings that err by ``ref_sd`` put a hip near
+    the threshold on either side by chance, so even a reader who measured every
+    hip exactly would disagree with them there. Each hip's actual value is estimated
+    by shrinking its reading toward the mean (``mean + sqrt(ref_reliability) *
+    (true - mean)``: the readings' mean and the actual values' variance); the error-
+    free reader calls it positive where that is > 0, the reference where its reading
+    is, which for a normal error of sd ``ref_sd`` happens with probability
+    ``Phi(value / ref_sd)``. The expected 2x2 table gives Cohen's kappa, the balanced
+    accuracy and the sensitivity (reference positives called positive). Not an upper
+    bound for every model: one that calls more hips positive trades specificity for
+    sensitivity and can measure a higher balanced accuracy.
+
+    Args:
+        true (array-like): reference readings ``(N,)`` or ``(N, S)``, the call's
+            threshold at 0.
+        pred (array-like): the model's readings, the same shape (for
+            :func:`reference_noise`).
+        groups (Sequence): the patient of each of the N films.
+        weights (np.ndarray, optional): film frequency weights ``(B, N)``. Defaults
+            to None.
+
+    Returns:
+        dict: :data:`ERROR_FREE_CALL_KEYS` (floats, arrays ``(B,)`` with weights),
+        NaN where :func:`reference_noise` gives none.
+    """
+    from scipy.special import ndtr  # the standard normal distribution function
+    noise = reference_noise(true, pred, groups, weights)
+    true = np.asarray(true, float)
+    true = true[:, None] if true.ndim == 1 else true
+    w, batched = _weights(len(true), weights)
+    ok = np.isfinite(true) & np.isfinite(np.asarray(pred, float).reshape(true.shape))
+    t = np.where(ok, true, 0.0).reshape(-1)                      # (N*S,)
+    unit_w = (w[:, :, None] * ok).reshape(len(w), -1)            # (B, N*S)
+    sd = np.atleast_1d(noise['ref_sd'])[:, None]
+    reliability = np.atleast_1d(noise['ref_reliability'])[:, None]
+    with np.errstate(invalid='ignore', divide='ignore'):
+        mean = (unit_w @ t / unit_w.sum(-1))[:, None]
+        actual = mean + np.sqrt(np.maximum(reliability, 0)) * (t - mean)   # (B, N*S)
+        read_pos = np.where(sd > 0, ndtr(actual / sd), (actual > 0).astype(float))
+    called = actual > 0
+    # [reference][error-free call], weighted sums over the hips
+    cm = np.stack([np.stack([(unit_w * (1 - read_pos) * ~called).sum(-1),
+                             (unit_w * (1 - read_pos) * called).sum(-1)], -1),
+                   np.stack([(unit_w * read_pos * ~called).sum(-1),
+                             (unit_w * read_pos * called).sum(-1)], -1)], -2)  # (B, 2, 2)
+    recalls = per_class_recall(cm)
+    values = dict(kappa_error_free=cohen_kappa(cm), bal_acc_error_free=recalls.mean(-1),
+                  sens_error_free=recalls[:, 1])
+    undefined = ~np.isfinite(np.atleast_1d(noise['model_gain']))
+    return {k: _out(np.where(undefined, np.nan, np.asarray(values[k], float)), batched)
+            for k in ERROR_FREE_CALL_KEYS}

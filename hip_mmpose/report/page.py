@@ -11,7 +11,8 @@ import numpy as np
 
 from hip_mmpose import geometry, records
 from hip_mmpose.atomic import write_atomic
-from hip_mmpose.evaluation.hip_metric import CI_SUFFIXES
+from hip_mmpose.evaluation.hip_metric import (CI_SUFFIXES, describe_reference_noise,
+                                              patient_ids)
 from hip_mmpose.report import plots
 
 LEFT, RIGHT = geometry.HIP_LABELS
@@ -36,7 +37,21 @@ HEADLINE = [('MRE', 'mean radial error (px)'), ('SDR_4px', 'points within 4 px')
             *[(f'IHDI_recall_{name}', f'IHDI recall, grade {name}')
               for name in (geometry.GRADE_NAMES[g] for g in geometry.GRADES[:2])],
             ('IHDI_ge2_sens', 'grade >= II sensitivity'),
-            ('IHDI_ge2_spec', 'grade >= II specificity')]
+            ('IHDI_ge2_spec', 'grade >= II specificity'),
+            # the reference's own precision (patients with several films)
+            ('AI_ref_sd', "AI error of one clinician reading, sd (deg)"),
+            ('AI_model_sd', "AI error of the model against the actual angle, sd (deg)"),
+            ('AI_model_gain', 'AI slope, model on the actual angle'),
+            ('AI_ref_reliability', "share of the readings' AI variance that is the hips'"),
+            ('AI_MAE_error_free', 'AI MAE an error-free model would measure (deg)'),
+            ('IHDI_ref_sd', "H-point lateral of the P-line, one clinician reading's "
+             'error, sd (H-line lengths)'),
+            ('IHDI_model_sd', "H-point lateral of the P-line, the model's error, sd"),
+            ('IHDI_kappa_error_free', "IHDI kappa an error-free model would measure"),
+            ('IHDI_bal_acc_error_free', 'IHDI balanced accuracy an error-free model '
+             'would measure'),
+            ('IHDI_ge2_sens_error_free', 'grade >= II sensitivity an error-free model '
+             'would measure')]
 
 
 def _with_ci(summary: dict, key: str) -> str:
@@ -100,13 +115,16 @@ def write_report(dump_path, out_dir, work_dir=None, max_films: int | None = None
         ('AI error per hip', plots.ai_error_bars(d, out / 'ai_error_per_hip.png')),
         ('AI: model vs clinicians', plots.ai_scatter(d, out / 'ai_scatter.png')),
         ('AI: Bland-Altman', plots.bland_altman_plot(d, out / 'ai_bland_altman.png')),
+        ('AI: two films of one patient',
+         plots.within_patient_differences(d, patient_ids([f['file'] for f in films]),
+                                          out / 'ai_within_patient.png')),
         ('IHDI confusion matrices', plots.confusion_matrices(d, out / 'ihdi_confusion.png')),
         ('Point error vs AI error', plots.pixel_vs_ai_error(d, out / 'pixel_vs_ai_error.png')),
     ]
     if work_dir:
-        curves = plots.training_curves(work_dir, out / 'training_curves.png')
-        if curves:
-            figures.append(('Training curves', curves))
+        figures.append(('Training curves',
+                        plots.training_curves(work_dir, out / 'training_curves.png')))
+    figures = [(title, path) for title, path in figures if path]  # None: nothing to draw
     worst_first = np.argsort(d['errors_px'].mean(1))[::-1]
     chosen = worst_first if max_films is None else worst_first[:max_films]
     film_figs = [p for p in (plots.film_comparison(films[i], out / 'films' /
@@ -118,7 +136,9 @@ def write_report(dump_path, out_dir, work_dir=None, max_films: int | None = None
           f'Source: `{dump_path}` ({len(films)} films)', '',
           '| measure | value |', '|---|---|']
     md += [f'| {label} | {value} |' for label, value in rows]
-    md += ['', _ci_note(summary), '', '## Figures', '']
+    notes = [_ci_note(summary)] + [n[0].upper() + n[1:] + '.' for n in
+                                    [describe_reference_noise(summary)] if n]
+    md += [''] + [line for n in notes for line in (n, '')] + ['## Figures', '']
     md += [f'### {title}\n\n![{title}]({_url(p, out)})\n' for title, p in figures]
     md += ['## Films, worst first', '']
     md += [f'![{html.escape(Path(p).stem)}]({_url(p, out)})' for p in film_figs]
@@ -128,7 +148,7 @@ def write_report(dump_path, out_dir, work_dir=None, max_films: int | None = None
             '<tr><th>measure</th><th>value</th></tr>']
     body += [f'<tr><td>{html.escape(label)}</td><td>{html.escape(value)}</td></tr>'
              for label, value in rows]
-    body += ['</table>', f'<p>{html.escape(_ci_note(summary))}</p>']
+    body += ['</table>'] + [f'<p>{html.escape(n)}</p>' for n in notes]
     body += [f'<h2>{html.escape(t)}</h2><img src="{html.escape(_url(p, out))}" '
              f'alt="{html.escape(t)}" style="max-width:100%">' for t, p in figures]
     body += ['<h2>Films, worst first</h2>']

@@ -270,6 +270,53 @@ def bland_altman_plot(d, out_path):
     return _save(fig, out_path)
 
 
+def within_patient_differences(d, patients, out_path):
+    """How two films of one patient differ in AI, read by the clinicians and by the model.
+
+    Each point is one hip on two films of a patient: the change in the clinicians'
+    AI (x) against the change in the model's (y). The hip's own change between the
+    films is the same for both readers; what each reading adds is its error, so the
+    reader whose differences spread more reads less precisely
+    (:func:`stats.reference_noise` turns the spreads into each reader's error sd).
+
+    Args:
+        d (dict): arrays of evaluation records (:func:`records.as_arrays`): ``acetabular_index``
+            and ``true_acetabular_index``.
+        patients (Sequence[str]): the patient of each film.
+        out_path (str | Path): the PNG to write.
+
+    Returns:
+        str | Path | None: ``out_path``; None where no patient has two films.
+    """
+    first, second = stats.within_group_pairs(patients)
+    model, clinicians = d['acetabular_index'], d['true_acetabular_index']
+    dm = (model[first] - model[second]).ravel()
+    dc = (clinicians[first] - clinicians[second]).ravel()
+    keep = np.isfinite(dm) & np.isfinite(dc)
+    if not keep.any():
+        return None
+    dm, dc = dm[keep], dc[keep]
+    noise = stats.reference_noise(clinicians, model, patients)
+    lim = np.abs(np.concatenate([dm, dc])).max() + 1
+    fig, ax = plt.subplots(figsize=(6.4, 6))
+    ax.scatter(dc, dm, s=12, alpha=0.6)
+    ax.plot([-lim, lim], [-lim, lim], 'k--', lw=1, label='identity')
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect('equal')
+    ax.set_xlabel('AI on film 1 - film 2, clinicians (deg)')
+    ax.set_ylabel('AI on film 1 - film 2, model (deg)')
+    rms = lambda v: float(np.sqrt(np.mean(v ** 2)))  # noqa: E731
+    title = (f'One hip on two films of a patient ({len(dc)} pairs)\n'
+             f'rms change: clinicians {rms(dc):.2f} deg, model {rms(dm):.2f} deg')
+    if np.isfinite(noise['model_gain']):
+        title += (f"\nerror sd: clinicians {noise['ref_sd']:.2f}, model "
+                  f"{noise['model_sd']:.2f} (gain {noise['model_gain']:.2f})")
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc='upper left', fontsize=8)
+    return _save(fig, out_path)
+
+
 # ----------------------------------------------------------------- IHDI
 def confusion_matrices(d, out_path):
     """IHDI confusion matrices (clinicians x model) per hip and of all hips, with kappas.

@@ -121,6 +121,7 @@ def print_test_tables(result, split: str, checkpoint_name: str) -> None:
         checkpoint_name (str): the model file's name, for the titles.
     """
     from hip_mmpose.apis.cascade import FILM, HIP
+    from hip_mmpose.evaluation.hip_metric import METRIC_PREFIX, describe_reference_noise
     if result.stage_metrics:
         tables = [(result.stage_metrics[FILM],
                    f'{split}: whole-film stage only ({checkpoint_name})'),
@@ -130,6 +131,9 @@ def print_test_tables(result, split: str, checkpoint_name: str) -> None:
         tables = [(result.metrics, f'{split} metrics ({checkpoint_name})')]
     for table, title in tables:
         print(format_metric_table(table, title=title))
+    noise = describe_reference_noise(result.metrics, METRIC_PREFIX + '/')
+    if noise:
+        print(noise)
     shift = _p_line_shift(result.per_film)
     if shift:
         print(f'IHDI grades decided at the model\'s P-line shift {shift:+.4f} of the H-line '

@@ -28,10 +28,12 @@ from hip_mmpose.apis import test, train
 from hip_mmpose.data_tools.csv_to_coco import convert_dataset
 from hip_mmpose.datasets import METAINFO_FILE
 from hip_mmpose.evaluation.hip_metric import (CI_SUFFIXES, HEADLINE_METRICS, METRIC_PREFIX,
+                                              REFERENCE_METRICS, describe_reference_noise,
                                               summarise_records)
 from hip_mmpose.tools._cli import print_test_tables
 
-HEADLINE = tuple(f'{METRIC_PREFIX}/{name}' for name in HEADLINE_METRICS)
+#: the table's rows (those every fold reports): the headline, then the reference's precision
+HEADLINE = tuple(f'{METRIC_PREFIX}/{name}' for name in HEADLINE_METRICS + REFERENCE_METRICS)
 #: the pooled out-of-fold records, in the work dir (a ``.csv`` beside it)
 POOLED_NAME = 'oof'
 
@@ -92,11 +94,13 @@ def run(argv=None) -> dict:
         print_test_tables(tested, 'test', Path(best).name)
         results[fold.name], per_film[fold.name] = tested.metrics, tested.per_film
     pooled, pooled_path = pool_folds(per_film, args.work_dir)
-    keys = [k for k in HEADLINE if all(k in m for m in results.values())]
+    keys = [k for k in HEADLINE if all(k in m for m in results.values())
+            and k.split('/', 1)[1] in pooled]
     print(f'\n{len(results)}-fold cross-validation of {args.config} (test part of each '
           f'fold; pooled: the {pooled["bootstrap"]["films"]} films\' out-of-fold '
           f'predictions together, 95 % interval by patient bootstrap)')
-    print(f'{"metric":<22}{"mean":>8}{"sd":>8}{"pooled":>8}{"interval":>18}   per fold')
+    width = max([len('metric')] + [len(k) for k in keys]) + 2
+    print(f'{"metric":<{width}}{"mean":>8}{"sd":>8}{"pooled":>8}{"interval":>18}   per fold')
     summary = {}
     for key in keys:
         values = np.array([results[f][key] for f in results], float)
@@ -107,8 +111,11 @@ def run(argv=None) -> dict:
                             if len(values) > 1 else 0.0, folds=values.tolist(),
                             pooled=pooled[name], pooled_ci=interval)
         shown = f'[{interval[0]:.3f}, {interval[1]:.3f}]' if interval else ''
-        print(f'{key:<22}{values.mean():>8.3f}{summary[key]["sd"]:>8.3f}'
+        print(f'{key:<{width}}{values.mean():>8.3f}{summary[key]["sd"]:>8.3f}'
               f'{pooled[name]:>8.3f}{shown:>18}   ' + ' '.join(f'{v:.3f}' for v in values))
+    noise = describe_reference_noise(pooled)
+    if noise:
+        print(f'pooled {noise}')
     out = Path(args.work_dir) / 'kfold_summary.json'
     out.write_text(json.dumps(summary, indent=1))
     print(f'summary: {out}\nout-of-fold records: {pooled_path} (report: '
