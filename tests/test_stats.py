@@ -175,6 +175,9 @@ def test_reference_noise_by_hand():
     assert exact['model_gain'] == pytest.approx(1) and exact['ref_reliability'] == pytest.approx(1)
     assert exact['ref_sd'] == pytest.approx(0, abs=1e-6)
     assert exact['model_sd'] == pytest.approx(0, abs=1e-6)
+    # readings noisier than their spread allows: reliability kept at 1, sd at 0
+    tight = stats.reference_noise([10., 12., 20., 26.], [10., 12., 20., 25.], list('AABB'))
+    assert tight['ref_reliability'] <= 1 and tight['ref_sd'] >= 0
     # nobody has two films: nothing to separate the errors with
     none = stats.reference_noise(true, pred, ['A', 'B', 'C', 'D'])
     assert none['pairs'] == 0 and all(np.isnan(none[k]) for k in stats.REFERENCE_NOISE_KEYS)
@@ -184,12 +187,12 @@ def test_reference_noise_recovers_known_errors():
     """Simulated patients, 1-3 films each, the hip's angle drifting between films:
     clinicians read it with sd 2 deg, a model 1 + 0.85 x it with sd 1 deg."""
     rng = np.random.default_rng(0)
-    patient = np.repeat(np.arange(4000), rng.integers(1, 4, 4000))
-    actual = rng.normal(22, 4.5, 4000)[patient] + rng.normal(0, 2.5, len(patient))
-    true = actual + rng.normal(0, 2.0, len(patient))
-    pred = 1 + 0.85 * actual + rng.normal(0, 1.0, len(patient))
-    out = stats.reference_noise(np.c_[true, true[::-1]], np.c_[pred, pred[::-1]],
-                                patient)  # two columns: each paired within its column
+    patient = np.repeat(np.arange(4000), rng.integers(1, 5, 4000))   # 1-4 films each
+    # two hips per film, each with its own angle drifting from film to film
+    actual = rng.normal(22, 4.5, (4000, 2))[patient] + rng.normal(0, 2.5, (len(patient), 2))
+    true = actual + rng.normal(0, 2.0, actual.shape)
+    pred = 1 + 0.85 * actual + rng.normal(0, 1.0, actual.shape)
+    out = stats.reference_noise(true, pred, patient)
     assert out['ref_sd'] == pytest.approx(2.0, abs=0.1)
     assert out['model_sd'] == pytest.approx(1.0, abs=0.15)
     assert out['model_gain'] == pytest.approx(0.85, abs=0.02)
@@ -197,6 +200,11 @@ def test_reference_noise_recovers_known_errors():
     # the pooled OLS slope against the readings is the reliability times the gain
     assert stats.linear_fit(true, pred)[1] == pytest.approx(
         out['ref_reliability'] * out['model_gain'], abs=0.02)
+    assert out['pairs'] == 2 * sum(k * (k - 1) // 2 for k in np.bincount(patient))
+    # a model without error: its MAE against the readings is the floor
+    floor = stats.reference_noise(true, actual, patient)
+    assert floor['model_sd'] ** 2 == pytest.approx(0, abs=0.1)  # the variance; sd ~ sqrt
+    assert floor['MAE_error_free'] == pytest.approx(np.abs(true - actual).mean(), abs=0.05)
 
 
 def test_reference_noise_weights_equal_repeated_patients():
@@ -254,6 +262,7 @@ def test_error_free_calls_by_hand():
     assert out['bal_acc_error_free'] == pytest.approx((sens + spec) / 2)
     assert out['kappa_error_free'] == pytest.approx((agree - chance) / (1 - chance))
     assert 0.9 < sens < 1 and 0.9 < spec < 1                # close to the threshold: misses
+    assert out['sens_error_free'] == pytest.approx(1.89773 / 1.91646, abs=1e-4)  # by hand
     # readings without error: the reference calls what the error-free reader calls
     exact = stats.error_free_calls(true, true, list('AABB'))
     assert exact['kappa_error_free'] == pytest.approx(1)
@@ -261,22 +270,54 @@ def test_error_free_calls_by_hand():
     assert np.isnan(stats.error_free_calls(true, pred, list('ABCD'))['kappa_error_free'])
 
 
-def test_interval_over_the_resamples_where_a_statistic_is_defined():
-    """A statistic undefined on some draws (here: whenever patient 0 is left out)
-    gets no interval by default, and the percentile interval of the draws that define
-    it once these are a large enough share (0 is drawn in ~1 - (9/10)^10 = 65 %)."""
-    groups = np.arange(10)
-    value = np.arange(10.0)
+def test_undefined_resamples_count_as_extremes():
+    """A statistic undefined on some draws gets no interval by default; with
+    undefined_as_extreme such a draw counts below every value for the low end and
+    above every value for the high end: a common one (draws of 100 patients without
+    patients 0 and 1: (98/100)^100 = 13 %) leaves no end, a rare one (without all of
+    0-4: 0.6 %) widens, not narrows, the interval."""
+    rng = np.random.default_rng(1)
+    groups = np.arange(100)
+    value = rng.normal(0, 1, 100)
 
-    def mean_if_zero_drawn(w):
-        return np.where(w[:, 0] > 0, w @ value / w.sum(-1), np.nan)
+    def mean(w):
+        return w @ value / w.sum(-1)
 
-    strict = stats.group_bootstrap_ci(mean_if_zero_drawn, groups, 500)
+    def mean_unless_both_left_out(w):
+        return np.where((w[:, 0] > 0) | (w[:, 1] > 0), mean(w), np.nan)
+
+    strict = stats.group_bootstrap_ci(mean_unless_both_left_out, groups, 2000)
     assert np.isnan(strict[0]) and np.isnan(strict[1])
-    low, high = stats.group_bootstrap_ci(mean_if_zero_drawn, groups, 500, min_defined=0.5)
-    assert 0 < low < 4.5 < high < 9
-    assert np.isnan(stats.group_bootstrap_ci(mean_if_zero_drawn, groups, 500,
-                                             min_defined=0.8)[0])
+    # ~13 % undefined, more than the 2.5 % either end allows: no finite end
+    low, high = stats.group_bootstrap_ci(mean_unless_both_left_out, groups, 2000,
+                                         undefined_as_extreme=True)
+    assert np.isnan(low) and np.isnan(high)
+
+    def mean_unless_all_of_five_left_out(w):  # (95/100)^100 = 0.6 % of draws
+        return np.where(w[:, :5].sum(-1) > 0, mean(w), np.nan)
+
+    low, high = stats.group_bootstrap_ci(mean_unless_all_of_five_left_out, groups, 2000,
+                                         undefined_as_extreme=True)
+    plain_low, plain_high = stats.group_bootstrap_ci(mean, groups, 2000)
+    assert low <= plain_low + 0.02 and high >= plain_high - 0.02   # not narrower
+    assert low < value.mean() < high
     with pytest.raises(ValueError, match='percentile'):
-        stats.group_bootstrap_ci(mean_if_zero_drawn, groups, 500, method='BCa',
-                                 min_defined=0.5)
+        stats.group_bootstrap_ci(mean, groups, 500, method='BCa', undefined_as_extreme=True)
+
+
+def test_error_free_calls_match_a_simulated_error_free_reader():
+    """Simulated hips (normal actual distances, 2-3 films per patient, drifting), read
+    by a reference with sd 0.015 and a model with sd 0.01: the kappa, balanced
+    accuracy and sensitivity of the actual values' calls against the readings' calls
+    are what error_free_calls estimates from the readings and the model alone."""
+    rng = np.random.default_rng(2)
+    patient = np.repeat(np.arange(3000), rng.integers(2, 4, 3000))
+    actual = rng.normal(-0.02, 0.025, (3000, 2))[patient] + rng.normal(0, 0.01, (len(patient), 2))
+    true = actual + rng.normal(0, 0.015, actual.shape)
+    pred = actual + rng.normal(0, 0.01, actual.shape)
+    cm = stats.confusion_matrix(true.ravel() > 0, actual.ravel() > 0, (False, True))
+    recalls = stats.per_class_recall(cm)
+    out = stats.error_free_calls(true, pred, patient)
+    assert out['kappa_error_free'] == pytest.approx(stats.cohen_kappa(cm), abs=0.03)
+    assert out['bal_acc_error_free'] == pytest.approx(recalls.mean(), abs=0.02)
+    assert out['sens_error_free'] == pytest.approx(recalls[1], abs=0.03)

@@ -36,12 +36,13 @@ CI_METRICS = ('AI_MAE', 'AI_r', 'AI_ICC', 'AI_slope', 'AI_slope_deming', 'IHDI_b
 CI_SUFFIXES = ('_ci_low', '_ci_high')
 #: how precise the clinicians' readings are, from patients with several films
 #: (:func:`stats.reference_noise`, :func:`stats.error_free_calls`), each with a bootstrap
-#: interval: of the AI, and of the H-point's distance lateral of the P-line (in H-line
-#: lengths) that decides grade I against grade >= II; ``AI_pairs`` counts the
-#: within-patient pairs of hips they rest on
-REFERENCE_METRICS = (tuple(f'AI_{key}' for key in stats.REFERENCE_NOISE_KEYS)
-                     + ('IHDI_ref_sd', 'IHDI_model_sd', 'IHDI_kappa_error_free',
-                        'IHDI_bal_acc_error_free', 'IHDI_ge2_sens_error_free'))
+#: interval, in two groups reported each whole or not at all: of the AI, and of the
+#: H-point's distance lateral of the P-line (in H-line lengths) that decides grade I
+#: against grade >= II; ``AI_pairs`` counts the within-patient pairs of hips they rest on
+REFERENCE_GROUPS = (tuple(f'AI_{key}' for key in stats.REFERENCE_NOISE_KEYS),
+                    ('IHDI_ref_sd', 'IHDI_model_sd', 'IHDI_ge2_kappa_error_free',
+                     'IHDI_ge2_bal_acc_error_free', 'IHDI_ge2_sens_error_free'))
+REFERENCE_METRICS = sum(REFERENCE_GROUPS, ())
 #: the labels of the confusion matrix's rows and columns: undefined, then I..IV
 GRADE_AXIS = (geometry.GRADE_UNDEFINED,) + geometry.GRADES
 #: grade II: hips graded it or worse are IHDI_ge2's positive class
@@ -74,7 +75,9 @@ class HipMetric(BaseMetric):
       truth, ``IHDI_bal_acc`` (mean of those recalls), ``IHDI_kappa`` (Cohen),
       ``IHDI_kappa_linear`` (linear-weighted: grades are ordinal; an undefined
       grade is fully apart from any other),
-      ``IHDI_ge2_sens`` / ``IHDI_ge2_spec`` (grade >= II as the positive class).
+      ``IHDI_ge2_sens`` / ``IHDI_ge2_spec``, ``IHDI_ge2_kappa``, ``IHDI_ge2_bal_acc``
+      (grade >= II as the positive class, an undefined grade as not; with grades I
+      and II only these equal the grade's kappa and balanced accuracy).
       Most real hips are grade I, so accuracy alone flatters a model that always
       answers I; balanced accuracy, kappa and sensitivity do not;
     - the reference's own precision, where some patient has two or more films
@@ -89,9 +92,11 @@ class HipMetric(BaseMetric):
       readings) and ``AI_pairs`` (within-patient pairs of hips they rest on); the
       same for the H-point's distance lateral of the P-line, which decides grade I
       against >= II, in lengths of the H-line: ``IHDI_ref_sd``, ``IHDI_model_sd``, and
-      what an error-free model's grades would measure against these readings
-      (:func:`stats.error_free_calls`): ``IHDI_kappa_error_free``,
-      ``IHDI_bal_acc_error_free``, ``IHDI_ge2_sens_error_free``;
+      what an error-free model's grade >= II calls would measure against these
+      readings (:func:`stats.error_free_calls`): ``IHDI_ge2_kappa_error_free``,
+      ``IHDI_ge2_bal_acc_error_free``, ``IHDI_ge2_sens_error_free``, to compare with
+      the model's own ``IHDI_ge2_kappa`` and ``IHDI_ge2_bal_acc``; each group only
+      where all of it is defined, its intervals only where both ends are;
     - with ``bootstrap > 0``: ``<key>_ci_low`` / ``<key>_ci_high``, the 95 %
       confidence interval of each key in :data:`CI_METRICS` (AI_MAE, AI_r,
       AI_ICC, AI_slope, AI_slope_deming, IHDI_bal_acc, IHDI_kappa,
@@ -380,14 +385,17 @@ def _resampled_measures(m: dict, film_weights: np.ndarray) -> np.ndarray:
 
 def _reference_measures(m: dict, patients, film_weights=None) -> dict:
     """The :data:`REFERENCE_METRICS` of :func:`hip_measures`' output: floats, or
-    arrays ``(B,)`` for film frequency weights ``(B, N)``; NaN where undefined."""
+    arrays ``(B,)`` for film frequency weights ``(B, N)``; NaN where undefined; and
+    ``AI_pairs``."""
     ai = stats.reference_noise(m['ai_true'], m['ai_pred'], patients, film_weights)
     args = (m['p_lateral_true'], m['p_lateral_pred'], patients, film_weights)
-    lateral, calls = stats.reference_noise(*args), stats.error_free_calls(*args)
+    lateral = stats.reference_noise(*args)
+    calls = stats.error_free_calls(*args, noise=lateral)
     values = {f'AI_{k}': ai[k] for k in stats.REFERENCE_NOISE_KEYS}
+    values['AI_pairs'] = ai['pairs']
     values.update(IHDI_ref_sd=lateral['ref_sd'], IHDI_model_sd=lateral['model_sd'],
-                  IHDI_kappa_error_free=calls['kappa_error_free'],
-                  IHDI_bal_acc_error_free=calls['bal_acc_error_free'],
+                  IHDI_ge2_kappa_error_free=calls['kappa_error_free'],
+                  IHDI_ge2_bal_acc_error_free=calls['bal_acc_error_free'],
                   IHDI_ge2_sens_error_free=calls['sens_error_free'])
     return values
 
@@ -463,32 +471,37 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
         out[key] = float(measures[key])
     out['IHDI_ge2_sens'], out['IHDI_ge2_spec'] = stats.binary_sens_spec(
         m['grade_true'] >= GRADE_II, m['grade_pred'] >= GRADE_II)
+    out['IHDI_ge2_bal_acc'] = (out['IHDI_ge2_sens'] + out['IHDI_ge2_spec']) / 2
+    out['IHDI_ge2_kappa'] = float(stats.cohen_kappa(stats.confusion_matrix(
+        m['grade_true'] >= GRADE_II, m['grade_pred'] >= GRADE_II, (False, True))))
 
     patients = (patient_ids(files, patient_pattern) if files is not None
                 else [f'film {i}' for i in range(len(errors))])
     # where some patient has two films, and they separate the readers' errors
-    reference = {k: v for k, v in _reference_measures(m, patients).items() if np.isfinite(v)}
-    out.update(reference)
-    if 'AI_ref_sd' in reference:
-        out['AI_pairs'] = stats.reference_noise(m['ai_true'], m['ai_pred'], patients)['pairs']
+    values = _reference_measures(m, patients)
+    names = [k for group in REFERENCE_GROUPS if all(np.isfinite(values[k]) for k in group)
+             for k in group]
+    out.update({k: float(values[k]) for k in names})
+    if names and names[0] in REFERENCE_GROUPS[0]:
+        out['AI_pairs'] = values['AI_pairs']
     if bootstrap > 0:
         options = dict(n_resamples=bootstrap, method=ci_method, seed=seed)
         low, high = stats.group_bootstrap_ci(lambda w: _resampled_measures(m, w), patients,
                                              **options)
-        intervals = list(zip(CI_METRICS, low, high))
-        names = [k for k in REFERENCE_METRICS if k in reference]
+        for name, lo, hi in zip(CI_METRICS, low, high):
+            out[name + CI_SUFFIXES[0]], out[name + CI_SUFFIXES[1]] = float(lo), float(hi)
 
         def reference_rows(w):
             values = _reference_measures(m, patients, w)
             return np.stack([values[k] for k in names])
 
-        if names:  # a draw of few patients can leave them undefined: 90 % must have them
+        if names:  # a draw of few patients can leave them undefined: the widest reading
             low, high = stats.group_bootstrap_ci(reference_rows, patients,
                                                  **dict(options, method='percentile'),
-                                                 min_defined=0.9)
-            intervals += zip(names, low, high)
-        for name, lo, hi in intervals:
-            out[name + CI_SUFFIXES[0]], out[name + CI_SUFFIXES[1]] = float(lo), float(hi)
+                                                 undefined_as_extreme=True)
+            for name, lo, hi in zip(names, low, high):
+                if np.isfinite(lo) and np.isfinite(hi):
+                    out[name + CI_SUFFIXES[0]], out[name + CI_SUFFIXES[1]] = float(lo), float(hi)
         out['bootstrap'] = dict(resamples=int(bootstrap), method=ci_method, seed=seed,
                                 patients=len(set(patients)), films=len(errors))
     out['confusion'] = cm.tolist()
@@ -550,25 +563,29 @@ def describe_reference_noise(metrics: dict, prefix: str = '') -> str | None:
         :data:`REFERENCE_METRICS` (no patient with two films).
     """
     def shown(name, digits=2):
-        value = metrics.get(prefix + name)
+        value = metrics[prefix + name]
         low, high = (metrics.get(prefix + name + suffix) for suffix in CI_SUFFIXES)
         text = f'{value:.{digits}f}'
-        return text + (f' [{low:.{digits}f}, {high:.{digits}f}]' if low is not None
-                       and high is not None else '')
+        if low is not None and high is not None and np.isfinite([low, high]).all():
+            text += f' [{low:.{digits}f}, {high:.{digits}f}]'
+        return text
+
+    def has(group):
+        return all(prefix + name in metrics for name in group)
 
     parts = []
-    if prefix + 'AI_ref_sd' in metrics:
+    if has(REFERENCE_GROUPS[0]):
         reliability = metrics[prefix + 'AI_ref_reliability']
         parts.append(f"one clinician reading of the AI errs by sd {shown('AI_ref_sd')} deg, "
                      f"the model by {shown('AI_model_sd')} (gain {shown('AI_model_gain')}); "
                      f"an error-free model would measure AI MAE {shown('AI_MAE_error_free')}, "
                      f"r {np.sqrt(max(reliability, 0)):.2f} and OLS slope {reliability:.2f}")
-    if prefix + 'IHDI_ref_sd' in metrics:
+    if has(REFERENCE_GROUPS[1]):
         parts.append("of the H-point's distance lateral of the P-line, by sd "
                      f"{shown('IHDI_ref_sd', 3)} of the H-line, the model by "
-                     f"{shown('IHDI_model_sd', 3)}; an error-free model's grades would "
-                     f"measure kappa {shown('IHDI_kappa_error_free')}, balanced accuracy "
-                     f"{shown('IHDI_bal_acc_error_free')} and grade >= II sensitivity "
+                     f"{shown('IHDI_model_sd', 3)}; an error-free model's grade >= II calls "
+                     f"would measure kappa {shown('IHDI_ge2_kappa_error_free')}, balanced "
+                     f"accuracy {shown('IHDI_ge2_bal_acc_error_free')} and sensitivity "
                      f"{shown('IHDI_ge2_sens_error_free')}")
     if not parts:
         return None

@@ -337,7 +337,8 @@ def binary_sens_spec(true_pos, pred_pos) -> tuple[float, float]:
 
 def group_bootstrap_ci(statistic, groups, n_resamples: int = 1000,
                        confidence_level: float = 0.95, method: str = 'percentile',
-                       seed: int = 0, min_defined: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+                       seed: int = 0,
+                       undefined_as_extreme: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Bootstrap confidence intervals that resample groups (patients), not units.
 
     ``scipy.stats.bootstrap`` draws the group indices with replacement; every
@@ -355,19 +356,20 @@ def group_bootstrap_ci(statistic, groups, n_resamples: int = 1000,
         method (str): ``'percentile'``, ``'basic'`` or ``'BCa'`` (scipy's
             names). Defaults to ``'percentile'``.
         seed (int): seed of the resampling generator. Defaults to 0.
-        min_defined (float): below 1, a statistic that is undefined (NaN) on some
-            resamples gets the percentile interval of those where it is defined,
-            if they are at least this share of all; for estimates that a draw of
-            few patients can leave undefined. Needs ``method='percentile'``.
-            Defaults to 1.0 (any undefined resample: no interval).
+        undefined_as_extreme (bool): for estimates that a draw of few patients can
+            leave undefined (NaN): such a resample counts as below every value for
+            the low end and above every value for the high end (the undefined
+            draws are not a random share, so they are not just left out); an end
+            that falls among them is NaN. Needs ``method='percentile'``. Defaults
+            to False (any undefined resample: no interval).
 
     Returns:
         tuple[np.ndarray, np.ndarray]: the low and high ends, ``(m,)`` each (or
-        0-d). NaN where fewer than 2 groups exist or more resamples than
-        ``min_defined`` allows leave the statistic undefined (NaN).
+        0-d). NaN where fewer than 2 groups exist or undefined resamples leave
+        the statistic, or (``undefined_as_extreme``) that end, undefined.
     """
-    if min_defined < 1 and method != 'percentile':
-        raise ValueError(f"min_defined < 1 needs method='percentile', got {method!r}")
+    if undefined_as_extreme and method != 'percentile':
+        raise ValueError(f"undefined_as_extreme needs method='percentile', got {method!r}")
     _, group_of_unit = np.unique(np.asarray(groups, dtype=object).astype(str),
                                  return_inverse=True)
     n_groups = group_of_unit.max() + 1 if len(group_of_unit) else 0
@@ -390,14 +392,13 @@ def group_bootstrap_ci(statistic, groups, n_resamples: int = 1000,
                                     confidence_level=confidence_level,
                                     random_state=np.random.default_rng(seed))
     low, high = result.confidence_interval.low, result.confidence_interval.high
-    if min_defined < 1:
+    if undefined_as_extreme:
         dist = np.asarray(result.bootstrap_distribution, float)  # (m, n_resamples) or (n,)
-        defined = np.isfinite(dist).mean(-1) >= min_defined
-        alpha = (1 - confidence_level) / 2
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', RuntimeWarning)    # an all-NaN row
-            ends = np.nanpercentile(dist, [100 * alpha, 100 * (1 - alpha)], axis=-1)
-        low, high = (np.where(defined, e, np.nan) for e in ends)
+        alpha = 100 * (1 - confidence_level) / 2
+        with np.errstate(invalid='ignore'):  # interpolating between infinities: NaN
+            low, high = [np.percentile(np.where(np.isnan(dist), fill, dist), q, axis=-1)
+                         for fill, q in ((-np.inf, alpha), (np.inf, 100 - alpha))]
+        low, high = (np.where(np.isfinite(end), end, np.nan) for end in (low, high))
     return low, high
 
 
@@ -451,8 +452,10 @@ def reference_noise(true, pred, groups, weights=None) -> dict:
 
     An estimate, not a measurement: reading errors shared by the model and the
     readers (both fooled by the same faint edge) or by a patient's films make
-    ``ref_sd`` low. A variance estimated below 0 (sampling noise around a small
-    one) counts as 0.
+    ``ref_sd`` low; so do errors that differ in size between patients with few and
+    many films (a patient with k films gives k (k - 1) / 2 pairs). A variance
+    estimated below 0 (sampling noise around a small one) counts as 0, and the
+    reliability is kept within [0, 1].
 
     Args:
         true (array-like): reference readings ``(N,)`` or ``(N, S)`` (S values per
@@ -500,7 +503,7 @@ def reference_noise(true, pred, groups, weights=None) -> dict:
         ref_var, model_var = var_t - var_true, var_p - gain * cov_tp
         ref_sd, model_sd = np.sqrt(np.maximum(ref_var, 0)), np.sqrt(np.maximum(model_var, 0))
         values = dict(ref_sd=ref_sd, model_sd=model_sd, model_gain=gain,
-                      ref_reliability=var_true / var_t,
+                      ref_reliability=np.clip(var_true / var_t, 0, 1),
                       MAE_error_free=ref_sd * np.sqrt(2 / np.pi))
     none = npairs <= 0
     out = {k: _out(np.where(none, np.nan, values[k]), batched) for k in REFERENCE_NOISE_KEYS}
@@ -512,7 +515,7 @@ def reference_noise(true, pred, groups, weights=None) -> dict:
 ERROR_FREE_CALL_KEYS = ('kappa_error_free', 'bal_acc_error_free', 'sens_error_free')
 
 
-def error_free_calls(true, pred, groups, weights=None) -> dict:
+def error_free_calls(true, pred, groups, weights=None, noise: dict | None = None) -> dict:
     """What an error-free reader's yes/no calls (``value > 0``) would measure against
     single reference readings that err as :func:`reference_noise` estimates.
 
@@ -525,9 +528,12 @@ def error_free_calls(true, pred, groups, weights=None) -> dict:
     free reader calls it positive where that is > 0, the reference where its reading
     is, which for a normal error of sd ``ref_sd`` happens with probability
     ``Phi(value / ref_sd)``. The expected 2x2 table gives Cohen's kappa, the balanced
-    accuracy and the sensitivity (reference positives called positive). Not an upper
-    bound for every model: one that calls more hips positive trades specificity for
-    sensitivity and can measure a higher balanced accuracy.
+    accuracy and the sensitivity (reference positives called positive). Exact for
+    normally distributed actual values; where they cluster (e.g. two groups of hips)
+    the shrunken readings still carry some of the readings' blur near the threshold
+    and the agreement comes out slightly low. Not an upper bound for every model: one
+    that calls more hips positive trades specificity for sensitivity and can measure
+    a higher balanced accuracy.
 
     Args:
         true (array-like): reference readings ``(N,)`` or ``(N, S)``, the call's
@@ -537,13 +543,15 @@ def error_free_calls(true, pred, groups, weights=None) -> dict:
         groups (Sequence): the patient of each of the N films.
         weights (np.ndarray, optional): film frequency weights ``(B, N)``. Defaults
             to None.
+        noise (dict, optional): :func:`reference_noise` of the same arguments, if
+            already computed. Defaults to None (computed here).
 
     Returns:
         dict: :data:`ERROR_FREE_CALL_KEYS` (floats, arrays ``(B,)`` with weights),
         NaN where :func:`reference_noise` gives none.
     """
     from scipy.special import ndtr  # the standard normal distribution function
-    noise = reference_noise(true, pred, groups, weights)
+    noise = noise if noise is not None else reference_noise(true, pred, groups, weights)
     true = np.asarray(true, float)
     true = true[:, None] if true.ndim == 1 else true
     w, batched = _weights(len(true), weights)

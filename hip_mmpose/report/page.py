@@ -47,8 +47,8 @@ HEADLINE = [('MRE', 'mean radial error (px)'), ('SDR_4px', 'points within 4 px')
             ('IHDI_ref_sd', "H-point lateral of the P-line, one clinician reading's "
              'error, sd (H-line lengths)'),
             ('IHDI_model_sd', "H-point lateral of the P-line, the model's error, sd"),
-            ('IHDI_kappa_error_free', "IHDI kappa an error-free model would measure"),
-            ('IHDI_bal_acc_error_free', 'IHDI balanced accuracy an error-free model '
+            ('IHDI_ge2_kappa_error_free', "IHDI kappa an error-free model would measure"),
+            ('IHDI_ge2_bal_acc_error_free', 'IHDI balanced accuracy an error-free model '
              'would measure'),
             ('IHDI_ge2_sens_error_free', 'grade >= II sensitivity an error-free model '
              'would measure')]
