@@ -590,8 +590,9 @@ def describe_reference_noise(metrics: dict, prefix: str = '') -> str | None:
     if not parts:
         return None
     pairs = metrics.get(prefix + 'AI_pairs')
-    source = f'from {pairs} pairs of' if pairs else 'from'
-    return (f"reference ({source} one patient's hips on two films): "
+    source = (f"from {pairs} pairs of one patient's hips on two films" if pairs
+              else "from patients' hips on two films")
+    return (f"reference ({source}): "
             + '; '.join(parts) + ', against these readings')
 
 
