@@ -102,8 +102,9 @@ class HipMetric(BaseMetric):
       AI_ICC, AI_slope, AI_slope_deming, IHDI_bal_acc, IHDI_kappa,
       IHDI_kappa_linear) and :data:`REFERENCE_METRICS` by a
       patient-level bootstrap: patients are resampled, each with all its films
-      (the reference's figures: the percentile interval of the resamples on which
-      they are defined, given on at least 90 % of them).
+      (the reference's figures: always a percentile interval, a resample that
+      leaves them undefined counting as beyond either end; an interval only where
+      both its ends are defined).
 
     The confusion matrix goes to the log. With ``dump_name`` set, one evaluation
     record per film (:mod:`hip_mmpose.records`: predicted and true points, AIs,
