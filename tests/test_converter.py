@@ -134,3 +134,83 @@ def test_real_data_converts_as_is(real_data_root, tmp_path):
     counts = {s: len(json.loads((out / f'{s}.json').read_text())['images'])
               for s in ('train', 'val', 'test')}
     assert counts == dict(train=393, val=64, test=45)
+
+
+def _points_line(points):
+    return ','.join(f'"({x:.3f}, {y:.3f})"' for x, y in points)
+
+
+def _two_reader_split(root):
+    """Film P0_01 read twice (the second reader's image-left AI 32 instead of 30),
+    film P1_01 once; 520 x 200 px films."""
+    import cv2
+
+    from tests.test_geometry import film
+    (root / 'train' / 'images').mkdir(parents=True)
+    (root / 'train' / 'annotations').mkdir(parents=True)
+    for name in ('P0_01', 'P1_01'):
+        cv2.imwrite(str(root / 'train' / 'images' / f'{name}.png'),
+                    np.full((200, 520), 128, np.uint8))
+    first, second = film(30, 20, h_right=(460, 130)), film(32, 20, h_right=(460, 130))
+    (root / 'train' / 'annotations' / 'P0_01.csv').write_text(
+        _points_line(first) + '\n' + _points_line(second) + '\n')
+    (root / 'train' / 'annotations' / 'P1_01.csv').write_text(_points_line(first))
+    return first, second
+
+
+def test_several_readers_take_their_mean(tmp_path, capsys):
+    """Two readers' lines: refused unless --readers mean, which writes their mean as
+    the film's points, keeps both readings, and says how the readers agree: AIs 30 /
+    32 and 20 / 20 deg differ by 1 deg on average, one reading's error sd sqrt((2^2 +
+    0) / 2 / 2) = 1 deg; both grade the hips I and II alike (kappa 1)."""
+    root = tmp_path / 'data'
+    first, second = _two_reader_split(root)
+    out = tmp_path / 'coco'
+    assert convert_main([str(root), '--out-dir', str(out), '--no-progress']) == 1
+    err = capsys.readouterr().err
+    assert 'P0_01.csv: expected one line of points, found 2 lines' in err
+    assert '--readers mean' in err and not out.exists()
+    assert convert_main([str(root), '--out-dir', str(out), '--no-progress',
+                         '--readers', 'mean']) == 0
+    printed = capsys.readouterr().out
+    anns = {a['image_id']: a for a in json.loads((out / 'train.json').read_text())['annotations']}
+    twice, once = anns[1], anns[2]
+    mean = (first + second) / 2
+    assert np.allclose(np.reshape(twice['keypoints'], (12, 3))[:, :2], mean, atol=1e-3)
+    assert twice['num_readers'] == 2
+    assert np.allclose(np.reshape(twice['reader_keypoints'], (2, 12, 2)), [first, second],
+                       atol=1e-3)
+    assert 'reader_keypoints' not in once and 'num_readers' not in once
+    assert np.allclose(np.reshape(once['keypoints'], (12, 3))[:, :2], first, atol=1e-3)
+    assert ('readers: 1 films read more than once (1 pairs of readings): their AIs differ by '
+            '1.00 deg on average, one reading errs by sd 1.00 deg; their grades agree on '
+            '100.0 % of hips (kappa 1.00)') in printed
+    # MMPose's COCO loader takes the mean as the film's truth; the readings ride along
+    from mmpose.registry import DATASETS
+
+    from hip_mmpose.datasets import METAINFO_FILE
+    dataset = DATASETS.build(dict(type='HipXrayDataset', data_root=str(root),
+                                  ann_file=str(out / 'train.json'),
+                                  data_prefix=dict(img='train/images/'),
+                                  metainfo=dict(from_file=METAINFO_FILE), pipeline=[]))
+    assert np.allclose(dataset[0]['keypoints'][0], mean, atol=1e-3)
+    floor = np.sqrt(2 / np.pi)                                    # sd 1 x sqrt(2 / pi)
+    assert (f'against the mean of 2 readings an error-free model would measure AI MAE about '
+            f'{floor / np.sqrt(2):.2f} deg ({floor:.2f} against one)') in printed
+
+
+def test_a_bad_reader_line_is_named(tmp_path, capsys):
+    root = tmp_path / 'data'
+    first, _ = _two_reader_split(root)
+    path = root / 'train' / 'annotations' / 'P0_01.csv'
+    path.write_text(_points_line(first) + '\n' + _points_line(first[:11]))
+    args = [str(root), '--out-dir', str(tmp_path / 'coco'), '--no-progress', '--readers', 'mean']
+    assert convert_main(args) == 1
+    assert 'P0_01.csv: line 2: has 11 points, expected 12' in capsys.readouterr().err
+    outside = first.copy()
+    outside[4] = (600, 50)
+    path.write_text(_points_line(first) + '\n' + _points_line(outside))
+    assert convert_main(args) == 1
+    assert ('P0_01.csv: line 2, point 5 (600, 50) lies outside the 520x200 image P0_01.png'
+            in capsys.readouterr().err)
+    assert not (tmp_path / 'coco').exists()

@@ -5,6 +5,7 @@ Layout read (one folder per split)::
     DATA_ROOT/<split>/images/<stem>.jpg|.jpeg|.png|.dcm
     DATA_ROOT/<split>/images/spacing.csv       optional: file,spacing_mm per film
     DATA_ROOT/<split>/annotations/<stem>.csv   one line "(x1, y1)","(x2, y2)",...
+                                               (with readers='mean': one line per reader)
 
 Each image record holds the film's ``width`` and ``height`` and, where known,
 ``pixel_spacing`` = [x, y] mm per pixel: a DICOM header's (:mod:`film_io`), or the
@@ -45,6 +46,10 @@ class AnnotationError(ValueError):
     """Bad input; the message starts with the offending path."""
 
 
+#: How several readers' lines of one annotation file become its reference.
+READER_MODES = ('mean',)
+
+
 def parse_annotation_csv(path: Path, num_keypoints: int | None = None) -> np.ndarray:
     """Read one annotation file into a ``(K, 2)`` float array.
 
@@ -64,6 +69,33 @@ def parse_annotation_csv(path: Path, num_keypoints: int | None = None) -> np.nda
             non-numeric or non-finite text, or a point count other than
             ``num_keypoints``.
     """
+    readers = parse_annotation_readers(path, num_keypoints)
+    if len(readers) > 1:
+        raise AnnotationError(f'{path}: expected one line of points, found {len(readers)} lines '
+                              '(one per reader? convert with --readers mean)')
+    return readers[0]
+
+
+def parse_annotation_readers(path: Path, num_keypoints: int | None = None) -> np.ndarray:
+    """Read an annotation file of one line per reader into ``(R, K, 2)``.
+
+    Each line is what :func:`parse_annotation_csv` reads (one reader's points of
+    the film); blank lines are skipped. Every line must have the same number of
+    points (``num_keypoints`` where given).
+
+    Args:
+        path (Path): the annotation CSV (UTF-8, a BOM allowed).
+        num_keypoints (int, optional): the number of points every line must have.
+            Defaults to None (the first line's).
+
+    Returns:
+        np.ndarray: ``(R, K, 2)`` float64 film pixels, readers in file order.
+
+    Raises:
+        AnnotationError: an unreadable or empty file, non-numeric or non-finite
+            text, or lines whose point counts differ (from each other or from
+            ``num_keypoints``); the message names the file and the line.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding='utf-8-sig').strip()
@@ -72,24 +104,26 @@ def parse_annotation_csv(path: Path, num_keypoints: int | None = None) -> np.nda
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise AnnotationError(f'{path}: annotation file is empty')
-    if len(lines) > 1:
-        raise AnnotationError(f'{path}: expected one line of points, found {len(lines)} lines')
-    fields = [''.join(groups).strip() for groups in _FIELD.findall(lines[0])]
-    fields = [field for field in fields if field]
-    points = []
-    for number, field in enumerate(fields, start=1):
-        match = _POINT.match(field)
-        if not match:
-            raise AnnotationError(
-                f'{path}: point {number} is {field!r}, expected "(x, y)" with numbers')
-        points.append((float(match.group(1)), float(match.group(2))))
-    if num_keypoints is not None and len(points) != num_keypoints:
-        raise AnnotationError(
-            f'{path}: has {len(points)} points, expected {num_keypoints}')
-    arr = np.asarray(points, dtype=np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise AnnotationError(f'{path}: contains a non-finite coordinate')
-    return arr
+    readers = []
+    for line_no, line in enumerate(lines, start=1):
+        where = f'{path}: line {line_no}' if len(lines) > 1 else f'{path}'
+        fields = [''.join(groups).strip() for groups in _FIELD.findall(line)]
+        fields = [field for field in fields if field]
+        points = []
+        for number, field in enumerate(fields, start=1):
+            match = _POINT.match(field)
+            if not match:
+                raise AnnotationError(
+                    f'{where}: point {number} is {field!r}, expected "(x, y)" with numbers')
+            points.append((float(match.group(1)), float(match.group(2))))
+        if num_keypoints is not None and len(points) != num_keypoints:
+            raise AnnotationError(f'{where}: has {len(points)} points, expected {num_keypoints}')
+        num_keypoints = len(points)  # the first line fixes the count for the rest
+        arr = np.asarray(points, dtype=np.float64)
+        if not np.all(np.isfinite(arr)):
+            raise AnnotationError(f'{where}: contains a non-finite coordinate')
+        readers.append(arr)
+    return np.stack(readers)
 
 
 def read_film_size_and_spacing(path: Path,
@@ -205,7 +239,8 @@ def coco_category(num_keypoints: int, keypoint_names: Sequence[str] | None,
                 keypoints=names, skeleton=skeleton)
 
 
-def convert_split(split_dir: Path, num_keypoints: int | None, progress: bool = True) -> dict:
+def convert_split(split_dir: Path, num_keypoints: int | None, progress: bool = True,
+                  readers: str | None = None) -> dict:
     """Build the COCO dict of one split, checking every file.
 
     Every film is decoded (:func:`read_film_size_and_spacing`), its spacing taken
@@ -218,6 +253,11 @@ def convert_split(split_dir: Path, num_keypoints: int | None, progress: bool = T
         num_keypoints (int, optional): the number of points every file must have;
             None lets the first file fix it for the rest.
         progress (bool): show a progress bar. Defaults to True.
+        readers (str, optional): ``'mean'``: an annotation file may hold one line
+            per reader (:func:`parse_annotation_readers`); the film's points are
+            their mean, and a film read more than once keeps every reading as
+            ``reader_keypoints`` (``[x1, y1, x2, y2, ...]`` per reader) with
+            ``num_readers``. Defaults to None (one line per file).
 
     Returns:
         dict: COCO keypoint data: ``info``, ``images`` (with ``pixel_spacing``
@@ -226,7 +266,10 @@ def convert_split(split_dir: Path, num_keypoints: int | None, progress: bool = T
 
     Raises:
         AnnotationError: the first bad file, named.
+        ValueError: ``readers`` is not one of :data:`READER_MODES`.
     """
+    if readers is not None and readers not in READER_MODES:
+        raise ValueError(f'readers must be one of {READER_MODES} or None, got {readers!r}')
     split_dir = Path(split_dir)
     pairs = pair_split_files(split_dir)
     try:
@@ -240,17 +283,22 @@ def convert_split(split_dir: Path, num_keypoints: int | None, progress: bool = T
     images, annotations = [], []
     for image_id, (img_path, ann_path) in enumerate(
             tqdm(pairs, desc=f'{split_dir.name}', unit='film', disable=not progress), start=1):
-        points = parse_annotation_csv(ann_path, num_keypoints)
+        reads = (parse_annotation_readers(ann_path, num_keypoints) if readers
+                 else parse_annotation_csv(ann_path, num_keypoints)[None])
+        points = reads.mean(0)  # one reader: their points as they are
         num_keypoints = len(points)  # first file fixes the count for the rest
         width, height, spacing = read_film_size_and_spacing(img_path,
                                                             spacings.get(img_path.name))
-        outside = np.flatnonzero((points[:, 0] < 0) | (points[:, 0] > width)
-                                 | (points[:, 1] < 0) | (points[:, 1] > height))
+        every = reads.reshape(-1, 2)
+        outside = np.flatnonzero((every[:, 0] < 0) | (every[:, 0] > width)
+                                 | (every[:, 1] < 0) | (every[:, 1] > height))
         if outside.size:
-            k = outside[0]
+            reader, k = divmod(int(outside[0]), num_keypoints)
+            line = f' line {reader + 1},' if len(reads) > 1 else ''
             raise AnnotationError(
-                f'{ann_path}: point {k + 1} ({points[k, 0]:g}, {points[k, 1]:g}) lies '
-                f'outside the {width}x{height} image {img_path.name}')
+                f'{ann_path}:{line} point {k + 1} ({every[outside[0], 0]:g}, '
+                f'{every[outside[0], 1]:g}) lies outside the {width}x{height} image '
+                f'{img_path.name}')
         x0, y0 = points.min(0)
         x1, y1 = points.max(0)
         keypoints = np.concatenate([points, np.full((len(points), 1), 2.0)], 1)
@@ -264,9 +312,61 @@ def convert_split(split_dir: Path, num_keypoints: int | None, progress: bool = T
             num_keypoints=int(len(points)),
             bbox=[round(float(v), 3) for v in (x0, y0, x1 - x0, y1 - y0)],
             area=round(float((x1 - x0) * (y1 - y0)), 3)))
+        if len(reads) > 1:
+            annotations[-1].update(num_readers=len(reads), reader_keypoints=[
+                [round(float(v), 3) for v in read.ravel()] for read in reads])
     return dict(info=dict(description=f'hip_mmpose conversion of {split_dir}'),
                 images=images, annotations=annotations,
                 categories=[coco_category(num_keypoints, None)])
+
+
+def reader_agreement(cocos: Iterable[dict]) -> dict | None:
+    """How the readers of the films read more than once agree (``readers='mean'``).
+
+    Every pair of readings of one film is compared: the acetabular index of each hip
+    and its IHDI grade (:mod:`hip_mmpose.geometry`).
+
+    Args:
+        cocos (Iterable[dict]): COCO dicts as :func:`convert_split` makes them.
+
+    Returns:
+        dict | None: ``films`` (read more than once), ``pairs`` (of readings),
+        ``readers`` (the most readings of one film), ``AI_MAD`` (mean absolute
+        difference of two readings' AI, deg), ``AI_reader_sd`` (sd of one
+        reading's error, ``sqrt(mean(d^2) / 2)``), ``grade_agreement`` (share of
+        hips both readings grade alike) and ``grade_kappa`` (Cohen's); None where
+        no film has two readings or the films do not have the 12 hip points.
+    """
+    from itertools import combinations
+
+    from hip_mmpose import geometry
+    from hip_mmpose.evaluation import stats
+    first, second, films, most = [], [], 0, 0
+    for coco in cocos:
+        for ann in coco['annotations']:
+            reads = np.asarray(ann.get('reader_keypoints') or [], float)
+            if len(reads) < 2:
+                continue
+            reads = reads.reshape(len(reads), -1, 2)
+            if reads.shape[1] != geometry.NUM_KEYPOINTS:
+                return None
+            films, most = films + 1, max(most, len(reads))
+            for i, j in combinations(range(len(reads)), 2):
+                first.append(reads[i])
+                second.append(reads[j])
+    if not films:
+        return None
+    a, b = np.stack(first), np.stack(second)
+    diff = (geometry.acetabular_indices(a) - geometry.acetabular_indices(b)).ravel()
+    diff = diff[np.isfinite(diff)]
+    grade_a, grade_b = geometry.ihdi_grades(a).ravel(), geometry.ihdi_grades(b).ravel()
+    labels = (geometry.GRADE_UNDEFINED,) + geometry.GRADES
+    return dict(films=films, pairs=len(a), readers=most,
+                AI_MAD=float(np.abs(diff).mean()) if len(diff) else float('nan'),
+                AI_reader_sd=float(np.sqrt((diff ** 2).mean() / 2)) if len(diff) else float('nan'),
+                grade_agreement=float((grade_a == grade_b).mean()),
+                grade_kappa=float(stats.cohen_kappa(stats.confusion_matrix(grade_a, grade_b,
+                                                                           labels))))
 
 
 def load_metainfo_names(metainfo_file: str | os.PathLike) -> tuple[list[str], list]:
@@ -350,7 +450,8 @@ def _write_set(results: dict, out_dir: Path) -> dict[str, Path]:
 
 
 def convert_dataset(data_root, out_dir, num_keypoints: int | None = None,
-                    metainfo_file=None, progress: bool = True) -> dict[str, Path]:
+                    metainfo_file=None, progress: bool = True,
+                    readers: str | None = None) -> dict[str, Path]:
     """Convert every split under ``data_root``; returns ``{split: json path}``.
 
     All splits are converted in memory first and written only if all succeed, as
@@ -367,6 +468,8 @@ def convert_dataset(data_root, out_dir, num_keypoints: int | None = None,
             Defaults to None: the hip data set's
             (:data:`hip_mmpose.datasets.METAINFO_FILE`).
         progress (bool): show a progress bar. Defaults to True.
+        readers (str, optional): ``'mean'`` accepts one line per reader and takes
+            their mean (:func:`convert_split`). Defaults to None.
 
     Returns:
         dict[str, Path]: ``{split name: written <split>.json}``.
@@ -385,7 +488,7 @@ def convert_dataset(data_root, out_dir, num_keypoints: int | None = None,
         _previous_outputs(out_dir)
         results = {}
         for split in find_splits(data_root):
-            coco = convert_split(data_root / split, num_keypoints, progress)
+            coco = convert_split(data_root / split, num_keypoints, progress, readers)
             count = coco['annotations'][0]['num_keypoints']
             if num_keypoints is None:
                 num_keypoints = count  # every split must agree with the first
