@@ -213,4 +213,8 @@ def test_a_bad_reader_line_is_named(tmp_path, capsys):
     assert convert_main(args) == 1
     assert ('P0_01.csv: line 2, point 5 (600, 50) lies outside the 520x200 image P0_01.png'
             in capsys.readouterr().err)
+    path.write_text('\n'.join([_points_line(first)] * 21))
+    assert convert_main(args) == 1
+    assert ('P0_01.csv: 21 lines of points, more than the 20 readers one film may have'
+            in capsys.readouterr().err)
     assert not (tmp_path / 'coco').exists()

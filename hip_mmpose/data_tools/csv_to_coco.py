@@ -48,6 +48,9 @@ class AnnotationError(ValueError):
 
 #: How several readers' lines of one annotation file become its reference.
 READER_MODES = ('mean',)
+#: The most readers (lines) one annotation file may have: every pair of readings is
+#: compared, and a file of thousands of lines is not an annotation.
+MAX_READERS = 20
 
 
 def parse_annotation_csv(path: Path, num_keypoints: int | None = None) -> np.ndarray:
@@ -92,9 +95,10 @@ def parse_annotation_readers(path: Path, num_keypoints: int | None = None) -> np
         np.ndarray: ``(R, K, 2)`` float64 film pixels, readers in file order.
 
     Raises:
-        AnnotationError: an unreadable or empty file, non-numeric or non-finite
-            text, or lines whose point counts differ (from each other or from
-            ``num_keypoints``); the message names the file and the line.
+        AnnotationError: an unreadable or empty file, more than
+            :data:`MAX_READERS` lines, non-numeric or non-finite text, or lines whose
+            point counts differ (from each other or from ``num_keypoints``); the
+            message names the file and the line.
     """
     path = Path(path)
     try:
@@ -104,6 +108,9 @@ def parse_annotation_readers(path: Path, num_keypoints: int | None = None) -> np
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise AnnotationError(f'{path}: annotation file is empty')
+    if len(lines) > MAX_READERS:
+        raise AnnotationError(f'{path}: {len(lines)} lines of points, more than the '
+                              f'{MAX_READERS} readers one film may have')
     readers = []
     for line_no, line in enumerate(lines, start=1):
         where = f'{path}: line {line_no}' if len(lines) > 1 else f'{path}'
