@@ -340,9 +340,12 @@ def reader_agreement(cocos: Iterable[dict]) -> dict | None:
         dict | None: ``films`` (read more than once), ``pairs`` (of readings),
         ``readers`` (the most readings of one film), ``AI_MAD`` (mean absolute
         difference of two readings' AI, deg), ``AI_reader_sd`` (sd of one
-        reading's error, ``sqrt(mean(d^2) / 2)``), ``grade_agreement`` (share of
-        hips both readings grade alike) and ``grade_kappa`` (Cohen's); None where
-        no film has two readings or the films do not have the 12 hip points.
+        reading's error, ``sqrt(mean(d^2) / 2)``), ``AI_MAE_error_free`` and
+        ``AI_MAE_error_free_mean`` (the AI MAE an error-free model would measure
+        against one reading and against the mean of ``readers`` readings, for normal
+        errors), ``grade_agreement`` (share of hips both readings grade alike) and
+        ``grade_kappa`` (Cohen's); None where no film has two readings or the films
+        do not have the 12 hip points.
     """
     from itertools import combinations
 
@@ -368,9 +371,11 @@ def reader_agreement(cocos: Iterable[dict]) -> dict | None:
     diff = diff[np.isfinite(diff)]
     grade_a, grade_b = geometry.ihdi_grades(a).ravel(), geometry.ihdi_grades(b).ravel()
     labels = (geometry.GRADE_UNDEFINED,) + geometry.GRADES
+    reader_sd = float(np.sqrt((diff ** 2).mean() / 2)) if len(diff) else float('nan')
     return dict(films=films, pairs=len(a), readers=most,
                 AI_MAD=float(np.abs(diff).mean()) if len(diff) else float('nan'),
-                AI_reader_sd=float(np.sqrt((diff ** 2).mean() / 2)) if len(diff) else float('nan'),
+                AI_reader_sd=reader_sd, AI_MAE_error_free=float(stats.normal_mae(reader_sd)),
+                AI_MAE_error_free_mean=float(stats.normal_mae(reader_sd / np.sqrt(most))),
                 grade_agreement=float((grade_a == grade_b).mean()),
                 grade_kappa=float(stats.cohen_kappa(stats.confusion_matrix(grade_a, grade_b,
                                                                            labels))))

@@ -483,7 +483,7 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
     names = [k for group in REFERENCE_GROUPS if all(np.isfinite(values[k]) for k in group)
              for k in group]
     out.update({k: float(values[k]) for k in names})
-    if names and names[0] in REFERENCE_GROUPS[0]:
+    if REFERENCE_GROUPS[0][0] in names:  # the AI's group: the pairs it rests on
         out['AI_pairs'] = values['AI_pairs']
     if bootstrap > 0:
         options = dict(n_resamples=bootstrap, method=ci_method, seed=seed)
@@ -580,7 +580,7 @@ def describe_reference_noise(metrics: dict, prefix: str = '') -> str | None:
         parts.append(f"one clinician reading of the AI errs by sd {shown('AI_ref_sd')} deg, "
                      f"the model by {shown('AI_model_sd')} (gain {shown('AI_model_gain')}); "
                      f"an error-free model would measure AI MAE {shown('AI_MAE_error_free')}, "
-                     f"r {np.sqrt(max(reliability, 0)):.2f} and OLS slope {reliability:.2f}")
+                     f"r {np.sqrt(reliability):.2f} and OLS slope {reliability:.2f}")
     if has(REFERENCE_GROUPS[1]):
         parts.append("of the H-point's distance lateral of the P-line, by sd "
                      f"{shown('IHDI_ref_sd', 3)} of the H-line, the model by "

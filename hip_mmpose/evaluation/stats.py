@@ -335,6 +335,17 @@ def binary_sens_spec(true_pos, pred_pos) -> tuple[float, float]:
     return sens, spec
 
 
+def _group_index(groups) -> np.ndarray:
+    """Each unit's group as an index ``0..G-1`` (ids compared as text)."""
+    return np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)[1]
+
+
+def normal_mae(sd):
+    """The mean absolute value of a normal error of mean 0 and this sd:
+    ``sd * sqrt(2 / pi)``."""
+    return sd * np.sqrt(2 / np.pi)
+
+
 def group_bootstrap_ci(statistic, groups, n_resamples: int = 1000,
                        confidence_level: float = 0.95, method: str = 'percentile',
                        seed: int = 0,
@@ -370,8 +381,7 @@ def group_bootstrap_ci(statistic, groups, n_resamples: int = 1000,
     """
     if undefined_as_extreme and method != 'percentile':
         raise ValueError(f"undefined_as_extreme needs method='percentile', got {method!r}")
-    _, group_of_unit = np.unique(np.asarray(groups, dtype=object).astype(str),
-                                 return_inverse=True)
+    group_of_unit = _group_index(groups)
     n_groups = group_of_unit.max() + 1 if len(group_of_unit) else 0
     if n_groups < 2:
         shape = np.shape(statistic(np.ones((1, len(group_of_unit)))))[:-1]
@@ -415,8 +425,7 @@ def within_group_pairs(groups) -> tuple[np.ndarray, np.ndarray]:
     Returns:
         tuple[np.ndarray, np.ndarray]: the first and second unit of each pair.
     """
-    _, group_of_unit = np.unique(np.asarray(groups, dtype=object).astype(str),
-                                 return_inverse=True)
+    group_of_unit = _group_index(groups)
     first, second = [], []
     for g in np.unique(group_of_unit):
         units = np.flatnonzero(group_of_unit == g)
@@ -448,7 +457,7 @@ def reference_noise(true, pred, groups, weights=None) -> dict:
     - ``ref_reliability = var(T) / var(true)``: the share of the readings' spread
       that is the hips'. Against these readings an error-free model (``pred = T``)
       would measure Pearson r ``sqrt(ref_reliability)``, OLS slope ``ref_reliability``
-      and, for normal errors, MAE ``MAE_error_free = ref_sd * sqrt(2 / pi)``.
+      and, for normal errors, MAE ``MAE_error_free`` (:func:`normal_mae` of ``ref_sd``).
 
     An estimate, not a measurement: reading errors shared by the model and the
     readers (both fooled by the same faint edge) or by a patient's films make
@@ -504,7 +513,7 @@ def reference_noise(true, pred, groups, weights=None) -> dict:
         ref_sd, model_sd = np.sqrt(np.maximum(ref_var, 0)), np.sqrt(np.maximum(model_var, 0))
         values = dict(ref_sd=ref_sd, model_sd=model_sd, model_gain=gain,
                       ref_reliability=np.clip(var_true / var_t, 0, 1),
-                      MAE_error_free=ref_sd * np.sqrt(2 / np.pi))
+                      MAE_error_free=normal_mae(ref_sd))
     none = npairs <= 0
     out = {k: _out(np.where(none, np.nan, values[k]), batched) for k in REFERENCE_NOISE_KEYS}
     out['pairs'] = int(pair_ok.sum())

@@ -5,7 +5,6 @@ Example:
 """
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -60,14 +59,12 @@ def main(argv=None) -> int:
                  if args.readers else None)
     if agreement:
         a = agreement
-        error_free = [a['AI_reader_sd'] / math.sqrt(n) * math.sqrt(2 / math.pi)
-                      for n in (a['readers'], 1)]
         print(f"readers: {a['films']} films read more than once ({a['pairs']} pairs of "
               f"readings): their AIs differ by {a['AI_MAD']:.2f} deg on average, one reading "
               f"errs by sd {a['AI_reader_sd']:.2f} deg; their grades agree on "
               f"{100 * a['grade_agreement']:.1f} % of hips (kappa {a['grade_kappa']:.2f}). Each "
               f"film's points are its readers' mean: against the mean of {a['readers']} "
-              f"readings an error-free model would measure AI MAE about {error_free[0]:.2f} deg "
-              f"({error_free[1]:.2f} against one)")
+              f"readings an error-free model would measure AI MAE about "
+              f"{a['AI_MAE_error_free_mean']:.2f} deg ({a['AI_MAE_error_free']:.2f} against one)")
     return 0
 
