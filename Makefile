@@ -23,7 +23,7 @@ else
   WORK_DIR  := work_dirs/demo-$(notdir $(patsubst %/,%,$(DATA)))
 endif
 
-.PHONY: install test demo clean-demo
+.PHONY: install test lint format demo clean-demo
 
 install: $(STAMP)
 
@@ -38,6 +38,15 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml setup.py
 
 test: install
 	$(PY) -m pytest -q tests
+
+# ruff's lint and format check (pyproject.toml); `make format` rewrites the tree
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 demo: install
 ifeq ($(strip $(DATA)),)

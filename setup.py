@@ -1,4 +1,5 @@
 """Shim for tools that still call setup.py; the package is described in pyproject.toml."""
+
 from setuptools import setup
 
 setup()

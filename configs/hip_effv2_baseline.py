@@ -7,8 +7,15 @@ input_size = (256, 256)
 codec = dict(type='UDPHeatmap', input_size=input_size, heatmap_size=(64, 64), sigma=2)
 model = dict(
     backbone=dict(_delete_=True, type='mmpretrain.EfficientNetV2', arch='b0', out_indices=(6,)),
-    head=dict(_delete_=True, type='HeatmapHead', in_channels=192, out_channels=12,
-              loss=dict(type='KeypointMSELoss', use_target_weight=True), decoder=codec))
+    head=dict(
+        _delete_=True,
+        type='HeatmapHead',
+        in_channels=192,
+        out_channels=12,
+        loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        decoder=codec,
+    ),
+)
 
 # the base's pipelines, resized in place (step indices: see the base config)
 _base_.train_pipeline[4].input_size = _base_.val_pipeline[2].input_size = input_size

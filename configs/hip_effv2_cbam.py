@@ -13,7 +13,13 @@ param_scheduler = _base_.param_scheduler
 codec = dict(type='UDPHeatmap', input_size=(192, 192), heatmap_size=(96, 96), sigma=2)
 model = dict(
     backbone=dict(arch='s', fuse_channels=128),
-    head=dict(in_channels=128, deconv_out_channels=(128,), deconv_kernel_sizes=(4,),
-              conv_out_channels=(128,), decoder=codec))
+    head=dict(
+        in_channels=128,
+        deconv_out_channels=(128,),
+        deconv_kernel_sizes=(4,),
+        conv_out_channels=(128,),
+        decoder=codec,
+    ),
+)
 _base_.train_pipeline[6].encoder = codec
 train_dataloader = dict(dataset=dict(pipeline=_base_.train_pipeline))

@@ -19,8 +19,10 @@
 # config is this file's base); this file changes what differs per hip.
 _base_ = ['./hip_effv2_cbam_film_cpu.py']
 
-film_stage = dict(config='./hip_effv2_cbam_film_cpu.py',  # relative to this file
-                  cfg_options=dict())                      # overrides for that stage
+film_stage = dict(
+    config='./hip_effv2_cbam_film_cpu.py',  # relative to this file
+    cfg_options=dict(),
+)  # overrides for that stage
 
 max_epochs = 20  # one variable: tools/train.py keeps the cosine's end on it
 input_size = (192, 192)
@@ -52,19 +54,40 @@ model = dict(
     # 1.59 (two trainings) against 1.60 and 1.61 for two MSE trainings on the same
     # first-stage points: ~0.03 deg, within the spread between trainings (README,
     # "Loss and weight averaging"; ablations/hip_refine_mse_cpu.py)
-    head=dict(out_channels=6, decoder=codec,
-              loss=dict(_delete_=True, type='AdaptiveWingLoss', use_target_weight=True)),
+    head=dict(
+        out_channels=6,
+        decoder=codec,
+        loss=dict(_delete_=True, type='AdaptiveWingLoss', use_target_weight=True),
+    ),
     # every hip is seen in image-left orientation: a flipped crop is out of distribution
-    test_cfg=dict(_delete_=True, flip_test=False))
+    test_cfg=dict(_delete_=True, flip_test=False),
+)
 
 # Pipelines written once (index: step): 0 LoadFilm, 1 MirrorHip, 2 GetBBoxCenterScale,
 # 3 RandomBBoxTransform, 4 TopdownAffine, 5 PhotometricDistortion, 6 GenerateTarget;
 # val: 0 LoadFilm, 1 MirrorHip, 2 GetBBoxCenterScale, 3 TopdownAffine.
 # (a name with two leading underscores stays out of the config itself)
-__pack = dict(type='PackPoseInputs', meta_keys=(
-    'id', 'img_id', 'img_path', 'category_id', 'ori_shape', 'img_shape', 'input_size',
-    'input_center', 'input_scale', 'flip', 'flip_direction', 'flip_indices',
-    'dataset_name', 'hip_side', 'mirror', 'pixel_spacing'))
+__pack = dict(
+    type='PackPoseInputs',
+    meta_keys=(
+        'id',
+        'img_id',
+        'img_path',
+        'category_id',
+        'ori_shape',
+        'img_shape',
+        'input_size',
+        'input_center',
+        'input_scale',
+        'flip',
+        'flip_direction',
+        'flip_indices',
+        'dataset_name',
+        'hip_side',
+        'mirror',
+        'pixel_spacing',
+    ),
+)
 train_pipeline = [
     dict(type='LoadFilm'),
     dict(type='MirrorHip'),
@@ -73,11 +96,21 @@ train_pipeline = [
     # where the whole-film stage put the hip, up to 8 % of the crop off for 95 % of val
     # hips and far more for a few; centred training crops taught the network to trust
     # the crop's centre (val AI MAE 1.71 -> 1.58, test IHDI kappa 0.51 -> 0.79; README)
-    dict(type='RandomBBoxTransform', shift_factor=0.15, shift_prob=1.0,
-         scale_factor=(0.8, 1.2), rotate_factor=10),
+    dict(
+        type='RandomBBoxTransform',
+        shift_factor=0.15,
+        shift_prob=1.0,
+        scale_factor=(0.8, 1.2),
+        rotate_factor=10,
+    ),
     dict(type='TopdownAffine', input_size=input_size, use_udp=True),
-    dict(type='PhotometricDistortion', brightness_delta=24, contrast_range=(0.7, 1.3),
-         saturation_range=(1.0, 1.0), hue_delta=1),
+    dict(
+        type='PhotometricDistortion',
+        brightness_delta=24,
+        contrast_range=(0.7, 1.3),
+        saturation_range=(1.0, 1.0),
+        hue_delta=1,
+    ),
     # the metainfo's joint_weights count the roof and triradiate points (they set the
     # AI) 1.5x
     dict(type='GenerateTarget', encoder=codec, use_dataset_keypoint_weights=True),
@@ -91,9 +124,17 @@ val_pipeline = [
     __pack,
 ]
 dataset_type = 'HipRefineDataset'
-train_dataloader = dict(batch_size=16, dataset=dict(
-    type=dataset_type, keypoint_source='annotation', pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(
-    type=dataset_type, keypoint_source='file', keypoint_file=None, pipeline=val_pipeline))
-test_dataloader = dict(dataset=dict(
-    type=dataset_type, keypoint_source='file', keypoint_file=None, pipeline=val_pipeline))
+train_dataloader = dict(
+    batch_size=16,
+    dataset=dict(type=dataset_type, keypoint_source='annotation', pipeline=train_pipeline),
+)
+val_dataloader = dict(
+    dataset=dict(
+        type=dataset_type, keypoint_source='file', keypoint_file=None, pipeline=val_pipeline
+    )
+)
+test_dataloader = dict(
+    dataset=dict(
+        type=dataset_type, keypoint_source='file', keypoint_file=None, pipeline=val_pipeline
+    )
+)

@@ -10,7 +10,8 @@ _base_.param_scheduler[1].T_max = _base_.param_scheduler[1].end = max_epochs
 param_scheduler = _base_.param_scheduler
 model = dict(
     backbone=dict(arch='s', fuse_channels=128),
-    head=dict(in_channels=128, conv_out_channels=(128,), decoder=codec))
+    head=dict(in_channels=128, conv_out_channels=(128,), decoder=codec),
+)
 
 # the base's pipelines, resized in place (step indices: see the base config)
 _base_.train_pipeline[4].input_size = _base_.val_pipeline[2].input_size = input_size

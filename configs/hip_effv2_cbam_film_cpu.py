@@ -17,8 +17,14 @@ train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4))
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=100, start_factor=0.01, by_epoch=False),
-    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=1e-5, by_epoch=True,
-         begin=0, end=max_epochs),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs,
+        eta_min=1e-5,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+    ),
 ]
 auto_scale_lr = dict(base_batch_size=16)
 # keep the checkpoint that places the points best on val: this stage's points crop the
@@ -30,21 +36,34 @@ model = dict(
     type='TopdownPoseEstimator',
     data_preprocessor=dict(
         type='PoseDataPreprocessor',
-        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
-    backbone=dict(type='EfficientNetV2CBAM', arch='b0', out_stride=4, fuse_channels=64,
-                  reduction=16,
-                  # ImageNet weights, where they can be downloaded or are on disk
-                  # (an mmpretrain classifier; MMEngine's initialiser, as mmpretrain):
-                  # init_cfg=dict(type='Pretrained', prefix='backbone.',
-                  #               checkpoint='<mmpretrain effnetv2 .pth>'),
-                  ),
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+    ),
+    backbone=dict(
+        type='EfficientNetV2CBAM',
+        arch='b0',
+        out_stride=4,
+        fuse_channels=64,
+        reduction=16,
+        # ImageNet weights, where they can be downloaded or are on disk
+        # (an mmpretrain classifier; MMEngine's initialiser, as mmpretrain):
+        # init_cfg=dict(type='Pretrained', prefix='backbone.',
+        #               checkpoint='<mmpretrain effnetv2 .pth>'),
+    ),
     head=dict(
-        type='HeatmapHead', in_channels=64, out_channels=12,
-        deconv_out_channels=None, deconv_kernel_sizes=None,
-        conv_out_channels=(64,), conv_kernel_sizes=(3,),
+        type='HeatmapHead',
+        in_channels=64,
+        out_channels=12,
+        deconv_out_channels=None,
+        deconv_kernel_sizes=None,
+        conv_out_channels=(64,),
+        conv_kernel_sizes=(3,),
         loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        decoder=codec),
-    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
+        decoder=codec,
+    ),
+    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False),
+)
 
 # The pipelines are written here once. A child changes the size-dependent steps in
 # place (index: step): 0 LoadFilm, 1 GetBBoxCenterScale, 2 RandomFlip,
@@ -54,20 +73,43 @@ model = dict(
 #   _base_.train_pipeline[6].encoder = codec
 # GetBBoxCenterScale's small padding keeps a margin for the random scale/rotation.
 # MMPose's default meta keys plus the film's pixel spacing (HipMetric's mm figures)
-__pack = dict(type='PackPoseInputs', meta_keys=(
-    'id', 'img_id', 'img_path', 'category_id', 'crowd_index', 'ori_shape', 'img_shape',
-    'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction', 'flip_indices',
-    'raw_ann_info', 'dataset_name', 'pixel_spacing'))
+__pack = dict(
+    type='PackPoseInputs',
+    meta_keys=(
+        'id',
+        'img_id',
+        'img_path',
+        'category_id',
+        'crowd_index',
+        'ori_shape',
+        'img_shape',
+        'input_size',
+        'input_center',
+        'input_scale',
+        'flip',
+        'flip_direction',
+        'flip_indices',
+        'raw_ann_info',
+        'dataset_name',
+        'pixel_spacing',
+    ),
+)
 train_pipeline = [
     dict(type='LoadFilm'),
     dict(type='GetBBoxCenterScale', padding=1.05),
     dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomBBoxTransform', shift_factor=0.05, scale_factor=(0.85, 1.15),
-         rotate_factor=10),
+    dict(
+        type='RandomBBoxTransform', shift_factor=0.05, scale_factor=(0.85, 1.15), rotate_factor=10
+    ),
     dict(type='TopdownAffine', input_size=input_size, use_udp=True),
     # brightness/contrast; hue and saturation do nothing on grey films (0 would crash)
-    dict(type='PhotometricDistortion', brightness_delta=24, contrast_range=(0.7, 1.3),
-         saturation_range=(1.0, 1.0), hue_delta=1),
+    dict(
+        type='PhotometricDistortion',
+        brightness_delta=24,
+        contrast_range=(0.7, 1.3),
+        saturation_range=(1.0, 1.0),
+        hue_delta=1,
+    ),
     dict(type='GenerateTarget', encoder=codec),
     __pack,
 ]

@@ -13,24 +13,33 @@ arithmetic overflows) gives NaN (angles, distances) or grade 0 and never raises.
 :func:`measurability` says, per hip, whether predicted points are worth measuring;
 :func:`plausibility_flags` what a reader should check by eye.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 # 0-based indices of the keypoints each hip uses, [image-left, image-right].
-ROOF_LATERAL = (0, 8)     # points 1 and 9: lateral edge of the acetabular roof
-ROOF_MIDDLE = (1, 7)      # points 2 and 8
-TRIRADIATE = (2, 6)       # points 3 and 7: Hilgenreiner's line runs 3 -> 7
+ROOF_LATERAL = (0, 8)  # points 1 and 9: lateral edge of the acetabular roof
+ROOF_MIDDLE = (1, 7)  # points 2 and 8
+TRIRADIATE = (2, 6)  # points 3 and 7: Hilgenreiner's line runs 3 -> 7
 METAPHYSIS_LATERAL = (3, 11)  # points 4 and 12
-METAPHYSIS_MIDDLE = (4, 10)   # points 5 and 11
-METAPHYSIS_MEDIAL = (5, 9)    # points 6 and 10
+METAPHYSIS_MIDDLE = (4, 10)  # points 5 and 11
+METAPHYSIS_MEDIAL = (5, 9)  # points 6 and 10
 
 #: The six points of each hip in one anatomical order (roof lateral, roof middle,
 #: triradiate, metaphysis lateral, middle, medial): ``HIP_KEYPOINTS[h][j]`` is the
 #: 12-point index of hip ``h``'s j-th point. The image-right hip mirrored left-right
 #: looks like an image-left hip with its points in this order (the per-hip stage).
-HIP_KEYPOINTS = tuple(zip(ROOF_LATERAL, ROOF_MIDDLE, TRIRADIATE, METAPHYSIS_LATERAL,
-                          METAPHYSIS_MIDDLE, METAPHYSIS_MEDIAL))
+HIP_KEYPOINTS = tuple(
+    zip(
+        ROOF_LATERAL,
+        ROOF_MIDDLE,
+        TRIRADIATE,
+        METAPHYSIS_LATERAL,
+        METAPHYSIS_MIDDLE,
+        METAPHYSIS_MEDIAL,
+    )
+)
 #: Points on a film (12) and on one hip (6, the per-hip stage's model).
 NUM_KEYPOINTS = sum(len(hip) for hip in HIP_KEYPOINTS)
 HIP_NUM_KEYPOINTS = len(HIP_KEYPOINTS[0])
@@ -46,8 +55,7 @@ HIP_LABELS = ('image-left', 'image-right')
 #: and the other end (1, 3, 7 for the image-left hip; 9, 7, 3 for the image-right).
 AI_POINTS = tuple((ROOF_LATERAL[h], TRIRADIATE[h], TRIRADIATE[1 - h]) for h in range(2))
 #: 0-based keypoints each hip's AI and grade depend on (the H-line's 3 and 7 for both).
-HIP_POINTS = tuple(AI_POINTS[h] + (METAPHYSIS_LATERAL[h], METAPHYSIS_MEDIAL[h])
-                   for h in range(2))
+HIP_POINTS = tuple(AI_POINTS[h] + (METAPHYSIS_LATERAL[h], METAPHYSIS_MEDIAL[h]) for h in range(2))
 AI_PLAUSIBLE = (0.0, 50.0)  # degrees; outside it a predicted AI is not believed
 H_LINE_MAX_TILT = 15.0  # degrees from horizontal; a steeper H-line is flagged
 SCORE_THR = 0.3  # keypoint scores below it are low confidence (the tools' default)
@@ -81,8 +89,14 @@ def _angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         norm_a, norm_b = np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1)
         angle = np.degrees(np.arctan2(np.abs(cross), dot))
     # inf or overflowing coordinates would give a number (inf gives 135 deg): undefined
-    defined = ((norm_a > 0) & (norm_b > 0) & np.isfinite(norm_a) & np.isfinite(norm_b)
-               & np.isfinite(cross) & np.isfinite(dot))
+    defined = (
+        (norm_a > 0)
+        & (norm_b > 0)
+        & np.isfinite(norm_a)
+        & np.isfinite(norm_b)
+        & np.isfinite(cross)
+        & np.isfinite(dot)
+    )
     return np.where(defined, angle, np.nan)
 
 
@@ -136,7 +150,7 @@ def hip_frames(points):
         = [image-left, image-right][x/y]; ``down`` is the same for both hips.
     """
     p = _as_points(points)
-    along = _unit(p[..., 6, :] - p[..., 2, :])           # 3 -> 7, left to right
+    along = _unit(p[..., 6, :] - p[..., 2, :])  # 3 -> 7, left to right
     down = np.stack([-along[..., 1], along[..., 0]], -1)  # rotate +90 deg in image axes
     outward = np.stack([-along, along], axis=-2)
     return outward, np.stack([down, down], axis=-2)
@@ -179,8 +193,7 @@ def h_point_offsets(points) -> dict:
     below = (rel * down).sum(-1)
     # The D-line runs along (outward + down) / sqrt(2) from the foot; lateral of it
     # means further outward than down.
-    return dict(lateral_of_p=lateral, below_h=below,
-                lateral_of_d=(lateral - below) / np.sqrt(2.0))
+    return dict(lateral_of_p=lateral, below_h=below, lateral_of_d=(lateral - below) / np.sqrt(2.0))
 
 
 def ihdi_grades(points, p_line_shift=0.0) -> np.ndarray:
@@ -213,8 +226,8 @@ def ihdi_grades(points, p_line_shift=0.0) -> np.ndarray:
         if shift.any():
             lat = lat - shift[..., None] * h_line_lengths(points)[..., None]
     grade = np.select(
-        [lat <= 0, below < 0, lat <= below, lat > below],
-        [1, 4, 2, 3], default=GRADE_UNDEFINED)
+        [lat <= 0, below < 0, lat <= below, lat > below], [1, 4, 2, 3], default=GRADE_UNDEFINED
+    )
     defined = np.isfinite(lat) & np.isfinite(below)
     return np.where(defined, grade, GRADE_UNDEFINED).astype(np.int64)
 
@@ -260,8 +273,10 @@ def checked_p_line_shift(shift) -> float:
     except (TypeError, ValueError):
         raise ValueError(f'p_line_shift must be a number; got {shift!r}') from None
     if not abs(value) <= P_LINE_SHIFT_LIMIT:
-        raise ValueError(f'p_line_shift {value!r}: expected a finite number within '
-                         f'+-{P_LINE_SHIFT_LIMIT} of the H-line')
+        raise ValueError(
+            f'p_line_shift {value!r}: expected a finite number within '
+            f'+-{P_LINE_SHIFT_LIMIT} of the H-line'
+        )
     return value
 
 
@@ -290,25 +305,31 @@ def fit_p_line_shift(pred, truth) -> float:
     """
     pred, truth = _as_points(pred), _as_points(truth)
     if pred.shape != truth.shape or pred.ndim != 3:
-        raise ValueError(f'expected predicted and true points of one shape (N, 12, 2); '
-                         f'got {pred.shape} and {truth.shape}')
+        raise ValueError(
+            f'expected predicted and true points of one shape (N, 12, 2); '
+            f'got {pred.shape} and {truth.shape}'
+        )
     with np.errstate(invalid='ignore', over='ignore', divide='ignore'):
         rel_pred = h_point_offsets(pred)['lateral_of_p'] / h_line_lengths(pred)[:, None]
         rel_true = h_point_offsets(truth)['lateral_of_p'] / h_line_lengths(truth)[:, None]
     ok = np.isfinite(rel_pred) & np.isfinite(rel_true)
     x, y = rel_true[ok], rel_pred[ok]
     if x.size < P_LINE_SHIFT_MIN_HIPS:
-        raise ValueError(f'{x.size} hips with finite offsets; fitting the P-line shift '
-                         f'needs at least {P_LINE_SHIFT_MIN_HIPS}')
+        raise ValueError(
+            f'{x.size} hips with finite offsets; fitting the P-line shift '
+            f'needs at least {P_LINE_SHIFT_MIN_HIPS}'
+        )
     spread = x - x.mean()
     if not x.std() > 1e-6:  # a millionth of the H-line: no spread to fit a line to
         raise ValueError('the true offsets do not vary; no line can be fitted')
-    slope = (spread * (y - y.mean())).sum() / (spread ** 2).sum()
+    slope = (spread * (y - y.mean())).sum() / (spread**2).sum()
     shift = float(y.mean() - slope * x.mean())
     if not abs(shift) <= P_LINE_SHIFT_LIMIT:
-        raise ValueError(f'fitted P-line shift {shift:+.4f} of the H-line is beyond '
-                         f'+-{P_LINE_SHIFT_LIMIT}; the predicted offsets do not follow '
-                         'the true ones')
+        raise ValueError(
+            f'fitted P-line shift {shift:+.4f} of the H-line is beyond '
+            f'+-{P_LINE_SHIFT_LIMIT}; the predicted offsets do not follow '
+            'the true ones'
+        )
     return shift
 
 
@@ -336,11 +357,10 @@ def reference_lines(points, length: float | None = None) -> dict:
     if length is None:
         length = 0.5 * h_line_lengths(p)[..., None, None]
     seg = lambda start, direction: np.stack([start, start + length * direction], -2)
-    along = (p7 - p3)
+    along = p7 - p3
     h_start, h_end = p3 - 0.6 * along, p7 + 0.6 * along
     h_line = np.stack([np.stack([h_start, h_end], -2)] * 2, axis=-3)
-    roof = np.stack([np.stack([p[..., 0, :], p3], -2),
-                     np.stack([p[..., 8, :], p7], -2)], axis=-3)
+    roof = np.stack([np.stack([p[..., 0, :], p3], -2), np.stack([p[..., 8, :], p7], -2)], axis=-3)
     return dict(
         h_line=h_line,
         p_line=np.stack([feet - 0.3 * length * down, feet + length * down], -2),
@@ -383,35 +403,47 @@ def measurability(points, scores=None, image_size=None, score_thr: float = SCORE
         roof, tri = p[ROOF_LATERAL[hip]], p[TRIRADIATE[hip]]
         outward = -1 if hip == 0 else 1  # image-left hip's lateral side is x smaller
         with np.errstate(invalid='ignore', over='ignore'):
-            low = (int(np.sum(~(np.asarray(scores, float)[used] >= score_thr)))
-                   if scores is not None else 0)
+            low = (
+                int(np.sum(~(np.asarray(scores, float)[used] >= score_thr)))
+                if scores is not None
+                else 0
+            )
         if not (np.isfinite(p[used]).all() and (np.abs(p[used]) < COORD_LIMIT).all()):
             reason = 'non-finite or overflowing keypoint coordinates'
         elif low > len(used) / 2:
-            reason = (f'most of its keypoints are low confidence ({low} of {len(used)} '
-                      f'score below {score_thr:g})')
+            reason = (
+                f'most of its keypoints are low confidence ({low} of {len(used)} '
+                f'score below {score_thr:g})'
+            )
         elif image_size is not None and not (
-                (p[used] >= 0).all() and (p[used, 0] <= image_size[0]).all()
-                and (p[used, 1] <= image_size[1]).all()):
+            (p[used] >= 0).all()
+            and (p[used, 0] <= image_size[0]).all()
+            and (p[used, 1] <= image_size[1]).all()
+        ):
             reason = 'a keypoint lies outside the film'
         elif not p[TRIRADIATE[1], 0] > p[TRIRADIATE[0], 0]:
-            reason = (f'implausible geometry: point {TRIRADIATE[0] + 1} is not left of '
-                      f'point {TRIRADIATE[1] + 1}')
+            reason = (
+                f'implausible geometry: point {TRIRADIATE[0] + 1} is not left of '
+                f'point {TRIRADIATE[1] + 1}'
+            )
         elif not outward * (roof[0] - tri[0]) > 0:
             reason = 'implausible geometry: roof edge not lateral of the triradiate point'
         elif np.isnan(ai[hip]):
             reason = 'acetabular index undefined'
         elif not AI_PLAUSIBLE[0] <= ai[hip] <= AI_PLAUSIBLE[1]:
-            reason = (f'implausible acetabular index {ai[hip]:.1f} deg (outside '
-                      f'{AI_PLAUSIBLE[0]:g}-{AI_PLAUSIBLE[1]:g})')
+            reason = (
+                f'implausible acetabular index {ai[hip]:.1f} deg (outside '
+                f'{AI_PLAUSIBLE[0]:g}-{AI_PLAUSIBLE[1]:g})'
+            )
         else:
             reason = None
         reasons.append(reason)
     return reasons
 
 
-def plausibility_flags(points, scores=None, image_size=None, score_thr: float = SCORE_THR,
-                       keypoint_names=None, ai=None) -> list:
+def plausibility_flags(
+    points, scores=None, image_size=None, score_thr: float = SCORE_THR, keypoint_names=None, ai=None
+) -> list:
     """Reasons a reader should check one film's predicted points by eye.
 
     Broader than :func:`measurability` (which decides what is withheld): every
@@ -444,8 +476,10 @@ def plausibility_flags(points, scores=None, image_size=None, score_thr: float = 
     if scores is not None:
         scores = np.asarray(scores, np.float64)
         with np.errstate(invalid='ignore'):
-            flags += [f'low confidence: {names[k]} ({scores[k]:.2f})'
-                      for k in np.flatnonzero(scores < score_thr)]
+            flags += [
+                f'low confidence: {names[k]} ({scores[k]:.2f})'
+                for k in np.flatnonzero(scores < score_thr)
+            ]
     if image_size is not None:
         w, h = image_size
         with np.errstate(invalid='ignore'):
@@ -459,19 +493,25 @@ def plausibility_flags(points, scores=None, image_size=None, score_thr: float = 
         if np.isnan(angle):
             flags.append(f'implausible geometry: {hip} acetabular index undefined')
         elif not low <= angle <= high:
-            flags.append(f'implausible geometry: {hip} acetabular index {angle:.1f} deg '
-                         f'outside {low:g}-{high:g}')
+            flags.append(
+                f'implausible geometry: {hip} acetabular index {angle:.1f} deg '
+                f'outside {low:g}-{high:g}'
+            )
     (left_tri, right_tri), (left_roof, right_roof) = TRIRADIATE, ROOF_LATERAL
     with np.errstate(invalid='ignore', over='ignore'):
         h_line = p[right_tri] - p[left_tri]
         if h_line[0] <= 0:
-            flags.append(f'implausible geometry: point {left_tri + 1} is not left of point '
-                         f'{right_tri + 1} (hips swapped?)')
+            flags.append(
+                f'implausible geometry: point {left_tri + 1} is not left of point '
+                f'{right_tri + 1} (hips swapped?)'
+            )
         elif abs(np.degrees(np.arctan2(h_line[1], h_line[0]))) > H_LINE_MAX_TILT:
             flags.append(f'implausible geometry: H-line tilted more than {H_LINE_MAX_TILT:g} deg')
         if not (p[left_roof, 0] < p[left_tri, 0] and p[right_roof, 0] > p[right_tri, 0]):
-            flags.append(f'implausible geometry: a roof edge ({left_roof + 1} or '
-                         f'{right_roof + 1}) is not lateral of its triradiate point')
+            flags.append(
+                f'implausible geometry: a roof edge ({left_roof + 1} or '
+                f'{right_roof + 1}) is not lateral of its triradiate point'
+            )
     return flags
 
 

@@ -14,8 +14,10 @@ SHARED_DATA = REPO.parent / 'shared' / 'hip-xray'
 @pytest.fixture(scope='session')
 def real_data_root() -> Path:
     if not (SHARED_DATA / 'train' / 'images').is_dir():
-        pytest.skip(f'real films not available: {SHARED_DATA} is absent '
-                    '(they are never committed; tests using them run where ../shared exists)')
+        pytest.skip(
+            f'real films not available: {SHARED_DATA} is absent '
+            '(they are never committed; tests using them run where ../shared exists)'
+        )
     return SHARED_DATA
 
 
@@ -36,18 +38,22 @@ def synthetic_root(tmp_path_factory) -> Path:
 def mmpose_scope():
     """Build transforms and models from MMPose's registries, as its Runner does."""
     from mmengine.registry import init_default_scope
+
     init_default_scope('mmpose')
 
 
 #: loaders for the tiny synthetic sets, as ``cfg_options`` of ``hip_mmpose.apis``
-TINY = {f'{split}_dataloader.{key}': value for split in ('train', 'val', 'test')
-        for key, value in (('batch_size', 2), ('num_workers', 0), ('persistent_workers', False))}
+TINY = {
+    f'{split}_dataloader.{key}': value
+    for split in ('train', 'val', 'test')
+    for key, value in (('batch_size', 2), ('num_workers', 0), ('persistent_workers', False))
+}
 #: the same for both stages of a two-stage config
 TINY_BOTH_OPTIONS = dict(TINY, **{f'film_stage.{key}': value for key, value in TINY.items()})
 #: the same as ``--cfg-options`` arguments of the tools
 TINY_LOADERS = [f'{key}={value}' for key, value in TINY.items()]
 TINY_BOTH = [f'{key}={value}' for key, value in TINY_BOTH_OPTIONS.items()]
-DEMO_CONFIG = str(REPO / 'configs' / 'hip_effv2_cbam_cpu.py')       # two stages
+DEMO_CONFIG = str(REPO / 'configs' / 'hip_effv2_cbam_cpu.py')  # two stages
 FILM_CONFIG = str(REPO / 'configs' / 'hip_effv2_cbam_film_cpu.py')  # one stage
 
 
@@ -58,10 +64,15 @@ def trained(synthetic_root, tmp_path_factory):
 
     Returns (config, work_dir, the Runner after training)."""
     from hip_mmpose.apis import train
+
     work_dir = tmp_path_factory.mktemp('work')
-    result = train(FILM_CONFIG, data_root=str(synthetic_root), work_dir=str(work_dir),
-                   cfg_options={'train_cfg.max_epochs': 1, 'randomness.seed': 0, **TINY},
-                   visualization=dict(vis_backend='tensorboard'))
+    result = train(
+        FILM_CONFIG,
+        data_root=str(synthetic_root),
+        work_dir=str(work_dir),
+        cfg_options={'train_cfg.max_epochs': 1, 'randomness.seed': 0, **TINY},
+        visualization=dict(vis_backend='tensorboard'),
+    )
     return FILM_CONFIG, work_dir, result.runner
 
 
@@ -73,10 +84,24 @@ def trained_cascade(synthetic_root, tmp_path_factory):
 
     Returns (config, work_dir, path of best_cascade.pth)."""
     from hip_mmpose.tools.train import main as train_main
+
     work_dir = tmp_path_factory.mktemp('cascade')
-    assert train_main([DEMO_CONFIG, '--data-root', str(synthetic_root),
-                       '--work-dir', str(work_dir),
-                       '--cfg-options', 'train_cfg.max_epochs=1', 'randomness.seed=0',
-                       'film_stage.train_cfg.max_epochs=1', 'film_stage.randomness.seed=0',
-                       *TINY_BOTH]) == 0
+    assert (
+        train_main(
+            [
+                DEMO_CONFIG,
+                '--data-root',
+                str(synthetic_root),
+                '--work-dir',
+                str(work_dir),
+                '--cfg-options',
+                'train_cfg.max_epochs=1',
+                'randomness.seed=0',
+                'film_stage.train_cfg.max_epochs=1',
+                'film_stage.randomness.seed=0',
+                *TINY_BOTH,
+            ]
+        )
+        == 0
+    )
     return DEMO_CONFIG, work_dir, work_dir / 'best_cascade.pth'

@@ -1,4 +1,5 @@
 """The coarse-to-fine model: per-hip crops, the two-stage run through the card's tools."""
+
 import json
 from pathlib import Path
 
@@ -7,17 +8,24 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from hip_mmpose import geometry, records
+from hip_mmpose import geometry
 from hip_mmpose.apis import HipInferencer, publish_checkpoint, read_published
 from hip_mmpose.datasets import HipRefineDataset
-from hip_mmpose.hip_crops import (crop_sides, fit_hip_offsets, hip_box, merge_hips,
-                                  mirror_x, split_hips)
 from hip_mmpose.evaluation.hip_metric import HipMetric
-from tests.conftest import DEMO_CONFIG, REPO, TINY_BOTH
 from hip_mmpose.tools.infer import main as infer_main
 from hip_mmpose.tools.publish_model import main as publish_main
 from hip_mmpose.tools.test import run as run_test_tool
 from hip_mmpose.tools.train import run as train_main
+from hip_mmpose.utils import records
+from hip_mmpose.utils.hip_crops import (
+    crop_sides,
+    fit_hip_offsets,
+    hip_box,
+    merge_hips,
+    mirror_x,
+    split_hips,
+)
+from tests.conftest import DEMO_CONFIG, REPO, TINY_BOTH
 
 # A hand-placed film 200 px wide: the image-right hip is the image-left one mirrored
 # (x -> 199 - x) and moved down 4 px.
@@ -60,10 +68,10 @@ def test_fit_hip_offsets_by_hand():
     crop = 53 * 1.5
     pred = truth.copy()
     left, right = (list(h) for h in geometry.HIP_KEYPOINTS)
-    pred[:, left[0]] += [2.0, -1.0]   # image-left roof edge: 2 px right, 1 px up
+    pred[:, left[0]] += [2.0, -1.0]  # image-left roof edge: 2 px right, 1 px up
     pred[:, right[0]] += [2.0, -1.0]  # image-right roof edge: 2 px right in the film,
     #                                   i.e. 2 px MEDIAL, -x in the mirrored crop
-    pred[0, left[2]] += [4.0, 0.0]    # triradiate: +4 then +0 -> mean +2 px in x
+    pred[0, left[2]] += [4.0, 0.0]  # triradiate: +4 then +0 -> mean +2 px in x
     assert np.allclose(crop_sides(truth, 1.5), crop)  # both hips of both films
     offsets = fit_hip_offsets(pred, truth, truth, padding=1.5)
     assert offsets.shape == (2, 6, 2)
@@ -81,10 +89,12 @@ def test_fit_hip_offsets_by_hand():
 
 def test_calibration_reads_the_crop_padding_mmpose_uses(mmpose_scope):
     from hip_mmpose.apis.cascade import _crop_padding
+
     cfg = Config.fromfile(DEMO_CONFIG)
     assert _crop_padding(cfg) == 1.5
-    step = next(s for s in cfg.test_dataloader.dataset.pipeline
-                if s['type'] == 'GetBBoxCenterScale')
+    step = next(
+        s for s in cfg.test_dataloader.dataset.pipeline if s['type'] == 'GetBBoxCenterScale'
+    )
     step.pop('padding')  # MMPose's own default then
     assert _crop_padding(cfg) == 1.25
     cfg.test_dataloader.dataset.pipeline.remove(step)
@@ -98,6 +108,7 @@ def test_hip_estimator_adds_each_sides_offsets(mmpose_scope):
     from mmengine.structures import InstanceData
     from mmpose.registry import MODELS
     from mmpose.structures import PoseDataSample
+
     model = MODELS.build(Config.fromfile(DEMO_CONFIG).model)
     weights = model.state_dict()
     offsets = np.zeros((2, 6, 2))
@@ -107,9 +118,14 @@ def test_hip_estimator_adds_each_sides_offsets(mmpose_scope):
 
     def predicted(side):
         pred = InstanceData(keypoints=np.full((1, 6, 2), 96.0), keypoint_scores=np.ones((1, 6)))
-        sample = PoseDataSample(metainfo=dict(
-            input_center=np.array([50.0, 60.0]), input_scale=np.array([200.0, 200.0]),
-            input_size=(192, 192), hip_side=side))
+        sample = PoseDataSample(
+            metainfo=dict(
+                input_center=np.array([50.0, 60.0]),
+                input_scale=np.array([200.0, 200.0]),
+                input_size=(192, 192),
+                hip_side=side,
+            )
+        )
         sample.gt_instances = InstanceData(bboxes=np.zeros((1, 4)), bbox_scores=np.ones(1))
         return model.add_pred_to_datasample([pred], None, [sample])[0]
 
@@ -145,12 +161,17 @@ def test_grade_decision_fitted_on_a_per_film_file(tmp_path):
     the val grading at 0 and at the shift; too few films keep the clinical P-line."""
     from hip_mmpose.apis.cascade import fit_grade_decision
     from tests.test_geometry import _films_with_offsets
+
     true_lateral = np.linspace(-30, 12, 25)
     truth, pred = _films_with_offsets(true_lateral, -1.4 + 0.8 * true_lateral)
     path = tmp_path / 'val_per_film.json'
-    records.write_films(path, [records.film_record(p, np.ones(12), file=f'P{i}_01.png',
-                                                   truth=t)
-                               for i, (p, t) in enumerate(zip(pred, truth))])
+    records.write_films(
+        path,
+        [
+            records.film_record(p, np.ones(12), file=f'P{i}_01.png', truth=t)
+            for i, (p, t) in enumerate(zip(pred, truth))
+        ],
+    )
     lines = []
     assert fit_grade_decision(str(path), lines.append) == pytest.approx(-0.007, abs=2e-5)
     assert 'P-line shift -0.0070 of the H-line (-1.4 px on the median 200-px H-line)' in lines[0]
@@ -162,33 +183,58 @@ def test_grade_decision_fitted_on_a_per_film_file(tmp_path):
     assert 'the clinical P-line (38 hips' in lines[0]
 
 
-def test_test_tool_and_inferencer_grade_at_the_models_shift(trained_cascade, synthetic_root,
-                                                            tmp_path, capsys):
+def test_test_tool_and_inferencer_grade_at_the_models_shift(
+    trained_cascade, synthetic_root, tmp_path, capsys
+):
     """A two-stage file whose refining stage decides the grade 4 % of the H-line
     medial of the P-line: tools/test.py and the inferencer give the same grades,
     those of geometry.ihdi_grades at that shift, and their records name it."""
     from hip_mmpose.apis.model_files import save_published
+
     config, _, best = trained_cascade
     stages = read_published(best)
     stages[1][2]['p_line_shift'] = torch.tensor(-0.04)
     shifted = tmp_path / 'shifted.pth'
-    save_published(shifted, [(name, Config(cfg), weights, f'{name}.pth')
-                             for name, cfg, weights in stages])
-    run_test_tool([config, str(shifted), '--data-root', str(synthetic_root),
-                   '--work-dir', str(tmp_path / 'test'), '--cfg-options', *TINY_BOTH])
+    save_published(
+        shifted, [(name, Config(cfg), weights, f'{name}.pth') for name, cfg, weights in stages]
+    )
+    run_test_tool(
+        [
+            config,
+            str(shifted),
+            '--data-root',
+            str(synthetic_root),
+            '--work-dir',
+            str(tmp_path / 'test'),
+            '--cfg-options',
+            *TINY_BOTH,
+        ]
+    )
     assert "decided at the model's P-line shift -0.0400 of the H-line" in capsys.readouterr().out
     films = records.read_json(next((tmp_path / 'test' / 'hip').glob('*/test_per_film.json')))[0]
     # the clinical P-line on request
-    run_test_tool([config, str(shifted), '--data-root', str(synthetic_root),
-                   '--work-dir', str(tmp_path / 'clinical'), '--cfg-options', *TINY_BOTH,
-                   'test_evaluator.p_line_shift=0'])
+    run_test_tool(
+        [
+            config,
+            str(shifted),
+            '--data-root',
+            str(synthetic_root),
+            '--work-dir',
+            str(tmp_path / 'clinical'),
+            '--cfg-options',
+            *TINY_BOTH,
+            'test_evaluator.p_line_shift=0',
+        ]
+    )
     assert 'P-line shift' not in capsys.readouterr().out
-    clinical = records.read_json(next((tmp_path / 'clinical' / 'hip')
-                                      .glob('*/test_per_film.json')))[0]
-    for film, plain in zip(films, clinical):
+    clinical = records.read_json(
+        next((tmp_path / 'clinical' / 'hip').glob('*/test_per_film.json'))
+    )[0]
+    for _film, plain in zip(films, clinical):
         points = np.array(plain['keypoints'])[:, :2]
         assert plain['ihdi_p_line_shift'] == 0 and list(plain['ihdi_grade'].values()) == [
-            geometry.GRADE_NAMES[int(g)] for g in geometry.ihdi_grades(points)]
+            geometry.GRADE_NAMES[int(g)] for g in geometry.ihdi_grades(points)
+        ]
     inferencer = HipInferencer(str(shifted))
     assert inferencer.p_line_shift == pytest.approx(-0.04)
     for film in films:
@@ -199,14 +245,20 @@ def test_test_tool_and_inferencer_grade_at_the_models_shift(trained_cascade, syn
         record = inferencer.measure(points, np.ones(12))
         assert record['ihdi_p_line_shift'] == -0.04
         assert {h: g for h, g in record['ihdi_grade'].items() if g} == {
-            h: g for h, g in film['ihdi_grade'].items() if record['ihdi_grade'][h]}
+            h: g for h, g in film['ihdi_grade'].items() if record['ihdi_grade'][h]
+        }
 
 
 def _dataset(root: Path, split='val', **kwargs):
     cfg = Config.fromfile(DEMO_CONFIG)
-    return HipRefineDataset(data_root=str(root), ann_file=str(root / 'coco' / f'{split}.json'),
-                            data_prefix=dict(img=f'{split}/images/'), test_mode=True,
-                            pipeline=cfg.val_dataloader.dataset.pipeline[:-1], **kwargs)
+    return HipRefineDataset(
+        data_root=str(root),
+        ann_file=str(root / 'coco' / f'{split}.json'),
+        data_prefix=dict(img=f'{split}/images/'),
+        test_mode=True,
+        pipeline=cfg.val_dataloader.dataset.pipeline[:-1],
+        **kwargs,
+    )
 
 
 def test_refine_dataset_two_mirrored_hips_per_film(synthetic_root):
@@ -216,12 +268,18 @@ def test_refine_dataset_two_mirrored_hips_per_film(synthetic_root):
     assert ds.metainfo['num_keypoints'] == 6
     assert ds.metainfo['keypoint_id2name'][0] == 'roof_lateral'
     assert ds.metainfo['flip_indices'] == list(range(6))
-    truth = {Path(i['file_name']).name: np.array(a['keypoints']).reshape(12, 3)[:, :2]
-             for i, a in zip(films['images'], films['annotations'])}
+    truth = {
+        Path(i['file_name']).name: np.array(a['keypoints']).reshape(12, 3)[:, :2]
+        for i, a in zip(films['images'], films['annotations'])
+    }
     for film in range(len(films['images'])):
         left, right = ds[2 * film], ds[2 * film + 1]
-        assert (left['hip_side'], left['mirror'], right['hip_side'], right['mirror']) == \
-            (0, False, 1, True)
+        assert (left['hip_side'], left['mirror'], right['hip_side'], right['mirror']) == (
+            0,
+            False,
+            1,
+            True,
+        )
         width = left['ori_shape'][1]
         # the right hip's film (and points) are mirrored; un-mirrored they are the truth
         assert np.array_equal(right['img'].shape, left['img'].shape)
@@ -235,8 +293,9 @@ def test_refine_dataset_crops_around_first_stage_points(synthetic_root, tmp_path
     for i in range(0, len(plain), 2):
         width = plain[i]['ori_shape'][1]
         points = merge_hips([plain[i]['keypoints'][0], plain[i + 1]['keypoints'][0]], width)
-        films.append(records.film_record(points + [3, -2], np.ones(12),
-                                         file=Path(plain[i]['img_path']).name))
+        films.append(
+            records.film_record(points + [3, -2], np.ones(12), file=Path(plain[i]['img_path']).name)
+        )
     per_film = tmp_path / 'val_per_film.json'
     records.write_films(per_film, films)
     staged = _dataset(synthetic_root, keypoint_source='file', keypoint_file=str(per_film))
@@ -254,10 +313,17 @@ def test_refine_dataset_crops_around_first_stage_points(synthetic_root, tmp_path
     per_film.write_text('[1, 2]')
     with pytest.raises(ValueError, match='val_per_film.json'):
         _dataset(synthetic_root, keypoint_source='file', keypoint_file=str(per_film))
-    # a first stage's points written before hip_mmpose.records (its "pred_keypoints")
-    per_film.write_text(json.dumps(dict(films=[
-        dict(file=f['file'], pred_keypoints=np.array(f['keypoints'])[:, :2].tolist())
-        for f in films])))
+    # a first stage's points written before hip_mmpose.utils.records (its "pred_keypoints")
+    per_film.write_text(
+        json.dumps(
+            dict(
+                films=[
+                    dict(file=f['file'], pred_keypoints=np.array(f['keypoints'])[:, :2].tolist())
+                    for f in films
+                ]
+            )
+        )
+    )
     earlier = _dataset(synthetic_root, keypoint_source='file', keypoint_file=str(per_film))
     assert all(np.array_equal(a['bbox'], b['bbox']) for a, b in zip(earlier, staged))
 
@@ -269,9 +335,13 @@ def test_hip_metric_joins_the_two_hips_of_a_film():
     pred_right = right + [1.0, 0.0]  # 1 px further right in the mirrored frame
 
     def sample(side, pred, gt):
-        return dict(img_path='P1_01.png', ori_shape=(150, 200), hip_side=side,
-                    pred_instances=dict(keypoints=pred[None], keypoint_scores=np.ones((1, 6))),
-                    gt_instances=dict(keypoints=gt[None]))
+        return dict(
+            img_path='P1_01.png',
+            ori_shape=(150, 200),
+            hip_side=side,
+            pred_instances=dict(keypoints=pred[None], keypoint_scores=np.ones((1, 6))),
+            gt_instances=dict(keypoints=gt[None]),
+        )
 
     metric = HipMetric()
     metric.process({}, [sample(0, left, left), sample(1, pred_right, right)])
@@ -292,14 +362,14 @@ def test_hip_metric_joins_the_two_hips_of_a_film():
 
 def test_max_epochs_drives_the_cosine_schedule():
     from hip_mmpose.apis.run_config import merge_options
+
     cfg = merge_options(Config.fromfile(DEMO_CONFIG), {'train_cfg.max_epochs': 12})
     cosine = cfg.param_scheduler[1]
     assert (cosine.end, cosine.T_max) == (12, 12)
     assert cfg.param_scheduler[0].end == 100  # the iteration-based warm-up stays
 
 
-def test_card_commands_train_test_publish_infer(trained_cascade, synthetic_root, tmp_path,
-                                                capsys):
+def test_card_commands_train_test_publish_infer(trained_cascade, synthetic_root, tmp_path, capsys):
     """tools/train.py trained both stages (the fixture runs the card's command);
     test, publish and infer with one file."""
     config, work_dir, best = trained_cascade
@@ -322,30 +392,54 @@ def test_card_commands_train_test_publish_infer(trained_cascade, synthetic_root,
     # P-line is kept (test_test_tool_and_inferencer_grade_at_the_models_shift sets one)
     assert calibration['p_line_shift'] == 0 and float(stages[1][2]['p_line_shift']) == 0
 
-    metrics = run_test_tool([config, str(best), '--data-root', str(synthetic_root),
-                             '--work-dir', str(tmp_path / 'test'), '--cfg-options', *TINY_BOTH])
+    metrics = run_test_tool(
+        [
+            config,
+            str(best),
+            '--data-root',
+            str(synthetic_root),
+            '--work-dir',
+            str(tmp_path / 'test'),
+            '--cfg-options',
+            *TINY_BOTH,
+        ]
+    )
     out = capsys.readouterr().out
     assert 'whole-film stage only' in out and 'final points, refined per hip' in out
     assert np.isfinite(metrics['hip/AI_MAE']) and np.isfinite(metrics['film_stage/hip/AI_MAE'])
-    per_film = json.loads(next((tmp_path / 'test' / 'hip').glob('*/test_per_film.json'))
-                          .read_text())
+    per_film = json.loads(
+        next((tmp_path / 'test' / 'hip').glob('*/test_per_film.json')).read_text()
+    )
     assert len(per_film['films']) == 4
     assert len(per_film['films'][0]['keypoints']) == 12
 
     assert publish_main([str(best), str(tmp_path / 'pub' / 'hip.pth')]) == 0
     published = next((tmp_path / 'pub').glob('hip-*.pth'))
     films = synthetic_root / 'test' / 'images'
-    assert infer_main([str(films), '--checkpoint', str(published),
-                       '--out-dir', str(tmp_path / 'out'), '--no-overlay']) == 0
+    assert (
+        infer_main(
+            [
+                str(films),
+                '--checkpoint',
+                str(published),
+                '--out-dir',
+                str(tmp_path / 'out'),
+                '--no-overlay',
+            ]
+        )
+        == 0
+    )
     # inference reproduces the test tool's final points (same two stages, same crops)
     for film in per_film['films']:
         result = json.loads((tmp_path / 'out' / f'{film["file"]}.json').read_text())
-        assert np.allclose(np.array(result['keypoints'])[:, :2],
-                           np.array(film['keypoints'])[:, :2], atol=0.05), film['file']
+        assert np.allclose(
+            np.array(result['keypoints'])[:, :2], np.array(film['keypoints'])[:, :2], atol=0.05
+        ), film['file']
 
 
 def test_resume_picks_up_the_refining_stage(trained_cascade, synthetic_root, tmp_path, capsys):
     import shutil
+
     _, work_dir, _ = trained_cascade
     work = tmp_path / 'copy'
     shutil.copytree(work_dir, work)
@@ -353,9 +447,20 @@ def test_resume_picks_up_the_refining_stage(trained_cascade, synthetic_root, tmp
     state.pop('hip')  # as if the run had stopped during the refining stage
     (work / 'cascade_state.json').write_text(json.dumps(state))
     film_files = sorted(p.name for p in (work / 'film').glob('*.pth'))
-    train_main([DEMO_CONFIG, '--data-root', str(synthetic_root), '--work-dir', str(work),
-                '--resume', '--cfg-options', 'train_cfg.max_epochs=2',
-                'film_stage.train_cfg.max_epochs=1', *TINY_BOTH])
+    train_main(
+        [
+            DEMO_CONFIG,
+            '--data-root',
+            str(synthetic_root),
+            '--work-dir',
+            str(work),
+            '--resume',
+            '--cfg-options',
+            'train_cfg.max_epochs=2',
+            'film_stage.train_cfg.max_epochs=1',
+            *TINY_BOTH,
+        ]
+    )
     out = capsys.readouterr().out
     assert 'stage 1/2: whole film: done' in out
     assert sorted(p.name for p in (work / 'film').glob('*.pth')) == film_files
@@ -365,15 +470,27 @@ def test_resume_picks_up_the_refining_stage(trained_cascade, synthetic_root, tmp
         train_main([DEMO_CONFIG, '--work-dir', str(work), '--resume', str(work / 'x.pth')])
 
 
-def test_one_stage_checkpoint_is_not_a_two_stage_model(trained, trained_cascade, tmp_path,
-                                                      synthetic_root):
+def test_one_stage_checkpoint_is_not_a_two_stage_model(
+    trained, trained_cascade, tmp_path, synthetic_root
+):
     film_config, film_work, _ = trained
     with pytest.raises(ValueError, match='best_cascade.pth'):
         HipInferencer(film_work / 'epoch_1.pth', DEMO_CONFIG)
     with pytest.raises(ValueError, match='needs both stages'):
-        run_test_tool([DEMO_CONFIG, str(publish_checkpoint(
-            film_work / 'epoch_1.pth', tmp_path / 'one.pth', config=film_config)),
-            '--data-root', str(synthetic_root), '--work-dir', str(tmp_path)])
+        run_test_tool(
+            [
+                DEMO_CONFIG,
+                str(
+                    publish_checkpoint(
+                        film_work / 'epoch_1.pth', tmp_path / 'one.pth', config=film_config
+                    )
+                ),
+                '--data-root',
+                str(synthetic_root),
+                '--work-dir',
+                str(tmp_path),
+            ]
+        )
     # the other way round: a two-stage file with the whole-film stage's config
     _, cascade_work, cascade_file = trained_cascade
     with pytest.raises(ValueError, match='film and hip stages.*only the film stage'):
@@ -394,17 +511,28 @@ def test_configs_say_each_thing_once():
     assert gpu.param_scheduler[1].end == gpu.train_cfg.max_epochs == 40
 
 
-def test_a_second_refining_pass_crops_around_the_first(trained_cascade, synthetic_root,
-                                                       tmp_path):
+def test_a_second_refining_pass_crops_around_the_first(trained_cascade, synthetic_root, tmp_path):
     """model.test_cfg.refine_passes=2: test.py and HipInferencer agree, and differ
     from one pass (the second pass's crops are centred on the first pass's points)."""
     config, _, best = trained_cascade
     common = ['--data-root', str(synthetic_root), '--cfg-options', *TINY_BOTH]
     run_test_tool([config, str(best), '--work-dir', str(tmp_path / 'one'), *common])
-    run_test_tool([config, str(best), '--work-dir', str(tmp_path / 'two'), *common,
-                   'model.test_cfg.refine_passes=2'])
-    one, two = (json.loads(sorted((tmp_path / n / 'hip').glob('*/test_per_film.json'))[-1]
-                           .read_text())['films'] for n in ('one', 'two'))
+    run_test_tool(
+        [
+            config,
+            str(best),
+            '--work-dir',
+            str(tmp_path / 'two'),
+            *common,
+            'model.test_cfg.refine_passes=2',
+        ]
+    )
+    one, two = (
+        json.loads(sorted((tmp_path / n / 'hip').glob('*/test_per_film.json'))[-1].read_text())[
+            'films'
+        ]
+        for n in ('one', 'two')
+    )
     assert len(list((tmp_path / 'two' / 'hip').glob('*/test_per_film.json'))) == 2
     assert not np.allclose([f['keypoints'] for f in one], [f['keypoints'] for f in two])
     cfg = Config.fromfile(config)
@@ -412,12 +540,14 @@ def test_a_second_refining_pass_crops_around_the_first(trained_cascade, syntheti
     inferencer = HipInferencer(best, cfg)
     assert inferencer.refine_passes == 2
     import cv2
+
     films = [cv2.imread(str(synthetic_root / 'test' / 'images' / f['file'])) for f in two]
     # the test tool's second pass crops around the first pass's points as its JSON
     # holds them
     for film, result in zip(two, inferencer.predict_arrays(films)):
-        assert np.allclose(np.array(result['keypoints'])[:, :2],
-                           np.array(film['keypoints'])[:, :2], atol=0.011), film['file']
+        assert np.allclose(
+            np.array(result['keypoints'])[:, :2], np.array(film['keypoints'])[:, :2], atol=0.011
+        ), film['file']
 
 
 def test_missing_coco_files_name_the_convert_command(tmp_path):
@@ -433,13 +563,25 @@ def test_card_command_without_coco_files_stops_with_the_convert_hint(tmp_path):
     line names the convert command."""
     import subprocess
     import sys
+
     (tmp_path / 'films' / 'train' / 'images').mkdir(parents=True)
     proc = subprocess.run(
-        [sys.executable, str(REPO / 'tools' / 'train.py'), 'configs/hip_effv2_cbam_cpu.py',
-         '--data-root', 'films', '--ann-root', 'data/films/coco'],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            str(REPO / 'tools' / 'train.py'),
+            'configs/hip_effv2_cbam_cpu.py',
+            '--data-root',
+            'films',
+            '--ann-root',
+            'data/films/coco',
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith('error: ') and 'train.json does not exist' in last, proc.stderr
-    assert last.endswith(f"hip-convert films --out-dir {tmp_path / 'data/films/coco'}"), last
+    assert last.endswith(f'hip-convert films --out-dir {tmp_path / "data/films/coco"}'), last
     assert not (tmp_path / 'work_dirs').exists()

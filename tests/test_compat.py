@@ -1,4 +1,5 @@
 """Each stack fix is applied once, is a no-op afterwards, and keeps loading safe."""
+
 import os
 import pickle
 import sys
@@ -7,20 +8,26 @@ import numpy as np
 import pytest
 import torch
 
-from hip_mmpose import compat
+from hip_mmpose.utils import compat
 
 
 def test_second_application_is_a_noop():
     # hip_mmpose was imported by conftest, so everything needed is already in place
-    assert compat.apply_all() == dict(torchvision_ops=False, mmcv_ext=False,
-                                      checkpoint_globals=False, checkpoint_load=False,
-                                      checkpoint_save=False,
-                                      numpy_pickle_aliases=False, mmpretrain_multimodal=False)
+    assert compat.apply_all() == dict(
+        torchvision_ops=False,
+        mmcv_ext=False,
+        checkpoint_globals=False,
+        checkpoint_load=False,
+        checkpoint_save=False,
+        numpy_pickle_aliases=False,
+        mmpretrain_multimodal=False,
+    )
 
 
 def test_torchvision_imports_beside_local_torch():
     import torchvision
     import torchvision.ops  # noqa: F401
+
     assert torchvision.__version__
     assert torch._C._jit_get_schemas_for_operator('torchvision::nms')
 
@@ -46,8 +53,11 @@ def test_runner_checkpoint_loads_weights_only(tmp_path):
     hub = MessageHub.get_instance('compat-test')
     hub.update_scalar('train/loss', 0.5)
     hub.update_scalar('train/loss', 0.25)
-    ckpt = dict(meta=dict(seed=np.int64(3), arr=np.arange(3.0), epoch=1),
-                state_dict={'w': torch.ones(2)}, message_hub=hub.state_dict())
+    ckpt = dict(
+        meta=dict(seed=np.int64(3), arr=np.arange(3.0), epoch=1),
+        state_dict={'w': torch.ones(2)},
+        message_hub=hub.state_dict(),
+    )
     path = tmp_path / 'ckpt.pth'
     torch.save(ckpt, path)
     loaded = torch.load(path, map_location='cpu')  # torch >= 2.6: weights_only=True
@@ -70,6 +80,7 @@ def test_arbitrary_code_in_checkpoint_is_still_refused(tmp_path):
 class _GetattrExploit:
     def __reduce__(self):  # reaching past the statistics methods: refused
         from mmengine.logging.history_buffer import HistoryBuffer
+
         return (getattr, (HistoryBuffer, '__init__'))
 
 
@@ -79,6 +90,7 @@ def test_only_history_buffer_getattr_is_allowed(tmp_path):
     with pytest.raises((RuntimeError, pickle.UnpicklingError), match='refused'):
         torch.load(path, map_location='cpu')
     from mmengine.logging.history_buffer import HistoryBuffer
+
     with pytest.raises(RuntimeError, match='refused'):
         compat._history_buffer_getattr(HistoryBuffer, '__init__')
     assert compat._history_buffer_getattr(HistoryBuffer, 'mean') is HistoryBuffer.mean
@@ -92,8 +104,11 @@ def test_checkpoint_from_the_other_numpy_loads(tmp_path, legacy):
     import zipfile
 
     buf = io.BytesIO()
-    torch.save({'meta': dict(arr=np.arange(3.0), seed=np.int64(3))}, buf,
-               _use_new_zipfile_serialization=not legacy)
+    torch.save(
+        {'meta': dict(arr=np.arange(3.0), seed=np.int64(3))},
+        buf,
+        _use_new_zipfile_serialization=not legacy,
+    )
     ours = np.arange(0).__reduce__()[0].__module__.encode()  # this numpy's spelling
     other = b'numpy.core.multiarray' if b'_core' in ours else b'numpy._core.multiarray'
     path = tmp_path / 'other_numpy.pth'
@@ -102,8 +117,10 @@ def test_checkpoint_from_the_other_numpy_loads(tmp_path, legacy):
         assert ours + b'\n' in data
         path.write_bytes(data.replace(ours + b'\n', other + b'\n'))
     else:
-        with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, \
-                zipfile.ZipFile(path, 'w', zipfile.ZIP_STORED) as dst:
+        with (
+            zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src,
+            zipfile.ZipFile(path, 'w', zipfile.ZIP_STORED) as dst,
+        ):
             for item in src.infolist():
                 data = src.read(item)
                 if item.filename.endswith('data.pkl'):
@@ -121,12 +138,18 @@ def test_gloo_without_cuda_rewrites_the_config_only():
     a no-op."""
     import torch.distributed as dist
     from mmengine.config import Config
+
     if torch.cuda.is_available():
         pytest.skip('with CUDA the config is left as it is')
     cfg = compat.use_gloo_without_cuda(Config(dict(launcher='none')))
     assert cfg.env_cfg.dist_cfg.backend == 'gloo'
-    kept = compat.use_gloo_without_cuda(Config(dict(
-        launcher='none', env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend='nccl')))))
+    kept = compat.use_gloo_without_cuda(
+        Config(
+            dict(
+                launcher='none', env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend='nccl'))
+            )
+        )
+    )
     assert kept.env_cfg == dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
     assert cfg.model_wrapper_cfg.device_ids is None
     assert not dist.is_initialized()

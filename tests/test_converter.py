@@ -1,4 +1,5 @@
 """tools/convert_csv_to_coco.py: good input converts, bad input is refused whole."""
+
 import json
 import shutil
 
@@ -11,12 +12,15 @@ from hip_mmpose.tools.convert_csv_to_coco import main as convert_main
 TWELVE = ','.join(f'"({10 + i}, {20 + i})"' for i in range(12))
 
 
-@pytest.mark.parametrize('text', [
-    TWELVE,
-    ','.join(f'"({10 + i}.5,{20 + i}.25)"' for i in range(12)),          # decimals, no spaces
-    ','.join(f'"( {10 + i} ,  {20 + i} )"' for i in range(12)) + '\n\n',  # extra spaces
-    ','.join(f'({10 + i}, {20 + i})' for i in range(12)),                # unquoted pairs
-])
+@pytest.mark.parametrize(
+    'text',
+    [
+        TWELVE,
+        ','.join(f'"({10 + i}.5,{20 + i}.25)"' for i in range(12)),  # decimals, no spaces
+        ','.join(f'"( {10 + i} ,  {20 + i} )"' for i in range(12)) + '\n\n',  # extra spaces
+        ','.join(f'({10 + i}, {20 + i})' for i in range(12)),  # unquoted pairs
+    ],
+)
 def test_parse_accepts_template_variants(tmp_path, text):
     path = tmp_path / 'a.csv'
     path.write_text(text)
@@ -27,11 +31,13 @@ def test_parse_accepts_template_variants(tmp_path, text):
 
 def _make_split(root, split='train', n=2, size=(64, 48)):
     import cv2
+
     (root / split / 'images').mkdir(parents=True)
     (root / split / 'annotations').mkdir(parents=True)
     for i in range(n):
-        cv2.imwrite(str(root / split / 'images' / f'P{i}_01.png'),
-                    np.full(size[::-1], 128, np.uint8))
+        cv2.imwrite(
+            str(root / split / 'images' / f'P{i}_01.png'), np.full(size[::-1], 128, np.uint8)
+        )
         (root / split / 'annotations' / f'P{i}_01.csv').write_text(TWELVE)
     return root
 
@@ -63,8 +69,10 @@ def test_keypoint_count_comes_from_metainfo_unless_given(tmp_path, capsys):
     # the data set's metainfo has 12 points: a 3-point file is the odd one
     assert convert_main([str(root), '--out-dir', str(out), '--no-progress']) == 1
     assert 'P0_01.csv: has 3 points, expected 12' in capsys.readouterr().err
-    assert convert_main([str(root), '--out-dir', str(out), '--num-keypoints', '3',
-                         '--no-progress']) == 0
+    assert (
+        convert_main([str(root), '--out-dir', str(out), '--num-keypoints', '3', '--no-progress'])
+        == 0
+    )
     cat = json.loads((out / 'train.json').read_text())['categories'][0]
     assert cat['keypoints'] == ['kp1', 'kp2', 'kp3'] and cat['skeleton'] == []
 
@@ -102,12 +110,21 @@ def _break(root, problem):
     raise AssertionError(problem)
 
 
-@pytest.mark.parametrize('problem', [
-    'image without annotation', 'annotation without image', 'wrong point count',
-    'non-numeric text', 'point outside the image', 'corrupt image', 'empty annotation',
-    'empty folder'])
+@pytest.mark.parametrize(
+    'problem',
+    [
+        'image without annotation',
+        'annotation without image',
+        'wrong point count',
+        'non-numeric text',
+        'point outside the image',
+        'corrupt image',
+        'empty annotation',
+        'empty folder',
+    ],
+)
 def test_bad_input_is_refused_and_nothing_written(tmp_path, capsys, problem):
-    root = _make_split(tmp_path / 'data', 'val')   # 'val' converts first and is fine
+    root = _make_split(tmp_path / 'data', 'val')  # 'val' converts first and is fine
     _make_split(root, 'train')
     name, why = _break(root, problem)
     out = tmp_path / 'coco'
@@ -131,8 +148,10 @@ def test_missing_annotation_raises_named_error(tmp_path):
 def test_real_data_converts_as_is(real_data_root, tmp_path):
     out = tmp_path / 'coco'
     assert convert_main([str(real_data_root), '--out-dir', str(out), '--no-progress']) == 0
-    counts = {s: len(json.loads((out / f'{s}.json').read_text())['images'])
-              for s in ('train', 'val', 'test')}
+    counts = {
+        s: len(json.loads((out / f'{s}.json').read_text())['images'])
+        for s in ('train', 'val', 'test')
+    }
     assert counts == dict(train=393, val=64, test=45)
 
 
@@ -146,14 +165,17 @@ def _two_reader_split(root):
     import cv2
 
     from tests.test_geometry import film
+
     (root / 'train' / 'images').mkdir(parents=True)
     (root / 'train' / 'annotations').mkdir(parents=True)
     for name in ('P0_01', 'P1_01'):
-        cv2.imwrite(str(root / 'train' / 'images' / f'{name}.png'),
-                    np.full((200, 520), 128, np.uint8))
+        cv2.imwrite(
+            str(root / 'train' / 'images' / f'{name}.png'), np.full((200, 520), 128, np.uint8)
+        )
     first, second = film(30, 20, h_right=(460, 130)), film(32, 20, h_right=(460, 130))
     (root / 'train' / 'annotations' / 'P0_01.csv').write_text(
-        _points_line(first) + '\n' + _points_line(second) + '\n')
+        _points_line(first) + '\n' + _points_line(second) + '\n'
+    )
     (root / 'train' / 'annotations' / 'P1_01.csv').write_text(_points_line(first))
     return first, second
 
@@ -170,33 +192,46 @@ def test_several_readers_take_their_mean(tmp_path, capsys):
     err = capsys.readouterr().err
     assert 'P0_01.csv: expected one line of points, found 2 lines' in err
     assert '--readers mean' in err and not out.exists()
-    assert convert_main([str(root), '--out-dir', str(out), '--no-progress',
-                         '--readers', 'mean']) == 0
+    assert (
+        convert_main([str(root), '--out-dir', str(out), '--no-progress', '--readers', 'mean']) == 0
+    )
     printed = capsys.readouterr().out
     anns = {a['image_id']: a for a in json.loads((out / 'train.json').read_text())['annotations']}
     twice, once = anns[1], anns[2]
     mean = (first + second) / 2
     assert np.allclose(np.reshape(twice['keypoints'], (12, 3))[:, :2], mean, atol=1e-3)
     assert twice['num_readers'] == 2
-    assert np.allclose(np.reshape(twice['reader_keypoints'], (2, 12, 2)), [first, second],
-                       atol=1e-3)
+    assert np.allclose(
+        np.reshape(twice['reader_keypoints'], (2, 12, 2)), [first, second], atol=1e-3
+    )
     assert 'reader_keypoints' not in once and 'num_readers' not in once
     assert np.allclose(np.reshape(once['keypoints'], (12, 3))[:, :2], first, atol=1e-3)
-    assert ('readers: 1 films read more than once (1 pairs of readings): their AIs differ by '
-            '1.00 deg on average, one reading errs by sd 1.00 deg; their grades agree on '
-            '100.0 % of hips (kappa 1.00)') in printed
+    assert (
+        'readers: 1 films read more than once (1 pairs of readings): their AIs differ by '
+        '1.00 deg on average, one reading errs by sd 1.00 deg; their grades agree on '
+        '100.0 % of hips (kappa 1.00)'
+    ) in printed
     # MMPose's COCO loader takes the mean as the film's truth; the readings ride along
     from mmpose.registry import DATASETS
 
     from hip_mmpose.datasets import METAINFO_FILE
-    dataset = DATASETS.build(dict(type='HipXrayDataset', data_root=str(root),
-                                  ann_file=str(out / 'train.json'),
-                                  data_prefix=dict(img='train/images/'),
-                                  metainfo=dict(from_file=METAINFO_FILE), pipeline=[]))
+
+    dataset = DATASETS.build(
+        dict(
+            type='HipXrayDataset',
+            data_root=str(root),
+            ann_file=str(out / 'train.json'),
+            data_prefix=dict(img='train/images/'),
+            metainfo=dict(from_file=METAINFO_FILE),
+            pipeline=[],
+        )
+    )
     assert np.allclose(dataset[0]['keypoints'][0], mean, atol=1e-3)
-    floor = np.sqrt(2 / np.pi)                                    # sd 1 x sqrt(2 / pi)
-    assert (f'against the mean of 2 readings an error-free model would measure AI MAE about '
-            f'{floor / np.sqrt(2):.2f} deg ({floor:.2f} against one)') in printed
+    floor = np.sqrt(2 / np.pi)  # sd 1 x sqrt(2 / pi)
+    assert (
+        f'against the mean of 2 readings an error-free model would measure AI MAE about '
+        f'{floor / np.sqrt(2):.2f} deg ({floor:.2f} against one)'
+    ) in printed
 
 
 def test_a_bad_reader_line_is_named(tmp_path, capsys):
@@ -211,10 +246,14 @@ def test_a_bad_reader_line_is_named(tmp_path, capsys):
     outside[4] = (600, 50)
     path.write_text(_points_line(first) + '\n' + _points_line(outside))
     assert convert_main(args) == 1
-    assert ('P0_01.csv: line 2, point 5 (600, 50) lies outside the 520x200 image P0_01.png'
-            in capsys.readouterr().err)
+    assert (
+        'P0_01.csv: line 2, point 5 (600, 50) lies outside the 520x200 image P0_01.png'
+        in capsys.readouterr().err
+    )
     path.write_text('\n'.join([_points_line(first)] * 21))
     assert convert_main(args) == 1
-    assert ('P0_01.csv: 21 lines of points, more than the 20 readers one film may have'
-            in capsys.readouterr().err)
+    assert (
+        'P0_01.csv: 21 lines of points, more than the 20 readers one film may have'
+        in capsys.readouterr().err
+    )
     assert not (tmp_path / 'coco').exists()

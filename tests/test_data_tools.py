@@ -1,4 +1,5 @@
 """Patient-grouped splits, k-fold cross-validation, the dataset browser, multi-process runs."""
+
 import json
 import os
 import subprocess
@@ -10,9 +11,9 @@ import pytest
 
 from hip_mmpose.data_tools.splits import assign_groups
 from hip_mmpose.data_tools.synthetic import write_synthetic_dataset
-from tests.conftest import DEMO_CONFIG, FILM_CONFIG, REPO
 from hip_mmpose.tools.browse_dataset import main as browse_main
 from hip_mmpose.tools.split_dataset import main as split_main
+from tests.conftest import DEMO_CONFIG, FILM_CONFIG, REPO
 
 
 @pytest.fixture(scope='module')
@@ -28,18 +29,46 @@ def _patients(folder):
 
 
 def test_split_is_grouped_by_patient_and_reproducible(one_folder, tmp_path, capsys):
-    assert split_main([str(one_folder), '--out-dir', str(tmp_path / 'a'), '--seed', '1',
-                       '--ratios', '0.6', '0.2', '0.2']) == 0
+    assert (
+        split_main(
+            [
+                str(one_folder),
+                '--out-dir',
+                str(tmp_path / 'a'),
+                '--seed',
+                '1',
+                '--ratios',
+                '0.6',
+                '0.2',
+                '0.2',
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert 'train:' in printed and 'patients' in printed
     parts = {s: _patients(tmp_path / 'a' / s) for s in ('train', 'val', 'test')}
-    assert not (parts['train'] & parts['val'] or parts['train'] & parts['test']
-                or parts['val'] & parts['test'])
+    assert not (
+        parts['train'] & parts['val']
+        or parts['train'] & parts['test']
+        or parts['val'] & parts['test']
+    )
     assert sum(len(p) for p in parts.values()) == 9
     films = {s: len(list((tmp_path / 'a' / s / 'images').iterdir())) for s in parts}
     assert films == dict(train=10, val=4, test=4)  # whole patients of 2 films each
-    split_main([str(one_folder), '--out-dir', str(tmp_path / 'b'), '--seed', '1',
-                '--ratios', '0.6', '0.2', '0.2'])
+    split_main(
+        [
+            str(one_folder),
+            '--out-dir',
+            str(tmp_path / 'b'),
+            '--seed',
+            '1',
+            '--ratios',
+            '0.6',
+            '0.2',
+            '0.2',
+        ]
+    )
     assert parts == {s: _patients(tmp_path / 'b' / s) for s in parts}
     assert split_main([str(one_folder), '--out-dir', str(tmp_path / 'a')]) == 1  # not empty
 
@@ -47,16 +76,25 @@ def test_split_is_grouped_by_patient_and_reproducible(one_folder, tmp_path, caps
 def test_patient_csv_and_refusals(one_folder, tmp_path, capsys):
     mapping = tmp_path / 'ids.csv'
     stems = sorted(p.stem for p in (one_folder / 'images').iterdir())
-    mapping.write_text('file,patient\n' + '\n'.join(f'{s}.png,X{i % 3}'
-                                                   for i, s in enumerate(stems)))
-    assert split_main([str(one_folder), '--out-dir', str(tmp_path / 'c'),
-                       '--patient-csv', str(mapping)]) == 0
+    mapping.write_text(
+        'file,patient\n' + '\n'.join(f'{s}.png,X{i % 3}' for i, s in enumerate(stems))
+    )
+    assert (
+        split_main(
+            [str(one_folder), '--out-dir', str(tmp_path / 'c'), '--patient-csv', str(mapping)]
+        )
+        == 0
+    )
     # 3 patients of 6 films each: one whole patient per part
     for split in ('train', 'val', 'test'):
         assert len(list((tmp_path / 'c' / split / 'images').iterdir())) == 6
     mapping.write_text('file,patient\nS000_01.png,X\n')
-    assert split_main([str(one_folder), '--out-dir', str(tmp_path / 'd'),
-                       '--patient-csv', str(mapping)]) == 1
+    assert (
+        split_main(
+            [str(one_folder), '--out-dir', str(tmp_path / 'd'), '--patient-csv', str(mapping)]
+        )
+        == 1
+    )
     assert 'no patient for' in capsys.readouterr().err
 
 
@@ -68,7 +106,8 @@ def test_check_refuses_shared_patients(one_folder, tmp_path, capsys):
             (bad / split / sub).mkdir(parents=True, exist_ok=True)
             for stem in films:
                 (bad / split / sub / f'{stem}{ext}').write_bytes(
-                    (one_folder / sub / f'{stem}{ext}').read_bytes())
+                    (one_folder / sub / f'{stem}{ext}').read_bytes()
+                )
     assert split_main(['--check', str(bad)]) == 1
     assert 'share 1 patients: S000' in capsys.readouterr().out
 
@@ -84,25 +123,39 @@ def test_assign_groups_never_divides_a_patient():
 
 def test_kfold_trains_and_tests_every_fold(one_folder, tmp_path, capsys):
     from hip_mmpose.tools.kfold import run as kfold_main
+
     folds = tmp_path / 'folds'
     assert split_main([str(one_folder), '--out-dir', str(folds), '--folds', '3']) == 0
     for i in range(3):
         parts = {s: _patients(folds / f'fold{i}' / s) for s in ('train', 'val', 'test')}
         assert not (parts['train'] & parts['test'] or parts['val'] & parts['test'])
-    args = [DEMO_CONFIG, str(folds), '--work-dir', str(tmp_path / 'work'),
-            '--cfg-options', 'train_cfg.max_epochs=1', 'film_stage.train_cfg.max_epochs=1',
-            *[f'{stage}{s}_dataloader.{k}' for stage in ('', 'film_stage.')
-              for s in ('train', 'val', 'test')
-              for k in ('batch_size=4', 'num_workers=0', 'persistent_workers=False')]]
+    args = [
+        DEMO_CONFIG,
+        str(folds),
+        '--work-dir',
+        str(tmp_path / 'work'),
+        '--cfg-options',
+        'train_cfg.max_epochs=1',
+        'film_stage.train_cfg.max_epochs=1',
+        *[
+            f'{stage}{s}_dataloader.{k}'
+            for stage in ('', 'film_stage.')
+            for s in ('train', 'val', 'test')
+            for k in ('batch_size=4', 'num_workers=0', 'persistent_workers=False')
+        ],
+    ]
     summary = kfold_main(args)
     assert len(summary['hip/AI_MAE']['folds']) == 3
     # the folds' test parts pooled: every film once, measured by the fold that held it out
     pooled = json.loads((tmp_path / 'work' / 'oof_per_film.json').read_text())
-    tests = {i: sorted(p.name for p in (folds / f'fold{i}' / 'test' / 'images').iterdir())
-             for i in range(3)}
+    tests = {
+        i: sorted(p.name for p in (folds / f'fold{i}' / 'test' / 'images').iterdir())
+        for i in range(3)
+    }
     assert sorted(f['file'] for f in pooled['films']) == sorted(sum(tests.values(), []))
     assert {f['file']: f['fold'] for f in pooled['films']} == {
-        name: f'fold{i}' for i, names in tests.items() for name in names}
+        name: f'fold{i}' for i, names in tests.items() for name in names
+    }
     counts = np.array([len(tests[i]) for i in range(3)])
     mre = summary['hip/MRE']
     assert mre['pooled'] == pytest.approx(counts @ mre['folds'] / counts.sum(), abs=0.01)
@@ -114,8 +167,7 @@ def test_kfold_trains_and_tests_every_fold(one_folder, tmp_path, capsys):
     assert len(checkpoints) >= 6
     again = kfold_main(args + ['--resume'])
     assert again['hip/AI_MAE']['folds'] == pytest.approx(summary['hip/AI_MAE']['folds'])
-    assert {p: p.stat().st_mtime
-            for p in (tmp_path / 'work').glob('fold*/*/*.pth')} == checkpoints
+    assert {p: p.stat().st_mtime for p in (tmp_path / 'work').glob('fold*/*/*.pth')} == checkpoints
     out = capsys.readouterr().out
     assert '3-fold cross-validation' in out and 'hip/AI_MAE' in out
     assert json.loads((tmp_path / 'work' / 'kfold_summary.json').read_text())
@@ -126,8 +178,12 @@ def test_kfold_trains_and_tests_every_fold(one_folder, tmp_path, capsys):
 
 
 def test_browse_dataset_renders_numbered_points(real_data_root, tmp_path):
-    assert browse_main([str(real_data_root), '--split', 'val', '--out-dir', str(tmp_path),
-                        '--max-films', '2']) == 0
+    assert (
+        browse_main(
+            [str(real_data_root), '--split', 'val', '--out-dir', str(tmp_path), '--max-films', '2']
+        )
+        == 0
+    )
     pngs = sorted(tmp_path.glob('*.png'))
     assert len(pngs) == 2
     img = cv2.imread(str(pngs[0]))
@@ -138,17 +194,36 @@ def test_two_cpu_processes_with_gloo(tmp_path):
     root = tmp_path / 'tiny'
     write_synthetic_dataset(root, dict(train=4, val=2, test=2), size=(160, 120), seed=2)
     from hip_mmpose.data_tools.csv_to_coco import convert_dataset
+
     convert_dataset(root, root / 'coco', progress=False)
     work = tmp_path / 'work'
     env = dict(os.environ, PY=sys.executable, OMP_NUM_THREADS='1', PORT='29517')
-    loaders = [f'{s}_dataloader.{k}' for s in ('train', 'val')
-               for k in ('batch_size=1', 'num_workers=0', 'persistent_workers=False')]
+    loaders = [
+        f'{s}_dataloader.{k}'
+        for s in ('train', 'val')
+        for k in ('batch_size=1', 'num_workers=0', 'persistent_workers=False')
+    ]
     result = subprocess.run(
-        ['bash', str(REPO / 'tools' / 'dist_train.sh'), FILM_CONFIG, '2', '--data-root', str(root),
-         '--work-dir', str(work), '--cfg-options', 'train_cfg.max_epochs=1', *loaders],
-        env=env, capture_output=True, text=True, timeout=600)
+        [
+            'bash',
+            str(REPO / 'tools' / 'dist_train.sh'),
+            FILM_CONFIG,
+            '2',
+            '--data-root',
+            str(root),
+            '--work-dir',
+            str(work),
+            '--cfg-options',
+            'train_cfg.max_epochs=1',
+            *loaders,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     first_error = max(result.stderr.find('Traceback'), 0)
-    assert result.returncode == 0, result.stderr[first_error:first_error + 6000]
+    assert result.returncode == 0, result.stderr[first_error : first_error + 6000]
     log = next(work.glob('*/*.log')).read_text()
     assert 'Distributed training: True' in log and 'GPU number: 2' in log
     # 4 films, batch 1: each of the two ranks ran 2 iterations on its half
@@ -158,14 +233,30 @@ def test_two_cpu_processes_with_gloo(tmp_path):
     assert len(val['films']) == 2
 
     # and tools/dist_test.sh: both ranks test, one prints the table
-    loaders = [f'test_dataloader.{k}' for k in ('batch_size=1', 'num_workers=0',
-                                                'persistent_workers=False')]
+    loaders = [
+        f'test_dataloader.{k}'
+        for k in ('batch_size=1', 'num_workers=0', 'persistent_workers=False')
+    ]
     result = subprocess.run(
-        ['bash', str(REPO / 'tools' / 'dist_test.sh'), FILM_CONFIG, str(work / 'epoch_1.pth'),
-         '2', '--data-root', str(root), '--work-dir', str(tmp_path / 'test'),
-         '--cfg-options', *loaders],
-        env=dict(env, PORT='29518'), capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[max(result.stderr.find('Traceback'), 0):][:6000]
+        [
+            'bash',
+            str(REPO / 'tools' / 'dist_test.sh'),
+            FILM_CONFIG,
+            str(work / 'epoch_1.pth'),
+            '2',
+            '--data-root',
+            str(root),
+            '--work-dir',
+            str(tmp_path / 'test'),
+            '--cfg-options',
+            *loaders,
+        ],
+        env=dict(env, PORT='29518'),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[max(result.stderr.find('Traceback'), 0) :][:6000]
     assert result.stdout.count('test metrics (epoch_1.pth)') == 1
     test = json.loads(next((tmp_path / 'test').glob('*/test_per_film.json')).read_text())
     assert len(test['films']) == 2

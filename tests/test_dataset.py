@@ -1,4 +1,5 @@
 """HipXrayDataset and its metainfo, on real films where available."""
+
 import json
 
 import cv2
@@ -42,8 +43,13 @@ def test_metainfo_names_and_flip_pairs():
 
 def test_loads_real_films_with_whole_film_box(real_data_root, real_coco):
     ann = _first_films(real_coco, 3)
-    ds = HipXrayDataset(data_root=str(real_data_root), ann_file=str(ann),
-                        data_prefix=dict(img='val/images/'), pipeline=[], test_mode=True)
+    ds = HipXrayDataset(
+        data_root=str(real_data_root),
+        ann_file=str(ann),
+        data_prefix=dict(img='val/images/'),
+        pipeline=[],
+        test_mode=True,
+    )
     assert len(ds) == 3
     item = ds[0]
     img = cv2.imread(item['img_path'])
@@ -51,9 +57,14 @@ def test_loads_real_films_with_whole_film_box(real_data_root, real_coco):
     assert np.allclose(item['bbox'], [[0, 0, w, h]])
     assert item['keypoints'].shape == (1, 12, 2)
     # the stored box is the tight keypoint box when asked for
-    tight = HipXrayDataset(data_root=str(real_data_root), ann_file=str(ann),
-                           data_prefix=dict(img='val/images/'), pipeline=[], test_mode=True,
-                           bbox_source='annotation')[0]
+    tight = HipXrayDataset(
+        data_root=str(real_data_root),
+        ann_file=str(ann),
+        data_prefix=dict(img='val/images/'),
+        pipeline=[],
+        test_mode=True,
+        bbox_source='annotation',
+    )[0]
     kp = item['keypoints'][0]
     assert np.allclose(tight['bbox'][0, :2], kp.min(0), atol=0.01)
 
@@ -67,14 +78,25 @@ def test_flip_pairs_swap_the_hips_on_real_films(real_data_root, real_coco):
     """MMPose's own RandomFlip, driven by our flip pairs, mirrors film and points;
     the two hips' acetabular indices then swap exactly."""
     ann = _first_films(real_coco, 6)
-    pipeline = [dict(type='LoadFilm'), dict(type='GetBBoxCenterScale', padding=1.0),
-                dict(type='RandomFlip', prob=1.0, direction='horizontal')]
-    plain = HipXrayDataset(data_root=str(real_data_root), ann_file=str(ann),
-                           data_prefix=dict(img='val/images/'), test_mode=True,
-                           pipeline=pipeline[:2])
-    flipped = HipXrayDataset(data_root=str(real_data_root), ann_file=str(ann),
-                             data_prefix=dict(img='val/images/'), test_mode=True,
-                             pipeline=pipeline)
+    pipeline = [
+        dict(type='LoadFilm'),
+        dict(type='GetBBoxCenterScale', padding=1.0),
+        dict(type='RandomFlip', prob=1.0, direction='horizontal'),
+    ]
+    plain = HipXrayDataset(
+        data_root=str(real_data_root),
+        ann_file=str(ann),
+        data_prefix=dict(img='val/images/'),
+        test_mode=True,
+        pipeline=pipeline[:2],
+    )
+    flipped = HipXrayDataset(
+        data_root=str(real_data_root),
+        ann_file=str(ann),
+        data_prefix=dict(img='val/images/'),
+        test_mode=True,
+        pipeline=pipeline,
+    )
     for i in range(len(plain)):
         a, b = plain[i], flipped[i]
         assert np.array_equal(b['img'], a['img'][:, ::-1])
@@ -82,18 +104,23 @@ def test_flip_pairs_swap_the_hips_on_real_films(real_data_root, real_coco):
         ai_flip = geometry.acetabular_indices(b['keypoints'][0])
         # float32 mirroring (x -> w - x) rounds at 1e-4 px: well below 1e-3 degrees
         assert np.allclose(ai_flip, ai_plain[::-1], atol=1e-3), (ai_plain, ai_flip)
-        assert np.array_equal(geometry.ihdi_grades(b['keypoints'][0]),
-                              geometry.ihdi_grades(a['keypoints'][0])[::-1])
+        assert np.array_equal(
+            geometry.ihdi_grades(b['keypoints'][0]), geometry.ihdi_grades(a['keypoints'][0])[::-1]
+        )
 
 
 def test_random_stretch_moves_pixels_points_and_box_alike():
     """A bright pixel 20 px below the box's centre lands 25 px below it at s=1.25,
     and so does the keypoint placed on it; the box's centre stays."""
     from hip_mmpose.datasets import RandomStretch
+
     img = np.zeros((200, 160, 3), np.uint8)
     img[120, 50] = 255
-    results = dict(img=img.copy(), bbox=np.array([[30, 80, 90, 120]], np.float32),
-                   keypoints=np.array([[[50, 120], [60, 80]]], np.float32))
+    results = dict(
+        img=img.copy(),
+        bbox=np.array([[30, 80, 90, 120]], np.float32),
+        keypoints=np.array([[[50, 120], [60, 80]]], np.float32),
+    )
     out = RandomStretch(scale=(1.25, 1.25))(results)
     assert out['stretch'] == 1.25
     assert np.unravel_index(out['img'][..., 0].argmax(), (200, 160)) == (125, 50)
@@ -108,17 +135,24 @@ def test_random_stretch_turns_the_roof_as_its_tangent_says():
     s=0.87 -> 17.571 deg."""
     from hip_mmpose.datasets import RandomStretch
     from tests.test_geometry import film
+
     for s, (left, right) in ((1.25, (35.818, 24.464)), (0.87, (26.670, 17.571))):
         points = film(30, 20)
-        out = RandomStretch(scale=(s, s))(dict(
-            img=np.zeros((300, 600, 3), np.uint8), keypoints=points[None].astype(np.float32),
-            bbox=np.array([[100, 40, 500, 160]], np.float32)))
+        out = RandomStretch(scale=(s, s))(
+            dict(
+                img=np.zeros((300, 600, 3), np.uint8),
+                keypoints=points[None].astype(np.float32),
+                bbox=np.array([[100, 40, 500, 160]], np.float32),
+            )
+        )
         assert geometry.acetabular_indices(out['keypoints'][0]) == pytest.approx(
-            [left, right], abs=2e-3)
+            [left, right], abs=2e-3
+        )
 
 
 def test_random_stretch_leaves_a_sample_or_refuses_bad_settings():
     from hip_mmpose.datasets import RandomStretch
+
     results = dict(img=np.ones((10, 10, 3), np.uint8), bbox=np.array([[1, 1, 8, 8]], np.float32))
     out = RandomStretch(prob=0.0)(dict(results))
     assert out['stretch'] == 1.0 and out['img'] is results['img']
@@ -134,6 +168,7 @@ def test_random_stretch_leaves_a_sample_or_refuses_bad_settings():
 
 def test_clahe_spreads_a_faint_crop_and_keeps_it_grey():
     from hip_mmpose.datasets import Clahe
+
     # a faint ramp (values 100-119) with a faint edge: what an underexposed roof looks like
     ramp = np.tile(np.linspace(100, 119, 96).round().astype(np.uint8), (96, 1))
     ramp[40:56, 40:56] += 4
@@ -145,8 +180,11 @@ def test_clahe_spreads_a_faint_crop_and_keeps_it_grey():
     assert (out[..., 0] == out[..., 1]).all() and (out[..., 0] == out[..., 2]).all()
     # the grey levels spread, the more the higher the clip limit lets them
     stronger = Clahe(clip_limit=8.0, tile_grid_size=(4, 4))(dict(img=img))['img']
-    assert np.ptp(ramp) < np.ptp(out) < np.ptp(stronger), (np.ptp(ramp), np.ptp(out),
-                                                           np.ptp(stronger))
+    assert np.ptp(ramp) < np.ptp(out) < np.ptp(stronger), (
+        np.ptp(ramp),
+        np.ptp(out),
+        np.ptp(stronger),
+    )
     edge = out[48, 56:64, 0].astype(int) - out[48, 48:56, 0].astype(int)
     assert edge.mean() < 0  # the square stays brighter than what lies right of it
     grey = Clahe()(dict(img=ramp.copy()))['img']
@@ -155,6 +193,7 @@ def test_clahe_spreads_a_faint_crop_and_keeps_it_grey():
 
 def test_clahe_refuses_what_it_cannot_equalise():
     from hip_mmpose.datasets import Clahe
+
     with pytest.raises(TypeError, match='uint8'):
         Clahe()(dict(img=np.zeros((8, 8, 3), np.float32)))
     with pytest.raises(ValueError, match='clip_limit'):
@@ -165,9 +204,12 @@ def test_clahe_refuses_what_it_cannot_equalise():
 
 def test_clahe_ablation_equalises_the_crop_at_training_and_test_time():
     from pathlib import Path
+
     from mmengine.config import Config
-    cfg = Config.fromfile(str(Path(__file__).parents[1] / 'configs' / 'ablations'
-                              / 'hip_refine_clahe_cpu.py'))
+
+    cfg = Config.fromfile(
+        str(Path(__file__).parents[1] / 'configs' / 'ablations' / 'hip_refine_clahe_cpu.py')
+    )
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         steps = [t['type'] for t in cfg[loader]['dataset']['pipeline']]
         assert steps[steps.index('TopdownAffine') + 1] == 'Clahe', (loader, steps)

@@ -1,4 +1,5 @@
 """hip_mmpose.geometry against hand-built films and an independent re-derivation."""
+
 import math
 
 import numpy as np
@@ -43,50 +44,70 @@ def test_h_points_and_offsets():
     assert off['lateral_of_d'][0] == pytest.approx((156.6987 - 170 - 30) / math.sqrt(2), abs=1e-3)
 
 
-P_LEFT = 200 - 50 * math.cos(math.radians(30))   # x of the image-left P-line
+P_LEFT = 200 - 50 * math.cos(math.radians(30))  # x of the image-left P-line
 P_RIGHT = 400 + 50 * math.cos(math.radians(20))  # x of the image-right P-line
 
 
-@pytest.mark.parametrize('lateral,below,grade', [
-    (-10, 30, 1), (0, 30, 1),       # medial to / on the P-line: I
-    (0, -20, 1),                    # on the P-line, above the H-line: still I
-    (10, 30, 2), (30, 30, 2),       # between P- and D-line, and on the D-line: II
-    (40, 30, 3), (30, 0, 3),        # lateral of the D-line, and on the H-line: III
-    (30, -10, 4), (5, -1, 4),       # above the H-line and lateral of P: IV
-])
+@pytest.mark.parametrize(
+    'lateral,below,grade',
+    [
+        (-10, 30, 1),
+        (0, 30, 1),  # medial to / on the P-line: I
+        (0, -20, 1),  # on the P-line, above the H-line: still I
+        (10, 30, 2),
+        (30, 30, 2),  # between P- and D-line, and on the D-line: II
+        (40, 30, 3),
+        (30, 0, 3),  # lateral of the D-line, and on the H-line: III
+        (30, -10, 4),
+        (5, -1, 4),  # above the H-line and lateral of P: IV
+    ],
+)
 def test_every_grade_and_boundary(lateral, below, grade):
-    p = film(30, 20, h_left=(P_LEFT - lateral, 100 + below),
-             h_right=(P_RIGHT + lateral, 100 + below))
+    p = film(
+        30, 20, h_left=(P_LEFT - lateral, 100 + below), h_right=(P_RIGHT + lateral, 100 + below)
+    )
     assert geometry.ihdi_grades(p).tolist() == [grade, grade]
 
 
-
-@pytest.mark.parametrize('lateral,below,shift,grade', [
-    (-1, 30, 0.0, 1),     # 1 px medial of the P-line: I
-    (-1, 30, -0.01, 2),   # decided 2 px medial of it (1 % of the 200-px H-line): II
-    (-3, 30, -0.01, 1),   # 1 px medial of that line: I
-    (1, 30, 0.0, 2),      # 1 px lateral of the P-line: II ...
-    (1, 30, 0.01, 1),     # ... but medial of a line 2 px lateral of it: I
-    (29, 30, 0.0, 2),     # 1 px medial of the D-line: II ...
-    (29, 30, -0.01, 3),   # ... the D-line moves with the P-line: 1 px lateral of it, III
-])
+@pytest.mark.parametrize(
+    'lateral,below,shift,grade',
+    [
+        (-1, 30, 0.0, 1),  # 1 px medial of the P-line: I
+        (-1, 30, -0.01, 2),  # decided 2 px medial of it (1 % of the 200-px H-line): II
+        (-3, 30, -0.01, 1),  # 1 px medial of that line: I
+        (1, 30, 0.0, 2),  # 1 px lateral of the P-line: II ...
+        (1, 30, 0.01, 1),  # ... but medial of a line 2 px lateral of it: I
+        (29, 30, 0.0, 2),  # 1 px medial of the D-line: II ...
+        (29, 30, -0.01, 3),  # ... the D-line moves with the P-line: 1 px lateral of it, III
+    ],
+)
 def test_grade_decided_at_a_shifted_p_line(lateral, below, shift, grade):
-    p = film(30, 20, h_left=(P_LEFT - lateral, 100 + below),
-             h_right=(P_RIGHT + lateral, 100 + below))
+    p = film(
+        30, 20, h_left=(P_LEFT - lateral, 100 + below), h_right=(P_RIGHT + lateral, 100 + below)
+    )
     assert geometry.h_line_lengths(p) == pytest.approx(200)
     assert geometry.ihdi_grades(p, shift).tolist() == [grade, grade]
     # one shift per film, broadcast over a batch
     batch = np.stack([p, p])
     assert geometry.ihdi_grades(batch, np.array([0.0, shift])).tolist() == [
-        geometry.ihdi_grades(p).tolist(), [grade, grade]]
+        geometry.ihdi_grades(p).tolist(),
+        [grade, grade],
+    ]
 
 
 def _films_with_offsets(true_lateral, pred_lateral):
     """Films whose two H-points lie the given px lateral of their P-lines."""
-    return np.stack([film(30, 20, h_left=(P_LEFT - lat, 130), h_right=(P_RIGHT + lat, 130))
-                     for lat in true_lateral]), \
-        np.stack([film(30, 20, h_left=(P_LEFT - lat, 130), h_right=(P_RIGHT + lat, 130))
-                  for lat in pred_lateral])
+    return np.stack(
+        [
+            film(30, 20, h_left=(P_LEFT - lat, 130), h_right=(P_RIGHT + lat, 130))
+            for lat in true_lateral
+        ]
+    ), np.stack(
+        [
+            film(30, 20, h_left=(P_LEFT - lat, 130), h_right=(P_RIGHT + lat, 130))
+            for lat in pred_lateral
+        ]
+    )
 
 
 def test_fit_p_line_shift_is_the_intercept():
@@ -102,7 +123,7 @@ def test_fit_p_line_shift_is_the_intercept():
     assert geometry.ihdi_grades(pred[lateral]).tolist() == [1, 1]
     assert geometry.ihdi_grades(pred[lateral], -0.007).tolist() == [2, 2]
     with pytest.raises(ValueError, match='at least 40'):
-        geometry.fit_p_line_shift(pred[:19], truth[:19])   # 38 hips
+        geometry.fit_p_line_shift(pred[:19], truth[:19])  # 38 hips
     flat, _ = _films_with_offsets([-5] * 25, true_lateral)
     with pytest.raises(ValueError, match='do not vary'):
         geometry.fit_p_line_shift(pred, flat)
@@ -126,7 +147,8 @@ def test_mirror_swaps_hips():
     mirrored[:, 0] = 640 - mirrored[:, 0]
     mirrored = mirrored[FLIP]
     assert geometry.acetabular_indices(mirrored) == pytest.approx(
-        geometry.acetabular_indices(p)[::-1], abs=1e-9)
+        geometry.acetabular_indices(p)[::-1], abs=1e-9
+    )
     assert geometry.ihdi_grades(mirrored).tolist() == geometry.ihdi_grades(p)[::-1].tolist()
 
 
@@ -158,9 +180,11 @@ def test_degenerate_input_gives_nan_and_zero():
 def _template_style(p):
     """The data README's definitions, one film at a time, written independently:
     arccos of the normalised dot product; IHDI by explicit line intersection."""
+
     def angle(u, v):
         c = np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v))
         return math.degrees(math.acos(max(-1.0, min(1.0, c))))
+
     ai = [angle(p[6] - p[2], p[2] - p[0]), angle(p[2] - p[6], p[6] - p[8])]
     grades = []
     h_dir = (p[6] - p[2]) / np.linalg.norm(p[6] - p[2])
@@ -206,17 +230,20 @@ def test_plausibility_flags_name_what_to_check():
     scores[4] = 0.1
     flags = geometry.plausibility_flags(p, scores, (300, 480), keypoint_names=list('abcdefghijkl'))
     assert 'low confidence: e (0.10)' in flags
-    assert 'outside the film: i' in flags          # point 9 at x = 447 > 300
+    assert 'outside the film: i' in flags  # point 9 at x = 447 > 300
     steep = film(60, 20)
-    assert any('image_left acetabular index 60.0 deg outside 0-50' in f
-               for f in geometry.plausibility_flags(steep))
+    assert any(
+        'image_left acetabular index 60.0 deg outside 0-50' in f
+        for f in geometry.plausibility_flags(steep)
+    )
     swapped = p.copy()
     swapped[[2, 6]] = swapped[[6, 2]]
     assert any('point 3 is not left of point 7' in f for f in geometry.plausibility_flags(swapped))
     tilt = math.radians(20)
     rot = np.array([[math.cos(tilt), -math.sin(tilt)], [math.sin(tilt), math.cos(tilt)]])
-    assert 'implausible geometry: H-line tilted more than 15 deg' in \
-        geometry.plausibility_flags(p @ rot.T)
+    assert 'implausible geometry: H-line tilted more than 15 deg' in geometry.plausibility_flags(
+        p @ rot.T
+    )
 
 
 def test_radial_errors_in_pixels_and_mm():
@@ -224,7 +251,9 @@ def test_radial_errors_in_pixels_and_mm():
     moved = truth + [3.0, 4.0]
     assert geometry.radial_errors(moved, truth) == pytest.approx(np.full(12, 5.0))
     assert geometry.radial_errors(moved, truth, [0.1, 0.2]) == pytest.approx(
-        np.full(12, math.hypot(0.3, 0.8)))
-    batch = geometry.radial_errors(np.stack([moved, truth]), np.stack([truth, truth]),
-                                   np.array([[1.0, 1.0], [2.0, 2.0]]))
+        np.full(12, math.hypot(0.3, 0.8))
+    )
+    batch = geometry.radial_errors(
+        np.stack([moved, truth]), np.stack([truth, truth]), np.array([[1.0, 1.0], [2.0, 2.0]])
+    )
     assert batch.shape == (2, 12) and batch[1].max() == 0

@@ -1,4 +1,5 @@
 """HipMetric: exact values for perfect and perturbed predictions."""
+
 import csv
 import json
 import math
@@ -7,17 +8,23 @@ import numpy as np
 import pytest
 from mmpose.registry import METRICS
 
-from hip_mmpose import geometry, records
+from hip_mmpose import geometry
 from hip_mmpose.evaluation.hip_metric import CI_METRICS, patient_ids
+from hip_mmpose.utils import records
 from tests.test_geometry import P_LEFT, P_RIGHT, film
 
 
 def _samples(preds, gts, names=None, **meta):
     names = names or [f'F{i}.png' for i in range(len(preds))]
-    return [dict(img_path=f'/films/{name}',
-                 pred_instances=dict(keypoints=p[None], keypoint_scores=np.ones((1, 12))),
-                 gt_instances=dict(keypoints=g[None]), **meta)
-            for name, p, g in zip(names, preds, gts)]
+    return [
+        dict(
+            img_path=f'/films/{name}',
+            pred_instances=dict(keypoints=p[None], keypoint_scores=np.ones((1, 12))),
+            gt_instances=dict(keypoints=g[None]),
+            **meta,
+        )
+        for name, p, g in zip(names, preds, gts)
+    ]
 
 
 def _evaluate(preds, gts, names=None, meta=None, **kwargs):
@@ -49,7 +56,7 @@ def test_translation_moves_points_not_angles():
     m = _evaluate(gts + [3.0, 4.0], gts, radii=(4, 6))
     assert m['hip/MRE'] == pytest.approx(5.0)
     assert m['hip/MRE_k7'] == pytest.approx(5.0)
-    assert m['hip/NME'] == pytest.approx(5.0 / 200)   # H-line is 200 px
+    assert m['hip/NME'] == pytest.approx(5.0 / 200)  # H-line is 200 px
     assert m['hip/SDR_4px'] == 0 and m['hip/SDR_6px'] == 1
     assert m['hip/AI_MAE'] == pytest.approx(0, abs=1e-9)
 
@@ -69,15 +76,15 @@ def test_known_angle_errors():
     m = _evaluate(preds, gts)
     ai_err = geometry.acetabular_indices(preds) - geometry.acetabular_indices(gts)
     assert ai_err[:2, 0] == pytest.approx([2, 2], abs=1e-9)
-    assert m['hip/AI_MAE_left'] == pytest.approx(1.0)     # 2, 2, 0, 0
+    assert m['hip/AI_MAE_left'] == pytest.approx(1.0)  # 2, 2, 0, 0
     assert m['hip/AI_MAE_right'] == pytest.approx(0.0)
-    assert m['hip/AI_MAE'] == pytest.approx(0.5)          # (2 + 2) / 8 hips
-    assert m['hip/AI_RMSE'] == pytest.approx(1.0)         # sqrt(8/8)
+    assert m['hip/AI_MAE'] == pytest.approx(0.5)  # (2 + 2) / 8 hips
+    assert m['hip/AI_RMSE'] == pytest.approx(1.0)  # sqrt(8/8)
     assert m['hip/AI_bias'] == pytest.approx(0.5)
     sd = np.std([2, 2, 0, 0, 0, 0, 0, 0], ddof=1)
     assert m['hip/AI_LoA_high'] == pytest.approx(0.5 + 1.96 * sd)
     assert m['hip/AI_LoA_low'] == pytest.approx(0.5 - 1.96 * sd)
-    moved = 50 * 2 * math.sin(math.radians(1))            # chord of a 2-degree turn, r=50
+    moved = 50 * 2 * math.sin(math.radians(1))  # chord of a 2-degree turn, r=50
     assert m['hip/MRE'] == pytest.approx(2 * moved / 48)
 
 
@@ -106,7 +113,8 @@ def _grade_two_read_medial(gts, px=2.0):
         for hip, medial in ((0, 1), (1, -1)):  # +x is medial for the image-left hip
             if grades[hip] == 2:
                 preds[i, list(geometry.HIP_KEYPOINTS[hip][3:]), 0] += medial * (
-                    lateral[i, hip] + px)
+                    lateral[i, hip] + px
+                )
     return preds
 
 
@@ -119,13 +127,13 @@ def test_grades_at_the_models_p_line_shift(tmp_path):
     assert geometry.h_point_offsets(preds)['lateral_of_p'][1, 0] == pytest.approx(-2)
     assert (geometry.ihdi_grades(preds) == 1).all()
     assert _evaluate(preds, gts)['hip/IHDI_recall_II'] == 0
-    m = _evaluate(preds, gts, meta=dict(p_line_shift=-0.015), dump_name='test',
-                  out_dir=str(tmp_path))
+    m = _evaluate(
+        preds, gts, meta=dict(p_line_shift=-0.015), dump_name='test', out_dir=str(tmp_path)
+    )
     assert m['hip/IHDI_kappa'] == 1 and m['hip/IHDI_bal_acc'] == 1
     film0 = json.loads((tmp_path / 'test_per_film.json').read_text())['films'][1]
     assert film0['ihdi_p_line_shift'] == -0.015
-    assert film0['ihdi_grade'] == film0['true_ihdi_grade'] == dict(image_left='II',
-                                                                   image_right='I')
+    assert film0['ihdi_grade'] == film0['true_ihdi_grade'] == dict(image_left='II', image_right='I')
     # a metric that names a shift overrides the model's: 0 is the clinical P-line
     clinical = _evaluate(preds, gts, meta=dict(p_line_shift=-0.015), p_line_shift=0)
     assert clinical['hip/IHDI_recall_II'] == 0
@@ -138,7 +146,7 @@ def test_kappa_hand_computed():
     po = 7/8, pe = (4*5 + 4*3)/64 = 0.5, kappa = (0.875 - 0.5) / 0.5 = 0.75."""
     gts = _films()
     preds = gts.copy()
-    preds[3, [3, 4, 5], 0] += 40   # film 3's image-left hip II -> I
+    preds[3, [3, 4, 5], 0] += 40  # film 3's image-left hip II -> I
     m = _evaluate(preds, gts)
     assert m['hip/IHDI_kappa'] == pytest.approx(0.75)
     assert m['hip/IHDI_recall_II'] == pytest.approx(0.75)
@@ -165,13 +173,16 @@ def _ai_films(scale=1.0, offset=0.0):
     """_films() (AIs 20, 23, 26, 29 / 30, 28, 26, 24) with every acetabular index a
     mapped to offset + scale * a."""
     medial, lateral = (-15, 30), (15, 40)
-    hip = lambda side, kind: ((P_LEFT - kind[0], 100 + kind[1]) if side == 0
-                              else (P_RIGHT + kind[0], 100 + kind[1]))
+    hip = lambda side, kind: (
+        (P_LEFT - kind[0], 100 + kind[1]) if side == 0 else (P_RIGHT + kind[0], 100 + kind[1])
+    )
     out = []
-    for i, (a, b) in enumerate([(medial, medial), (lateral, medial),
-                                (medial, lateral), (lateral, lateral)]):
-        out.append(film(offset + scale * (20 + 3 * i), offset + scale * (30 - 2 * i),
-                        hip(0, a), hip(1, b)))
+    for i, (a, b) in enumerate(
+        [(medial, medial), (lateral, medial), (medial, lateral), (lateral, lateral)]
+    ):
+        out.append(
+            film(offset + scale * (20 + 3 * i), offset + scale * (30 - 2 * i), hip(0, a), hip(1, b))
+        )
     return np.stack(out)
 
 
@@ -182,7 +193,8 @@ def test_slope_intercept_and_proportional_bias():
     assert np.array_equal(_ai_films(), _films())
     preds = _ai_films(0.8, 5.0)
     assert geometry.acetabular_indices(preds) == pytest.approx(
-        5 + 0.8 * geometry.acetabular_indices(gts), abs=1e-9)
+        5 + 0.8 * geometry.acetabular_indices(gts), abs=1e-9
+    )
     m = _evaluate(preds, gts, bootstrap=0)
     assert m['hip/AI_slope'] == pytest.approx(0.8)
     assert m['hip/AI_intercept'] == pytest.approx(5.0)
@@ -191,7 +203,7 @@ def test_slope_intercept_and_proportional_bias():
     assert m['hip/AI_intercept_deming'] == pytest.approx(5.0)
     assert m['hip/AI_prop_bias'] == pytest.approx(-2 / 9)
     assert m['hip/IHDI_kappa'] == 1 and m['hip/IHDI_kappa_linear'] == 1  # grades unchanged
-    assert not any('_ci_' in key for key in m)                          # bootstrap=0: none
+    assert not any('_ci_' in key for key in m)  # bootstrap=0: none
 
 
 def test_reference_precision_from_patients_with_two_films():
@@ -200,29 +212,31 @@ def test_reference_precision_from_patients_with_two_films():
     0.8 and neither reading has an error left (sd 0, reliability 1); one sentence
     says it. Films of different patients only: no such keys, no sentence."""
     from hip_mmpose.evaluation.hip_metric import REFERENCE_METRICS, describe_reference_noise
+
     gts, preds = _ai_films(), _ai_films(0.8, 5.0)
-    m = _evaluate(preds, gts, names=['P1_01.png', 'P1_02.png', 'P2_01.png', 'P2_02.png'],
-                  bootstrap=100)
+    m = _evaluate(
+        preds, gts, names=['P1_01.png', 'P1_02.png', 'P2_01.png', 'P2_02.png'], bootstrap=100
+    )
     assert m['hip/AI_model_gain'] == pytest.approx(0.8)
     assert m['hip/AI_ref_reliability'] == pytest.approx(1)
     assert m['hip/AI_ref_sd'] == pytest.approx(0, abs=1e-6)
     assert m['hip/AI_model_sd'] == pytest.approx(0, abs=1e-6)
     assert m['hip/AI_MAE_error_free'] == pytest.approx(0, abs=1e-6)
-    assert m['hip/AI_pairs'] == 4                       # 2 patients x 2 hips
+    assert m['hip/AI_pairs'] == 4  # 2 patients x 2 hips
     # each patient has one hip medial and one lateral of its P-line on its two films:
     # a patient's H-points differ as much as different patients' do, so no estimate
-    assert not any(k.startswith('hip/IHDI_') and ('ref' in k or 'error_free' in k)
-                   for k in m)
+    assert not any(k.startswith('hip/IHDI_') and ('ref' in k or 'error_free' in k) for k in m)
     # two patients: a draw of one patient twice leaves the estimate undefined too often
     # for an interval (no end is printed as NaN)
     assert not any(f'hip/{n}_ci_low' in m for n in REFERENCE_METRICS)
     text = describe_reference_noise(m, 'hip/')
     assert text.startswith("reference (from 4 pairs of one patient's hips on two films)")
     assert '(gain 0.80);' in text and 'r 1.00 and OLS slope 1.00' in text
-    assert 'nan' not in text and "H-point" not in text
-    alone = _evaluate(preds, gts, bootstrap=0)           # F0..F3: four patients
-    assert not any(k.startswith(('hip/AI_ref', 'hip/AI_model', 'hip/AI_MAE_error_free'))
-                   for k in alone)
+    assert 'nan' not in text and 'H-point' not in text
+    alone = _evaluate(preds, gts, bootstrap=0)  # F0..F3: four patients
+    assert not any(
+        k.startswith(('hip/AI_ref', 'hip/AI_model', 'hip/AI_MAE_error_free')) for k in alone
+    )
     assert describe_reference_noise(alone, 'hip/') is None
 
 
@@ -232,6 +246,7 @@ def test_reference_precision_of_simulated_readers():
     HipMetric's estimates land near those, with intervals that contain them, and the
     grade's group (H-point lateral of the P-line) is there with its intervals."""
     from hip_mmpose.evaluation.hip_metric import REFERENCE_METRICS, describe_reference_noise
+
     m = _evaluate(*_simulated_readers(medial=8), bootstrap=200)
     assert m['hip/AI_ref_sd'] == pytest.approx(2.0, abs=0.35)
     assert m['hip/AI_model_sd'] == pytest.approx(0.7, abs=0.5)
@@ -244,12 +259,16 @@ def test_reference_precision_of_simulated_readers():
     # every hip far medial of its P-line (no grade II read): each group is reported whole
     # or not at all, nothing undefined reaches the summary or the sentence
     from hip_mmpose.evaluation.hip_metric import REFERENCE_GROUPS
+
     m = _evaluate(*_simulated_readers(medial=60), bootstrap=50)
     assert 'hip/AI_ref_sd' in m
     for group in REFERENCE_GROUPS:
         assert len({f'hip/{n}' in m for n in group}) == 1
-    assert all(np.isfinite(v) for k, v in m.items() if isinstance(v, float)
-               and any(n in k for n in REFERENCE_METRICS))
+    assert all(
+        np.isfinite(v)
+        for k, v in m.items()
+        if isinstance(v, float) and any(n in k for n in REFERENCE_METRICS)
+    )
     assert 'nan' not in describe_reference_noise(m, 'hip/')
 
 
@@ -282,11 +301,16 @@ def test_linear_kappa_of_the_hand_computed_case():
 
 
 def test_patient_ids():
-    names = ['P2afc90_01.jpg', '/data/test/images/P2afc90_02.jpg', 'P3db4d1_01.jpg',
-             'odd.png', 'odd.png']
+    names = [
+        'P2afc90_01.jpg',
+        '/data/test/images/P2afc90_02.jpg',
+        'P3db4d1_01.jpg',
+        'odd.png',
+        'odd.png',
+    ]
     ids = patient_ids(names)
     assert ids[:3] == ['P2afc90', 'P2afc90', 'P3db4d1']
-    assert len(set(ids)) == 4 and ids[3] not in ids[:3]     # unmatched: their own patients
+    assert len(set(ids)) == 4 and ids[3] not in ids[:3]  # unmatched: their own patients
     assert patient_ids(['a-1_x.png', 'a-2_y.png'], r'^([^-]+)-') == ['a', 'a']
     assert patient_ids(['case12.png'], r'case\d') == ['case1']  # no group: the whole match
 
@@ -306,8 +330,9 @@ def test_bootstrap_ci_by_patient(tmp_path):
     assert m['hip/AI_MAE_ci_low'] == 0 and m['hip/AI_MAE_ci_high'] == pytest.approx(1.0)
     assert m['hip/AI_MAE_ci_low'] <= m['hip/AI_MAE'] <= m['hip/AI_MAE_ci_high']
     summary = json.loads((tmp_path / 't_per_film.json').read_text())['summary']
-    assert summary['bootstrap'] == dict(resamples=500, method='percentile', seed=0,
-                                        patients=2, films=4)
+    assert summary['bootstrap'] == dict(
+        resamples=500, method='percentile', seed=0, patients=2, films=4
+    )
     # names without a patient part: each film is its own patient
     _evaluate(preds, gts, bootstrap=500, dump_name='f', out_dir=str(tmp_path))
     summary = json.loads((tmp_path / 'f_per_film.json').read_text())['summary']
@@ -316,16 +341,15 @@ def test_bootstrap_ci_by_patient(tmp_path):
 
 def test_csv_cells_cannot_run_as_formulas(tmp_path):
     gts = _films()
-    names = ['=HYPERLINK("evil.example","open")_01.png', '+1_02.png', '@x_03.png',
-             'P4_04.png']
+    names = ['=HYPERLINK("evil.example","open")_01.png', '+1_02.png', '@x_03.png', 'P4_04.png']
     _evaluate(gts + [1.0, 0.0], gts, names, bootstrap=0, dump_name='t', out_dir=str(tmp_path))
     with open(tmp_path / 't_per_film.csv', newline='') as fh:
         rows = list(csv.reader(fh))
     assert [r[0] for r in rows[1:]] == ["'" + names[0], "'+1_02.png", "'@x_03.png", 'P4_04.png']
-    assert rows[1][rows[0].index('mean_error_px')] == '1.0'   # numbers stay numbers
+    assert rows[1][rows[0].index('mean_error_px')] == '1.0'  # numbers stay numbers
     assert [r['file'] for r in records.read_csv(tmp_path / 't_per_film.csv')] == names
     films = json.loads((tmp_path / 't_per_film.json').read_text())['films']
-    assert films[0]['file'] == names[0]   # JSON keeps the real name
+    assert films[0]['file'] == names[0]  # JSON keeps the real name
 
 
 def test_bootstrap_is_cheap():
@@ -334,6 +358,7 @@ def test_bootstrap_is_cheap():
     import time
 
     from hip_mmpose.evaluation import hip_measures, summarise
+
     rng = np.random.default_rng(0)
     gts = np.stack([film(rng.uniform(12, 35), rng.uniform(12, 35)) for _ in range(45)])
     preds = gts + rng.normal(0, 2.5, gts.shape)
@@ -349,17 +374,23 @@ def test_records_of_two_runs_pooled_as_one(tmp_path):
     """The k-fold's pooling: two runs' per-film JSONs (two patients, graded at their
     own P-line shifts) measured together, each film at its record's shift."""
     from hip_mmpose.evaluation import summarise_records
+
     gts = _films()
     preds = _grade_two_read_medial(gts)
     preds[0, 0] = _rotate_about(preds[0, 0], preds[0, 2], 2.0)  # film 0: AI +2 deg
     # run A: films 0, 1 at the clinical P-line; run B: films 2, 3 decided 3 px medial
-    _evaluate(preds[:2], gts[:2], ['P1_01.png', 'P1_02.png'], dump_name='a',
-              out_dir=str(tmp_path))
-    _evaluate(preds[2:], gts[2:], ['P2_01.png', 'P2_02.png'],
-              meta=dict(p_line_shift=-0.015), dump_name='b', out_dir=str(tmp_path))
+    _evaluate(preds[:2], gts[:2], ['P1_01.png', 'P1_02.png'], dump_name='a', out_dir=str(tmp_path))
+    _evaluate(
+        preds[2:],
+        gts[2:],
+        ['P2_01.png', 'P2_02.png'],
+        meta=dict(p_line_shift=-0.015),
+        dump_name='b',
+        out_dir=str(tmp_path),
+    )
     films = [f for run in 'ab' for f in records.read_json(tmp_path / f'{run}_per_film.json')[0]]
     m = summarise_records(films, bootstrap=500)
-    assert m['AI_MAE'] == pytest.approx(2 / 8, abs=1e-3)   # one hip of 8, rounded points
+    assert m['AI_MAE'] == pytest.approx(2 / 8, abs=1e-3)  # one hip of 8, rounded points
     # true grade II: film 1 left (missed at the P-line), film 2 right, film 3 both (found)
     assert m['IHDI_recall_II'] == pytest.approx(3 / 4) and m['IHDI_recall_I'] == 1
     assert m['IHDI_bal_acc'] == pytest.approx(0.875)
@@ -370,5 +401,4 @@ def test_records_of_two_runs_pooled_as_one(tmp_path):
     with pytest.raises(records.RecordError, match='more than once'):
         summarise_records(films + films[:1])
     with pytest.raises(records.RecordError, match='ground truth'):
-        summarise_records([{k: v for k, v in f.items() if k != 'true_keypoints'}
-                           for f in films])
+        summarise_records([{k: v for k, v in f.items() if k != 'true_keypoints'} for f in films])

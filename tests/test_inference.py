@@ -1,4 +1,5 @@
 """Inference on films without annotations: API, CLI, published weights-only models."""
+
 import csv
 import json
 
@@ -7,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from hip_mmpose import records
 from hip_mmpose.apis import PUBLISHED_FORMAT, HipInferencer, publish_checkpoint
 from hip_mmpose.tools.infer import main as infer_main
+from hip_mmpose.utils import records
 
 
 @pytest.fixture(scope='module')
@@ -34,8 +35,7 @@ def test_published_file_is_weights_only_with_json_config(published):
         assert all(isinstance(v, torch.Tensor) for v in ckpt['state_dict'][stage].values())
 
 
-def test_published_and_training_files_predict_the_same(trained_cascade, published,
-                                                       synthetic_root):
+def test_published_and_training_files_predict_the_same(trained_cascade, published, synthetic_root):
     config, _, best = trained_cascade
     film = cv2.imread(str(sorted((synthetic_root / 'test' / 'images').iterdir())[0]))
     a = HipInferencer(published).predict_arrays([film])[0]
@@ -66,8 +66,9 @@ def test_cli_on_a_mixed_folder(published, synthetic_root, tmp_path, capsys):
     (films / 'broken.jpg').write_bytes(src[1].read_bytes()[:60])
     (films / 'notes.txt').write_text('not a film')
     out = tmp_path / 'out'
-    status = infer_main([str(films), '--checkpoint', str(published), '--out-dir', str(out),
-                         '--batch-size', '2'])
+    status = infer_main(
+        [str(films), '--checkpoint', str(published), '--out-dir', str(out), '--batch-size', '2']
+    )
     assert status == 2  # one input failed
     err = capsys.readouterr().err
     assert 'broken.jpg' in err and 'unreadable' in err
@@ -78,8 +79,9 @@ def test_cli_on_a_mixed_folder(published, synthetic_root, tmp_path, capsys):
         overlay = cv2.imread(str(out / f'{name}.overlay.png'))
         assert overlay.shape == (144, 192, 3) and overlay.std() > 0
     # the 16-bit copy reaches the model as (nearly) the same 8-bit film
-    from hip_mmpose.film_io import load_film
-    from hip_mmpose.visualization import to_bgr8
+    from hip_mmpose.utils.film_io import load_film
+    from hip_mmpose.visualization.draw import to_bgr8
+
     film16 = load_film(films / 'grey16.png')
     assert film16.dtype == np.uint16
     as8 = to_bgr8(film16)[..., 0].astype(float)
@@ -91,8 +93,18 @@ def test_cli_on_a_mixed_folder(published, synthetic_root, tmp_path, capsys):
 
 def test_cli_refuses_an_empty_folder(published, tmp_path, capsys):
     (tmp_path / 'empty').mkdir()
-    assert infer_main([str(tmp_path / 'empty'), '--checkpoint', str(published),
-                       '--out-dir', str(tmp_path / 'o')]) == 2
+    assert (
+        infer_main(
+            [
+                str(tmp_path / 'empty'),
+                '--checkpoint',
+                str(published),
+                '--out-dir',
+                str(tmp_path / 'o'),
+            ]
+        )
+        == 2
+    )
     assert 'no .jpg/.jpeg/.png/.dcm films' in capsys.readouterr().err
 
 
@@ -102,7 +114,7 @@ def test_real_films_and_two_stages(published, real_data_root, tmp_path):
     assert inferencer.refiner is not None
     results = list(inferencer.predict_files(films))
     assert [r[0] for r in results] == films
-    for path, film, result, error in results:
+    for _path, film, result, error in results:
         assert error is None and film.dtype == np.uint8 and film.ndim == 3  # network input
         assert result['image_size'] == [film.shape[1], film.shape[0]]
         assert len(result['keypoints']) == 12

@@ -1,9 +1,10 @@
 """AcetabularLineLoss against hand-computed values."""
+
 import pytest
 import torch
+from mmpose.registry import MODELS
 
 from hip_mmpose.models import AcetabularLineLoss, acetabular_lines
-from mmpose.registry import MODELS
 
 
 def _hip(points):
@@ -55,14 +56,17 @@ def test_integral_ablation_with_the_line_loss_trains():
     from mmengine.structures import InstanceData
     from mmpose.structures import PoseDataSample
     from mmpose.utils import register_all_modules
+
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(str(Path(__file__).parents[1] / 'configs' / 'ablations'
-                              / 'hip_refine_integral_line_cpu.py'))
+    cfg = Config.fromfile(
+        str(Path(__file__).parents[1] / 'configs' / 'ablations' / 'hip_refine_integral_line_cpu.py')
+    )
     model = MODELS.build(cfg.model)
     assert isinstance(model.head.loss_module, AcetabularLineLoss)
     sample = PoseDataSample()
     sample.gt_instance_labels = InstanceData(
-        keypoint_labels=_hip(TRUE), keypoint_weights=torch.ones(1, 6))
+        keypoint_labels=_hip(TRUE), keypoint_weights=torch.ones(1, 6)
+    )
     sample.set_metainfo(dict(input_size=(192, 192)))
     torch.manual_seed(0)
     feats = model.extract_feat(torch.randn(1, 3, 192, 192))
@@ -73,21 +77,29 @@ def test_integral_ablation_with_the_line_loss_trains():
 
 
 def _gaussian(x, y, size=48, sigma=2.0):
-    ys, xs = torch.meshgrid(torch.arange(size, dtype=torch.float32),
-                            torch.arange(size, dtype=torch.float32), indexing='ij')
-    return torch.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * sigma ** 2))
+    ys, xs = torch.meshgrid(
+        torch.arange(size, dtype=torch.float32),
+        torch.arange(size, dtype=torch.float32),
+        indexing='ij',
+    )
+    return torch.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * sigma**2))
 
 
 def test_soft_argmax_finds_a_sub_pixel_peak():
     from hip_mmpose.models import soft_argmax
+
     maps = torch.stack([_gaussian(10.0, 20.0), _gaussian(30.4, 7.6), _gaussian(2.3, 45.7)])
     xy = soft_argmax(maps[None], beta=20.0)[0] * 48
     assert torch.allclose(xy[0], torch.tensor([10.0, 20.0]), atol=1e-3)
     assert torch.allclose(xy[1], torch.tensor([30.4, 7.6]), atol=0.05)
     assert torch.allclose(xy[2], torch.tensor([2.3, 45.7]), atol=0.05)  # near the edge
     # too sharp a softmax snaps to the pixel grid, too soft a one drifts to the centre
-    assert (soft_argmax(maps[None], beta=50.0)[0, 1] * 48 - torch.tensor([30.4, 7.6])).abs().max() > 0.1
-    assert (soft_argmax(maps[None], beta=10.0)[0, 2] * 48 - torch.tensor([2.3, 45.7])).abs().max() > 0.5
+    assert (
+        soft_argmax(maps[None], beta=50.0)[0, 1] * 48 - torch.tensor([30.4, 7.6])
+    ).abs().max() > 0.1
+    assert (
+        soft_argmax(maps[None], beta=10.0)[0, 2] * 48 - torch.tensor([2.3, 45.7])
+    ).abs().max() > 0.5
 
 
 def test_heatmap_line_head_adds_the_line_term():
@@ -101,12 +113,16 @@ def test_heatmap_line_head_adds_the_line_term():
     from mmengine.structures import InstanceData, PixelData
     from mmpose.structures import PoseDataSample
     from mmpose.utils import register_all_modules
+
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(str(Path(__file__).parents[1] / 'configs' / 'ablations'
-                              / 'hip_refine_line_cpu.py'))
+    cfg = Config.fromfile(
+        str(Path(__file__).parents[1] / 'configs' / 'ablations' / 'hip_refine_line_cpu.py')
+    )
     head = MODELS.build(cfg.model.head)
-    plain = MODELS.build({k: v for k, v in cfg.model.head.items()
-                          if k not in ('line_loss', 'beta')} | {'type': 'HeatmapHead'})
+    plain = MODELS.build(
+        {k: v for k, v in cfg.model.head.items() if k not in ('line_loss', 'beta')}
+        | {'type': 'HeatmapHead'}
+    )
     assert head.state_dict().keys() == plain.state_dict().keys()
 
     target = torch.stack([_gaussian(8.0 * (j + 1), 10.0 + 4 * j) for j in range(6)])
@@ -115,6 +131,7 @@ def test_heatmap_line_head_adds_the_line_term():
     sample.gt_instance_labels = InstanceData(keypoint_weights=torch.ones(1, 6))
 
     from mmengine.logging import MessageHub
+
     hub = MessageHub.get_instance('test_heatmap_line_head')  # now the current one
 
     def losses_for(pred, epoch=head.line_begin_epoch):
@@ -138,4 +155,3 @@ def test_heatmap_line_head_adds_the_line_term():
     # before line_begin_epoch the maps have no peaks yet: no line term
     assert head.line_begin_epoch > 0
     assert losses_for(moved, epoch=head.line_begin_epoch - 1)['loss_line'].item() == 0.0
-

@@ -1,4 +1,5 @@
 """CBAM and the EfficientNetV2 + multi-scale CBAM backbone."""
+
 import pytest
 import torch
 from mmengine.config import Config
@@ -36,24 +37,28 @@ def test_cbam_rejects_even_spatial_kernel():
         CBAM(8, spatial_kernel=6)
 
 
-@pytest.mark.parametrize('arch,layers,channels', [
-    ('b0', [3, 5, 6], [48, 112, 192]),
-    ('s', [3, 5, 6], [64, 160, 256]),
-    ('m', [3, 5, 7], [80, 176, 512]),
-])
+@pytest.mark.parametrize(
+    'arch,layers,channels',
+    [
+        ('b0', [3, 5, 6], [48, 112, 192]),
+        ('s', [3, 5, 6], [64, 160, 256]),
+        ('m', [3, 5, 7], [80, 176, 512]),
+    ],
+)
 def test_backbone_default_scales_are_strides_8_16_32(arch, layers, channels):
     net = EfficientNetV2CBAM(arch=arch, fuse_channels=32)
     assert net.cbam_layers == layers
     assert [net.strides[i] for i in layers] == [8, 16, 32]
     assert [c.channel_attention.mlp[0].in_channels for c in net.cbams] == channels
-    out, = net(torch.zeros(1, 3, 128, 96))
+    (out,) = net(torch.zeros(1, 3, 128, 96))
     assert out.shape == (1, 32, 32, 24)  # stride 4
 
 
 def test_backbone_template_choice_and_stride_8_are_reachable():
     # the template's last three layers (b0: 5, 6, 7 = strides 16, 32, 32)
-    template = EfficientNetV2CBAM(arch='b0', cbam_layers=(-3, -2, -1), out_stride=16,
-                                  fuse_channels=16)
+    template = EfficientNetV2CBAM(
+        arch='b0', cbam_layers=(-3, -2, -1), out_stride=16, fuse_channels=16
+    )
     assert [template.strides[i] for i in template.cbam_layers] == [16, 32, 32]
     assert template(torch.zeros(1, 3, 64, 64))[0].shape == (1, 16, 4, 4)
     eight = EfficientNetV2CBAM(arch='b0', out_stride=8, fuse_channels=16)
@@ -71,13 +76,14 @@ def test_attention_can_be_switched_off_for_ablation():
 def test_main_and_cpu_configs_build_and_run():
     """Every stage of the GPU and CPU models: input size, heatmap stride, keypoints."""
     for name, size, keypoints, stride in (
-            ('hip_effv2_cbam_film.py', (384, 512), 12, 4),
-            ('hip_effv2_cbam_film_cpu.py', (192, 256), 12, 4),
-            ('hip_effv2_cbam.py', (192, 192), 6, 2),       # per-hip refining stages
-            ('hip_effv2_cbam_cpu.py', (192, 192), 6, 4),
-            ('ablations/hip_refine_stride2_cpu.py', (192, 192), 6, 2),
-            ('ablations/hip_refine_256_cpu.py', (256, 256), 6, 2),
-            ('hip_effv2_baseline.py', (256, 256), 12, 4)):
+        ('hip_effv2_cbam_film.py', (384, 512), 12, 4),
+        ('hip_effv2_cbam_film_cpu.py', (192, 256), 12, 4),
+        ('hip_effv2_cbam.py', (192, 192), 6, 2),  # per-hip refining stages
+        ('hip_effv2_cbam_cpu.py', (192, 192), 6, 4),
+        ('ablations/hip_refine_stride2_cpu.py', (192, 192), 6, 2),
+        ('ablations/hip_refine_256_cpu.py', (256, 256), 6, 2),
+        ('hip_effv2_baseline.py', (256, 256), 12, 4),
+    ):
         cfg = Config.fromfile(str(REPO / 'configs' / name))
         model = MODELS.build(cfg.model)
         model.eval()
@@ -86,13 +92,15 @@ def test_main_and_cpu_configs_build_and_run():
         assert heatmaps.shape == (1, keypoints, size[0] // stride, size[1] // stride), name
 
 
-@pytest.mark.parametrize('name', sorted(p.name for p in (REPO / 'configs' / 'ablations')
-                                         .glob('*.py')))
+@pytest.mark.parametrize(
+    'name', sorted(p.name for p in (REPO / 'configs' / 'ablations').glob('*.py'))
+)
 def test_every_ablation_config_builds(name, mmpose_scope):
     """Each ablation's model runs, its pipelines' transforms and its hooks build, and
     its loss is the one it names (a config that only parses would not show a typo)."""
     from mmcv.transforms import Compose
     from mmengine.registry import HOOKS
+
     cfg = Config.fromfile(str(REPO / 'configs' / 'ablations' / name))
     model = MODELS.build(cfg.model)
     model.eval()
@@ -118,13 +126,21 @@ def test_pretrained_weights_arrive_through_the_config(tmp_path, prefix):
     'layers...', no prefix) into the wrapped EfficientNetV2, as for mmpretrain's
     own backbones; CBAM and the fusion layers keep their fresh initialisation."""
     from mmpretrain.models import EfficientNetV2
+
     torch.manual_seed(123)
     source = EfficientNetV2(arch='b0')
     for p in source.parameters():
         torch.nn.init.normal_(p)  # unmistakable values
     path = tmp_path / 'effnetv2_b0_imagenet.pth'
-    torch.save({'state_dict': {**_state_with_prefix(source, prefix),
-                               'head.fc.weight': torch.zeros(10, 1280)}}, path)
+    torch.save(
+        {
+            'state_dict': {
+                **_state_with_prefix(source, prefix),
+                'head.fc.weight': torch.zeros(10, 1280),
+            }
+        },
+        path,
+    )
 
     init = dict(type='Pretrained', checkpoint=str(path))
     if prefix:
@@ -149,5 +165,6 @@ def test_scratch_and_bad_checkpoint(tmp_path):
     torch.save({'state_dict': {'foo.weight': torch.zeros(1)}}, bad)
     # a classifier prefix the file does not have: MMEngine's initialiser says so
     with pytest.raises(AssertionError, match='backbone.* is not in the pretrained model'):
-        EfficientNetV2CBAM(arch='b0', init_cfg=dict(
-            type='Pretrained', checkpoint=str(bad), prefix='backbone.')).init_weights()
+        EfficientNetV2CBAM(
+            arch='b0', init_cfg=dict(type='Pretrained', checkpoint=str(bad), prefix='backbone.')
+        ).init_weights()

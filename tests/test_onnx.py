@@ -1,4 +1,5 @@
 """ONNX export and the torch-free runtime: same points as MMPose, no torch needed."""
+
 import csv
 import json
 import subprocess
@@ -14,13 +15,13 @@ from mmpose.structures.bbox import flip_bbox, get_udp_warp_matrix, get_warp_matr
 
 from hip_mmpose import geometry
 from hip_mmpose.apis import HipInferencer
-from hip_mmpose.film_io import list_films, read_film, to_bgr8
 from hip_mmpose.runtime import METADATA_KEY, OnnxHipInferencer, OnnxModelError
 from hip_mmpose.runtime import heatmaps as rt_heatmaps
 from hip_mmpose.runtime import topdown as rt_topdown
-from tests.conftest import REPO
 from hip_mmpose.tools.export_onnx import main as export_main
 from hip_mmpose.tools.infer import main as infer_main
+from hip_mmpose.utils.film_io import list_films, read_film, to_bgr8
+from tests.conftest import REPO
 
 #: modules that must stay unimported by the runtime (set to None: import fails)
 STACK = ('torch', 'torchvision', 'mmengine', 'mmcv', 'mmpose', 'mmpretrain', 'mmdet')
@@ -54,9 +55,13 @@ def test_export_holds_both_stages_and_their_settings(onnx_model, trained_cascade
     assert film['input_size'] == [256, 192] and hip['input_size'] == [192, 192]
     assert film['bbox_padding'] == 1.05 and hip['bbox_padding'] == 1.5
     assert film['use_udp'] and hip['use_udp'] and hip['mirror_hip'] and not film['mirror_hip']
-    assert film['codec'] == dict(type='UDPHeatmap', input_size=[256, 192],
-                                 heatmap_size=[64, 48], heatmap_type='gaussian',
-                                 blur_kernel_size=11)
+    assert film['codec'] == dict(
+        type='UDPHeatmap',
+        input_size=[256, 192],
+        heatmap_size=[64, 48],
+        heatmap_type='gaussian',
+        blur_kernel_size=11,
+    )
     assert film['flip_test'] and not hip['flip_test']
     assert film['flip_indices'] == list(torch_model.model.dataset_meta['flip_indices'])
     assert film['mean'] == pytest.approx([123.675, 116.28, 103.53]) and film['bgr_to_rgb']
@@ -90,15 +95,28 @@ def test_onnx_and_torch_measure_the_same(onnx_model, trained_cascade, films):
     for a, b in zip(torch_path.predict_arrays(arrays), onnx_path.predict_arrays(arrays)):
         assert a.keys() == b.keys()
         assert a['ihdi_grade'] == b['ihdi_grade'] and a['not_measured'] == b['not_measured']
-        assert np.allclose(np.array(a['keypoints'], float), np.array(b['keypoints'], float),
-                           atol=0.05)
+        assert np.allclose(
+            np.array(a['keypoints'], float), np.array(b['keypoints'], float), atol=0.05
+        )
 
 
 def test_infer_cli_writes_the_same_outputs(onnx_model, trained_cascade, films, tmp_path):
     out_t, out_o = tmp_path / 'torch', tmp_path / 'onnx'
     folder = films[0].parent
-    assert infer_main([str(folder), '--checkpoint', str(trained_cascade[2]),
-                       '--out-dir', str(out_t), '--device', 'cpu']) == 0
+    assert (
+        infer_main(
+            [
+                str(folder),
+                '--checkpoint',
+                str(trained_cascade[2]),
+                '--out-dir',
+                str(out_t),
+                '--device',
+                'cpu',
+            ]
+        )
+        == 0
+    )
     assert infer_main([str(folder), '--onnx', str(onnx_model), '--out-dir', str(out_o)]) == 0
     assert sorted(p.name for p in out_t.iterdir()) == sorted(p.name for p in out_o.iterdir())
     for film in films:
@@ -134,8 +152,9 @@ loaded = sorted(m for m in sys.modules if m.split('.')[0] in {STACK!r}
                 and sys.modules[m] is not None)
 print(json.dumps(dict(result=result, status=status, loaded=loaded)))
 """
-    proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, '-c', script], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report['loaded'] == [] and report['status'] == 0
@@ -157,20 +176,20 @@ try:
 except ModuleNotFoundError as err:
     print('raised', err.name)
 """
-    proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, '-c', script], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
     words = proc.stdout.split()
     assert words[-2] == 'raised' and words[-1].split('.')[0] == 'scipy', proc.stderr
 
 
-def test_a_non_hip_or_broken_onnx_file_is_refused_by_name(tmp_path, onnx_model, films,
-                                                          capsys):
+def test_a_non_hip_or_broken_onnx_file_is_refused_by_name(tmp_path, onnx_model, films, capsys):
     # a valid ONNX model that is not a hip export (no metadata)
     node = onnx.helper.make_node('Identity', ['x'], ['y'])
     value = onnx.helper.make_tensor_value_info('x', onnx.TensorProto.FLOAT, [1])
-    graph = onnx.helper.make_graph([node], 'g', [value],
-                                   [onnx.helper.make_tensor_value_info(
-                                       'y', onnx.TensorProto.FLOAT, [1])])
+    graph = onnx.helper.make_graph(
+        [node], 'g', [value], [onnx.helper.make_tensor_value_info('y', onnx.TensorProto.FLOAT, [1])]
+    )
     other = tmp_path / 'other.onnx'
     onnx.save(onnx.helper.make_model(graph), str(other))
     with pytest.raises(OnnxModelError, match=f"{other}: no 'hip_mmpose' metadata"):
@@ -200,11 +219,11 @@ def test_a_non_hip_or_broken_onnx_file_is_refused_by_name(tmp_path, onnx_model, 
 
     # offsets that are not numbers, or of another shape
     for offsets in ([[[float('nan'), 0.0]] * 6] * 2, [[0.0, 0.0]] * 6, 'x'):
-        with pytest.raises(OnnxModelError, match=f"{bad}: .*keypoint_offsets: expected"):
+        with pytest.raises(OnnxModelError, match=f'{bad}: .*keypoint_offsets: expected'):
             OnnxHipInferencer(hip_stage_set('keypoint_offsets', offsets))
     # a grade decision point that is not a number, or far off the P-line
     for shift in ('x', float('nan'), 0.5, True):
-        with pytest.raises(OnnxModelError, match=f"{bad}: .*p_line_shift"):
+        with pytest.raises(OnnxModelError, match=f'{bad}: .*p_line_shift'):
             OnnxHipInferencer(hip_stage_set('p_line_shift', shift))
     assert OnnxHipInferencer(hip_stage_set('p_line_shift', -0.01)).p_line_shift == -0.01
     # the CLI: one line naming the file, exit 2, nothing written
@@ -219,11 +238,15 @@ def test_export_refuses_what_the_runtime_does_not_reproduce():
     from mmpose.apis import init_model
 
     from hip_mmpose.apis.onnx_export import ExportError, stage_metadata
+
     cfg = Config.fromfile(str(REPO / 'configs' / 'ablations' / 'hip_refine_simcc_cpu.py'))
     cfg.pop('film_stage', None)
     model = init_model(cfg, None, device='cpu')
-    with pytest.raises(ExportError, match=r"simcc.pth \(hip stage\): codec 'SimCCLabel' is "
-                                          'not supported'):
+    with pytest.raises(
+        ExportError,
+        match=r"simcc.pth \(hip stage\): codec 'SimCCLabel' is "
+        'not supported',
+    ):
         stage_metadata('hip', model, 'simcc.pth')
 
 
@@ -233,34 +256,48 @@ def test_crops_match_mmpose():
     center = rng.uniform(50, 400, 2).astype(np.float32)
     scale = rng.uniform(40, 300, 2).astype(np.float32)
     for size in ((256, 192), (192, 192)):
-        assert np.array_equal(rt_topdown.get_udp_warp_matrix(center, scale, 0., size),
-                              get_udp_warp_matrix(center, scale, 0., size))
-        assert np.array_equal(rt_topdown.get_warp_matrix(center, scale, 0., size),
-                              get_warp_matrix(center, scale, 0., size))
+        assert np.array_equal(
+            rt_topdown.get_udp_warp_matrix(center, scale, 0.0, size),
+            get_udp_warp_matrix(center, scale, 0.0, size),
+        )
+        assert np.array_equal(
+            rt_topdown.get_warp_matrix(center, scale, 0.0, size),
+            get_warp_matrix(center, scale, 0.0, size),
+        )
     box = np.array([10.5, 20.25, 80.75, 99.0], np.float32)
-    assert np.array_equal(rt_topdown.flip_bbox_x(box, 321),
-                          flip_bbox(box[None], image_size=(321, 200), bbox_format='xyxy')[0])
+    assert np.array_equal(
+        rt_topdown.flip_bbox_x(box, 321),
+        flip_bbox(box[None], image_size=(321, 200), bbox_format='xyxy')[0],
+    )
 
 
-@pytest.mark.parametrize('codec', [
-    UDPHeatmap(input_size=(256, 192), heatmap_size=(64, 48), sigma=2),
-    MSRAHeatmap(input_size=(192, 192), heatmap_size=(48, 48), sigma=2, unbiased=True),
-    MSRAHeatmap(input_size=(192, 192), heatmap_size=(48, 48), sigma=2)])
+@pytest.mark.parametrize(
+    'codec',
+    [
+        UDPHeatmap(input_size=(256, 192), heatmap_size=(64, 48), sigma=2),
+        MSRAHeatmap(input_size=(192, 192), heatmap_size=(48, 48), sigma=2, unbiased=True),
+        MSRAHeatmap(input_size=(192, 192), heatmap_size=(48, 48), sigma=2),
+    ],
+)
 def test_decoding_and_flip_match_mmpose(codec):
     rng = np.random.default_rng(1)
     W, H = codec.heatmap_size
     points = rng.uniform([4, 4], [codec.input_size[0] - 4, codec.input_size[1] - 4], (1, 6, 2))
     maps = codec.encode(points)['heatmaps'] + rng.uniform(0, 0.05, (6, H, W)).astype(np.float32)
-    settings = dict(type=type(codec).__name__, input_size=codec.input_size,
-                    heatmap_size=codec.heatmap_size, blur_kernel_size=codec.blur_kernel_size,
-                    heatmap_type=getattr(codec, 'heatmap_type', None),
-                    unbiased=getattr(codec, 'unbiased', None))
+    settings = dict(
+        type=type(codec).__name__,
+        input_size=codec.input_size,
+        heatmap_size=codec.heatmap_size,
+        blur_kernel_size=codec.blur_kernel_size,
+        heatmap_type=getattr(codec, 'heatmap_type', None),
+        unbiased=getattr(codec, 'unbiased', None),
+    )
     keypoints, scores = codec.decode(maps.copy())
     ours, our_scores = rt_heatmaps.decode(settings, maps)
     assert np.allclose(ours, keypoints[0], atol=1e-5) and np.array_equal(our_scores, scores[0])
     batch = np.stack([maps, maps[::-1]])
     for shift in (False, True):
-        expected = mmpose_flip_heatmaps(torch.from_numpy(batch), flip_indices=[1, 0, 2, 3, 5, 4],
-                                        shift_heatmap=shift).numpy()
-        assert np.array_equal(rt_heatmaps.flip_heatmaps(batch, [1, 0, 2, 3, 5, 4], shift),
-                              expected)
+        expected = mmpose_flip_heatmaps(
+            torch.from_numpy(batch), flip_indices=[1, 0, 2, 3, 5, 4], shift_heatmap=shift
+        ).numpy()
+        assert np.array_equal(rt_heatmaps.flip_heatmaps(batch, [1, 0, 2, 3, 5, 4], shift), expected)

@@ -1,5 +1,6 @@
 """The package as a user installs it into an existing MMPose environment: a built,
 non-editable wheel (configs and metainfo inside), used with no checkout in sight."""
+
 import json
 import os
 import shutil
@@ -10,10 +11,10 @@ import zipfile
 
 from tests.conftest import REPO
 
-CHECK = textwrap.dedent('''
+CHECK = textwrap.dedent("""
     import json, sys
     import hip_mmpose
-    from hip_mmpose.config_files import METAINFO_FILE, config_path
+    from hip_mmpose.utils.config_files import METAINFO_FILE, config_path
     from hip_mmpose.apis.run_config import set_data_paths
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
@@ -28,7 +29,7 @@ CHECK = textwrap.dedent('''
                    film_stage=cfg.film_stage.config, hips=len(dataset),
                    keypoints=dataset.metainfo['num_keypoints'],
                    input=list(sample['inputs'].shape)), open(sys.argv[3], 'w'))
-''')
+""")
 
 
 def test_wheel_installs_outside_the_checkout_and_runs(synthetic_root, tmp_path):
@@ -37,37 +38,69 @@ def test_wheel_installs_outside_the_checkout_and_runs(synthetic_root, tmp_path):
     site-packages), load a packaged config, build its dataset, run a console script."""
     src = tmp_path / 'src'  # the sources only: a stale build/ of the checkout stays out
     for name in ('hip_mmpose', 'configs'):
-        shutil.copytree(REPO / name, src / name, symlinks=True,
-                        ignore=shutil.ignore_patterns('__pycache__', '*.egg-info'))
+        shutil.copytree(
+            REPO / name,
+            src / name,
+            symlinks=True,
+            ignore=shutil.ignore_patterns('__pycache__', '*.egg-info'),
+        )
     for name in ('pyproject.toml', 'setup.py', 'README.md'):
         shutil.copy(REPO / name, src / name)
     pip = [sys.executable, '-m', 'pip', '--disable-pip-version-check', '-q']
-    subprocess.run([*pip, 'wheel', '--no-deps', '--no-build-isolation', '-w',
-                    str(tmp_path / 'dist'), str(src)], check=True, timeout=300)
+    subprocess.run(
+        [
+            *pip,
+            'wheel',
+            '--no-deps',
+            '--no-build-isolation',
+            '-w',
+            str(tmp_path / 'dist'),
+            str(src),
+        ],
+        check=True,
+        timeout=300,
+    )
     wheel = next((tmp_path / 'dist').glob('hip_mmpose-*.whl'))
     names = zipfile.ZipFile(wheel).namelist()
     assert 'hip_mmpose/.mim/configs/_base_/datasets/hip_xray.py' in names
     assert 'hip_mmpose/.mim/configs/hip_effv2_cbam_cpu.py' in names
     assert not [n for n in names if n.startswith(('tests/', 'tools/', 'configs/'))]
     site = tmp_path / 'site'
-    subprocess.run([*pip, 'install', '--no-deps', '--no-index', '--target', str(site),
-                    str(wheel)], check=True, timeout=300)
+    subprocess.run(
+        [*pip, 'install', '--no-deps', '--no-index', '--target', str(site), str(wheel)],
+        check=True,
+        timeout=300,
+    )
 
     elsewhere = tmp_path / 'elsewhere'
     elsewhere.mkdir()
     env = dict(os.environ, PYTHONPATH=str(site), OMP_NUM_THREADS='1')
     coco = tmp_path / 'coco'
-    convert = subprocess.run([str(site / 'bin' / 'hip-convert'), str(synthetic_root),
-                              '--out-dir', str(coco), '--no-progress'],
-                             cwd=elsewhere, env=env, capture_output=True, text=True,
-                             timeout=300)
+    convert = subprocess.run(
+        [
+            str(site / 'bin' / 'hip-convert'),
+            str(synthetic_root),
+            '--out-dir',
+            str(coco),
+            '--no-progress',
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert convert.returncode == 0, convert.stderr
     assert f'train: {coco / "train.json"}' in convert.stdout
 
-    check = subprocess.run([sys.executable, '-c', CHECK, str(synthetic_root), str(coco),
-                            str(tmp_path / 'found.json')],
-                           cwd=elsewhere, env=env, capture_output=True, text=True,
-                           timeout=300)
+    check = subprocess.run(
+        [sys.executable, '-c', CHECK, str(synthetic_root), str(coco), str(tmp_path / 'found.json')],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert check.returncode == 0, check.stderr
     found = json.loads((tmp_path / 'found.json').read_text())
     for key in ('package', 'config', 'metainfo'):
@@ -77,7 +110,7 @@ def test_wheel_installs_outside_the_checkout_and_runs(synthetic_root, tmp_path):
     assert found['input'] == [3, 192, 192]
 
 
-ABSENT = textwrap.dedent('''
+ABSENT = textwrap.dedent("""
     import sys, importlib.abc
     class Absent(importlib.abc.MetaPathFinder):  # as if mmpretrain were not installed
         def find_spec(self, name, path, target=None):
@@ -87,17 +120,88 @@ ABSENT = textwrap.dedent('''
     sys.path.insert(0, sys.argv[1])
     from hip_mmpose.tools.train import main
     sys.exit(main(['configs/hip_effv2_cbam_cpu.py', '--data-root', sys.argv[2]]))
-''')
+""")
 
 
 def test_a_missing_stack_package_is_named(synthetic_root, tmp_path):
     """An MMPose environment without mmpretrain: `import hip_mmpose` succeeds (the
     torch-free runtime needs that), so training stops at once naming what is missing
     instead of failing later on an unregistered dataset."""
-    proc = subprocess.run([sys.executable, '-c', ABSENT, str(REPO), str(synthetic_root)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                          env=dict(os.environ, OMP_NUM_THREADS='1'))
+    proc = subprocess.run(
+        [sys.executable, '-c', ABSENT, str(REPO), str(synthetic_root)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, OMP_NUM_THREADS='1'),
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1] == (
         'error: configs/hip_effv2_cbam_cpu.py needs the training stack; mmpretrain is not '
-        'installed (pip install "hip_mmpose[mmpose]", README)')
+        'installed (pip install "hip_mmpose[mmpose]", README)'
+    )
+
+
+def _module_imports(path, name, is_package):
+    """The hip_mmpose modules ``path`` imports at module level (not inside functions)."""
+    import ast
+
+    def walk(nodes):
+        for node in nodes:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            if isinstance(node, ast.ImportFrom):
+                base = name.split('.') if is_package else name.split('.')[:-1]
+                if node.level:
+                    base = base[: len(base) - node.level + 1]
+                    module = '.'.join(base + ([node.module] if node.module else []))
+                else:
+                    module = node.module
+                for alias in node.names:
+                    yield module, f'{module}.{alias.name}'
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    yield alias.name, alias.name
+            yield from walk(ast.iter_child_nodes(node))
+
+    return list(walk(ast.parse(path.read_text()).body))
+
+
+def test_no_import_circles_and_no_loose_modules():
+    """The package's layout (DEVELOPERS.md, Architecture): no module-level import circle
+    between its modules, only the geometry at the package's top, no re-export shims."""
+    root = REPO / 'hip_mmpose'
+    modules = {}
+    for path in root.rglob('*.py'):
+        parts = path.relative_to(REPO).with_suffix('').parts
+        name = '.'.join(parts[:-1] if parts[-1] == '__init__' else parts)
+        modules[name] = path
+    graph = {}
+    for name, path in modules.items():
+        deps = set()
+        for module, member in _module_imports(path, name, path.name == '__init__.py'):
+            target = member if member in modules else module
+            if target in modules and target != name and not name.startswith(target + '.'):
+                deps.add(target)
+        graph[name] = deps
+
+    def reaches(start, goal, seen):
+        for nxt in graph[start]:
+            if nxt == goal:
+                return [nxt]
+            if nxt not in seen:
+                seen.add(nxt)
+                path = reaches(nxt, goal, seen)
+                if path:
+                    return [nxt] + path
+        return None
+
+    circles = {name: reaches(name, name, set()) for name in graph}
+    circles = {
+        k: v for k, v in circles.items() if v and k != 'hip_mmpose' and 'hip_mmpose' not in v
+    }
+    assert not circles, circles
+    top = sorted(p.name for p in root.glob('*.py'))
+    assert top == ['__init__.py', 'geometry.py'], top
+    shims = [str(p) for p in root.rglob('*.py') if 'import *' in p.read_text()]
+    assert not shims, shims

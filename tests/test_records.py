@@ -1,6 +1,7 @@
-"""The per-film record (hip_mmpose/records.py): hand-computed fields, the JSON and CSV
+"""The per-film record (hip_mmpose/utils/records.py): hand-computed fields, the JSON and CSV
 round trips, null for what is not measured, and one schema for tools/test.py and
 tools/infer.py."""
+
 import csv
 import json
 import math
@@ -8,7 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from hip_mmpose import geometry, records
+from hip_mmpose import geometry
+from hip_mmpose.utils import records
 from tests.test_geometry import P_LEFT, film
 
 HIPS = geometry.HIP_NAMES
@@ -21,16 +23,18 @@ def _points():
 
 
 def test_inference_record_by_hand():
-    rec = records.film_record(_points(), np.ones(12), file='a.png', image_size=(640, 480),
-                              pixel_spacing=(0.1, 0.1))
+    rec = records.film_record(
+        _points(), np.ones(12), file='a.png', image_size=(640, 480), pixel_spacing=(0.1, 0.1)
+    )
     assert tuple(rec) == records.PREDICTION_FIELDS
     assert rec['acetabular_index'] == {'image_left': 30.0, 'image_right': 20.0}
     assert rec['ihdi_grade'] == {'image_left': 'II', 'image_right': 'I'}
-    assert rec['keypoints'][2] == [200.0, 100.0, 1.0]          # point 3
-    assert rec['keypoints'][0] == [156.7, 75.0, 1.0]           # 200 - 50 cos 30, 100 - 25
+    assert rec['keypoints'][2] == [200.0, 100.0, 1.0]  # point 3
+    assert rec['keypoints'][0] == [156.7, 75.0, 1.0]  # 200 - 50 cos 30, 100 - 25
     # 10 px lateral, 30 px below, (10 - 30) / sqrt(2) px off the D-line; 0.1 mm per px
-    assert rec['h_point_mm']['image_left'] == dict(lateral_of_p=1.0, below_h=3.0,
-                                                   lateral_of_d=round(-2 / math.sqrt(2), 2))
+    assert rec['h_point_mm']['image_left'] == dict(
+        lateral_of_p=1.0, below_h=3.0, lateral_of_d=round(-2 / math.sqrt(2), 2)
+    )
     assert rec['not_measured'] == {} and rec['flags'] == []
     assert rec['pixel_spacing_mm'] == [0.1, 0.1] and rec['image_size'] == [640, 480]
     json.dumps(rec, allow_nan=False)
@@ -41,15 +45,24 @@ def test_inference_record_by_hand():
 
 def test_evaluation_record_by_hand():
     truth = _points()
-    rec = records.film_record(truth + [3.0, 4.0], np.ones(12), file='a.png',
-                              pixel_spacing=(0.1, 0.2), truth=truth, img_path='/f/a.png')
+    rec = records.film_record(
+        truth + [3.0, 4.0],
+        np.ones(12),
+        file='a.png',
+        pixel_spacing=(0.1, 0.2),
+        truth=truth,
+        img_path='/f/a.png',
+    )
     assert tuple(rec) == records.PREDICTION_FIELDS + records.EVALUATION_FIELDS
     assert rec['errors_px'] == [5.0] * 12 and rec['mean_error_px'] == 5.0
-    assert rec['errors_mm'] == [0.85] * 12                    # hypot(0.3, 0.8) = 0.854
+    assert rec['errors_mm'] == [0.85] * 12  # hypot(0.3, 0.8) = 0.854
     assert rec['mean_error_mm'] == 0.85
     assert rec['true_keypoints'][2] == [200.0, 100.0]
-    assert rec['true_acetabular_index'] == rec['acetabular_index'] == dict(
-        image_left=30.0, image_right=20.0)                   # a shift keeps the angles
+    assert (
+        rec['true_acetabular_index']
+        == rec['acetabular_index']
+        == dict(image_left=30.0, image_right=20.0)
+    )  # a shift keeps the angles
     assert rec['true_ihdi_grade'] == {'image_left': 'II', 'image_right': 'I'}
     assert rec['img_path'] == '/f/a.png'
     plain = records.film_record(truth, np.ones(12), truth=truth)
@@ -59,7 +72,7 @@ def test_evaluation_record_by_hand():
 def test_a_hip_not_measured_is_null_in_inference_and_kept_in_evaluation():
     points = _points()
     scores = np.ones(12)
-    scores[list(geometry.HIP_POINTS[0])] = 0.05      # the image-left hip's points
+    scores[list(geometry.HIP_POINTS[0])] = 0.05  # the image-left hip's points
     rec = records.film_record(points, scores, pixel_spacing=(0.1, 0.1))
     assert rec['acetabular_index'] == {'image_left': None, 'image_right': 20.0}
     assert rec['ihdi_grade'] == {'image_left': None, 'image_right': 'I'}
@@ -78,7 +91,7 @@ def test_a_hip_not_measured_is_null_in_inference_and_kept_in_evaluation():
 
 def test_non_finite_numbers_are_null_and_read_back_as_nan(tmp_path):
     points = _points()
-    points[8] = np.nan                               # image-right roof edge
+    points[8] = np.nan  # image-right roof edge
     truth = _points()
     rec = records.film_record(points, np.ones(12), truth=truth, file='n.png')
     assert rec['keypoints'][8] == [None, None, 1.0]
@@ -91,7 +104,9 @@ def test_non_finite_numbers_are_null_and_read_back_as_nan(tmp_path):
     assert 'NaN' not in path.read_text()
     [back], _ = records.read_json(path)
     arrays = records.as_arrays([back])
-    assert np.isnan(arrays['keypoints'][0, 8]).all() and np.isfinite(arrays['keypoints'][0, :8]).all()
+    assert (
+        np.isnan(arrays['keypoints'][0, 8]).all() and np.isfinite(arrays['keypoints'][0, :8]).all()
+    )
     assert np.isnan(arrays['acetabular_index'][0, 1]) and np.isnan(arrays['errors_px'][0, 8])
     assert arrays['true_acetabular_index'][0].tolist() == [30.0, 20.0]
 
@@ -101,15 +116,20 @@ def test_json_round_trip(tmp_path):
     inferred = records.film_record(truth, np.full(12, 0.9), file='a.png', image_size=(640, 480))
     [again], summary = records.read_json(records.write_film(tmp_path / 'a.png.json', inferred))
     assert again == inferred and summary == {}
-    evaluated = [records.film_record(truth + [i, 0], np.ones(12), file=f'{i}.png', truth=truth)
-                 for i in range(3)]
+    evaluated = [
+        records.film_record(truth + [i, 0], np.ones(12), file=f'{i}.png', truth=truth)
+        for i in range(3)
+    ]
     path = records.write_films(tmp_path / 't_per_film.json', evaluated, dict(MRE=1.0))
     films, summary = records.read_json(path)
     assert films == evaluated and summary == dict(MRE=1.0)
     arrays = records.as_arrays(films)
     assert arrays['file'] == ['0.png', '1.png', '2.png']
-    assert np.allclose(arrays['keypoints'] - arrays['true_keypoints'],
-                       np.arange(3)[:, None, None] * [1, 0], atol=0.01)
+    assert np.allclose(
+        arrays['keypoints'] - arrays['true_keypoints'],
+        np.arange(3)[:, None, None] * [1, 0],
+        atol=0.01,
+    )
     assert arrays['errors_px'][:, 0].tolist() == [0.0, 1.0, 2.0]
     assert arrays['ihdi_grade'].tolist() == arrays['true_ihdi_grade'].tolist() == [[2, 1]] * 3
     for bad in ('[1, 2]', '{"films": [{"file": "a.png"}]}', 'not json'):
@@ -122,15 +142,18 @@ def test_csv_round_trip(tmp_path):
     truth = _points()
     scores = np.ones(12)
     scores[list(geometry.HIP_POINTS[0])] = 0.05
-    rows = [records.film_record(truth + [3, 4], scores, file='=evil().png', truth=truth,
-                                pixel_spacing=(0.1, 0.2)),
-            records.film_record(truth, np.full(12, 0.5), file='b.png', truth=truth),
-            records.failure('c.png', 'c.png: unreadable')]
+    rows = [
+        records.film_record(
+            truth + [3, 4], scores, file='=evil().png', truth=truth, pixel_spacing=(0.1, 0.2)
+        ),
+        records.film_record(truth, np.full(12, 0.5), file='b.png', truth=truth),
+        records.failure('c.png', 'c.png: unreadable'),
+    ]
     path = records.write_csv(tmp_path / 't_per_film.csv', rows)
     with open(path, newline='') as fh:
         raw = list(csv.reader(fh))
     assert raw[0] == records.csv_columns(evaluation=True)
-    assert raw[1][0] == "'=evil().png"               # never a formula in a spreadsheet
+    assert raw[1][0] == "'=evil().png"  # never a formula in a spreadsheet
     back = records.read_csv(path)
     first = back[0]
     assert first['file'] == '=evil().png'
@@ -144,15 +167,25 @@ def test_csv_round_trip(tmp_path):
     assert first['mean_error_px'] == 5.0 and first['mean_error_mm'] == 0.85
     assert first['errors_px'] == [5.0] * 12
     assert first['true_acetabular_index'] == first['acetabular_index']
-    for key in ('acetabular_index', 'ihdi_grade', 'pixel_spacing_mm', 'flags',
-                'true_acetabular_index', 'true_ihdi_grade', 'errors_px', 'mean_error_px'):
+    for key in (
+        'acetabular_index',
+        'ihdi_grade',
+        'pixel_spacing_mm',
+        'flags',
+        'true_acetabular_index',
+        'true_ihdi_grade',
+        'errors_px',
+        'mean_error_px',
+    ):
         assert back[1][key] == rows[1][key], key
     assert back[1]['pixel_spacing_mm'] is None and back[1]['h_point_mm'] is None
     assert back[1]['mean_error_mm'] is None
     assert back[2] == rows[2]
     # prediction only: the same leading columns, no truth columns
-    path = records.write_csv(tmp_path / 'summary.csv', [rows[2], records.film_record(
-        truth, scores, file='d.png', pixel_spacing=(0.1, 0.1))])
+    path = records.write_csv(
+        tmp_path / 'summary.csv',
+        [rows[2], records.film_record(truth, scores, file='d.png', pixel_spacing=(0.1, 0.1))],
+    )
     assert path.read_text().splitlines()[0] == ','.join(records.csv_columns())
     failed, measured = records.read_csv(path)
     assert failed == rows[2]
@@ -164,17 +197,24 @@ def test_csv_round_trip(tmp_path):
 
 def test_a_dump_written_before_the_schema_is_read_as_records(tmp_path):
     truth = _points()
-    old = dict(file='a.png', img_path='/f/a.png', pred_keypoints=(truth + [1, 0]).tolist(),
-               true_keypoints=truth.tolist(), keypoint_scores=[0.9] * 12,
-               errors_px=[1.0] * 12, mean_error_px=1.0,
-               ai_pred=dict(image_left=30.0, image_right=20.0),
-               ai_true=dict(image_left=30.0, image_right=20.0),
-               grade_pred=dict(image_left=2, image_right=1),
-               grade_true=dict(image_left=2, image_right=1))
+    old = dict(
+        file='a.png',
+        img_path='/f/a.png',
+        pred_keypoints=(truth + [1, 0]).tolist(),
+        true_keypoints=truth.tolist(),
+        keypoint_scores=[0.9] * 12,
+        errors_px=[1.0] * 12,
+        mean_error_px=1.0,
+        ai_pred=dict(image_left=30.0, image_right=20.0),
+        ai_true=dict(image_left=30.0, image_right=20.0),
+        grade_pred=dict(image_left=2, image_right=1),
+        grade_true=dict(image_left=2, image_right=1),
+    )
     (tmp_path / 'val_per_film.json').write_text(json.dumps(dict(summary={}, films=[old])))
     [rec], _ = records.read_json(tmp_path / 'val_per_film.json')
-    assert rec == records.film_record(truth + [1, 0], np.full(12, 0.9), file='a.png',
-                                      truth=truth, img_path='/f/a.png')
+    assert rec == records.film_record(
+        truth + [1, 0], np.full(12, 0.9), file='a.png', truth=truth, img_path='/f/a.png'
+    )
     assert rec['ihdi_grade'] == {'image_left': 'II', 'image_right': 'I'}
 
 
@@ -185,24 +225,52 @@ def test_test_and_infer_write_one_schema(trained, synthetic_root, tmp_path):
     from hip_mmpose.tools.infer import main as infer_main
     from hip_mmpose.tools.test import run as run_test_tool
     from tests.conftest import TINY_LOADERS
+
     config, work_dir, _ = trained
-    run_test_tool([config, str(work_dir / 'epoch_1.pth'), '--data-root', str(synthetic_root),
-                   '--work-dir', str(tmp_path / 'test'), '--cfg-options', *TINY_LOADERS])
+    run_test_tool(
+        [
+            config,
+            str(work_dir / 'epoch_1.pth'),
+            '--data-root',
+            str(synthetic_root),
+            '--work-dir',
+            str(tmp_path / 'test'),
+            '--cfg-options',
+            *TINY_LOADERS,
+        ]
+    )
     tested, summary = records.read_json(next((tmp_path / 'test').glob('*/test_per_film.json')))
     assert len(tested) == 4 and 'AI_MAE' in summary
     films = synthetic_root / 'test' / 'images'
-    assert infer_main([str(films), '--checkpoint', str(work_dir / 'epoch_1.pth'),
-                       '--config', config, '--out-dir', str(tmp_path / 'out'),
-                       '--no-overlay', '--device', 'cpu']) == 0
+    assert (
+        infer_main(
+            [
+                str(films),
+                '--checkpoint',
+                str(work_dir / 'epoch_1.pth'),
+                '--config',
+                config,
+                '--out-dir',
+                str(tmp_path / 'out'),
+                '--no-overlay',
+                '--device',
+                'cpu',
+            ]
+        )
+        == 0
+    )
     for test_rec in tested:
-        [infer_rec], none = records.read_json(tmp_path / 'out' / f"{test_rec['file']}.json")
+        [infer_rec], none = records.read_json(tmp_path / 'out' / f'{test_rec["file"]}.json')
         assert none == {}
         assert tuple(infer_rec) == records.PREDICTION_FIELDS
         assert tuple(test_rec) == records.PREDICTION_FIELDS + records.EVALUATION_FIELDS
         assert infer_rec['image_size'] == test_rec['image_size'] == [192, 144]
         # the same model on the same film: the same points, scores, reasons and flags
-        assert np.allclose(np.array(infer_rec['keypoints'], float),
-                           np.array(test_rec['keypoints'], float), atol=0.05)
+        assert np.allclose(
+            np.array(infer_rec['keypoints'], float),
+            np.array(test_rec['keypoints'], float),
+            atol=0.05,
+        )
         assert infer_rec['not_measured'] == test_rec['not_measured']
         assert infer_rec['flags'] == test_rec['flags']
         for hip in HIPS:  # inference withholds what is not measured; the test keeps it
@@ -211,11 +279,13 @@ def test_test_and_infer_write_one_schema(trained, synthetic_root, tmp_path):
             else:
                 assert infer_rec['ihdi_grade'][hip] == test_rec['ihdi_grade'][hip]
                 assert infer_rec['acetabular_index'][hip] == pytest.approx(
-                    test_rec['acetabular_index'][hip], abs=0.05)
+                    test_rec['acetabular_index'][hip], abs=0.05
+                )
     # and the two CSVs share their leading (prediction) columns
     summary_csv = (tmp_path / 'out' / 'summary.csv').read_text().splitlines()[0].split(',')
     test_csv = next((tmp_path / 'test').glob('*/test_per_film.csv')).read_text()
     assert summary_csv == records.csv_columns()
-    assert test_csv.splitlines()[0].split(',')[:len(summary_csv)] == summary_csv
-    assert [r['file'] for r in records.read_csv(tmp_path / 'out' / 'summary.csv')] == \
-        sorted(r['file'] for r in tested)
+    assert test_csv.splitlines()[0].split(',')[: len(summary_csv)] == summary_csv
+    assert [r['file'] for r in records.read_csv(tmp_path / 'out' / 'summary.csv')] == sorted(
+        r['file'] for r in tested
+    )

@@ -1,15 +1,16 @@
 """A real MMEngine Runner loop on tiny synthetic films: trained by hip_mmpose.apis.train
 (the `trained` fixture), resumed and tested through tools/train.py and test.py."""
+
 import numpy as np
 
-from tests.conftest import TINY_LOADERS
 from hip_mmpose.tools.test import run as run_test_tool
 from hip_mmpose.tools.train import run as train_main
+from tests.conftest import TINY_LOADERS
 
 
 def test_two_training_iterations_and_validation(trained):
     _, work_dir, runner = trained
-    assert runner.iter == 2 and runner.epoch == 1          # 4 films / batch 2
+    assert runner.iter == 2 and runner.epoch == 1  # 4 films / batch 2
     assert (work_dir / 'epoch_1.pth').exists()
     best = list(work_dir.glob('best_*.pth'))
     assert best, 'validation ran and save_best wrote a checkpoint'
@@ -21,32 +22,58 @@ def test_two_training_iterations_and_validation(trained):
 def test_test_loop_and_dump(trained, synthetic_root, tmp_path):
     config, work_dir, _ = trained
     dump = tmp_path / 'preds.pkl'
-    metrics = run_test_tool([config, str(work_dir / 'epoch_1.pth'), '--data-root', str(synthetic_root),
-                         '--work-dir', str(tmp_path), '--dump', str(dump),
-                         '--cfg-options', *TINY_LOADERS])
+    metrics = run_test_tool(
+        [
+            config,
+            str(work_dir / 'epoch_1.pth'),
+            '--data-root',
+            str(synthetic_root),
+            '--work-dir',
+            str(tmp_path),
+            '--dump',
+            str(dump),
+            '--cfg-options',
+            *TINY_LOADERS,
+        ]
+    )
     assert {'hip/MRE', 'hip/AI_MAE', 'hip/IHDI_kappa', 'hip/IHDI_bal_acc'} <= set(metrics)
     assert np.isfinite(metrics['hip/MRE'])
     assert list(tmp_path.glob('*/test_per_film.csv'))
     # measured in film pixels: the dumped truth is the CSV annotation as stored
     import json
+
     from hip_mmpose.data_tools.csv_to_coco import parse_annotation_csv
+
     film = json.loads(next(tmp_path.glob('*/test_per_film.json')).read_text())['films'][0]
     csv_points = parse_annotation_csv(
-        synthetic_root / 'test' / 'annotations' / film['file'].replace('.png', '.csv'))
+        synthetic_root / 'test' / 'annotations' / film['file'].replace('.png', '.csv')
+    )
     assert np.allclose(film['true_keypoints'], csv_points, atol=1e-3)
     h, w = 144, 192  # predictions are mapped back to the film, not the 256x192 input
     pred = np.array(film['keypoints'])[:, :2]
     assert (pred[:, 0] > -w).all() and (pred[:, 0] < 2 * w).all() and (pred[:, 1] < 2 * h).all()
     import pickle
+
     preds = pickle.loads(dump.read_bytes())
     assert len(preds) == 4 and preds[0]['pred_instances']['keypoints'].shape == (1, 12, 2)
 
 
 def test_resume_continues_from_checkpoint(trained, synthetic_root, capsys):
     config, work_dir, _ = trained
-    runner = train_main([config, '--data-root', str(synthetic_root), '--work-dir', str(work_dir),
-                         '--resume', str(work_dir / 'epoch_1.pth'),
-                         '--cfg-options', 'train_cfg.max_epochs=2', *TINY_LOADERS])
+    runner = train_main(
+        [
+            config,
+            '--data-root',
+            str(synthetic_root),
+            '--work-dir',
+            str(work_dir),
+            '--resume',
+            str(work_dir / 'epoch_1.pth'),
+            '--cfg-options',
+            'train_cfg.max_epochs=2',
+            *TINY_LOADERS,
+        ]
+    )
     assert runner.epoch == 2 and runner.iter == 4  # resumed at iteration 2, not 0
     assert (work_dir / 'epoch_2.pth').exists()
 
@@ -58,6 +85,7 @@ def test_reload_for_inference(trained, synthetic_root):
     model = init_model(config, str(work_dir / 'epoch_1.pth'), device='cpu')
     film = sorted((synthetic_root / 'test' / 'images').iterdir())[0]
     import cv2
+
     h, w = cv2.imread(str(film)).shape[:2]
     # the whole film is the box: no ground truth needed
     results = inference_topdown(model, str(film), bboxes=np.array([[0, 0, w, h]]))
@@ -68,11 +96,15 @@ def test_reload_for_inference(trained, synthetic_root):
 
 def test_build_config_routes_options_and_paths(tmp_path):
     import pytest
+
     from hip_mmpose.apis import build_config
     from tests.conftest import DEMO_CONFIG, FILM_CONFIG
-    cfg = build_config('configs/hip_effv2_cbam_cpu.py', data_root=str(tmp_path),
-                       cfg_options={'train_cfg.max_epochs': 3,
-                                    'film_stage.train_cfg.max_epochs': 2})
+
+    cfg = build_config(
+        'configs/hip_effv2_cbam_cpu.py',
+        data_root=str(tmp_path),
+        cfg_options={'train_cfg.max_epochs': 3, 'film_stage.train_cfg.max_epochs': 2},
+    )
     assert cfg.work_dir == './work_dirs/hip_effv2_cbam_cpu'
     assert cfg.film_stage.cfg_options == {'train_cfg.max_epochs': 2}
     assert cfg.param_scheduler[1].end == 3  # the cosine follows max_epochs
@@ -85,8 +117,10 @@ def test_build_config_routes_options_and_paths(tmp_path):
     # a film_stage without cfg_options, or given as a path only: the override arrives
     # (ConfigDict.setdefault would have stored a copy and dropped it; compat fix 10)
     from mmengine.config import Config
+
     from hip_mmpose.apis.cascade import stage_configs
     from hip_mmpose.apis.run_config import set_visualization
+
     for entry in (dict(config='./hip_effv2_cbam_film_cpu.py'), './hip_effv2_cbam_film_cpu.py'):
         user = Config.fromfile(DEMO_CONFIG)
         user.film_stage = entry
@@ -104,11 +138,19 @@ def test_build_config_routes_options_and_paths(tmp_path):
 def test_api_tests_another_split(trained, synthetic_root, tmp_path):
     from hip_mmpose.apis import test
     from tests.conftest import TINY
+
     config, work_dir, _ = trained
-    result = test(config, str(work_dir / 'epoch_1.pth'), split='val',
-                  data_root=str(synthetic_root), work_dir=str(tmp_path), cfg_options=TINY)
+    result = test(
+        config,
+        str(work_dir / 'epoch_1.pth'),
+        split='val',
+        data_root=str(synthetic_root),
+        work_dir=str(tmp_path),
+        cfg_options=TINY,
+    )
     assert np.isfinite(result.metrics['hip/AI_MAE']) and result.stage_metrics == {}
     assert result.per_film.endswith('val_per_film.json')
     import json
     from pathlib import Path
+
     assert len(json.loads(Path(result.per_film).read_text())['films']) == 4

@@ -5,6 +5,7 @@ train --resume) in a separate Python process, which then reports whether the
 module the files name was imported and whether the marker their commands would
 create exists.
 """
+
 import hashlib
 import json
 import os
@@ -21,14 +22,15 @@ import numpy as np
 import pytest
 import torch
 
-from hip_mmpose import compat, geometry
+from hip_mmpose import geometry
 from hip_mmpose.apis import HipInferencer, publish_checkpoint
-from hip_mmpose.apis.config_check import (ConfigCheckError, check_config, read_config_text)
+from hip_mmpose.apis.config_check import ConfigCheckError, check_config, read_config_text
 from hip_mmpose.data_tools.csv_to_coco import AnnotationError
-from tests.conftest import FILM_CONFIG as DEMO_CONFIG  # single-stage files here
-from tests.conftest import REPO, TINY_LOADERS
 from hip_mmpose.tools.convert_csv_to_coco import main as convert_main
 from hip_mmpose.tools.infer import main as infer_main
+from hip_mmpose.utils import compat
+from tests.conftest import FILM_CONFIG as DEMO_CONFIG  # single-stage files here
+from tests.conftest import REPO, TINY_LOADERS
 
 PROBE = 'evil_probe'  # a real importable package: importing it creates the marker
 
@@ -44,35 +46,55 @@ class _Payload:
 
 
 def _digest(folder: Path) -> dict:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.iterdir()) if p.is_file()}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+        if p.is_file()
+    }
 
 
 # ----------------------------------------------------------------- poisoned files
 POISONS = {  # name: (change to the published config, key path the refusal names)
-    'pipeline step': (lambda c, m: c['test_dataloader']['dataset']['pipeline'].append(
-        {'type': 'os.system', 'command': f'touch {m}'}),
-        'test_dataloader.dataset.pipeline[4].type'),
-    'head loss': (lambda c, m: c['model']['head'].__setitem__(
-        'loss', {'type': 'os.system', 'command': f'touch {m}'}), 'model.head.loss.type'),
+    'pipeline step': (
+        lambda c, m: c['test_dataloader']['dataset']['pipeline'].append(
+            {'type': 'os.system', 'command': f'touch {m}'}
+        ),
+        'test_dataloader.dataset.pipeline[4].type',
+    ),
+    'head loss': (
+        lambda c, m: c['model']['head'].__setitem__(
+            'loss', {'type': 'os.system', 'command': f'touch {m}'}
+        ),
+        'model.head.loss.type',
+    ),
     'default scope': (lambda c, m: c.__setitem__('default_scope', PROBE), 'default_scope'),
-    'dotted type': (lambda c, m: c['model']['backbone'].__setitem__('type', f'{PROBE}.thing'),
-                    'model.backbone.type'),
-    'custom_imports': (lambda c, m: c.__setitem__('custom_imports', dict(imports=[PROBE])),
-                       'custom_imports'),
-    'scope key': (lambda c, m: c['model']['head'].__setitem__('_scope_', PROBE),
-                  'model.head._scope_'),
-    'metainfo file': (lambda c, m: c['train_dataloader']['dataset'].__setitem__(
-        'metainfo', dict(from_file=str(Path(m).parent / PROBE / 'meta.py'))),
-        'train_dataloader.dataset.metainfo.from_file'),
+    'dotted type': (
+        lambda c, m: c['model']['backbone'].__setitem__('type', f'{PROBE}.thing'),
+        'model.backbone.type',
+    ),
+    'custom_imports': (
+        lambda c, m: c.__setitem__('custom_imports', dict(imports=[PROBE])),
+        'custom_imports',
+    ),
+    'scope key': (
+        lambda c, m: c['model']['head'].__setitem__('_scope_', PROBE),
+        'model.head._scope_',
+    ),
+    'metainfo file': (
+        lambda c, m: c['train_dataloader']['dataset'].__setitem__(
+            'metainfo', dict(from_file=str(Path(m).parent / PROBE / 'meta.py'))
+        ),
+        'train_dataloader.dataset.metainfo.from_file',
+    ),
 }
 
 
 @pytest.fixture(scope='module')
 def published(trained, tmp_path_factory):
     _, work_dir, _ = trained
-    return publish_checkpoint(work_dir / 'epoch_1.pth',
-                              tmp_path_factory.mktemp('pub') / 'hip_tiny.pth')
+    return publish_checkpoint(
+        work_dir / 'epoch_1.pth', tmp_path_factory.mktemp('pub') / 'hip_tiny.pth'
+    )
 
 
 @pytest.fixture(scope='module')
@@ -103,7 +125,7 @@ def poisoned(published, trained, tmp_path_factory):
     return root, marker, files
 
 
-DRIVER = textwrap.dedent('''
+DRIVER = textwrap.dedent("""
     import json, os, sys, traceback
     sys.path.insert(0, {repo!r})
     import hip_mmpose  # noqa
@@ -124,28 +146,75 @@ DRIVER = textwrap.dedent('''
         report.append(dict(name=name, tool=tool, status=str(status), message=message,
                            imported=probe in sys.modules, marker=os.path.exists(marker)))
     json.dump(report, open(sys.argv[2], 'w'))
-''')
+""")
 
 
 def _tool_cases(files, synthetic_root, out):
     data = ['--data-root', str(synthetic_root), '--cfg-options', *TINY_LOADERS]
-    cases = [(f'infer {name}', 'infer',
-              [str(synthetic_root / 'test' / 'images'), '--checkpoint', str(files[name]),
-               '--out-dir', str(out / name.replace(' ', '_'))]) for name in POISONS]
+    cases = [
+        (
+            f'infer {name}',
+            'infer',
+            [
+                str(synthetic_root / 'test' / 'images'),
+                '--checkpoint',
+                str(files[name]),
+                '--out-dir',
+                str(out / name.replace(' ', '_')),
+            ],
+        )
+        for name in POISONS
+    ]
     cases += [
-        ('infer pickle', 'infer', [str(synthetic_root / 'test' / 'images'), '--checkpoint',
-                                   str(files['pickle']), '--config', DEMO_CONFIG,
-                                   '--out-dir', str(out / 'pickle')]),
+        (
+            'infer pickle',
+            'infer',
+            [
+                str(synthetic_root / 'test' / 'images'),
+                '--checkpoint',
+                str(files['pickle']),
+                '--config',
+                DEMO_CONFIG,
+                '--out-dir',
+                str(out / 'pickle'),
+            ],
+        ),
         ('publish pickle', 'publish', [str(files['pickle']), str(out / 'pub.pth')]),
         ('publish cfg text', 'publish', [str(files['cfg text']), str(out / 'pub.pth')]),
-        ('test published', 'test', [DEMO_CONFIG, str(files['pipeline step']),
-                                    '--work-dir', str(out / 'test1'), *data]),
-        ('test pickle', 'test', [DEMO_CONFIG, str(files['pickle']),
-                                 '--work-dir', str(out / 'test2'), *data]),
-        ('resume published', 'train', [DEMO_CONFIG, '--resume', str(files['head loss']),
-                                       '--work-dir', str(out / 'train1'), *data]),
-        ('resume pickle', 'train', [DEMO_CONFIG, '--resume', str(files['pickle']),
-                                    '--work-dir', str(out / 'train2'), *data]),
+        (
+            'test published',
+            'test',
+            [DEMO_CONFIG, str(files['pipeline step']), '--work-dir', str(out / 'test1'), *data],
+        ),
+        (
+            'test pickle',
+            'test',
+            [DEMO_CONFIG, str(files['pickle']), '--work-dir', str(out / 'test2'), *data],
+        ),
+        (
+            'resume published',
+            'train',
+            [
+                DEMO_CONFIG,
+                '--resume',
+                str(files['head loss']),
+                '--work-dir',
+                str(out / 'train1'),
+                *data,
+            ],
+        ),
+        (
+            'resume pickle',
+            'train',
+            [
+                DEMO_CONFIG,
+                '--resume',
+                str(files['pickle']),
+                '--work-dir',
+                str(out / 'train2'),
+                *data,
+            ],
+        ),
     ]
     return cases
 
@@ -154,13 +223,24 @@ def test_poisoned_files_are_refused_by_every_tool(poisoned, synthetic_root, tmp_
     root, marker, files = poisoned
     cases = _tool_cases(files, synthetic_root, tmp_path)
     (tmp_path / 'cases.json').write_text(json.dumps(cases))
-    (tmp_path / 'driver.py').write_text(DRIVER.format(repo=str(REPO), marker=str(marker),
-                                                       probe=PROBE))
+    (tmp_path / 'driver.py').write_text(
+        DRIVER.format(repo=str(REPO), marker=str(marker), probe=PROBE)
+    )
     env = dict(os.environ, PYTHONPATH=str(root), OMP_NUM_THREADS='1')
     env.pop(compat.UNSAFE_LOAD_ENV, None)
-    run = subprocess.run([sys.executable, str(tmp_path / 'driver.py'), str(tmp_path / 'cases.json'),
-                          str(tmp_path / 'report.json')], env=env, cwd=tmp_path,
-                         capture_output=True, text=True, timeout=900)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(tmp_path / 'driver.py'),
+            str(tmp_path / 'cases.json'),
+            str(tmp_path / 'report.json'),
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     report = {r['name']: r for r in json.loads((tmp_path / 'report.json').read_text())}
     assert len(report) == len(cases)
@@ -185,22 +265,41 @@ def test_poisoned_files_are_refused_by_every_tool(poisoned, synthetic_root, tmp_
 @pytest.mark.parametrize('tool', ['infer.py', 'test.py', 'publish_model.py', 'train.py'])
 def test_unsafe_load_override_is_refused(poisoned, tool, tmp_path):
     root, marker, files = poisoned
-    argv = {'infer.py': [str(root), '--checkpoint', str(files['pickle']), '--config',
-                         DEMO_CONFIG, '--out-dir', str(tmp_path / 'o')],
-            'test.py': [DEMO_CONFIG, str(files['pickle'])],
-            'publish_model.py': [str(files['pickle']), str(tmp_path / 'p.pth')],
-            'train.py': [DEMO_CONFIG, '--resume', str(files['pickle'])]}[tool]
+    argv = {
+        'infer.py': [
+            str(root),
+            '--checkpoint',
+            str(files['pickle']),
+            '--config',
+            DEMO_CONFIG,
+            '--out-dir',
+            str(tmp_path / 'o'),
+        ],
+        'test.py': [DEMO_CONFIG, str(files['pickle'])],
+        'publish_model.py': [str(files['pickle']), str(tmp_path / 'p.pth')],
+        'train.py': [DEMO_CONFIG, '--resume', str(files['pickle'])],
+    }[tool]
     env = dict(os.environ, PYTHONPATH=str(root), **{compat.UNSAFE_LOAD_ENV: '1'})
-    run = subprocess.run([sys.executable, str(REPO / 'tools' / tool), *argv], env=env,
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, str(REPO / 'tools' / tool), *argv],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 1
     assert compat.UNSAFE_LOAD_ENV in run.stderr and 'Traceback' not in run.stderr
     assert not marker.exists() and not (tmp_path / 'o').exists()
 
 
 def test_config_check_names_the_key_without_importing():
-    good = dict(model=dict(type='TopdownPoseEstimator',
-                           head=dict(type='HeatmapHead', loss=dict(type='KeypointMSELoss'))))
+    good = dict(
+        model=dict(
+            type='TopdownPoseEstimator',
+            head=dict(type='HeatmapHead', loss=dict(type='KeypointMSELoss')),
+        )
+    )
     assert check_config(good)['default_scope'] == 'mmpose'
     bad = json.loads(json.dumps(good))
     bad['model']['head']['loss']['type'] = 'os.system'
@@ -216,15 +315,18 @@ def test_config_check_names_the_key_without_importing():
     assert 'os' in sys.modules and PROBE not in sys.modules
 
 
-@pytest.mark.parametrize('text, what', [
-    ('import os', "statement 'import os'"),
-    ('x = __import__("os").system("true")', 'Call'),
-    ('x = dict(a=print("hi"))', 'Call'),
-    ('x = dict(**y)', 'Call'),
-    ('x = [i for i in range(3)]', 'ListComp'),
-    ('x = os.environ', 'Attribute'),
-    ('x: int = 1', 'statement'),
-])
+@pytest.mark.parametrize(
+    'text, what',
+    [
+        ('import os', "statement 'import os'"),
+        ('x = __import__("os").system("true")', 'Call'),
+        ('x = dict(a=print("hi"))', 'Call'),
+        ('x = dict(**y)', 'Call'),
+        ('x = [i for i in range(3)]', 'ListComp'),
+        ('x = os.environ', 'Attribute'),
+        ('x: int = 1', 'statement'),
+    ],
+)
 def test_config_text_reader_refuses_code(text, what):
     with pytest.raises(ConfigCheckError, match=what):
         read_config_text(text, 'ckpt.pth')
@@ -232,6 +334,7 @@ def test_config_text_reader_refuses_code(text, what):
 
 def test_config_text_reader_reads_mmengine_pretty_text():
     from mmengine.config import Config
+
     cfg = Config.fromfile(DEMO_CONFIG)
     data = read_config_text(cfg.pretty_text)
     assert json.loads(json.dumps(data)) == json.loads(json.dumps(cfg.to_dict()))
@@ -240,15 +343,26 @@ def test_config_text_reader_reads_mmengine_pretty_text():
 # ----------------------------------------------------------------- checkpoints
 def test_truncated_checkpoint_is_named_on_resume(trained, synthetic_root, tmp_path):
     from hip_mmpose.tools.train import run as train_main
+
     _, work_dir, _ = trained
     shutil.copy(work_dir / 'epoch_1.pth', tmp_path / 'epoch_1.pth')
     whole = (work_dir / 'epoch_1.pth').read_bytes()
-    (tmp_path / 'epoch_2.pth').write_bytes(whole[:len(whole) // 2])  # killed mid-save
+    (tmp_path / 'epoch_2.pth').write_bytes(whole[: len(whole) // 2])  # killed mid-save
     os.utime(tmp_path / 'epoch_1.pth', (1, 1))
     with pytest.raises(compat.CheckpointLoadError) as err:
-        train_main([DEMO_CONFIG, '--resume', str(tmp_path / 'epoch_2.pth'), '--work-dir',
-                    str(tmp_path), '--data-root', str(synthetic_root), '--cfg-options',
-                    *TINY_LOADERS])
+        train_main(
+            [
+                DEMO_CONFIG,
+                '--resume',
+                str(tmp_path / 'epoch_2.pth'),
+                '--work-dir',
+                str(tmp_path),
+                '--data-root',
+                str(synthetic_root),
+                '--cfg-options',
+                *TINY_LOADERS,
+            ]
+        )
     message = str(err.value)
     assert message.startswith(str(tmp_path / 'epoch_2.pth')) and 'truncated' in message
     assert str(tmp_path / 'epoch_1.pth') in message
@@ -262,14 +376,14 @@ class _Unpicklable:
 def test_checkpoint_save_is_atomic(tmp_path):
     import mmengine.runner
     import mmengine.runner.runner
+
     assert mmengine.runner.save_checkpoint is compat.save_checkpoint_atomically
     assert mmengine.runner.runner.save_checkpoint is compat.save_checkpoint_atomically
     target = tmp_path / 'epoch_3.pth'
     mmengine.runner.save_checkpoint({'w': torch.ones(3)}, str(target))
     before = target.read_bytes()
     with pytest.raises(RuntimeError, match='disk full'):
-        mmengine.runner.save_checkpoint({'w': torch.zeros(3), 'x': _Unpicklable()},
-                                        str(target))
+        mmengine.runner.save_checkpoint({'w': torch.zeros(3), 'x': _Unpicklable()}, str(target))
     assert target.read_bytes() == before  # the previous file is whole
     assert sorted(p.name for p in tmp_path.iterdir()) == ['epoch_3.pth']  # no .tmp left
 
@@ -284,19 +398,21 @@ def _films(folder, synthetic_root, names):
     return folder
 
 
-def test_input_folder_as_out_dir_leaves_inputs_identical(published, synthetic_root, tmp_path,
-                                                         capsys):
+def test_input_folder_as_out_dir_leaves_inputs_identical(
+    published, synthetic_root, tmp_path, capsys
+):
     films = _films(tmp_path / 'films', synthetic_root, ['film.png', 'b.jpg'])
     (films / 'film.png.json').write_text('a file the user keeps')
     before = _digest(films)
     for out in (films, films / 'sub'):
-        assert infer_main([str(films), '--checkpoint', str(published),
-                           '--out-dir', str(out)]) == 2
+        assert infer_main([str(films), '--checkpoint', str(published), '--out-dir', str(out)]) == 2
         assert 'input folder' in capsys.readouterr().err
     assert _digest(films) == before and not (films / 'sub').exists()
     # a single film may write beside itself: outputs never take an input's name
-    assert infer_main([str(films / 'b.jpg'), '--checkpoint', str(published),
-                       '--out-dir', str(films)]) == 0
+    assert (
+        infer_main([str(films / 'b.jpg'), '--checkpoint', str(published), '--out-dir', str(films)])
+        == 0
+    )
     after = _digest(films)
     assert {k: after[k] for k in before} == before
     assert set(after) - set(before) == {'b.jpg.json', 'b.jpg.overlay.png', 'summary.csv'}
@@ -305,8 +421,10 @@ def test_input_folder_as_out_dir_leaves_inputs_identical(published, synthetic_ro
 def test_same_stem_films_give_two_outputs(published, synthetic_root, tmp_path):
     films = _films(tmp_path / 'films', synthetic_root, ['a.png', 'a.jpg'])
     out = tmp_path / 'out'
-    assert infer_main([str(films), '--checkpoint', str(published), '--out-dir', str(out),
-                       '--no-flip']) == 0
+    assert (
+        infer_main([str(films), '--checkpoint', str(published), '--out-dir', str(out), '--no-flip'])
+        == 0
+    )
     results = {n: json.loads((out / f'{n}.json').read_text()) for n in ('a.png', 'a.jpg')}
     assert {r['file'] for r in results.values()} == {'a.png', 'a.jpg'}
     assert (out / 'a.png.overlay.png').is_file() and (out / 'a.jpg.overlay.png').is_file()
@@ -359,8 +477,10 @@ def test_failed_conversion_keeps_previous_output(tmp_path, capsys):
 def test_converter_os_error_is_one_line(tmp_path, capsys):
     root = _split(tmp_path / 'data')
     (tmp_path / 'a_file').write_text('')
-    assert convert_main([str(root), '--out-dir', str(tmp_path / 'a_file' / 'coco'),
-                         '--no-progress']) == 1
+    assert (
+        convert_main([str(root), '--out-dir', str(tmp_path / 'a_file' / 'coco'), '--no-progress'])
+        == 1
+    )
     err = capsys.readouterr().err
     assert 'a_file' in err and 'Traceback' not in err and len(err.strip().splitlines()) == 2
 
@@ -375,6 +495,7 @@ def test_odd_csv_is_the_one_named(tmp_path, capsys):
 
 def test_convert_dataset_raises_annotation_error(tmp_path):
     from hip_mmpose.data_tools.csv_to_coco import convert_dataset
+
     with pytest.raises(AnnotationError, match='no split folders'):
         convert_dataset(tmp_path, tmp_path / 'coco')
 
@@ -391,12 +512,12 @@ def _png_claiming_size(path, width, height):
     path.write_bytes(bytes(data))
 
 
-MEMORY_PROBE = textwrap.dedent('''
+MEMORY_PROBE = textwrap.dedent("""
     import json, resource, sys
     sys.path.insert(0, {repo!r})
     import hip_mmpose  # noqa
-    from hip_mmpose.film_io import FilmReadError, load_film
-    from hip_mmpose.visualization import to_bgr8
+    from hip_mmpose.utils.film_io import FilmReadError, load_film
+    from hip_mmpose.visualization.draw import to_bgr8
     peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     report = {{}}
     for name in sys.argv[1:]:
@@ -409,7 +530,7 @@ MEMORY_PROBE = textwrap.dedent('''
             report[name] = dict(error=str(err))
         report[name]['extra_bytes'] = peak() - base
     print(json.dumps(report))
-''')
+""")
 
 
 def test_huge_film_is_refused_and_big_film_bounded(tmp_path):
@@ -419,9 +540,13 @@ def test_huge_film_is_refused_and_big_film_bounded(tmp_path):
     ramp = np.arange(n, dtype=np.uint16)
     cv2.imwrite(str(big), ramp[:, None] * np.uint16(5) + ramp[None, :] * np.uint16(3))
     (tmp_path / 'probe.py').write_text(MEMORY_PROBE.format(repo=str(REPO)))
-    run = subprocess.run([sys.executable, str(tmp_path / 'probe.py'), str(huge), str(big)],
-                         capture_output=True, text=True, timeout=300,
-                         env=dict(os.environ, OMP_NUM_THREADS='1'))
+    run = subprocess.run(
+        [sys.executable, str(tmp_path / 'probe.py'), str(huge), str(big)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, OMP_NUM_THREADS='1'),
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert 'above the 100 Mpx cap' in report[str(huge)]['error']
@@ -436,6 +561,7 @@ def test_huge_film_is_refused_and_big_film_bounded(tmp_path):
 @pytest.fixture(scope='module')
 def points():
     from hip_mmpose.data_tools.synthetic import synthetic_points
+
     return synthetic_points(np.random.default_rng(0), 192, 144, (1, 2))
 
 
@@ -476,8 +602,11 @@ def test_measure_gives_null_hips_with_a_reason(published, points):
 @pytest.mark.parametrize('kind', ['blank', 'noise'])
 def test_blank_or_noise_film_has_null_hips(published, kind):
     rng = np.random.default_rng(0)
-    film = (np.zeros((144, 192), np.uint8) if kind == 'blank'
-            else rng.integers(0, 256, (144, 192), dtype=np.uint8))
+    film = (
+        np.zeros((144, 192), np.uint8)
+        if kind == 'blank'
+        else rng.integers(0, 256, (144, 192), dtype=np.uint8)
+    )
     result = HipInferencer(published).predict_arrays([film])[0]
     assert result['acetabular_index'] == {'image_left': None, 'image_right': None}
     assert result['ihdi_grade'] == {'image_left': None, 'image_right': None}

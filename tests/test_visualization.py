@@ -1,27 +1,30 @@
 """HipPoseVisualizer: MMPose's visualizer and hooks drawing the hip geometry
 (tools/test.py --show-dir), and the TensorBoard backend."""
+
 import json
 import re
 from pathlib import Path
 
 import cv2
 import numpy as np
+from mmengine.structures import InstanceData
 from mmpose.registry import VISUALIZERS
 from mmpose.structures import PoseDataSample
-from mmengine.structures import InstanceData
 
 from hip_mmpose.data_tools.synthetic import synthetic_points
-from hip_mmpose.hip_crops import split_hips
-from hip_mmpose.film_io import load_film, to_bgr8
-from hip_mmpose.visualizer import HipPoseVisualizer, overlay_visualizer
-from tests.conftest import TINY_BOTH
 from hip_mmpose.tools.test import run as run_test_tool
+from hip_mmpose.utils.film_io import load_film, to_bgr8
+from hip_mmpose.utils.hip_crops import split_hips
+from hip_mmpose.visualization.local_visualizer import HipPoseVisualizer, overlay_visualizer
+from tests.conftest import TINY_BOTH
 
 
 def _sample(points, scores, **meta):
     sample = PoseDataSample(metainfo=dict(meta))
-    sample.pred_instances = InstanceData(keypoints=np.asarray(points, np.float32)[None],
-                                         keypoint_scores=np.asarray(scores, np.float32)[None])
+    sample.pred_instances = InstanceData(
+        keypoints=np.asarray(points, np.float32)[None],
+        keypoint_scores=np.asarray(scores, np.float32)[None],
+    )
     return sample
 
 
@@ -38,15 +41,16 @@ def test_registered_visualizer_joins_the_two_hips_of_a_film():
     hips = split_hips(points, w)  # the image-right hip mirrored, as the refining stage sees it
     hip_scores = [scores[:6], scores[6:]]
     meta = dict(img_path='/x/f.png', ori_shape=(h, w))
-    first = visualizer.add_datasample('f', film, _sample(hips[1], hip_scores[1], hip_side=1,
-                                                         **meta), draw_gt=False)
+    first = visualizer.add_datasample(
+        'f', film, _sample(hips[1], hip_scores[1], hip_side=1, **meta), draw_gt=False
+    )
     assert first is None  # waits for the film's other hip
-    drawn = visualizer.add_datasample('f', film, _sample(hips[0], hip_scores[0], hip_side=0,
-                                                         **meta), draw_gt=False)
+    drawn = visualizer.add_datasample(
+        'f', film, _sample(hips[0], hip_scores[0], hip_side=0, **meta), draw_gt=False
+    )
     assert np.array_equal(drawn[..., ::-1], expected)
     # a whole-film sample is drawn at once; the drawing shows lines, not just the film
-    whole = visualizer.add_datasample('f', film, _sample(points, scores, **meta),
-                                      draw_gt=False)
+    whole = visualizer.add_datasample('f', film, _sample(points, scores, **meta), draw_gt=False)
     assert np.array_equal(whole[..., ::-1], expected)
     assert (expected != film).any(axis=2).sum() > 500
 
@@ -55,14 +59,15 @@ def test_a_models_grade_decision_line_is_drawn_beside_the_p_line():
     """With a P-line shift the drawing adds that line, thin and grey, 1 % of the 200-px
     H-line (2 px) medial of each P-line, and the sample's shift reaches the drawing."""
     from hip_mmpose import geometry
-    from hip_mmpose.visualization import draw_hip_geometry
+    from hip_mmpose.visualization.draw import draw_hip_geometry
     from tests.test_geometry import film as hand_film
+
     points = hand_film(30, 20)
     canvas = np.zeros((300, 640, 3), np.uint8)
     plain = draw_hip_geometry(canvas, points)
     shifted = draw_hip_geometry(canvas, points, p_line_shift=-0.01)
     changed = np.argwhere((plain != shifted).any(axis=2))
-    p_line_x = geometry.h_line_feet(points)[:, 0]   # 156.7 and 447.0
+    p_line_x = geometry.h_line_feet(points)[:, 0]  # 156.7 and 447.0
     lines_x = p_line_x + [2, -2]  # +x is medial for the image-left hip
     for x in lines_x:  # a vertical line 2 px medial of each P-line ...
         assert (np.abs(changed[:, 1] - x) < 1.5).sum() > 50, x
@@ -70,10 +75,18 @@ def test_a_models_grade_decision_line_is_drawn_beside_the_p_line():
     assert (np.abs(changed[:, 1, None] - lines_x).min(axis=1) < 2.5).all()
     assert (changed[:, 0] < 300 - 40).all()
     visualizer = VISUALIZERS.build(dict(type='HipPoseVisualizer', name='test_shift'))
-    drawn = visualizer.add_datasample('f', canvas, _sample(points, np.ones(12), p_line_shift=-0.01,
-                                                           img_path='/x/f.png'), draw_gt=False)
-    assert np.array_equal(drawn[..., ::-1], visualizer.draw_hip_geometry(
-        canvas, points, np.ones(12), label='f.png (prediction)', p_line_shift=-0.01))
+    drawn = visualizer.add_datasample(
+        'f',
+        canvas,
+        _sample(points, np.ones(12), p_line_shift=-0.01, img_path='/x/f.png'),
+        draw_gt=False,
+    )
+    assert np.array_equal(
+        drawn[..., ::-1],
+        visualizer.draw_hip_geometry(
+            canvas, points, np.ones(12), label='f.png (prediction)', p_line_shift=-0.01
+        ),
+    )
 
 
 def test_the_hook_reads_films_as_the_project_does(tmp_path):
@@ -82,9 +95,11 @@ def test_the_hook_reads_films_as_the_project_does(tmp_path):
     import mmcv
     from mmengine.config import Config
     from mmengine.fileio import get
-    from hip_mmpose.config_files import config_path
+
+    from hip_mmpose.utils.config_files import config_path
+
     path = tmp_path / 'grey16.png'
-    film = (np.arange(64 * 48, dtype=np.uint16).reshape(48, 64) * 3 + 1000)
+    film = np.arange(64 * 48, dtype=np.uint16).reshape(48, 64) * 3 + 1000
     cv2.imwrite(str(path), film)
     cfg = Config.fromfile(config_path('hip_effv2_cbam_cpu.py'))
     backend_args = cfg.default_hooks.visualization.backend_args
@@ -93,28 +108,42 @@ def test_the_hook_reads_films_as_the_project_does(tmp_path):
     assert image.max() - image.min() > 200  # windowed, not cut to the top byte
 
 
-def test_show_dir_writes_hip_overlays_of_the_final_points(trained_cascade, synthetic_root,
-                                                          tmp_path, capsys):
+def test_show_dir_writes_hip_overlays_of_the_final_points(
+    trained_cascade, synthetic_root, tmp_path, capsys
+):
     """tools/test.py --show-dir (MMPose's option, PoseVisualizationHook) writes one
     overlay per test film: the final 12 points with the hip geometry."""
     config, _, best = trained_cascade
-    run_test_tool([config, str(best), '--data-root', str(synthetic_root),
-                   '--work-dir', str(tmp_path / 'test'), '--show-dir', 'vis',
-                   '--cfg-options', *TINY_BOTH])
+    run_test_tool(
+        [
+            config,
+            str(best),
+            '--data-root',
+            str(synthetic_root),
+            '--work-dir',
+            str(tmp_path / 'test'),
+            '--show-dir',
+            'vis',
+            '--cfg-options',
+            *TINY_BOTH,
+        ]
+    )
     out = capsys.readouterr().out
     folder = Path(re.search(r'^overlays: (.+)$', out, re.M).group(1))
     assert folder.parent.parent == tmp_path / 'test' / 'hip'  # the final points' stage
     per_film = json.loads((folder.parent / 'test_per_film.json').read_text())
     pngs = sorted(folder.glob('*.png'))
-    assert [p.name for p in pngs] == sorted(f"{Path(f['file']).stem}_0.png"
-                                            for f in per_film['films'])
+    assert [p.name for p in pngs] == sorted(
+        f'{Path(f["file"]).stem}_0.png' for f in per_film['films']
+    )
     visualizer = overlay_visualizer()
     for film in per_film['films']:
-        overlay = cv2.imread(str(folder / f"{Path(film['file']).stem}_0.png"))
+        overlay = cv2.imread(str(folder / f'{Path(film["file"]).stem}_0.png'))
         image = load_film(synthetic_root / 'test' / 'images' / film['file'])
         points = np.array(film['keypoints'], float)
-        expected = visualizer.draw_hip_geometry(image, points[:, :2], points[:, 2],
-                                                label=f"{film['file']} (prediction)")
+        expected = visualizer.draw_hip_geometry(
+            image, points[:, :2], points[:, 2], label=f'{film["file"]} (prediction)'
+        )
         assert overlay.shape == expected.shape
         # the same drawing: the JSON's points are rounded to 0.01 px (records.DIGITS), which
         # moves a line's end to the next whole pixel now and then (OpenCV draws between
@@ -127,6 +156,7 @@ def test_show_dir_writes_hip_overlays_of_the_final_points(trained_cascade, synth
 def test_tensorboard_logs_scalars_and_validation_overlays(trained):
     """The `trained` fixture trains with --vis-backend tensorboard."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     _, work_dir, _ = trained
     events = sorted(work_dir.glob('*/vis_data/events.out.tfevents.*'))
     assert events, f'no TensorBoard event file under {work_dir}'

@@ -1,8 +1,10 @@
 #!/usr/bin/env python
-"""`hip-report` from a checkout: runs hip_mmpose/tools/analyze_results.py (`--help` for its options).
+"""`hip-report` from a checkout: runs hip_mmpose/tools/analyze_results.py.
+`--help` lists its options.
 
 Works from any directory; the checkout's hip_mmpose comes first on the path.
 """
+
 import sys
 from pathlib import Path
 

@@ -9,6 +9,7 @@ README's figures: 2 threads), once as a bare forward and once with flip test as
 evaluation runs it. Training throughput runs real train steps (forward, loss,
 backward, AdamW) on synthetic films through the config's own training pipeline.
 """
+
 import argparse
 import sys
 import tempfile
@@ -16,7 +17,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import hip_mmpose  # noqa: E402,F401
 import torch  # noqa: E402
 from mmengine.analysis import get_model_complexity_info  # noqa: E402
 from mmengine.config import Config  # noqa: E402
@@ -25,6 +25,7 @@ from mmengine.optim import build_optim_wrapper  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmpose.registry import DATASETS, MODELS  # noqa: E402
 
+import hip_mmpose  # noqa: E402,F401
 from hip_mmpose.data_tools.csv_to_coco import convert_dataset  # noqa: E402
 from hip_mmpose.data_tools.synthetic import write_synthetic_dataset  # noqa: E402
 
@@ -46,8 +47,9 @@ def benchmark(config_path, data_root, threads=2, repeats=5, train_steps=3, batch
     params = sum(p.numel() for p in model.parameters()) / 1e6
     model.eval()
     # (inputs, data_samples=None) runs the estimator in 'tensor' mode: backbone + head
-    info = get_model_complexity_info(model, inputs=(torch.zeros(1, 3, input_h, input_w), None),
-                                     show_table=False, show_arch=False)
+    info = get_model_complexity_info(
+        model, inputs=(torch.zeros(1, 3, input_h, input_w), None), show_table=False, show_arch=False
+    )
     gflops = info['flops'] / 1e9
 
     val_cfg = cfg.val_dataloader.dataset.copy()
@@ -68,14 +70,22 @@ def benchmark(config_path, data_root, threads=2, repeats=5, train_steps=3, batch
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     samples = [train_set[i % len(train_set)] for i in range(bs)]
     step_s = _timed(lambda: model.train_step(pseudo_collate(samples), optim), train_steps)
-    return dict(config=Path(config_path).name, input=f'{input_w}x{input_h}',
-                params_M=params, gflops=gflops, forward_ms=forward_ms,
-                predict_flip_ms=predict_ms, train_img_s=bs / step_s, batch=bs)
+    return dict(
+        config=Path(config_path).name,
+        input=f'{input_w}x{input_h}',
+        params_M=params,
+        gflops=gflops,
+        forward_ms=forward_ms,
+        predict_flip_ms=predict_ms,
+        train_img_s=bs / step_s,
+        batch=bs,
+    )
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('configs', nargs='+')
     parser.add_argument('--threads', type=int, default=2, help='CPU threads (default 2)')
     parser.add_argument('--repeats', type=int, default=5, help='timed inference runs')
@@ -89,16 +99,23 @@ def main(argv=None):
         write_synthetic_dataset(data_root, dict(train=8, val=2), size=(1024, 768), seed=0)
         convert_dataset(data_root, data_root / 'coco', progress=False)
         for config in args.configs:
-            rows.append(benchmark(config, data_root, args.threads, args.repeats,
-                                  args.train_steps, args.batch_size))
-    header = ('| config | input | params (M) | GFLOPs | CPU forward ms | CPU predict+flip ms '
-              '| train img/s (batch) |')
+            rows.append(
+                benchmark(
+                    config, data_root, args.threads, args.repeats, args.train_steps, args.batch_size
+                )
+            )
+    header = (
+        '| config | input | params (M) | GFLOPs | CPU forward ms | CPU predict+flip ms '
+        '| train img/s (batch) |'
+    )
     print(f'\nCPU: {torch.get_num_threads()} threads, torch {torch.__version__}\n')
     print(header + '\n|' + '---|' * 7)
     for r in rows:
-        print(f"| {r['config']} | {r['input']} | {r['params_M']:.2f} | {r['gflops']:.2f} | "
-              f"{r['forward_ms']:.0f} | {r['predict_flip_ms']:.0f} | "
-              f"{r['train_img_s']:.1f} ({r['batch']}) |")
+        print(
+            f'| {r["config"]} | {r["input"]} | {r["params_M"]:.2f} | {r["gflops"]:.2f} | '
+            f'{r["forward_ms"]:.0f} | {r["predict_flip_ms"]:.0f} | '
+            f'{r["train_img_s"]:.1f} ({r["batch"]}) |'
+        )
     return rows
 
 

@@ -14,6 +14,7 @@ Example:
     python tools/benchmark_onnx.py work_dirs/accuracy-hip_effv2_cbam_cpu/best_cascade.pth \
         hip.onnx ../shared/hip-xray/test/images --threads 2
 """
+
 import argparse
 import json
 import os
@@ -27,10 +28,20 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 #: top-level packages of each way of measuring (their dependencies are added)
-RUNTIME_PACKAGES = ('onnxruntime', 'numpy', 'opencv-python', 'opencv-python-headless',
-                    'Pillow')
-STACK_PACKAGES = ('torch', 'torchvision', 'mmengine', 'mmcv-lite', 'mmcv', 'mmpose', 'mmdet',
-                  'mmpretrain', 'numpy', 'opencv-python', 'Pillow')
+RUNTIME_PACKAGES = ('onnxruntime', 'numpy', 'opencv-python', 'opencv-python-headless', 'Pillow')
+STACK_PACKAGES = (
+    'torch',
+    'torchvision',
+    'mmengine',
+    'mmcv-lite',
+    'mmcv',
+    'mmpose',
+    'mmdet',
+    'mmpretrain',
+    'numpy',
+    'opencv-python',
+    'Pillow',
+)
 #: made unimportable in the ONNX worker
 BLOCKED = ('torch', 'torchvision', 'mmengine', 'mmcv', 'mmpose', 'mmpretrain', 'mmdet')
 
@@ -46,6 +57,7 @@ def install_size(roots) -> dict:
         dict: ``bytes`` in all and ``packages`` ({name: bytes}).
     """
     from importlib import metadata
+
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
@@ -71,18 +83,22 @@ def install_size(roots) -> dict:
     return dict(bytes=sum(sizes.values()), packages=dict(sorted(sizes.items())))
 
 
-def _worker(kind: str, model: str, films: str, threads: int, batch_size: int,
-            flip: bool) -> dict:
+def _worker(kind: str, model: str, films: str, threads: int, batch_size: int, flip: bool) -> dict:
     """Time one path in this process; the result as a dict (printed as JSON)."""
-    from hip_mmpose.film_io import list_films, read_film
+    from hip_mmpose.utils.film_io import list_films, read_film
+
     if kind == 'onnx':
         from hip_mmpose.runtime import OnnxHipInferencer
-        inferencer = OnnxHipInferencer(model, flip_test=flip, batch_size=batch_size,
-                                       threads=threads)
+
+        inferencer = OnnxHipInferencer(
+            model, flip_test=flip, batch_size=batch_size, threads=threads
+        )
         version = 'onnxruntime ' + __import__('onnxruntime').__version__
     else:
         import torch
+
         from hip_mmpose.apis import HipInferencer
+
         torch.set_num_threads(threads)
         inferencer = HipInferencer(model, device='cpu', flip_test=flip, batch_size=batch_size)
         version = 'torch ' + torch.__version__
@@ -95,16 +111,33 @@ def _worker(kind: str, model: str, films: str, threads: int, batch_size: int,
     results = inferencer.predict_arrays(arrays)
     measure_s = time.perf_counter() - start
     ai = [[r['acetabular_index'][h] for h in sorted(r['acetabular_index'])] for r in results]
-    return dict(kind=kind, version=version, films=len(results),
-                s_per_film=measure_s / len(results), read_s_per_film=read_s / len(results),
-                peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                torch_loaded='torch' in sys.modules and sys.modules['torch'] is not None,
-                keypoints=[[k[:2] for k in r['keypoints']] for r in results], ai=ai)
+    return dict(
+        kind=kind,
+        version=version,
+        films=len(results),
+        s_per_film=measure_s / len(results),
+        read_s_per_film=read_s / len(results),
+        peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        torch_loaded='torch' in sys.modules and sys.modules['torch'] is not None,
+        keypoints=[[k[:2] for k in r['keypoints']] for r in results],
+        ai=ai,
+    )
 
 
 def _run_worker(python: str, kind: str, checkpoint: str, onnx_file: str, args) -> dict:
-    command = [python, __file__, '--worker', kind, checkpoint, onnx_file, args.films,
-               '--threads', str(args.threads), '--batch-size', str(args.batch_size)]
+    command = [
+        python,
+        __file__,
+        '--worker',
+        kind,
+        checkpoint,
+        onnx_file,
+        args.films,
+        '--threads',
+        str(args.threads),
+        '--batch-size',
+        str(args.batch_size),
+    ]
     if args.no_flip:
         command.append('--no-flip')
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
@@ -115,9 +148,11 @@ def _run_worker(python: str, kind: str, checkpoint: str, onnx_file: str, args) -
 
 
 def _sizes_in(python: str, roots) -> dict:
-    code = (f'import sys, json; sys.path.insert(0, {str(REPO)!r}); '
-            f'from tools.benchmark_onnx import install_size; '
-            f'print(json.dumps(install_size({list(roots)!r})))')
+    code = (
+        f'import sys, json; sys.path.insert(0, {str(REPO)!r}); '
+        f'from tools.benchmark_onnx import install_size; '
+        f'print(json.dumps(install_size({list(roots)!r})))'
+    )
     proc = subprocess.run([python, '-c', code], capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f'error: {python}: {proc.stderr[-2000:]}')
@@ -125,17 +160,20 @@ def _sizes_in(python: str, roots) -> dict:
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('checkpoint', help='a published model or a run\'s best_cascade.pth')
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument('checkpoint', help="a published model or a run's best_cascade.pth")
     parser.add_argument('onnx', help='its export (tools/export_onnx.py)')
     parser.add_argument('films', help='folder of films')
     parser.add_argument('--threads', type=int, default=2, help='CPU threads (default 2)')
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--no-flip', action='store_true')
-    parser.add_argument('--runtime-python',
-                        help='interpreter for the ONNX run (e.g. a venv with only the '
-                             'runtime\'s packages); default: this one, torch blocked')
+    parser.add_argument(
+        '--runtime-python',
+        help='interpreter for the ONNX run (e.g. a venv with only the '
+        "runtime's packages); default: this one, torch blocked",
+    )
     parser.add_argument('--worker', choices=('torch', 'onnx'), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -143,34 +181,46 @@ def main(argv=None) -> dict:
             for name in BLOCKED:
                 sys.modules[name] = None  # any import of them fails
         model = args.onnx if args.worker == 'onnx' else args.checkpoint
-        result = _worker(args.worker, model, args.films, args.threads, args.batch_size,
-                         not args.no_flip)
+        result = _worker(
+            args.worker, model, args.films, args.threads, args.batch_size, not args.no_flip
+        )
         print(json.dumps(result))
         return result
     import numpy as np
+
     runtime_python = args.runtime_python or sys.executable
     torch_run = _run_worker(sys.executable, 'torch', args.checkpoint, args.onnx, args)
     onnx_run = _run_worker(runtime_python, 'onnx', args.checkpoint, args.onnx, args)
     points_t, points_o = (np.array(r['keypoints'], float) for r in (torch_run, onnx_run))
     n = torch_run['films']
-    print(f'{n} films, both stages, flip test {"off" if args.no_flip else "on"}, '
-          f'batch {args.batch_size}, {args.threads} threads, load {os.getloadavg()[0]:.2f}')
+    print(
+        f'{n} films, both stages, flip test {"off" if args.no_flip else "on"}, '
+        f'batch {args.batch_size}, {args.threads} threads, load {os.getloadavg()[0]:.2f}'
+    )
     for run in (torch_run, onnx_run):
-        print(f'{run["kind"]:>5} ({run["version"]}): {run["s_per_film"]:.3f} s per film '
-              f'(with reading the files {run["s_per_film"] + run["read_s_per_film"]:.3f}), '
-              f'peak memory {run["peak_mb"]:.0f} MB, torch loaded: {run["torch_loaded"]}')
-    print(f'onnxruntime is {torch_run["s_per_film"] / onnx_run["s_per_film"]:.2f}x faster; '
-          f'points differ by at most {abs(points_t - points_o).max():.3f} px (rounded to '
-          '0.01 in the records)')
+        print(
+            f'{run["kind"]:>5} ({run["version"]}): {run["s_per_film"]:.3f} s per film '
+            f'(with reading the files {run["s_per_film"] + run["read_s_per_film"]:.3f}), '
+            f'peak memory {run["peak_mb"]:.0f} MB, torch loaded: {run["torch_loaded"]}'
+        )
+    print(
+        f'onnxruntime is {torch_run["s_per_film"] / onnx_run["s_per_film"]:.2f}x faster; '
+        f'points differ by at most {abs(points_t - points_o).max():.3f} px (rounded to '
+        '0.01 in the records)'
+    )
     stack = install_size(STACK_PACKAGES)
     runtime = _sizes_in(runtime_python, RUNTIME_PACKAGES)
     for name, size in (('training stack', stack), ('runtime', runtime)):
         top = sorted(size['packages'].items(), key=lambda kv: -kv[1])[:6]
-        print(f'install size, {name}: {size["bytes"] / 2**20:.0f} MB in '
-              f'{len(size["packages"])} packages (largest: '
-              + ', '.join(f'{k} {v / 2**20:.0f}' for k, v in top) + ')')
-    return dict(torch=torch_run, onnx=onnx_run, stack_bytes=stack['bytes'],
-                runtime_bytes=runtime['bytes'])
+        print(
+            f'install size, {name}: {size["bytes"] / 2**20:.0f} MB in '
+            f'{len(size["packages"])} packages (largest: '
+            + ', '.join(f'{k} {v / 2**20:.0f}' for k, v in top)
+            + ')'
+        )
+    return dict(
+        torch=torch_run, onnx=onnx_run, stack_bytes=stack['bytes'], runtime_bytes=runtime['bytes']
+    )
 
 
 if __name__ == '__main__':

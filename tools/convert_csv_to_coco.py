@@ -1,8 +1,10 @@
 #!/usr/bin/env python
-"""`hip-convert` from a checkout: runs hip_mmpose/tools/convert_csv_to_coco.py (`--help` for its options).
+"""`hip-convert` from a checkout: runs hip_mmpose/tools/convert_csv_to_coco.py.
+`--help` lists its options.
 
 Works from any directory; the checkout's hip_mmpose comes first on the path.
 """
+
 import sys
 from pathlib import Path
 

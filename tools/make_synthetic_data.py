@@ -1,8 +1,10 @@
 #!/usr/bin/env python
-"""`hip-synthetic` from a checkout: runs hip_mmpose/tools/make_synthetic_data.py (`--help` for its options).
+"""`hip-synthetic` from a checkout: runs hip_mmpose/tools/make_synthetic_data.py.
+`--help` lists its options.
 
 Works from any directory; the checkout's hip_mmpose comes first on the path.
 """
+
 import sys
 from pathlib import Path
 

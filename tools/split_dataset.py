@@ -1,8 +1,10 @@
 #!/usr/bin/env python
-"""`hip-split` from a checkout: runs hip_mmpose/tools/split_dataset.py (`--help` for its options).
+"""`hip-split` from a checkout: runs hip_mmpose/tools/split_dataset.py.
+`--help` lists its options.
 
 Works from any directory; the checkout's hip_mmpose comes first on the path.
 """
+
 import sys
 from pathlib import Path
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env python
-"""`hip-test` from a checkout: runs hip_mmpose/tools/test.py (`--help` for its options).
+"""`hip-test` from a checkout: runs hip_mmpose/tools/test.py.
+`--help` lists its options.
 
 Works from any directory; the checkout's hip_mmpose comes first on the path.
 """
+
 import sys
 from pathlib import Path
 

@@ -9,16 +9,18 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
     # MMPose's hook reads films through the project's reader (DICOM, 16-bit windowed):
-    # hip_mmpose.visualizer.FilmFileBackend
-    visualization=dict(backend_args=dict(backend='hip_film')))
+    # hip_mmpose.visualization.local_visualizer.FilmFileBackend
+    visualization=dict(backend_args=dict(backend='hip_film')),
+)
 
 # MMPose names its visualizer 'visualizer'; MMEngine then hands every later Runner of
 # the same process (k-fold, tests) the first run's visualizer, and their logs land in
 # the first run's folder. Without a name each run gets its own (the experiment name).
-# HipPoseVisualizer (hip_mmpose/visualizer.py) is MMPose's PoseLocalVisualizer
+# HipPoseVisualizer (hip_mmpose/visualization/local_visualizer.py) is MMPose's PoseLocalVisualizer
 # drawing the hip lines, AI and grade; MMPose's PoseVisualizationHook
 # (default_hooks.visualization, off unless --show/--show-dir/--vis-backend tensorboard)
 # draws with it. TensorBoard: tools/train.py --vis-backend tensorboard, or add
 # dict(type='TensorboardVisBackend') to vis_backends.
-visualizer = dict(_delete_=True, type='HipPoseVisualizer',
-                  vis_backends=[dict(type='LocalVisBackend')])
+visualizer = dict(
+    _delete_=True, type='HipPoseVisualizer', vis_backends=[dict(type='LocalVisBackend')]
+)

@@ -13,20 +13,48 @@ data_root = 'data/hip-xray/'
 dataset_type = 'HipXrayDataset'
 
 train_dataloader = dict(
-    batch_size=16, num_workers=2, persistent_workers=True,
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type=dataset_type, data_root=data_root, ann_file='coco/train.json',
-                 data_prefix=dict(img='train/images/'), pipeline=[]))
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='coco/train.json',
+        data_prefix=dict(img='train/images/'),
+        pipeline=[],
+    ),
+)
 val_dataloader = dict(
-    batch_size=16, num_workers=2, persistent_workers=True, drop_last=False,
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(type=dataset_type, data_root=data_root, ann_file='coco/val.json',
-                 data_prefix=dict(img='val/images/'), test_mode=True, pipeline=[]))
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='coco/val.json',
+        data_prefix=dict(img='val/images/'),
+        test_mode=True,
+        pipeline=[],
+    ),
+)
 test_dataloader = dict(
-    batch_size=16, num_workers=2, persistent_workers=True, drop_last=False,
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(type=dataset_type, data_root=data_root, ann_file='coco/test.json',
-                 data_prefix=dict(img='test/images/'), test_mode=True, pipeline=[]))
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='coco/test.json',
+        data_prefix=dict(img='test/images/'),
+        test_mode=True,
+        pipeline=[],
+    ),
+)
 
 # Landmark error, AI agreement and IHDI grading in film pixels (HipMetric); the
 # per-film results go to <work_dir>/<timestamp>/{val,test}_per_film.json|csv.

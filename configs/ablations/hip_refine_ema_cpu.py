@@ -6,5 +6,12 @@
 _base_ = ['../hip_effv2_cbam_cpu.py']
 film_stage = dict(config='../hip_effv2_cbam_film_cpu.py')
 custom_hooks = _base_.custom_hooks + [  # MMPose's runtime's hooks, then the average
-    dict(type='EMAHook', ema_type='ExponentialMovingAverage', momentum=0.004,
-         update_buffers=True, begin_epoch=8, priority=49)]
+    dict(
+        type='EMAHook',
+        ema_type='ExponentialMovingAverage',
+        momentum=0.004,
+        update_buffers=True,
+        begin_epoch=8,
+        priority=49,
+    )
+]

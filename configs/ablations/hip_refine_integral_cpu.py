@@ -5,12 +5,25 @@
 # all-zero map, which the codec's normalising turns into NaN.)
 _base_ = ['../hip_effv2_cbam_cpu.py']
 film_stage = dict(config='../hip_effv2_cbam_film_cpu.py')
-codec = dict(type='IntegralRegressionLabel', input_size=(192, 192),
-             heatmap_size=(48, 48), sigma=2.0, normalize=True)
-model = dict(head=dict(
-    _delete_=True, type='IntegralRegressionHead', in_channels=64,
-    in_featuremap_size=(48, 48), num_joints=6, deconv_out_channels=None,
-    deconv_kernel_sizes=None, loss=dict(type='SmoothL1Loss', use_target_weight=True),
-    decoder=codec))
+codec = dict(
+    type='IntegralRegressionLabel',
+    input_size=(192, 192),
+    heatmap_size=(48, 48),
+    sigma=2.0,
+    normalize=True,
+)
+model = dict(
+    head=dict(
+        _delete_=True,
+        type='IntegralRegressionHead',
+        in_channels=64,
+        in_featuremap_size=(48, 48),
+        num_joints=6,
+        deconv_out_channels=None,
+        deconv_kernel_sizes=None,
+        loss=dict(type='SmoothL1Loss', use_target_weight=True),
+        decoder=codec,
+    )
+)
 _base_.train_pipeline[6].encoder = codec
 train_dataloader = dict(dataset=dict(pipeline=_base_.train_pipeline))

@@ -3,6 +3,13 @@
 # the predicted acetabular line (roof edge minus triradiate) with the true one
 # (AcetabularLineLoss), so errors that turn the line cost more than a shared shift.
 _base_ = ['./hip_refine_integral_cpu.py']
-model = dict(head=dict(loss=dict(
-    _delete_=True, type='AcetabularLineLoss', line_weight=1.0,
-    point_loss=dict(type='SmoothL1Loss', use_target_weight=True))))
+model = dict(
+    head=dict(
+        loss=dict(
+            _delete_=True,
+            type='AcetabularLineLoss',
+            line_weight=1.0,
+            point_loss=dict(type='SmoothL1Loss', use_target_weight=True),
+        )
+    )
+)

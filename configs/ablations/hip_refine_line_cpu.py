@@ -6,6 +6,10 @@
 # first); line_weight 1: at its start it is about the heatmap loss (~2e-3).
 _base_ = ['../hip_effv2_cbam_cpu.py']
 film_stage = dict(config='../hip_effv2_cbam_film_cpu.py')
-model = dict(head=dict(
-    type='HeatmapLineHead', beta=20.0,
-    line_loss=dict(type='AcetabularLineLoss', point_weight=0.0, line_weight=1.0)))
+model = dict(
+    head=dict(
+        type='HeatmapLineHead',
+        beta=20.0,
+        line_loss=dict(type='AcetabularLineLoss', point_weight=0.0, line_weight=1.0),
+    )
+)

@@ -3,5 +3,4 @@
 # measured better on val; README, "Loss and weight averaging").
 _base_ = ['../hip_effv2_cbam_cpu.py']
 film_stage = dict(config='../hip_effv2_cbam_film_cpu.py')
-model = dict(head=dict(loss=dict(_delete_=True, type='KeypointMSELoss',
-                                 use_target_weight=True)))
+model = dict(head=dict(loss=dict(_delete_=True, type='KeypointMSELoss', use_target_weight=True)))

@@ -5,5 +5,4 @@
 # better than 64 channels (README, "Heatmap width and head width").
 _base_ = ['../hip_effv2_cbam_cpu.py']
 film_stage = dict(config='../hip_effv2_cbam_film_cpu.py')
-model = dict(backbone=dict(fuse_channels=128),
-             head=dict(in_channels=128, conv_out_channels=(128,)))
+model = dict(backbone=dict(fuse_channels=128), head=dict(in_channels=128, conv_out_channels=(128,)))

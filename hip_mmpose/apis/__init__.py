@@ -4,11 +4,21 @@ films (:class:`HipInferencer`), read and publish model files (:mod:`.model_files
 Needs the training stack (torch, MMEngine, MMPose); ``import hip_mmpose`` alone does
 not import this package, so the torch-free modules work without it.
 """
+
 from .inferencer import HipInferencer
-from .model_files import (PUBLISHED_FORMAT, load_pose_models, publish_checkpoint,
-                          read_published)
+from .model_files import PUBLISHED_FORMAT, load_pose_models, publish_checkpoint, read_published
 from .run import TestResult, TrainResult, test, train
 from .run_config import build_config
 
-__all__ = ['HipInferencer', 'load_pose_models', 'publish_checkpoint', 'read_published',
-           'PUBLISHED_FORMAT', 'build_config', 'train', 'test', 'TrainResult', 'TestResult']
+__all__ = [
+    'HipInferencer',
+    'load_pose_models',
+    'publish_checkpoint',
+    'read_published',
+    'PUBLISHED_FORMAT',
+    'build_config',
+    'train',
+    'test',
+    'TrainResult',
+    'TestResult',
+]

@@ -16,7 +16,7 @@ Runner; this module runs them in order under one work dir::
 
 The refining stage's validation and test crops come from the first stage's points
 on the same films, handed over as the per-film JSON that :class:`HipMetric` writes
-(:mod:`hip_mmpose.records`), read back by :class:`HipRefineDataset`.
+(:mod:`hip_mmpose.utils.records`), read back by :class:`HipRefineDataset`.
 
 A second optional entry, ``calibration = dict(split='train', grade_split='val')``,
 measures the refining stage's mean error per hip side and point on the training
@@ -25,6 +25,7 @@ it (:class:`~hip_mmpose.models.HipTopdownPoseEstimator`); with ``grade_split`` i
 then fits where the model's IHDI grade is decided on the val films
 (:func:`hip_mmpose.geometry.fit_p_line_shift`) and stores that too.
 """
+
 from __future__ import annotations
 
 import copy
@@ -36,57 +37,22 @@ from pathlib import Path
 
 from mmengine.config import Config
 
-from hip_mmpose.apis.model_files import PUBLISHED_FORMAT, load_weights, save_published
-from hip_mmpose.apis.run_config import (SPLIT_LOADERS, merge_options, set_data_paths,
-                                        use_split_for_test)
-from hip_mmpose.atomic import write_atomic
-from hip_mmpose.records import per_film_paths
+from hip_mmpose.apis.model_files import load_weights, save_published
+from hip_mmpose.apis.run_config import (
+    SPLIT_LOADERS,
+    merge_options,
+    set_data_paths,
+    use_split_for_test,
+)
+from hip_mmpose.apis.stages import FILM, HIP, STAGES, film_stage_config
+from hip_mmpose.utils.atomic import write_atomic
+from hip_mmpose.utils.records import per_film_paths
 
-FILM, HIP = 'film', 'hip'
-STAGES = (FILM, HIP)
 CASCADE_FILE = 'best_cascade.pth'
 STATE_FILE = 'cascade_state.json'
 
 
-def is_cascade(cfg: Config) -> bool:
-    """Whether ``cfg`` is a two-stage (cascade) config.
-
-    Args:
-        cfg (Config): a loaded config.
-
-    Returns:
-        bool: True when it sets ``film_stage`` (to something other than None).
-    """
-    return cfg.get('film_stage') is not None
-
-
-def film_stage_config(cfg: Config) -> Config:
-    """The whole-film stage's config of a cascade config (its overrides applied).
-
-    ``cfg.film_stage`` is a config path, or ``dict(config=path, cfg_options=...)``;
-    a relative path is taken from the folder of ``cfg``'s file.
-
-    Args:
-        cfg (Config): a cascade config.
-
-    Returns:
-        Config: the whole-film stage's config, ``cfg_options`` merged in.
-
-    Raises:
-        FileNotFoundError: the whole-film stage's config does not exist.
-    """
-    entry = cfg.film_stage
-    path = entry['config'] if isinstance(entry, dict) else entry
-    base = osp.dirname(cfg.filename) if cfg.filename else os.getcwd()
-    path = osp.normpath(osp.join(base, path))
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{cfg.filename}: film_stage config {path} does not exist')
-    film = Config.fromfile(path)
-    return merge_options(film, (entry.get('cfg_options') if isinstance(entry, dict) else None))
-
-
-def stage_configs(cfg: Config, work_dir: str, data_root=None, ann_root=None,
-                  prepare=None) -> dict:
+def stage_configs(cfg: Config, work_dir: str, data_root=None, ann_root=None, prepare=None) -> dict:
     """The two stages' configs with work dirs and data paths set.
 
     Args:
@@ -118,15 +84,18 @@ def stage_configs(cfg: Config, work_dir: str, data_root=None, ann_root=None,
 # --------------------------------------------------------------------- running
 def _runner(cfg: Config, tag: str):
     from mmengine.runner import Runner
+
     # a unique experiment name: two Runners of one process started in the same
     # second would otherwise share MMEngine's logger (and HipMetric's dump folder)
-    cfg.experiment_name = (f'{tag}_{time.strftime("%Y%m%d_%H%M%S")}_{os.getpid()}_'
-                           f'{time.time_ns() % 10**6}')
+    cfg.experiment_name = (
+        f'{tag}_{time.strftime("%Y%m%d_%H%M%S")}_{os.getpid()}_{time.time_ns() % 10**6}'
+    )
     return Runner.from_cfg(cfg)
 
 
 def _barrier():
     import torch.distributed as dist
+
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
 
@@ -215,9 +184,16 @@ class CascadeState:
         write_atomic(self.path, json.dumps(self.data, indent=1))
 
 
-def train_cascade(cfg: Config, work_dir: str, resume: bool = False, data_root=None,
-                  ann_root=None, prepare=None, validate: bool = True,
-                  log=print) -> str:
+def train_cascade(
+    cfg: Config,
+    work_dir: str,
+    resume: bool = False,
+    data_root=None,
+    ann_root=None,
+    prepare=None,
+    validate: bool = True,
+    log=print,
+) -> str:
     """Train both stages, one Runner each; return the path of ``best_cascade.pth``.
 
     Args:
@@ -252,15 +228,18 @@ def train_cascade(cfg: Config, work_dir: str, resume: bool = False, data_root=No
         film = stages[FILM]
         if resume and (Path(film.work_dir) / 'last_checkpoint').is_file():
             film.resume, film.load_from = True, None
-        log(f'== stage 1/2: whole film ({osp.basename(cfg.film_stage["config"])}) '
-            f'-> {film.work_dir}')
+        log(
+            f'== stage 1/2: whole film ({osp.basename(cfg.film_stage["config"])}) '
+            f'-> {film.work_dir}'
+        )
         _runner(film, FILM).train()
         _barrier()
         film_done = dict(checkpoint=best_checkpoint(film.work_dir))
         if validate:
             # the first stage's points on the val films crop the refining stage's val hips
-            _, points = predict_split(film, load_weights(film_done['checkpoint']), 'val',
-                                      f'{FILM}_val')
+            _, points = predict_split(
+                film, load_weights(film_done['checkpoint']), 'val', f'{FILM}_val'
+            )
             film_done['val_points'] = points
         state.mark(FILM, **film_done)
     else:
@@ -279,12 +258,18 @@ def train_cascade(cfg: Config, work_dir: str, resume: bool = False, data_root=No
     film_weights, hip_weights = load_weights(film_done['checkpoint']), load_weights(hip_best)
     hip_done = dict(checkpoint=hip_best)
     if cfg.get('calibration'):
-        hip_done['calibration'] = calibrate(stages, film_weights, hip_weights,
-                                            cfg.calibration, film_done.get('val_points'), log)
+        hip_done['calibration'] = calibrate(
+            stages, film_weights, hip_weights, cfg.calibration, film_done.get('val_points'), log
+        )
     state.mark(HIP, **hip_done)
     out = osp.join(work_dir, CASCADE_FILE)
-    save_published(out, [(FILM, stages[FILM], film_weights, film_done['checkpoint']),
-                         (HIP, hip, hip_weights, hip_best)])
+    save_published(
+        out,
+        [
+            (FILM, stages[FILM], film_weights, film_done['checkpoint']),
+            (HIP, hip, hip_weights, hip_best),
+        ],
+    )
     log(f'both stages: {out}')
     return out
 
@@ -294,22 +279,31 @@ def _crop_padding(hip_cfg: Config) -> float:
     MMPose builds it (so its default, 1.25, where the config leaves it out)."""
     from mmengine.registry import init_default_scope
     from mmpose.registry import TRANSFORMS
+
     init_default_scope(hip_cfg.get('default_scope', 'mmpose'))
     for step in hip_cfg.test_dataloader['dataset']['pipeline']:
         if step.get('type') == 'GetBBoxCenterScale':
             return float(TRANSFORMS.build(step).padding)
-    raise ValueError(f'{hip_cfg.filename}: the refining stage\'s test pipeline has no '
-                     'GetBBoxCenterScale, so its crops\' scale is unknown')
+    raise ValueError(
+        f"{hip_cfg.filename}: the refining stage's test pipeline has no "
+        "GetBBoxCenterScale, so its crops' scale is unknown"
+    )
 
 
-def calibrate(stages: dict, film_weights: dict, hip_weights: dict, calibration: dict,
-              val_points: str | None = None, log=print) -> dict:
+def calibrate(
+    stages: dict,
+    film_weights: dict,
+    hip_weights: dict,
+    calibration: dict,
+    val_points: str | None = None,
+    log=print,
+) -> dict:
     """Measure the refining stage's mean error per hip side and point on a split
     (the training films) and store it in ``hip_weights['keypoint_offsets']``.
 
     The whole-film stage finds the split's points, the refining stage refines the
     hips around them (as at test time), and
-    :func:`hip_mmpose.hip_crops.fit_hip_offsets` measures what is left per point;
+    :func:`hip_mmpose.utils.hip_crops.fit_hip_offsets` measures what is left per point;
     :class:`HipTopdownPoseEstimator` subtracts it from then on. With ``val_points``
     the val split is measured without and with the offsets, for the log; with
     ``calibration['grade_split'] == 'val'`` as well, the grade's P-line shift is fitted
@@ -342,48 +336,67 @@ def calibrate(stages: dict, film_weights: dict, hip_weights: dict, calibration: 
     import numpy as np
     import torch
 
-    from hip_mmpose import geometry, records
-    from hip_mmpose.hip_crops import crop_sides, fit_hip_offsets
+    from hip_mmpose import geometry
+    from hip_mmpose.utils import records
+    from hip_mmpose.utils.hip_crops import crop_sides, fit_hip_offsets
+
     hip = stages[HIP]
     if hip.model.get('type') != 'HipTopdownPoseEstimator':
-        raise ValueError(f'{hip.filename}: calibration needs model.type='
-                         f'"HipTopdownPoseEstimator" (got {hip.model.get("type")!r}); set '
-                         'calibration=None to train without it')
+        raise ValueError(
+            f'{hip.filename}: calibration needs model.type='
+            f'"HipTopdownPoseEstimator" (got {hip.model.get("type")!r}); set '
+            'calibration=None to train without it'
+        )
     split = calibration.get('split', 'train')
     if split not in SPLIT_LOADERS:
         raise ValueError(f'calibration split {split!r}: expected one of {sorted(SPLIT_LOADERS)}')
     grade_split = calibration.get('grade_split')
     if grade_split not in (None, 'val'):
-        raise ValueError(f'calibration grade_split {grade_split!r}: expected \'val\' or None')
+        raise ValueError(f"calibration grade_split {grade_split!r}: expected 'val' or None")
     hip_weights['keypoint_offsets'] = torch.zeros(2, geometry.HIP_NUM_KEYPOINTS, 2)
     hip_weights['p_line_shift'] = torch.zeros(())
     log(f'== calibration: both stages on the {split} films, mean error per hip side and point')
     _, film_points = predict_split(stages[FILM], film_weights, split, f'{FILM}_{split}')
-    _, hip_points = predict_split(_use_points(copy.deepcopy(hip), {'test': film_points}),
-                                  hip_weights, split, f'{HIP}_{split}')
+    _, hip_points = predict_split(
+        _use_points(copy.deepcopy(hip), {'test': film_points}), hip_weights, split, f'{HIP}_{split}'
+    )
     refined = records.as_arrays(records.read_json(hip_points)[0])
-    crops = dict(zip(*(records.as_arrays(records.read_json(film_points)[0])[k]
-                       for k in ('file', 'keypoints'))))
+    crops = dict(
+        zip(
+            *(
+                records.as_arrays(records.read_json(film_points)[0])[k]
+                for k in ('file', 'keypoints')
+            )
+        )
+    )
     padding = _crop_padding(hip)
     crop_points = np.stack([crops[f] for f in refined['file']])
-    offsets = fit_hip_offsets(refined['keypoints'], refined['true_keypoints'], crop_points,
-                              padding)
+    offsets = fit_hip_offsets(refined['keypoints'], refined['true_keypoints'], crop_points, padding)
     side = np.median(crop_sides(crop_points, padding)[:, 0])
-    log(f'   {len(refined["file"])} films; offsets (px at a median crop of {side:.0f} px): '
-        f'mean {np.abs(offsets).mean() * side:.2f}, largest {np.abs(offsets).max() * side:.2f}')
-    result = dict(split=split, films=len(refined['file']), offsets=offsets.tolist(),
-                  p_line_shift=0.0)
+    log(
+        f'   {len(refined["file"])} films; offsets (px at a median crop of {side:.0f} px): '
+        f'mean {np.abs(offsets).mean() * side:.2f}, largest {np.abs(offsets).max() * side:.2f}'
+    )
+    result = dict(
+        split=split, films=len(refined['file']), offsets=offsets.tolist(), p_line_shift=0.0
+    )
     val_hip = _use_points(copy.deepcopy(hip), {'test': val_points}) if val_points else None
     if val_hip is not None:  # the offsets are still 0 here
         result['val_before'], _ = predict_split(val_hip, hip_weights, 'val', f'{HIP}_val_raw')
     hip_weights['keypoint_offsets'] = torch.as_tensor(offsets, dtype=torch.float32)
     if val_hip is not None:
-        result['val_after'], val_after = predict_split(val_hip, hip_weights, 'val',
-                                                       f'{HIP}_val_calib')
+        result['val_after'], val_after = predict_split(
+            val_hip, hip_weights, 'val', f'{HIP}_val_calib'
+        )
         keys = ('hip/AI_MAE', 'hip/MRE', 'hip/AI_r', 'hip/IHDI_kappa')
-        log('   val ' + ', '.join(f'{k.split("/")[1]} {result["val_before"].get(k, float("nan")):.3f}'
-                                  f' -> {result["val_after"].get(k, float("nan")):.3f}'
-                                  for k in keys))
+        log(
+            '   val '
+            + ', '.join(
+                f'{k.split("/")[1]} {result["val_before"].get(k, float("nan")):.3f}'
+                f' -> {result["val_after"].get(k, float("nan")):.3f}'
+                for k in keys
+            )
+        )
         if grade_split:
             result['p_line_shift'] = fit_grade_decision(val_after, log)
             hip_weights['p_line_shift'] = torch.tensor(result['p_line_shift'])
@@ -405,8 +418,10 @@ def fit_grade_decision(per_film: str, log=print) -> float:
     """
     import numpy as np
 
-    from hip_mmpose import geometry, records
+    from hip_mmpose import geometry
     from hip_mmpose.evaluation.hip_metric import hip_measures, summarise
+    from hip_mmpose.utils import records
+
     films = records.as_arrays(records.read_json(per_film)[0])
     pred, truth = films['keypoints'], films['true_keypoints']
     try:
@@ -416,16 +431,28 @@ def fit_grade_decision(per_film: str, log=print) -> float:
         return 0.0
     length = float(np.nanmedian(geometry.h_line_lengths(truth)))
     before, after = (summarise(hip_measures(pred, truth, p_line_shift=s)) for s in (0.0, shift))
-    log(f'   grade decision: P-line shift {shift:+.4f} of the H-line ({shift * length:+.1f} px '
+    log(
+        f'   grade decision: P-line shift {shift:+.4f} of the H-line ({shift * length:+.1f} px '
         f'on the median {length:.0f}-px H-line), fitted on {len(pred)} val films\n'
-        '   val ' + ', '.join(f'{k} {before[k]:.3f} -> {after[k]:.3f}' for k in
-                             ('IHDI_bal_acc', 'IHDI_kappa', 'IHDI_ge2_sens', 'IHDI_ge2_spec')))
+        '   val '
+        + ', '.join(
+            f'{k} {before[k]:.3f} -> {after[k]:.3f}'
+            for k in ('IHDI_bal_acc', 'IHDI_kappa', 'IHDI_ge2_sens', 'IHDI_ge2_spec')
+        )
+    )
     return shift
 
 
-def test_cascade(cfg: Config, checkpoint: str, work_dir: str, split: str = 'test',
-                 data_root=None, ann_root=None, prepare=None,
-                 hip_options: dict | None = None) -> dict:
+def test_cascade(
+    cfg: Config,
+    checkpoint: str,
+    work_dir: str,
+    split: str = 'test',
+    data_root=None,
+    ann_root=None,
+    prepare=None,
+    hip_options: dict | None = None,
+) -> dict:
     """Test both stages on ``split``: the first on the whole films, the second on
     the hips around the first stage's points.
 
@@ -446,15 +473,17 @@ def test_cascade(cfg: Config, checkpoint: str, work_dir: str, split: str = 'test
         'per_film': path}``; the ``hip`` metrics are those of the final points.
     """
     from hip_mmpose.apis.model_files import read_published
+
     stages = stage_configs(cfg, work_dir, data_root, ann_root, prepare)
     weights = dict((name, state) for name, _, state in read_published(checkpoint))
     missing = [s for s in STAGES if s not in weights]
     if missing:
-        raise ValueError(f'{checkpoint}: a two-stage config needs both stages\' weights; '
-                         f'missing {missing} (train with this config, or publish its '
-                         f'{CASCADE_FILE})')
-    film_metrics, film_points = predict_split(stages[FILM], weights[FILM], split,
-                                              f'{FILM}_{split}')
+        raise ValueError(
+            f"{checkpoint}: a two-stage config needs both stages' weights; "
+            f'missing {missing} (train with this config, or publish its '
+            f'{CASCADE_FILE})'
+        )
+    film_metrics, film_points = predict_split(stages[FILM], weights[FILM], split, f'{FILM}_{split}')
     merge_options(stages[HIP], hip_options)
     points = film_points
     for i in range(refine_passes(stages[HIP])):

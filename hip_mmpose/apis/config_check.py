@@ -19,6 +19,7 @@ Why: MMEngine's registries build whatever ``type`` names, a dotted ``type`` or a
 ``default_scope``/``_scope_`` imports that module, and ``custom_imports`` imports
 any module; a Python config runs when parsed.
 """
+
 from __future__ import annotations
 
 import ast
@@ -28,15 +29,49 @@ from typing import Any
 SCOPE = 'mmpose'
 ALLOWED_SCOPES = ('mmpose', 'mmpretrain', 'mmengine')
 # Top-level keys of the configs under configs/ (MMEngine Runner + MMPose data/model).
-ALLOWED_TOP_LEVEL_KEYS = frozenset({
-    'auto_scale_lr', 'backend_args', 'codec', 'custom_hooks', 'data_root', 'dataset_type',
-    'default_hooks', 'default_scope', 'env_cfg', 'input_size', 'load_from', 'log_level',
-    'log_processor', 'model', 'optim_wrapper', 'param_scheduler', 'resume', 'test_cfg',
-    'test_dataloader', 'test_evaluator', 'train_cfg', 'train_dataloader', 'train_pipeline',
-    'val_cfg', 'val_dataloader', 'val_evaluator', 'val_pipeline', 'vis_backends',
-    'visualizer', 'work_dir', 'randomness', 'launcher', 'experiment_name',
-    'data_mode', 'metainfo', 'test_pipeline', 'find_unused_parameters', 'model_wrapper_cfg',
-    'max_epochs'})
+ALLOWED_TOP_LEVEL_KEYS = frozenset(
+    {
+        'auto_scale_lr',
+        'backend_args',
+        'codec',
+        'custom_hooks',
+        'data_root',
+        'dataset_type',
+        'default_hooks',
+        'default_scope',
+        'env_cfg',
+        'input_size',
+        'load_from',
+        'log_level',
+        'log_processor',
+        'model',
+        'optim_wrapper',
+        'param_scheduler',
+        'resume',
+        'test_cfg',
+        'test_dataloader',
+        'test_evaluator',
+        'train_cfg',
+        'train_dataloader',
+        'train_pipeline',
+        'val_cfg',
+        'val_dataloader',
+        'val_evaluator',
+        'val_pipeline',
+        'vis_backends',
+        'visualizer',
+        'work_dir',
+        'randomness',
+        'launcher',
+        'experiment_name',
+        'data_mode',
+        'metainfo',
+        'test_pipeline',
+        'find_unused_parameters',
+        'model_wrapper_cfg',
+        'max_epochs',
+    }
+)
 _REGISTRY_MODULES = ('mmengine.registry', 'mmpose.registry', 'mmpretrain.registry')
 _registered: frozenset | None = None
 
@@ -61,8 +96,9 @@ def registered_type_names() -> frozenset:
         return _registered
     import importlib
 
-    import hip_mmpose  # noqa: F401  (hip_mmpose's modules registered)
     from mmengine.registry import Registry
+
+    import hip_mmpose  # noqa: F401  (hip_mmpose's modules registered)
 
     names: set[str] = set()
     seen: set[int] = set()
@@ -99,6 +135,7 @@ def check_config(cfg: dict, source: str = 'config') -> dict:
     Raises:
         ConfigCheckError: the first problem found, naming ``source`` and the key path.
     """
+
     def refuse(path, what):
         raise ConfigCheckError(f'{source}: {path}: {what}')
 
@@ -106,11 +143,13 @@ def check_config(cfg: dict, source: str = 'config') -> dict:
         refuse('(top level)', f'expected a mapping of config keys, got {type(cfg).__name__}')
     for key in cfg:
         if key == 'custom_imports':
-            refuse(key, 'refused: custom_imports would import modules (hip_mmpose imports '
-                        'its own)')
+            refuse(key, 'refused: custom_imports would import modules (hip_mmpose imports its own)')
         if key not in ALLOWED_TOP_LEVEL_KEYS:
-            refuse(key, f'unknown top-level key {key!r} (allowed: '
-                        f'{", ".join(sorted(ALLOWED_TOP_LEVEL_KEYS))})')
+            refuse(
+                key,
+                f'unknown top-level key {key!r} (allowed: '
+                f'{", ".join(sorted(ALLOWED_TOP_LEVEL_KEYS))})',
+            )
     scope = cfg.get('default_scope', SCOPE)
     if scope != SCOPE:
         refuse('default_scope', f'{scope!r} refused: the scope is fixed to {SCOPE!r}')
@@ -125,16 +164,20 @@ def check_config(cfg: dict, source: str = 'config') -> dict:
                     refuse(path or '(top level)', f'key {key!r} is not a string')
                 where = f'{path}.{key}' if path else key
                 if key == 'from_file':
-                    refuse(where, 'refused: MMPose would execute that Python file '
-                                  '(give the metainfo inline)')
+                    refuse(
+                        where,
+                        'refused: MMPose would execute that Python file (give the metainfo inline)',
+                    )
                 elif key in ('metainfo', 'dataset_info') or data_only:
                     visit(item, where, True)
                 elif key == 'type':
                     check_type(item, where)
                 elif key == '_scope_':
                     if item not in ALLOWED_SCOPES:
-                        refuse(where, f'{item!r} refused: a scope must be one of '
-                                      f'{", ".join(ALLOWED_SCOPES)}')
+                        refuse(
+                            where,
+                            f'{item!r} refused: a scope must be one of {", ".join(ALLOWED_SCOPES)}',
+                        )
                 elif key == 'custom_imports':
                     refuse(where, 'refused: custom_imports would import modules')
                 else:
@@ -149,11 +192,17 @@ def check_config(cfg: dict, source: str = 'config') -> dict:
         if not isinstance(name, str):
             refuse(where, f'{name!r} refused: a type must be a registered name (a string)')
         if '.' in name:
-            refuse(where, f'{name!r} refused: a dotted type would import a module; only '
-                          'plain registered names are allowed')
+            refuse(
+                where,
+                f'{name!r} refused: a dotted type would import a module; only '
+                'plain registered names are allowed',
+            )
         if name not in names:
-            refuse(where, f'{name!r} is not a registered type (mmpose, hip_mmpose, '
-                          'mmpretrain and mmengine registries)')
+            refuse(
+                where,
+                f'{name!r} is not a registered type (mmpose, hip_mmpose, '
+                'mmpretrain and mmengine registries)',
+            )
 
     visit(cfg, '')
     checked = json.loads(json.dumps(cfg))  # a copy, plain JSON types only
@@ -176,8 +225,9 @@ def load_published_config(text, source: str = 'published model') -> dict:
         ConfigCheckError: not JSON, or refused by :func:`check_config`.
     """
     if not isinstance(text, str):
-        raise ConfigCheckError(f'{source}: meta.config: expected JSON text, got '
-                               f'{type(text).__name__}')
+        raise ConfigCheckError(
+            f'{source}: meta.config: expected JSON text, got {type(text).__name__}'
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
@@ -206,20 +256,24 @@ def read_config_text(text: str, source: str = 'config text') -> dict:
     try:
         tree = ast.parse(text, mode='exec')
     except SyntaxError as err:
-        raise ConfigCheckError(f'{source}: not a config (syntax error line {err.lineno})') \
-            from None
+        raise ConfigCheckError(f'{source}: not a config (syntax error line {err.lineno})') from None
 
     def refuse(node, what):
-        raise ConfigCheckError(f'{source}: line {getattr(node, "lineno", "?")}: {what} '
-                               'refused (only assignments of plain data are read)')
+        raise ConfigCheckError(
+            f'{source}: line {getattr(node, "lineno", "?")}: {what} '
+            'refused (only assignments of plain data are read)'
+        )
 
     def value(node):
         if isinstance(node, ast.Constant):
             return node.value
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)) \
-                and isinstance(node.operand, ast.Constant) \
-                and isinstance(node.operand.value, (int, float)) \
-                and not isinstance(node.operand.value, bool):
+        if (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, (ast.USub, ast.UAdd))
+            and isinstance(node.operand, ast.Constant)
+            and isinstance(node.operand.value, (int, float))
+            and not isinstance(node.operand.value, bool)
+        ):
             return -node.operand.value if isinstance(node.op, ast.USub) else node.operand.value
         if isinstance(node, ast.List):
             return [value(n) for n in node.elts]
@@ -229,16 +283,23 @@ def read_config_text(text: str, source: str = 'config text') -> dict:
             if any(k is None for k in node.keys):
                 refuse(node, '** in a dict')
             return {value(k): value(v) for k, v in zip(node.keys, node.values)}
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                and node.func.id == 'dict' and not node.args \
-                and all(kw.arg is not None for kw in node.keywords):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == 'dict'
+            and not node.args
+            and all(kw.arg is not None for kw in node.keywords)
+        ):
             return {kw.arg: value(kw.value) for kw in node.keywords}
         refuse(node, f'{type(node).__name__} ({ast.unparse(node)[:60]!r})')
 
     result = {}
     for stmt in tree.body:
-        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                and isinstance(stmt.targets[0], ast.Name)):
+        if not (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
             refuse(stmt, f'statement {ast.unparse(stmt)[:60]!r}')
         result[stmt.targets[0].id] = value(stmt.value)
     return result
@@ -300,10 +361,13 @@ def published_config(cfg: dict, source: str = 'config') -> dict:
         modules = imports.get('imports', []) if isinstance(imports, dict) else None
         modules = [modules] if isinstance(modules, str) else modules
         if not isinstance(modules, (list, tuple)) or not all(
-                isinstance(m, str) and (m == 'hip_mmpose' or m.startswith('hip_mmpose.'))
-                for m in modules):
-            raise ConfigCheckError(f'{source}: custom_imports: {imports!r} refused (only '
-                                   'hip_mmpose modules may be named)')
+            isinstance(m, str) and (m == 'hip_mmpose' or m.startswith('hip_mmpose.'))
+            for m in modules
+        ):
+            raise ConfigCheckError(
+                f'{source}: custom_imports: {imports!r} refused (only '
+                'hip_mmpose modules may be named)'
+            )
     return check_config(undot_scoped_types(cfg), source)
 
 

@@ -1,4 +1,5 @@
 """HipInferencer: keypoints, acetabular indices and IHDI grades for new films."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,7 @@ from mmengine.registry import init_default_scope
 
 from hip_mmpose.apis.cascade import refine_passes
 from hip_mmpose.apis.model_files import load_pose_models
-from hip_mmpose.measuring import HipMeasurer
+from hip_mmpose.runtime.measuring import HipMeasurer
 
 
 class HipInferencer(HipMeasurer):
@@ -30,13 +31,20 @@ class HipInferencer(HipMeasurer):
         score_thr (float): keypoints scoring below it are flagged as low confidence.
     """
 
-    def __init__(self, checkpoint, config=None, device: str = 'cpu', flip_test: bool = True,
-                 batch_size: int = 8, score_thr: float = 0.3):
+    def __init__(
+        self,
+        checkpoint,
+        config=None,
+        device: str = 'cpu',
+        flip_test: bool = True,
+        batch_size: int = 8,
+        score_thr: float = 0.3,
+    ):
         models = load_pose_models(checkpoint, config, device)
         self.model = models['film']
         self.refiner = models.get('hip')
         # as tools/test.py: pass k refines around pass k-1's points
-        self.refine_passes = (refine_passes(self.refiner.cfg) if self.refiner is not None else 0)
+        self.refine_passes = refine_passes(self.refiner.cfg) if self.refiner is not None else 0
         # the grade's decision point, fitted on val by tools/train.py (0 if none)
         last = self.refiner if self.refiner is not None else self.model
         self.p_line_shift = float(getattr(last, 'p_line_shift', 0.0))
@@ -54,8 +62,11 @@ class HipInferencer(HipMeasurer):
         pipeline = Compose(model.cfg.test_dataloader.dataset.pipeline)
         data = []
         for info in infos:
-            info = dict(info, bbox=np.asarray(info['bbox'], np.float32)[None],
-                        bbox_score=np.ones(1, np.float32))
+            info = dict(
+                info,
+                bbox=np.asarray(info['bbox'], np.float32)[None],
+                bbox_score=np.ones(1, np.float32),
+            )
             info.update(model.dataset_meta)
             data.append(pipeline(info))
         with torch.no_grad():
@@ -65,8 +76,9 @@ class HipInferencer(HipMeasurer):
         return keypoints, scores
 
     def _film_points(self, films: list[np.ndarray]):
-        return self._run(self.model, [dict(img=f, bbox=[0, 0, f.shape[1], f.shape[0]])
-                                      for f in films])
+        return self._run(
+            self.model, [dict(img=f, bbox=[0, 0, f.shape[1], f.shape[0]]) for f in films]
+        )
 
     def _hip_points(self, crops: list[dict]):
         return self._run(self.refiner, crops)

@@ -14,6 +14,7 @@ Python: nothing in a downloaded model is executed. (An MMEngine config *file* is
 Python and runs when parsed; the JSON form cannot.) A single-stage model has one
 stage, ``film``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,10 +24,14 @@ from pathlib import Path
 import torch
 from mmengine.config import Config
 
-from hip_mmpose.apis.config_check import (load_published_config, published_config,
-                                           published_config_from_text)
-from hip_mmpose.atomic import write_atomic
-from hip_mmpose.compat import load_checkpoint_file
+from hip_mmpose.apis.config_check import (
+    load_published_config,
+    published_config,
+    published_config_from_text,
+)
+from hip_mmpose.apis.stages import FILM, HIP, film_stage_config, is_cascade
+from hip_mmpose.utils.atomic import write_atomic
+from hip_mmpose.utils.compat import load_checkpoint_file, register_checkpoint_check
 
 PUBLISHED_FORMAT = 'hip_mmpose-published-v2'
 _OLD_FORMAT = 'hip_mmpose-published-v1'  # one stage, config in meta['config']
@@ -47,7 +52,8 @@ def load_weights(checkpoint) -> dict:
 
     Args:
         checkpoint (str | Path): the checkpoint file, read with
-            ``torch.load(weights_only=True)`` (:func:`hip_mmpose.compat.load_checkpoint_file`).
+            ``torch.load(weights_only=True)``
+            (:func:`hip_mmpose.utils.compat.load_checkpoint_file`).
 
     Returns:
         dict[str, torch.Tensor]: its ``state_dict`` (or the file itself when it has
@@ -82,8 +88,11 @@ def save_published(out_file, stages) -> Path:
     meta = dict(format=PUBLISHED_FORMAT, stages=[])
     state = {}
     for name, cfg, weights, source in stages:
-        meta['stages'].append(dict(name=name, config=json.dumps(_data_only_config(cfg)),
-                                   source=Path(str(source)).name))
+        meta['stages'].append(
+            dict(
+                name=name, config=json.dumps(_data_only_config(cfg)), source=Path(str(source)).name
+            )
+        )
         state[name] = {k: v.detach().clone().cpu() for k, v in weights.items()}
     out_file = Path(out_file)
     out_file.parent.mkdir(parents=True, exist_ok=True)
@@ -126,13 +135,21 @@ def read_published(path) -> list[tuple[str, dict, dict]]:
 def _stages_of(ckpt: dict, path) -> list[tuple[str, dict, dict]]:
     """:func:`read_published` of a file already loaded."""
     if not is_published(ckpt):
-        raise ValueError(f'{path}: not a published hip_mmpose model (publish a training '
-                         'checkpoint with tools/publish_model.py)')
+        raise ValueError(
+            f'{path}: not a published hip_mmpose model (publish a training '
+            'checkpoint with tools/publish_model.py)'
+        )
     meta = ckpt['meta']
     if meta['format'] == _OLD_FORMAT:
         return [('film', load_published_config(meta.get('config'), path), ckpt['state_dict'])]
-    return [(s['name'], load_published_config(s.get('config'), f'{path} ({s["name"]} stage)'),
-             ckpt['state_dict'][s['name']]) for s in published_stages(meta, path)]
+    return [
+        (
+            s['name'],
+            load_published_config(s.get('config'), f'{path} ({s["name"]} stage)'),
+            ckpt['state_dict'][s['name']],
+        )
+        for s in published_stages(meta, path)
+    ]
 
 
 def published_stages(meta: dict, source) -> list[dict]:
@@ -150,11 +167,38 @@ def published_stages(meta: dict, source) -> list[dict]:
         ValueError: ``meta['stages']`` is not such a list.
     """
     stages = meta.get('stages')
-    if (not isinstance(stages, list) or not stages
-            or not all(isinstance(s, dict) and s.get('name') in ('film', 'hip') for s in stages)):
-        raise ValueError(f'{source}: meta.stages: expected a list of {{"name": "film"|"hip", '
-                         '"config": ...}} entries')
+    if (
+        not isinstance(stages, list)
+        or not stages
+        or not all(isinstance(s, dict) and s.get('name') in ('film', 'hip') for s in stages)
+    ):
+        raise ValueError(
+            f'{source}: meta.stages: expected a list of {{"name": "film"|"hip", '
+            '"config": ...}} entries'
+        )
     return stages
+
+
+def check_published_meta(checkpoint, path) -> None:
+    """Refuse a published file whose embedded configs are not plain data (compat fix 5
+    runs this on every checkpoint it loads).
+
+    Args:
+        checkpoint: what ``torch.load`` returned.
+        path: the file, for messages.
+
+    Raises:
+        ValueError: a poisoned or malformed embedded config, naming the file.
+    """
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    if isinstance(meta, dict) and meta.get('format') == 'hip_mmpose-published-v1':
+        load_published_config(meta.get('config'), source=path)
+    elif isinstance(meta, dict) and meta.get('format') == PUBLISHED_FORMAT:
+        for stage in published_stages(meta, path):  # both stages' configs, or refused
+            load_published_config(stage.get('config'), source=f'{path} ({stage["name"]} stage)')
+
+
+register_checkpoint_check(check_published_meta)
 
 
 def publish_checkpoint(checkpoint, out_file, config=None) -> Path:
@@ -182,8 +226,10 @@ def publish_checkpoint(checkpoint, out_file, config=None) -> Path:
     """
     ckpt = _load(checkpoint)
     if is_published(ckpt):
-        stages = [(name, Config(cfg), state, checkpoint)
-                  for name, cfg, state in _stages_of(ckpt, checkpoint)]
+        stages = [
+            (name, Config(cfg), state, checkpoint)
+            for name, cfg, state in _stages_of(ckpt, checkpoint)
+        ]
     else:
         if config is None:
             text = ckpt.get('meta', {}).get('cfg')
@@ -203,6 +249,7 @@ def publish_checkpoint(checkpoint, out_file, config=None) -> Path:
 
 def _build(cfg: Config, state: dict | None, device: str):
     from mmpose.apis import init_model
+
     model = init_model(cfg, None, device=device)
     if state is not None:
         model.load_state_dict(state)
@@ -216,7 +263,7 @@ def load_pose_models(checkpoint, config=None, device: str = 'cpu') -> dict:
     embedded JSON configs, unless ``config`` overrides them; a cascade config gives
     both stages. Training checkpoints need ``config`` (a single-stage one); they are
     read the same way (weights_only, with mmengine's classes allow-listed by
-    :mod:`hip_mmpose.compat`). Each model is built by ``mmpose.apis.init_model``
+    :mod:`hip_mmpose.utils.compat`). Each model is built by ``mmpose.apis.init_model``
     and then given the stage's weights.
 
     Args:
@@ -233,15 +280,22 @@ def load_pose_models(checkpoint, config=None, device: str = 'cpu') -> dict:
         ValueError: a training checkpoint without ``config``, or with a two-stage
             ``config``; a two-stage published file with a single-stage ``config``.
     """
-    from hip_mmpose.apis.cascade import FILM, HIP, film_stage_config, is_cascade
     ckpt = _load(checkpoint)
-    user_cfg = (None if config is None else
-                config if isinstance(config, Config) else Config.fromfile(str(config)))
+    user_cfg = (
+        None
+        if config is None
+        else config
+        if isinstance(config, Config)
+        else Config.fromfile(str(config))
+    )
     if is_published(ckpt):
         stages = _stages_of(ckpt, checkpoint)
         if user_cfg is not None:
-            configs = ({FILM: film_stage_config(user_cfg), HIP: user_cfg}
-                       if is_cascade(user_cfg) else {FILM: user_cfg})
+            configs = (
+                {FILM: film_stage_config(user_cfg), HIP: user_cfg}
+                if is_cascade(user_cfg)
+                else {FILM: user_cfg}
+            )
         else:
             configs = {name: Config(cfg) for name, cfg, _ in stages}
         missing = [name for name, _, _ in stages if name not in configs]
@@ -249,12 +303,17 @@ def load_pose_models(checkpoint, config=None, device: str = 'cpu') -> dict:
             raise ValueError(
                 f'{checkpoint}: holds the {" and ".join(n for n, _, _ in stages)} stages, '
                 f'but the config given configures only the {" and ".join(configs)} stage; '
-                'pass the two-stage config (with film_stage), or no config')
+                'pass the two-stage config (with film_stage), or no config'
+            )
         return {name: _build(configs[name], state, device) for name, _, state in stages}
     if user_cfg is None:
-        raise ValueError(f'{checkpoint}: a training checkpoint needs --config '
-                         '(or publish it with tools/publish_model.py)')
+        raise ValueError(
+            f'{checkpoint}: a training checkpoint needs --config '
+            '(or publish it with tools/publish_model.py)'
+        )
     if is_cascade(user_cfg):
-        raise ValueError(f'{checkpoint}: a two-stage config needs the run\'s '
-                         'best_cascade.pth (or its published file), not one stage\'s checkpoint')
+        raise ValueError(
+            f"{checkpoint}: a two-stage config needs the run's "
+            "best_cascade.pth (or its published file), not one stage's checkpoint"
+        )
     return {FILM: _build(user_cfg, _weights_of(ckpt, checkpoint), device)}

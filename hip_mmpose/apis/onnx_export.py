@@ -7,6 +7,7 @@ torch-free runtime needs around them, read from the models MMPose builds from th
 published configs (codec objects, test pipelines, data preprocessors, test_cfg and
 dataset metainfo), so no setting is written twice.
 """
+
 from __future__ import annotations
 
 import io
@@ -18,16 +19,29 @@ import torch
 from mmengine.registry import init_default_scope
 from mmpose.registry import TRANSFORMS
 
-from hip_mmpose.apis.cascade import FILM, HIP, refine_passes
-from hip_mmpose.atomic import write_atomic
+from hip_mmpose.apis.cascade import refine_passes
 from hip_mmpose.apis.model_files import load_pose_models
+from hip_mmpose.apis.stages import FILM, HIP
 from hip_mmpose.runtime import heatmaps as runtime_heatmaps
-from hip_mmpose.runtime.model import (FLIP_MODES, METADATA_KEY, ONNX_FORMAT, STAGE_NAMES,
-                                      check_metadata, stage_names)
+from hip_mmpose.runtime.model import (
+    FLIP_MODES,
+    METADATA_KEY,
+    ONNX_FORMAT,
+    STAGE_NAMES,
+    check_metadata,
+    stage_names,
+)
+from hip_mmpose.utils.atomic import write_atomic
 
 #: test-pipeline steps the runtime reproduces; anything else cannot be exported
-PIPELINE_STEPS = ('LoadImage', 'LoadFilm', 'MirrorHip', 'GetBBoxCenterScale', 'TopdownAffine',
-                  'PackPoseInputs')
+PIPELINE_STEPS = (
+    'LoadImage',
+    'LoadFilm',
+    'MirrorHip',
+    'GetBBoxCenterScale',
+    'TopdownAffine',
+    'PackPoseInputs',
+)
 DEFAULT_OPSET = 17
 
 
@@ -42,32 +56,45 @@ def _pipeline_settings(model, source) -> dict:
     steps = {}
     for step in model.cfg.test_dataloader.dataset.pipeline:
         if step['type'] not in PIPELINE_STEPS:
-            raise ExportError(f'{source}: test pipeline step {step["type"]!r} has no '
-                              f'ONNX runtime equivalent (supported: {", ".join(PIPELINE_STEPS)})')
+            raise ExportError(
+                f'{source}: test pipeline step {step["type"]!r} has no '
+                f'ONNX runtime equivalent (supported: {", ".join(PIPELINE_STEPS)})'
+            )
         steps[step['type']] = TRANSFORMS.build(step)
     if 'GetBBoxCenterScale' not in steps or 'TopdownAffine' not in steps:
-        raise ExportError(f'{source}: test pipeline without GetBBoxCenterScale and '
-                          'TopdownAffine: not a top-down model')
+        raise ExportError(
+            f'{source}: test pipeline without GetBBoxCenterScale and '
+            'TopdownAffine: not a top-down model'
+        )
     if steps.get('LoadImage') is not None and steps['LoadImage'].to_float32:
         raise ExportError(f'{source}: LoadImage(to_float32=True) is not supported')
     affine = steps['TopdownAffine']
-    return dict(input_size=[int(v) for v in affine.input_size],
-                bbox_padding=float(steps['GetBBoxCenterScale'].padding),
-                use_udp=bool(affine.use_udp), mirror_hip='MirrorHip' in steps)
+    return dict(
+        input_size=[int(v) for v in affine.input_size],
+        bbox_padding=float(steps['GetBBoxCenterScale'].padding),
+        use_udp=bool(affine.use_udp),
+        mirror_hip='MirrorHip' in steps,
+    )
 
 
 def _codec_settings(model, source) -> dict:
     codec = getattr(model.head, 'decoder', None)
     kind = type(codec).__name__
     if kind not in runtime_heatmaps.CODECS:
-        raise ExportError(f'{source}: codec {kind!r} is not supported by the ONNX runtime '
-                          f'(supported: {", ".join(runtime_heatmaps.CODECS)})')
+        raise ExportError(
+            f'{source}: codec {kind!r} is not supported by the ONNX runtime '
+            f'(supported: {", ".join(runtime_heatmaps.CODECS)})'
+        )
     settings = dict(type=kind)
     for key in runtime_heatmaps.CODECS[kind]:
         value = getattr(codec, key)
-        settings[key] = (value if isinstance(value, (bool, str))
-                         else [int(v) for v in value] if isinstance(value, (tuple, list))
-                         else int(value))
+        settings[key] = (
+            value
+            if isinstance(value, (bool, str))
+            else [int(v) for v in value]
+            if isinstance(value, (tuple, list))
+            else int(value)
+        )
     return settings
 
 
@@ -100,15 +127,20 @@ def stage_metadata(name: str, model, source) -> dict:
     meta = model.dataset_meta
     input_name, output_name = stage_names(name)
     settings = dict(
-        name=name, input=input_name, output=output_name,
+        name=name,
+        input=input_name,
+        output=output_name,
         num_keypoints=int(meta['num_keypoints']),
         **_pipeline_settings(model, where),
-        mean=[float(v) for v in pre.mean.flatten()], std=[float(v) for v in pre.std.flatten()],
+        mean=[float(v) for v in pre.mean.flatten()],
+        std=[float(v) for v in pre.std.flatten()],
         bgr_to_rgb=bool(pre._channel_conversion),
         codec=_codec_settings(model, where),
-        flip_test=bool(test_cfg.get('flip_test', False)), flip_mode=flip_mode,
+        flip_test=bool(test_cfg.get('flip_test', False)),
+        flip_mode=flip_mode,
         shift_heatmap=bool(test_cfg.get('shift_heatmap', False)),
-        flip_indices=[int(i) for i in meta['flip_indices']])
+        flip_indices=[int(i) for i in meta['flip_indices']],
+    )
     offsets = getattr(model, 'keypoint_offsets', None)  # HipTopdownPoseEstimator's
     if offsets is not None:
         settings['keypoint_offsets'] = offsets.detach().cpu().double().tolist()
@@ -146,16 +178,22 @@ def export_onnx(checkpoint, out_file, opset: int = DEFAULT_OPSET) -> Path:
         ExportError: a setting the runtime cannot reproduce, named.
     """
     import onnx
+
     models = load_pose_models(checkpoint, None, 'cpu')
     assert (FILM, HIP) == STAGE_NAMES
     meta_film = models[FILM].dataset_meta
-    stages = [stage_metadata(name, models[name], checkpoint)
-              for name in STAGE_NAMES if name in models]
-    meta = dict(format=ONNX_FORMAT, source=Path(str(checkpoint)).name,
-                keypoint_names=[meta_film['keypoint_id2name'][i]
-                                for i in range(meta_film['num_keypoints'])],
-                refine_passes=refine_passes(models[HIP].cfg) if HIP in models else 0,
-                stages=stages)
+    stages = [
+        stage_metadata(name, models[name], checkpoint) for name in STAGE_NAMES if name in models
+    ]
+    meta = dict(
+        format=ONNX_FORMAT,
+        source=Path(str(checkpoint)).name,
+        keypoint_names=[
+            meta_film['keypoint_id2name'][i] for i in range(meta_film['num_keypoints'])
+        ],
+        refine_passes=refine_passes(models[HIP].cfg) if HIP in models else 0,
+        stages=stages,
+    )
     check_metadata(meta, out_file)  # what the runtime will accept
     net = _Stages({s['name']: models[s['name']].eval() for s in stages})
     dummies = tuple(torch.zeros(2, 3, s['input_size'][1], s['input_size'][0]) for s in stages)
@@ -164,9 +202,15 @@ def export_onnx(checkpoint, out_file, opset: int = DEFAULT_OPSET) -> Path:
         # shapes traced as constants (e.g. mmcv's adaptive padding): only the batch varies
         warnings.simplefilter('ignore', torch.jit.TracerWarning)
         torch.onnx.export(
-            net, dummies, buffer, dynamo=False, opset_version=opset,
-            input_names=[s['input'] for s in stages], output_names=[s['output'] for s in stages],
-            dynamic_axes={n: {0: 'batch'} for s in stages for n in (s['input'], s['output'])})
+            net,
+            dummies,
+            buffer,
+            dynamo=False,
+            opset_version=opset,
+            input_names=[s['input'] for s in stages],
+            output_names=[s['output'] for s in stages],
+            dynamic_axes={n: {0: 'batch'} for s in stages for n in (s['input'], s['output'])},
+        )
     proto = onnx.load_from_string(buffer.getvalue())
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(meta)

@@ -14,19 +14,26 @@ Example:
     ...               data_root='data/films', work_dir='work_dirs/demo_test')
     >>> result.metrics['hip/AI_MAE'], result.per_film
 """
+
 from __future__ import annotations
 
-import os.path as osp
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from mmengine.config import Config
 
-from hip_mmpose.apis.cascade import (FILM, HIP, best_checkpoint, is_cascade, test_cascade,
-                                     train_cascade)
-from hip_mmpose.apis.run_config import (add_dump, build_config, require_annotations,
-                                        set_launcher, set_visualization, use_split_for_test)
-from hip_mmpose.records import per_film_paths
+from hip_mmpose.apis.cascade import best_checkpoint, test_cascade, train_cascade
+from hip_mmpose.apis.run_config import (
+    add_dump,
+    build_config,
+    require_annotations,
+    set_launcher,
+    set_visualization,
+    use_split_for_test,
+)
+from hip_mmpose.apis.stages import FILM, HIP, is_cascade
+from hip_mmpose.utils.records import per_film_paths
 
 
 @dataclass
@@ -41,6 +48,7 @@ class TrainResult:
         runner (Runner | None): a one-stage run's Runner (after training); None for
             a two-stage run (one Runner per stage).
     """
+
     checkpoint: str | None
     work_dir: str
     runner: Any = None
@@ -59,6 +67,7 @@ class TestResult:
         stage_metrics (dict): each stage's own metrics by stage name
             (``{'film': ..., 'hip': ...}``); empty for a one-stage model.
     """
+
     __test__ = False  # not a pytest test class
 
     metrics: dict
@@ -67,9 +76,11 @@ class TestResult:
     stage_metrics: dict = field(default_factory=dict)
 
 
-def _prepare(launcher: str, visualization: dict | None, amp: bool = False,
-             auto_scale_lr: bool = False) -> Callable[[Config, bool], Config]:
+def _prepare(
+    launcher: str, visualization: dict | None, amp: bool = False, auto_scale_lr: bool = False
+) -> Callable[[Config, bool], Config]:
     """The per-stage options of a run, as ``prepare(cfg, draw)``."""
+
     def prepare(cfg: Config, draw: bool = True) -> Config:
         if amp:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
@@ -78,15 +89,24 @@ def _prepare(launcher: str, visualization: dict | None, amp: bool = False,
             cfg.auto_scale_lr.enable = True
         set_launcher(cfg, launcher)
         return set_visualization(cfg, draw=draw, **(visualization or {}))
+
     return prepare
 
 
-def train(config: str | Config, data_root: str | None = None, ann_root: str | None = None,
-          work_dir: str | None = None, cfg_options: dict | None = None,
-          resume: bool | str = False, validate: bool = True, amp: bool = False,
-          auto_scale_lr: bool = False, launcher: str = 'none',
-          visualization: dict | None = None,
-          log: Callable[[str], Any] = print) -> TrainResult:
+def train(
+    config: str | Config,
+    data_root: str | None = None,
+    ann_root: str | None = None,
+    work_dir: str | None = None,
+    cfg_options: dict | None = None,
+    resume: bool | str = False,
+    validate: bool = True,
+    amp: bool = False,
+    auto_scale_lr: bool = False,
+    launcher: str = 'none',
+    visualization: dict | None = None,
+    log: Callable[[str], Any] = print,
+) -> TrainResult:
     """Train a config: one Runner, or one per stage of a two-stage config.
 
     Args:
@@ -113,7 +133,7 @@ def train(config: str | Config, data_root: str | None = None, ann_root: str | No
             Defaults to False.
         launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``; without
             CUDA a distributed run uses gloo (compat fix 9). The caller closes the
-            process group (:func:`hip_mmpose.compat.finish_distributed`).
+            process group (:func:`hip_mmpose.utils.compat.finish_distributed`).
             Defaults to ``'none'``.
         visualization (dict, optional): keyword arguments of
             :func:`set_visualization` for every stage (``show``, ``show_dir``,
@@ -131,18 +151,27 @@ def train(config: str | Config, data_root: str | None = None, ann_root: str | No
     """
     cfg = build_config(config, data_root, ann_root, cfg_options, work_dir)
     if is_cascade(cfg) and isinstance(resume, str):
-        raise ValueError('a two-stage run resumes from its work dir (resume=True), '
-                         f'not from a checkpoint: {resume}')
+        raise ValueError(
+            'a two-stage run resumes from its work dir (resume=True), '
+            f'not from a checkpoint: {resume}'
+        )
     require_annotations(cfg, ('train', 'val') if validate else ('train',))
     prepare = _prepare(launcher, visualization, amp, auto_scale_lr)
     if is_cascade(cfg):
-        checkpoint = train_cascade(cfg, cfg.work_dir, resume=bool(resume),
-                                   data_root=data_root, ann_root=ann_root,
-                                   prepare=lambda stage, _: prepare(stage),
-                                   validate=validate, log=log)
+        checkpoint = train_cascade(
+            cfg,
+            cfg.work_dir,
+            resume=bool(resume),
+            data_root=data_root,
+            ann_root=ann_root,
+            prepare=lambda stage, _: prepare(stage),
+            validate=validate,
+            log=log,
+        )
         return TrainResult(checkpoint, cfg.work_dir)
 
     from mmengine.runner import Runner
+
     if not validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if resume is True:
@@ -158,11 +187,18 @@ def train(config: str | Config, data_root: str | None = None, ann_root: str | No
     return TrainResult(checkpoint, cfg.work_dir, runner)
 
 
-def test(config: str | Config, checkpoint: str, split: str = 'test',
-         data_root: str | None = None, ann_root: str | None = None,
-         work_dir: str | None = None, cfg_options: dict | None = None,
-         dump: str | None = None, launcher: str = 'none',
-         visualization: dict | None = None) -> TestResult:
+def test(
+    config: str | Config,
+    checkpoint: str,
+    split: str = 'test',
+    data_root: str | None = None,
+    ann_root: str | None = None,
+    work_dir: str | None = None,
+    cfg_options: dict | None = None,
+    dump: str | None = None,
+    launcher: str = 'none',
+    visualization: dict | None = None,
+) -> TestResult:
     """Test a model on one split with ``HipMetric``.
 
     A two-stage model runs its whole-film stage on the split's films, then the
@@ -205,23 +241,29 @@ def test(config: str | Config, checkpoint: str, split: str = 'test',
         require_annotations(cfg, ('test',))
     prepare = _prepare(launcher, visualization)
     if is_cascade(cfg):
-        out = test_cascade(cfg, checkpoint, cfg.work_dir, split=split, data_root=data_root,
-                           ann_root=ann_root,
-                           prepare=lambda stage, name: prepare(
-                               add_dump(stage, dump) if name == HIP else stage,
-                               draw=name == HIP))
+        out = test_cascade(
+            cfg,
+            checkpoint,
+            cfg.work_dir,
+            split=split,
+            data_root=data_root,
+            ann_root=ann_root,
+            prepare=lambda stage, name: prepare(
+                add_dump(stage, dump) if name == HIP else stage, draw=name == HIP
+            ),
+        )
         stages = {FILM: out['film'], HIP: out['hip']}
         metrics = dict(out['hip'], **{f'film_stage/{k}': v for k, v in out['film'].items()})
         return TestResult(metrics, str(out['per_film']), cfg.work_dir, stages)
 
     from mmengine.runner import Runner
+
     cfg.load_from = checkpoint
     if split != 'test':
         use_split_for_test(cfg, split)
     runner = Runner.from_cfg(prepare(add_dump(cfg, dump)))
     metrics = runner.test()
-    return TestResult(metrics, per_film_paths(runner.log_dir, split)[0],
-                      cfg.work_dir)
+    return TestResult(metrics, per_film_paths(runner.log_dir, split)[0], cfg.work_dir)
 
 
 test.__test__ = False  # not a pytest test function where it is imported

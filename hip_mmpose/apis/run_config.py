@@ -6,13 +6,14 @@ up for one split, the visualization and the launcher.
 of a loaded config in place (and return it). The command-line tools map their
 options onto these (``hip_mmpose/tools/_cli.py``).
 """
+
 from __future__ import annotations
 
 import os.path as osp
 
 from mmengine.config import Config
 
-from hip_mmpose.compat import config_entry
+from hip_mmpose.utils.compat import config_entry
 
 #: The loader of each split.
 SPLIT_LOADERS = dict(train='train_dataloader', val='val_dataloader', test='test_dataloader')
@@ -31,7 +32,7 @@ def load_config(config: str) -> Config:
     Args:
         config (str): the config file, or a packaged config's name such as
             ``configs/hip_effv2_cbam_cpu.py`` from any directory
-            (:func:`hip_mmpose.config_files.config_path`).
+            (:func:`hip_mmpose.utils.config_files.config_path`).
 
     Returns:
         Config: the loaded config.
@@ -41,11 +42,14 @@ def load_config(config: str) -> Config:
             the training stack.
     """
     import hip_mmpose
-    from hip_mmpose.config_files import config_path
+    from hip_mmpose.utils.config_files import config_path
+
     if not hip_mmpose.TRAINING_STACK:  # else: "not in the registry" errors much later
-        raise SystemExit(f'error: {config} needs the training stack; '
-                         f'{hip_mmpose.MISSING_STACK_PACKAGE} is not installed '
-                         f'(pip install "hip_mmpose[mmpose]", README)')
+        raise SystemExit(
+            f'error: {config} needs the training stack; '
+            f'{hip_mmpose.MISSING_STACK_PACKAGE} is not installed '
+            f'(pip install "hip_mmpose[mmpose]", README)'
+        )
     try:
         return Config.fromfile(config_path(config))
     except FileNotFoundError as err:
@@ -64,8 +68,9 @@ def default_work_dir(config: str) -> str:
     return osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
 
 
-def set_data_paths(cfg: Config, data_root: str | None = None,
-                   ann_root: str | None = None) -> Config:
+def set_data_paths(
+    cfg: Config, data_root: str | None = None, ann_root: str | None = None
+) -> Config:
     """Point every dataloader at one data set.
 
     Loaders missing from the config are skipped.
@@ -137,9 +142,13 @@ def merge_options(cfg: Config, options: dict | None) -> Config:
     return cfg
 
 
-def build_config(config: str | Config, data_root: str | None = None,
-                 ann_root: str | None = None, cfg_options: dict | None = None,
-                 work_dir: str | None = None) -> Config:
+def build_config(
+    config: str | Config,
+    data_root: str | None = None,
+    ann_root: str | None = None,
+    cfg_options: dict | None = None,
+    work_dir: str | None = None,
+) -> Config:
     """The config of a run: loaded, overridden, pointed at the data, with a work dir.
 
     The overrides go first (``film_stage=None`` makes a two-stage config's refining
@@ -172,18 +181,24 @@ def build_config(config: str | Config, data_root: str | None = None,
     """
     if isinstance(config, Config):
         import copy
+
         cfg, name = copy.deepcopy(config), config.filename or 'config'
     else:
         cfg, name = load_config(config), config
     cfg.work_dir = work_dir or cfg.get('work_dir') or default_work_dir(cfg.filename or name)
     options = dict(cfg_options or {})
-    film = {key.split('.', 1)[1]: options.pop(key) for key in list(options)
-            if key.startswith('film_stage.') and key.split('.')[1] not in _FILM_STAGE_KEYS}
+    film = {
+        key.split('.', 1)[1]: options.pop(key)
+        for key in list(options)
+        if key.startswith('film_stage.') and key.split('.')[1] not in _FILM_STAGE_KEYS
+    }
     merge_options(cfg, options)
     if film:
         if cfg.get('film_stage') is None:
-            raise SystemExit(f'error: {name} has no film_stage; drop the '
-                             f'film_stage.* options ({", ".join(film)})')
+            raise SystemExit(
+                f'error: {name} has no film_stage; drop the '
+                f'film_stage.* options ({", ".join(film)})'
+            )
         if isinstance(cfg.film_stage, str):  # film_stage='./x.py' is read as well
             cfg.film_stage = dict(config=cfg.film_stage)
         config_entry(cfg.film_stage, 'cfg_options', {}).update(film)
@@ -214,7 +229,8 @@ def require_annotations(cfg: Config, splits=('train', 'val', 'test')) -> None:
             root = dataset.get('data_root') or '<data root>'
             raise SystemExit(
                 f'error: {path} does not exist; convert the annotations first: '
-                f'hip-convert {root} --out-dir {osp.dirname(path)}')
+                f'hip-convert {root} --out-dir {osp.dirname(path)}'
+            )
 
 
 def use_split_for_test(cfg: Config, split: str) -> Config:
@@ -231,8 +247,9 @@ def use_split_for_test(cfg: Config, split: str) -> Config:
     folder = osp.dirname(dataset['ann_file'])
     dataset['ann_file'] = osp.join(folder, f'{split}.json')
     dataset['data_prefix'] = dict(img=f'{split}/images/')
-    evaluators = (cfg.test_evaluator if isinstance(cfg.test_evaluator, list)
-                  else [cfg.test_evaluator])
+    evaluators = (
+        cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+    )
     for evaluator in evaluators:
         if evaluator.get('type') == 'HipMetric':
             evaluator['dump_name'] = split
@@ -258,14 +275,21 @@ def add_dump(cfg: Config, out_file: str | None) -> Config:
             raise ValueError(f'a dump file must end with .pkl or .pickle, got {out_file}')
         dump = dict(type='DumpResults', out_file_path=out_file)
         evaluators = cfg.test_evaluator
-        cfg.test_evaluator = ([*evaluators, dump] if isinstance(evaluators, (list, tuple))
-                              else [evaluators, dump])
+        cfg.test_evaluator = (
+            [*evaluators, dump] if isinstance(evaluators, (list, tuple)) else [evaluators, dump]
+        )
     return cfg
 
 
-def set_visualization(cfg: Config, show: bool = False, show_dir: str | None = None,
-                      interval: int = 1, wait_time: float = 1,
-                      vis_backend: str = 'local', draw: bool = True) -> Config:
+def set_visualization(
+    cfg: Config,
+    show: bool = False,
+    show_dir: str | None = None,
+    interval: int = 1,
+    wait_time: float = 1,
+    vis_backend: str = 'local',
+    draw: bool = True,
+) -> Config:
     """MMPose's visualization options (its tools' ``merge_args``) and a vis backend.
 
     Args:
@@ -295,16 +319,20 @@ def set_visualization(cfg: Config, show: bool = False, show_dir: str | None = No
             try:
                 import tensorboard  # noqa: F401
             except ImportError:
-                raise SystemExit('error: --vis-backend tensorboard needs the tensorboard '
-                                 'package: pip install tensorboard==2.21.0') from None
+                raise SystemExit(
+                    'error: --vis-backend tensorboard needs the tensorboard '
+                    'package: pip install tensorboard==2.21.0'
+                ) from None
         backends = config_entry(cfg.visualizer, 'vis_backends', [])
         if not any(b.get('type') == backend['type'] for b in backends):
             backends.append(dict(backend))
     if draw and (show or show_dir is not None or backend is not None):
         hook = cfg.get('default_hooks', {}).get('visualization')
         if hook is None:
-            raise SystemExit(f'error: {cfg.filename}: default_hooks has no visualization '
-                             "hook; set visualization=dict(type='PoseVisualizationHook')")
+            raise SystemExit(
+                f'error: {cfg.filename}: default_hooks has no visualization '
+                "hook; set visualization=dict(type='PoseVisualizationHook')"
+            )
         hook.enable = True
         hook.show = show
         if show:
@@ -325,9 +353,9 @@ def set_launcher(cfg: Config, launcher: str = 'none') -> Config:
     Returns:
         Config: ``cfg``, changed in place.
     """
-    from hip_mmpose.compat import use_gloo_without_cuda
+    from hip_mmpose.utils.compat import use_gloo_without_cuda
+
     cfg.launcher = launcher
     if launcher != 'none':
         use_gloo_without_cuda(cfg)
     return cfg
-

@@ -20,6 +20,7 @@ leaves the previous output as it was and split files the new data lacks do not
 linger beside the new ones. OUT_DIR belongs to the converter: it may hold only its
 own earlier outputs (anything else is refused, never deleted).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,13 +28,13 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
-from hip_mmpose.film_io import (FILM_SUFFIXES, FilmReadError, folder_spacings, read_film)
+from hip_mmpose.utils.film_io import FILM_SUFFIXES, FilmReadError, folder_spacings, read_film
 
 IMAGE_SUFFIXES = FILM_SUFFIXES
 _NUMBER = r'[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?'
@@ -74,8 +75,10 @@ def parse_annotation_csv(path: Path, num_keypoints: int | None = None) -> np.nda
     """
     readers = parse_annotation_readers(path, num_keypoints)
     if len(readers) > 1:
-        raise AnnotationError(f'{path}: expected one line of points, found {len(readers)} lines '
-                              '(one per reader? convert with --readers mean)')
+        raise AnnotationError(
+            f'{path}: expected one line of points, found {len(readers)} lines '
+            '(one per reader? convert with --readers mean)'
+        )
     return readers[0]
 
 
@@ -109,8 +112,10 @@ def parse_annotation_readers(path: Path, num_keypoints: int | None = None) -> np
     if not lines:
         raise AnnotationError(f'{path}: annotation file is empty')
     if len(lines) > MAX_READERS:
-        raise AnnotationError(f'{path}: {len(lines)} lines of points, more than the '
-                              f'{MAX_READERS} readers one film may have')
+        raise AnnotationError(
+            f'{path}: {len(lines)} lines of points, more than the '
+            f'{MAX_READERS} readers one film may have'
+        )
     readers = []
     for line_no, line in enumerate(lines, start=1):
         where = f'{path}: line {line_no}' if len(lines) > 1 else f'{path}'
@@ -121,7 +126,8 @@ def parse_annotation_readers(path: Path, num_keypoints: int | None = None) -> np
             match = _POINT.match(field)
             if not match:
                 raise AnnotationError(
-                    f'{where}: point {number} is {field!r}, expected "(x, y)" with numbers')
+                    f'{where}: point {number} is {field!r}, expected "(x, y)" with numbers'
+                )
             points.append((float(match.group(1)), float(match.group(2))))
         if num_keypoints is not None and len(points) != num_keypoints:
             raise AnnotationError(f'{where}: has {len(points)} points, expected {num_keypoints}')
@@ -133,11 +139,10 @@ def parse_annotation_readers(path: Path, num_keypoints: int | None = None) -> np
     return np.stack(readers)
 
 
-def read_film_size_and_spacing(path: Path,
-                               pixel_spacing=None) -> tuple[int, int, tuple | None]:
+def read_film_size_and_spacing(path: Path, pixel_spacing=None) -> tuple[int, int, tuple | None]:
     """Read a film's size in pixels and its pixel spacing, decoding it fully.
 
-    The whole film is decoded by :func:`~hip_mmpose.film_io.read_film` (so a
+    The whole film is decoded by :func:`~hip_mmpose.utils.film_io.read_film` (so a
     truncated or otherwise unreadable file is caught here, not in training).
 
     Args:
@@ -167,7 +172,8 @@ def _by_stem(paths) -> dict:
         if path.stem in found:
             raise AnnotationError(
                 f'{found[path.stem]} and {path.name}: two files with the stem '
-                f'{path.stem!r}; an annotation pairs with one image by stem, so keep one')
+                f'{path.stem!r}; an annotation pairs with one image by stem, so keep one'
+            )
         found[path.stem] = path
     return found
 
@@ -195,8 +201,9 @@ def pair_split_files(split_dir: Path) -> list[tuple[Path, Path]]:
     if not images and not annotations:
         raise AnnotationError(f'{split_dir}: no images and no annotations found')
     for stem in sorted(images.keys() - annotations.keys()):
-        raise AnnotationError(f'{images[stem]}: image has no annotation '
-                              f'(expected {ann_dir / (stem + ".csv")})')
+        raise AnnotationError(
+            f'{images[stem]}: image has no annotation (expected {ann_dir / (stem + ".csv")})'
+        )
     for stem in sorted(annotations.keys() - images.keys()):
         raise AnnotationError(f'{annotations[stem]}: annotation has no image in {img_dir}')
     return [(images[s], annotations[s]) for s in sorted(images)]
@@ -217,15 +224,21 @@ def find_splits(data_root: Path) -> list[str]:
     data_root = Path(data_root)
     if not data_root.is_dir():
         raise AnnotationError(f'{data_root}: not a folder')
-    splits = sorted(p.name for p in data_root.iterdir()
-                    if p.is_dir() and ((p / 'images').is_dir() or (p / 'annotations').is_dir()))
+    splits = sorted(
+        p.name
+        for p in data_root.iterdir()
+        if p.is_dir() and ((p / 'images').is_dir() or (p / 'annotations').is_dir())
+    )
     if not splits:
         raise AnnotationError(f'{data_root}: no split folders with images/ and annotations/')
     return splits
 
 
-def coco_category(num_keypoints: int, keypoint_names: Sequence[str] | None,
-                  skeleton_names: Iterable[tuple[str, str]] = ()) -> dict:
+def coco_category(
+    num_keypoints: int,
+    keypoint_names: Sequence[str] | None,
+    skeleton_names: Iterable[tuple[str, str]] = (),
+) -> dict:
     """The single COCO category; skeleton as 1-based index pairs (COCO convention).
 
     Args:
@@ -238,16 +251,15 @@ def coco_category(num_keypoints: int, keypoint_names: Sequence[str] | None,
     Returns:
         dict: the COCO category ``pelvis`` (id 1) with ``keypoints`` and ``skeleton``.
     """
-    names = (list(keypoint_names) if keypoint_names
-             else [f'kp{i + 1}' for i in range(num_keypoints)])
+    names = list(keypoint_names) if keypoint_names else [f'kp{i + 1}' for i in range(num_keypoints)]
     index = {name: i + 1 for i, name in enumerate(names)}
     skeleton = [[index[a], index[b]] for a, b in skeleton_names if a in index and b in index]
-    return dict(id=1, name='pelvis', supercategory='pelvis',
-                keypoints=names, skeleton=skeleton)
+    return dict(id=1, name='pelvis', supercategory='pelvis', keypoints=names, skeleton=skeleton)
 
 
-def convert_split(split_dir: Path, num_keypoints: int | None, progress: bool = True,
-                  readers: str | None = None) -> dict:
+def convert_split(
+    split_dir: Path, num_keypoints: int | None, progress: bool = True, readers: str | None = None
+) -> dict:
     """Build the COCO dict of one split, checking every file.
 
     Every film is decoded (:func:`read_film_size_and_spacing`), its spacing taken
@@ -285,27 +297,34 @@ def convert_split(split_dir: Path, num_keypoints: int | None, progress: bool = T
         raise AnnotationError(str(err)) from err
     unknown = sorted(spacings.keys() - {img.name for img, _ in pairs})
     if unknown:
-        raise AnnotationError(f'{split_dir / "images" / "spacing.csv"}: names {unknown[0]!r}, '
-                              'which is not a film of this split')
+        raise AnnotationError(
+            f'{split_dir / "images" / "spacing.csv"}: names {unknown[0]!r}, '
+            'which is not a film of this split'
+        )
     images, annotations = [], []
     for image_id, (img_path, ann_path) in enumerate(
-            tqdm(pairs, desc=f'{split_dir.name}', unit='film', disable=not progress), start=1):
-        reads = (parse_annotation_readers(ann_path, num_keypoints) if readers
-                 else parse_annotation_csv(ann_path, num_keypoints)[None])
+        tqdm(pairs, desc=f'{split_dir.name}', unit='film', disable=not progress), start=1
+    ):
+        reads = (
+            parse_annotation_readers(ann_path, num_keypoints)
+            if readers
+            else parse_annotation_csv(ann_path, num_keypoints)[None]
+        )
         points = reads.mean(0)  # one reader: their points as they are
         num_keypoints = len(points)  # first file fixes the count for the rest
-        width, height, spacing = read_film_size_and_spacing(img_path,
-                                                            spacings.get(img_path.name))
+        width, height, spacing = read_film_size_and_spacing(img_path, spacings.get(img_path.name))
         every = reads.reshape(-1, 2)
-        outside = np.flatnonzero((every[:, 0] < 0) | (every[:, 0] > width)
-                                 | (every[:, 1] < 0) | (every[:, 1] > height))
+        outside = np.flatnonzero(
+            (every[:, 0] < 0) | (every[:, 0] > width) | (every[:, 1] < 0) | (every[:, 1] > height)
+        )
         if outside.size:
             reader, k = divmod(int(outside[0]), num_keypoints)
             line = f' line {reader + 1},' if len(reads) > 1 else ''
             raise AnnotationError(
                 f'{ann_path}:{line} point {k + 1} ({every[outside[0], 0]:g}, '
                 f'{every[outside[0], 1]:g}) lies outside the {width}x{height} image '
-                f'{img_path.name}')
+                f'{img_path.name}'
+            )
         x0, y0 = points.min(0)
         x1, y1 = points.max(0)
         keypoints = np.concatenate([points, np.full((len(points), 1), 2.0)], 1)
@@ -313,18 +332,29 @@ def convert_split(split_dir: Path, num_keypoints: int | None, progress: bool = T
         if spacing is not None:
             image['pixel_spacing'] = [round(float(v), 6) for v in spacing]
         images.append(image)
-        annotations.append(dict(
-            id=image_id, image_id=image_id, category_id=1, iscrowd=0,
-            keypoints=[round(float(v), 3) for v in keypoints.ravel()],
-            num_keypoints=int(len(points)),
-            bbox=[round(float(v), 3) for v in (x0, y0, x1 - x0, y1 - y0)],
-            area=round(float((x1 - x0) * (y1 - y0)), 3)))
+        annotations.append(
+            dict(
+                id=image_id,
+                image_id=image_id,
+                category_id=1,
+                iscrowd=0,
+                keypoints=[round(float(v), 3) for v in keypoints.ravel()],
+                num_keypoints=int(len(points)),
+                bbox=[round(float(v), 3) for v in (x0, y0, x1 - x0, y1 - y0)],
+                area=round(float((x1 - x0) * (y1 - y0)), 3),
+            )
+        )
         if len(reads) > 1:
-            annotations[-1].update(num_readers=len(reads), reader_keypoints=[
-                [round(float(v), 3) for v in read.ravel()] for read in reads])
-    return dict(info=dict(description=f'hip_mmpose conversion of {split_dir}'),
-                images=images, annotations=annotations,
-                categories=[coco_category(num_keypoints, None)])
+            annotations[-1].update(
+                num_readers=len(reads),
+                reader_keypoints=[[round(float(v), 3) for v in read.ravel()] for read in reads],
+            )
+    return dict(
+        info=dict(description=f'hip_mmpose conversion of {split_dir}'),
+        images=images,
+        annotations=annotations,
+        categories=[coco_category(num_keypoints, None)],
+    )
 
 
 def reader_agreement(cocos: Iterable[dict]) -> dict | None:
@@ -351,6 +381,7 @@ def reader_agreement(cocos: Iterable[dict]) -> dict | None:
 
     from hip_mmpose import geometry
     from hip_mmpose.evaluation import stats
+
     first, second, films, most = [], [], 0, 0
     for coco in cocos:
         for ann in coco['annotations']:
@@ -371,14 +402,18 @@ def reader_agreement(cocos: Iterable[dict]) -> dict | None:
     diff = diff[np.isfinite(diff)]
     grade_a, grade_b = geometry.ihdi_grades(a).ravel(), geometry.ihdi_grades(b).ravel()
     labels = (geometry.GRADE_UNDEFINED,) + geometry.GRADES
-    reader_sd = float(np.sqrt((diff ** 2).mean() / 2)) if len(diff) else float('nan')
-    return dict(films=films, pairs=len(a), readers=most,
-                AI_MAD=float(np.abs(diff).mean()) if len(diff) else float('nan'),
-                AI_reader_sd=reader_sd, AI_MAE_error_free=float(stats.normal_mae(reader_sd)),
-                AI_MAE_error_free_mean=float(stats.normal_mae(reader_sd / np.sqrt(most))),
-                grade_agreement=float((grade_a == grade_b).mean()),
-                grade_kappa=float(stats.cohen_kappa(stats.confusion_matrix(grade_a, grade_b,
-                                                                           labels))))
+    reader_sd = float(np.sqrt((diff**2).mean() / 2)) if len(diff) else float('nan')
+    return dict(
+        films=films,
+        pairs=len(a),
+        readers=most,
+        AI_MAD=float(np.abs(diff).mean()) if len(diff) else float('nan'),
+        AI_reader_sd=reader_sd,
+        AI_MAE_error_free=float(stats.normal_mae(reader_sd)),
+        AI_MAE_error_free_mean=float(stats.normal_mae(reader_sd / np.sqrt(most))),
+        grade_agreement=float((grade_a == grade_b).mean()),
+        grade_kappa=float(stats.cohen_kappa(stats.confusion_matrix(grade_a, grade_b, labels))),
+    )
 
 
 def load_metainfo_names(metainfo_file: str | os.PathLike) -> tuple[list[str], list]:
@@ -393,6 +428,7 @@ def load_metainfo_names(metainfo_file: str | os.PathLike) -> tuple[list[str], li
         and the skeleton links as name pairs.
     """
     from mmengine.config import Config
+
     info = Config.fromfile(str(metainfo_file)).dataset_info
     names = [info.keypoint_info[i]['name'] for i in sorted(info.keypoint_info)]
     links = [tuple(info.skeleton_info[i]['link']) for i in sorted(info.skeleton_info)]
@@ -425,7 +461,8 @@ def _previous_outputs(out_dir: Path) -> None:
                     continue  # an earlier conversion's split file
         raise AnnotationError(
             f'{entry}: not written by this converter; --out-dir is replaced as a whole, '
-            'so give it a folder of its own (nothing was changed)')
+            'so give it a folder of its own (nothing was changed)'
+        )
 
 
 def _write_set(results: dict, out_dir: Path) -> dict[str, Path]:
@@ -439,8 +476,9 @@ def _write_set(results: dict, out_dir: Path) -> dict[str, Path]:
                 json.dump(coco, fh)
                 fh.flush()
                 os.fsync(fh.fileno())
-        (tmp / MANIFEST).write_text(json.dumps(
-            dict(files=sorted(f'{split}.json' for split in results))))
+        (tmp / MANIFEST).write_text(
+            json.dumps(dict(files=sorted(f'{split}.json' for split in results)))
+        )
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f'.{out_dir.name}.old-'))
             os.replace(out_dir, old / 'previous')
@@ -461,9 +499,14 @@ def _write_set(results: dict, out_dir: Path) -> dict[str, Path]:
     return {split: out_dir / f'{split}.json' for split in results}
 
 
-def convert_dataset(data_root, out_dir, num_keypoints: int | None = None,
-                    metainfo_file=None, progress: bool = True,
-                    readers: str | None = None) -> dict[str, Path]:
+def convert_dataset(
+    data_root,
+    out_dir,
+    num_keypoints: int | None = None,
+    metainfo_file=None,
+    progress: bool = True,
+    readers: str | None = None,
+) -> dict[str, Path]:
     """Convert every split under ``data_root``; returns ``{split: json path}``.
 
     All splits are converted in memory first and written only if all succeed, as

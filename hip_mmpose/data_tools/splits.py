@@ -1,4 +1,5 @@
 """Patient-grouped train/val/test splits and k folds of a template-layout folder."""
+
 from __future__ import annotations
 
 import csv
@@ -37,16 +38,18 @@ def patient_ids(stems, pattern: str = DEFAULT_PATIENT_PATTERN, mapping_csv=None)
             rows = {Path(r['file']).stem: r['patient'] for r in csv.DictReader(fh)}
         missing = [s for s in stems if s not in rows]
         if missing:
-            raise AnnotationError(f'{mapping_csv}: no patient for {missing[0]} '
-                                  f'(and {len(missing) - 1} more)')
+            raise AnnotationError(
+                f'{mapping_csv}: no patient for {missing[0]} (and {len(missing) - 1} more)'
+            )
         return {s: rows[s] for s in stems}
     regex = re.compile(pattern)
     out = {}
     for stem in stems:
         match = regex.search(stem)
         if not match:
-            raise AnnotationError(f'{stem}: file name does not match the patient pattern '
-                                  f'{pattern!r}')
+            raise AnnotationError(
+                f'{stem}: file name does not match the patient pattern {pattern!r}'
+            )
         out[stem] = match.group(1) if regex.groups else match.group(0)
     return out
 
@@ -120,10 +123,17 @@ def write_part(pairs, out_dir: Path, symlink: bool = False) -> None:
                 shutil.copy2(src, dst)
 
 
-def split_folder(source, out_root, fractions=(0.7, 0.15, 0.15),
-                 names=('train', 'val', 'test'), folds: int | None = None,
-                 pattern=DEFAULT_PATIENT_PATTERN, mapping_csv=None,
-                 seed: int = 0, symlink: bool = False) -> dict:
+def split_folder(
+    source,
+    out_root,
+    fractions=(0.7, 0.15, 0.15),
+    names=('train', 'val', 'test'),
+    folds: int | None = None,
+    pattern=DEFAULT_PATIENT_PATTERN,
+    mapping_csv=None,
+    seed: int = 0,
+    symlink: bool = False,
+) -> dict:
     """Write the split (or ``folds`` folds) of ``source`` under ``out_root``.
 
     Patients are grouped by :func:`patient_ids` and never divided between parts
@@ -203,6 +213,7 @@ def check_split(root, pattern=DEFAULT_PATIENT_PATTERN, mapping_csv=None) -> dict
     """
     root = Path(root)
     from hip_mmpose.data_tools.csv_to_coco import find_splits
+
     parts = {}
     for split in find_splits(root):
         stems = [img.stem for img, _ in pair_split_files(root / split)]
@@ -210,7 +221,7 @@ def check_split(root, pattern=DEFAULT_PATIENT_PATTERN, mapping_csv=None) -> dict
     shared = {}
     names = sorted(parts)
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             common = parts[a] & parts[b]
             if common:
                 shared[(a, b)] = sorted(common)

@@ -5,6 +5,7 @@ shafts as bright shapes on a noisy dark background, with the 12 keypoints placed
 that each hip has a chosen acetabular index and IHDI grade. The grade is checked with
 :mod:`hip_mmpose.geometry` so the labels obey the same definitions as the metric.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -42,8 +43,16 @@ def _hip_points(rng, triradiate, outward, roof_len, ai_deg, grade):
     h_point = foot + lateral * out + below * down
     half = 0.28 * L * out
     tilt = rng.uniform(-0.05, 0.1) * L * down
-    return np.stack([p_lat, p_mid, p_tri, h_point + half - tilt,
-                     h_point + 0.04 * L * down, h_point - half + tilt])
+    return np.stack(
+        [
+            p_lat,
+            p_mid,
+            p_tri,
+            h_point + half - tilt,
+            h_point + 0.04 * L * down,
+            h_point - half + tilt,
+        ]
+    )
 
 
 def synthetic_points(rng, width, height, grades=(1, 1)):
@@ -67,10 +76,8 @@ def synthetic_points(rng, width, height, grades=(1, 1)):
     cx, hy = width / 2, 0.45 * height
     half_gap = rng.uniform(0.14, 0.19) * width
     roof_len = rng.uniform(0.11, 0.14) * width
-    left = _hip_points(rng, (cx - half_gap, hy), (-1, 0), roof_len,
-                       rng.uniform(14, 36), grades[0])
-    right = _hip_points(rng, (cx + half_gap, hy), (1, 0), roof_len,
-                        rng.uniform(14, 36), grades[1])
+    left = _hip_points(rng, (cx - half_gap, hy), (-1, 0), roof_len, rng.uniform(14, 36), grades[0])
+    right = _hip_points(rng, (cx + half_gap, hy), (1, 0), roof_len, rng.uniform(14, 36), grades[1])
     points = np.empty((12, 2))
     for hip, six in zip(geometry.HIP_KEYPOINTS, (left, right)):
         points[list(hip)] = six
@@ -103,20 +110,37 @@ def render_film(rng, points, width, height) -> np.ndarray:
     p = points
     tri_left, tri_right = (p[i] for i in geometry.TRIRADIATE)
     hline = tri_right - tri_left
-    for tri, lat, sign in zip(p[list(geometry.TRIRADIATE)], p[list(geometry.ROOF_LATERAL)],
-                              (-1, 1)):
+    for tri, lat, sign in zip(
+        p[list(geometry.TRIRADIATE)], p[list(geometry.ROOF_LATERAL)], (-1, 1)
+    ):
         wing_centre = (int(lat[0] - sign * 0.02 * width), int(lat[1] - 0.2 * height))
-        cv2.ellipse(img, wing_centre, (int(0.13 * width), int(0.2 * height)),
-                    float(np.degrees(np.arctan2(hline[1], hline[0]))) + sign * 15,
-                    0, 360, 150, -1)
+        cv2.ellipse(
+            img,
+            wing_centre,
+            (int(0.13 * width), int(0.2 * height)),
+            float(np.degrees(np.arctan2(hline[1], hline[0]))) + sign * 15,
+            0,
+            360,
+            150,
+            -1,
+        )
         cv2.line(img, tuple(map(int, lat)), tuple(map(int, tri)), 225, 4)
         cv2.circle(img, tuple(map(int, tri)), 4, 60, -1)  # triradiate cartilage gap
     # pubis/ischium between the hips, below the H-line
     mid = (tri_left + tri_right) / 2
-    cv2.ellipse(img, (int(mid[0]), int(mid[1] + 0.15 * height)),
-                (int(0.1 * width), int(0.12 * height)), 0, 0, 360, 120, -1)
-    for metaphysis in zip(geometry.METAPHYSIS_LATERAL, geometry.METAPHYSIS_MIDDLE,
-                          geometry.METAPHYSIS_MEDIAL):
+    cv2.ellipse(
+        img,
+        (int(mid[0]), int(mid[1] + 0.15 * height)),
+        (int(0.1 * width), int(0.12 * height)),
+        0,
+        0,
+        360,
+        120,
+        -1,
+    )
+    for metaphysis in zip(
+        geometry.METAPHYSIS_LATERAL, geometry.METAPHYSIS_MIDDLE, geometry.METAPHYSIS_MEDIAL
+    ):
         top = p[list(metaphysis)]
         shaft = np.concatenate([top, top[::-1] + [0, 0.45 * height]]).astype(np.int32)
         cv2.fillPoly(img, [shaft], 185)
@@ -175,8 +199,11 @@ def write_synthetic_dataset(out_root, counts=None, size=(384, 288), seed=0) -> d
             points = synthetic_points(rng, width, height, grades)
             assert tuple(geometry.ihdi_grades(points)) == grades, (grades, points)
             stem = f'S{i // 2:03d}_{i % 2 + 1:02d}'  # two films per synthetic patient
-            cv2.imwrite(str(out_root / split / 'images' / f'{stem}.png'),
-                        render_film(rng, points, width, height))
+            cv2.imwrite(
+                str(out_root / split / 'images' / f'{stem}.png'),
+                render_film(rng, points, width, height),
+            )
             (out_root / split / 'annotations' / f'{stem}.csv').write_text(
-                format_csv_line(points) + '\n')
+                format_csv_line(points) + '\n'
+            )
     return counts

@@ -2,5 +2,12 @@ from .hip_refine_dataset import HipRefineDataset, MirrorHip
 from .hip_xray_dataset import METAINFO_FILE, HipXrayDataset
 from .transforms import Clahe, LoadFilm, RandomStretch
 
-__all__ = ['HipXrayDataset', 'HipRefineDataset', 'MirrorHip', 'LoadFilm', 'RandomStretch', 'Clahe',
-           'METAINFO_FILE']
+__all__ = [
+    'HipXrayDataset',
+    'HipRefineDataset',
+    'MirrorHip',
+    'LoadFilm',
+    'RandomStretch',
+    'Clahe',
+    'METAINFO_FILE',
+]

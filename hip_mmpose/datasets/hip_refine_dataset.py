@@ -1,4 +1,5 @@
 """The refining stage's data: each hip of each film on its own (6 points)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,9 +11,10 @@ from mmpose.registry import DATASETS, TRANSFORMS
 from mmpose.structures.bbox import flip_bbox
 from mmpose.structures.keypoint import flip_keypoints
 
-from hip_mmpose import geometry, records
-from hip_mmpose.hip_crops import MIRRORED_HIP, hip_box, hip_metainfo
+from hip_mmpose import geometry
 from hip_mmpose.datasets.hip_xray_dataset import HipXrayDataset, film_metainfo
+from hip_mmpose.utils import records
+from hip_mmpose.utils.hip_crops import MIRRORED_HIP, hip_box, hip_metainfo
 
 KEYPOINT_SOURCES = ('annotation', 'file')
 
@@ -30,7 +32,7 @@ class HipRefineDataset(HipXrayDataset):
       ``RandomBBoxTransform`` to look like a first stage's error);
     - ``keypoint_source='file'``: a first stage's predictions, ``keypoint_file``
       being the per-film JSON that :class:`HipMetric` writes (its records'
-      ``file`` and ``keypoints``, :mod:`hip_mmpose.records`).
+      ``file`` and ``keypoints``, :mod:`hip_mmpose.utils.records`).
 
     Ground-truth points always stay attached for evaluation; :class:`HipMetric`
     joins the two hips of a film back into its 12 points.
@@ -49,14 +51,15 @@ class HipRefineDataset(HipXrayDataset):
 
     METAINFO: dict = hip_metainfo(film_metainfo())
 
-    def __init__(self, *args, keypoint_source: str = 'annotation',
-                 keypoint_file: str | None = None, **kwargs):
+    def __init__(
+        self, *args, keypoint_source: str = 'annotation', keypoint_file: str | None = None, **kwargs
+    ):
         if keypoint_source not in KEYPOINT_SOURCES:
-            raise ValueError(f'keypoint_source must be one of {KEYPOINT_SOURCES}, '
-                             f'got {keypoint_source!r}')
+            raise ValueError(
+                f'keypoint_source must be one of {KEYPOINT_SOURCES}, got {keypoint_source!r}'
+            )
         if (keypoint_source == 'file') != bool(keypoint_file):
-            raise ValueError("keypoint_file is required with keypoint_source='file' "
-                             'and only then')
+            raise ValueError("keypoint_file is required with keypoint_source='file' and only then")
         self.keypoint_source = keypoint_source
         self.stage_keypoints = read_stage_keypoints(keypoint_file) if keypoint_file else {}
         super().__init__(*args, bbox_source='film', **kwargs)
@@ -91,11 +94,14 @@ class HipRefineDataset(HipXrayDataset):
                 hip = dict(film)
                 hip.pop('raw_ann_info', None)
                 hip.update(
-                    id=int(film['id']) * 2 + side, hip_side=side, mirror=side == MIRRORED_HIP,
+                    id=int(film['id']) * 2 + side,
+                    hip_side=side,
+                    mirror=side == MIRRORED_HIP,
                     keypoints=truth[index][None].astype(np.float32),
                     keypoints_visible=film['keypoints_visible'][:, index],
                     num_keypoints=len(index),
-                    bbox=hip_box(source[index])[None])
+                    bbox=hip_box(source[index])[None],
+                )
                 data_list.append(hip)
         return data_list
 
@@ -133,8 +139,11 @@ class MirrorHip(BaseTransform):
         if results.get('keypoints') is not None:
             k = results['keypoints'].shape[-2]
             results['keypoints'], results['keypoints_visible'] = flip_keypoints(
-                results['keypoints'], results.get('keypoints_visible'), image_size=(w, h),
-                flip_indices=list(range(k)))
+                results['keypoints'],
+                results.get('keypoints_visible'),
+                image_size=(w, h),
+                flip_indices=list(range(k)),
+            )
         return results
 
 
@@ -156,6 +165,7 @@ def read_stage_keypoints(path) -> dict:
     try:
         arrays = records.as_arrays(records.read_json(path)[0])
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ValueError(f'{path}: not a per-film JSON with "films": [{{"file", '
-                         f'"keypoints"}}] ({err})') from err
+        raise ValueError(
+            f'{path}: not a per-film JSON with "films": [{{"file", "keypoints"}}] ({err})'
+        ) from err
     return dict(zip(arrays['file'], arrays['keypoints']))

@@ -1,4 +1,5 @@
 """COCO-style dataset of AP pelvis films with 12 hip keypoints."""
+
 from __future__ import annotations
 
 import functools
@@ -7,7 +8,7 @@ import numpy as np
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 from mmpose.registry import DATASETS
 
-from hip_mmpose.config_files import METAINFO_FILE
+from hip_mmpose.utils.config_files import METAINFO_FILE
 
 BBOX_SOURCES = ('film', 'annotation')
 
@@ -21,6 +22,7 @@ def film_metainfo() -> dict:
         :data:`METAINFO_FILE` (keypoint names, flip indices, sigmas, skeleton, ...).
     """
     from mmpose.datasets.datasets.utils import parse_pose_metainfo
+
     return parse_pose_metainfo(dict(from_file=METAINFO_FILE))
 
 
@@ -51,8 +53,7 @@ class HipXrayDataset(BaseCocoStyleDataset):
 
     def __init__(self, *args, bbox_source: str = 'film', **kwargs):
         if bbox_source not in BBOX_SOURCES:
-            raise ValueError(f'bbox_source must be one of {BBOX_SOURCES}, '
-                             f'got {bbox_source!r}')
+            raise ValueError(f'bbox_source must be one of {BBOX_SOURCES}, got {bbox_source!r}')
         self.bbox_source = bbox_source
         super().__init__(*args, **kwargs)
 
@@ -75,10 +76,10 @@ class HipXrayDataset(BaseCocoStyleDataset):
         img = raw_data_info['raw_img_info']
         # mm per pixel (x, y), recorded by the converter where the film has one
         spacing = img.get('pixel_spacing')
-        data_info['pixel_spacing'] = (None if spacing is None
-                                      else np.asarray(spacing, np.float32).reshape(2))
+        data_info['pixel_spacing'] = (
+            None if spacing is None else np.asarray(spacing, np.float32).reshape(2)
+        )
         if self.bbox_source == 'annotation':
             return data_info
         data_info['bbox'] = np.array([[0, 0, img['width'], img['height']]], dtype=np.float32)
         return data_info
-

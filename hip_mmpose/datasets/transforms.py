@@ -2,6 +2,7 @@
 ``RandomStretch``: an augmentation that changes the angles of a training crop;
 ``Clahe``: contrast-limited histogram equalisation of a crop (an ablation, not in the
 configs)."""
+
 from __future__ import annotations
 
 import cv2
@@ -9,7 +10,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 
-from hip_mmpose.film_io import read_film, to_bgr8
+from hip_mmpose.utils.film_io import read_film, to_bgr8
 
 
 @TRANSFORMS.register_module()
@@ -18,7 +19,7 @@ class LoadFilm(BaseTransform):
 
     MMPose's ``LoadImage`` decodes with OpenCV, so a 12-bit film in a 16-bit PNG
     reaches the network as values 0-15 and a DICOM not at all; this transform gives
-    every container the network input documented in :mod:`hip_mmpose.film_io`,
+    every container the network input documented in :mod:`hip_mmpose.utils.film_io`,
     the same one inference uses. An ``img`` already in ``results`` (inference on
     arrays) goes through the same conversion (:func:`film_io.to_bgr8`).
 
@@ -80,8 +81,9 @@ class RandomStretch(BaseTransform):
     def __init__(self, scale: tuple = (0.87, 1.15), prob: float = 1.0):
         low, high = (float(v) for v in scale)
         if not 0 < low <= high:
-            raise ValueError(f'RandomStretch: scale must be (low, high) with 0 < low <= high, '
-                             f'not {scale}')
+            raise ValueError(
+                f'RandomStretch: scale must be (low, high) with 0 < low <= high, not {scale}'
+            )
         if not 0 <= prob <= 1:
             raise ValueError(f'RandomStretch: prob must lie in [0, 1], not {prob}')
         self.scale, self.prob = (low, high), float(prob)
@@ -146,8 +148,10 @@ class Clahe(BaseTransform):
         clip_limit = float(clip_limit)
         tiles = tuple(int(v) for v in tile_grid_size)
         if not clip_limit > 0 or len(tiles) != 2 or min(tiles) < 1:
-            raise ValueError(f'Clahe: clip_limit must be > 0 and tile_grid_size two positive '
-                             f'integers, not {clip_limit}, {tile_grid_size}')
+            raise ValueError(
+                f'Clahe: clip_limit must be > 0 and tile_grid_size two positive '
+                f'integers, not {clip_limit}, {tile_grid_size}'
+            )
         self.clip_limit, self.tile_grid_size = clip_limit, tiles
 
     def transform(self, results: dict) -> dict:
@@ -169,5 +173,7 @@ class Clahe(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f'{type(self).__name__}(clip_limit={self.clip_limit}, '
-                f'tile_grid_size={self.tile_grid_size})')
+        return (
+            f'{type(self).__name__}(clip_limit={self.clip_limit}, '
+            f'tile_grid_size={self.tile_grid_size})'
+        )

@@ -4,6 +4,7 @@ All measures are taken in original film pixels: MMPose's top-down model maps its
 predictions back through the inverse of the crop's affine before they reach the
 metric, and the ground truth is the annotation as stored.
 """
+
 from __future__ import annotations
 
 import os
@@ -11,37 +12,63 @@ import os.path as osp
 import re
 import warnings
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmpose.registry import METRICS
 
-from hip_mmpose import geometry, records
+from hip_mmpose import geometry
 from hip_mmpose.evaluation import stats
-from hip_mmpose.hip_crops import merge_hips
+from hip_mmpose.utils import records
+from hip_mmpose.utils.hip_crops import merge_hips
 
 #: The prefix of every key HipMetric reports (``hip/AI_MAE``).
 METRIC_PREFIX = 'hip'
 #: The measures a summary leads with (k-fold table, benchmark scripts), without prefix.
-HEADLINE_METRICS = ('MRE', 'AI_MAE', 'AI_r', 'AI_ICC', 'AI_slope', 'AI_slope_deming',
-                    'IHDI_bal_acc', 'IHDI_kappa', 'IHDI_kappa_linear', 'IHDI_ge2_sens',
-                    'IHDI_ge2_spec')
+HEADLINE_METRICS = (
+    'MRE',
+    'AI_MAE',
+    'AI_r',
+    'AI_ICC',
+    'AI_slope',
+    'AI_slope_deming',
+    'IHDI_bal_acc',
+    'IHDI_kappa',
+    'IHDI_kappa_linear',
+    'IHDI_ge2_sens',
+    'IHDI_ge2_spec',
+)
 # the patient id is the file name up to its first '_' (files are P<patient>_<nn>.jpg)
 PATIENT_PATTERN = r'^([^_]+)_'
 # measures with a bootstrap confidence interval, logged as <name>_ci_low / _ci_high
-CI_METRICS = ('AI_MAE', 'AI_r', 'AI_ICC', 'AI_slope', 'AI_slope_deming', 'IHDI_bal_acc',
-              'IHDI_kappa', 'IHDI_kappa_linear')
+CI_METRICS = (
+    'AI_MAE',
+    'AI_r',
+    'AI_ICC',
+    'AI_slope',
+    'AI_slope_deming',
+    'IHDI_bal_acc',
+    'IHDI_kappa',
+    'IHDI_kappa_linear',
+)
 CI_SUFFIXES = ('_ci_low', '_ci_high')
 #: how precise the clinicians' readings are, from patients with several films
 #: (:func:`stats.reference_noise`, :func:`stats.error_free_calls`), each with a bootstrap
 #: interval, in two groups reported each whole or not at all: of the AI, and of the
 #: H-point's distance lateral of the P-line (in H-line lengths) that decides grade I
 #: against grade >= II; ``AI_pairs`` counts the within-patient pairs of hips they rest on
-REFERENCE_GROUPS = (tuple(f'AI_{key}' for key in stats.REFERENCE_NOISE_KEYS),
-                    ('IHDI_ref_sd', 'IHDI_model_sd', 'IHDI_ge2_kappa_error_free',
-                     'IHDI_ge2_bal_acc_error_free', 'IHDI_ge2_sens_error_free'))
+REFERENCE_GROUPS = (
+    tuple(f'AI_{key}' for key in stats.REFERENCE_NOISE_KEYS),
+    (
+        'IHDI_ref_sd',
+        'IHDI_model_sd',
+        'IHDI_ge2_kappa_error_free',
+        'IHDI_ge2_bal_acc_error_free',
+        'IHDI_ge2_sens_error_free',
+    ),
+)
 REFERENCE_METRICS = sum(REFERENCE_GROUPS, ())
 #: the labels of the confusion matrix's rows and columns: undefined, then I..IV
 GRADE_AXIS = (geometry.GRADE_UNDEFINED,) + geometry.GRADES
@@ -107,7 +134,7 @@ class HipMetric(BaseMetric):
       both its ends are defined).
 
     The confusion matrix goes to the log. With ``dump_name`` set, one evaluation
-    record per film (:mod:`hip_mmpose.records`: predicted and true points, AIs,
+    record per film (:mod:`hip_mmpose.utils.records`: predicted and true points, AIs,
     grades, errors) is written to ``<out_dir>/<dump_name>_per_film.json`` (with the
     metrics as its summary) and ``.csv``; ``out_dir`` defaults to the current run's
     log folder (``<work_dir>/<timestamp>/``).
@@ -141,21 +168,34 @@ class HipMetric(BaseMetric):
 
     default_prefix = METRIC_PREFIX
 
-    def __init__(self, radii: Sequence[float] = (2, 4, 6, 10),
-                 radii_mm: Sequence[float] = (1, 2, 2.5, 4), dump_name: str | None = None,
-                 out_dir: str | None = None, bootstrap: int = 1000,
-                 ci_method: str = 'percentile', patient_pattern: str = PATIENT_PATTERN,
-                 seed: int = 0, p_line_shift: float | None = None,
-                 collect_device: str = 'cpu', prefix: str | None = None):
+    def __init__(
+        self,
+        radii: Sequence[float] = (2, 4, 6, 10),
+        radii_mm: Sequence[float] = (1, 2, 2.5, 4),
+        dump_name: str | None = None,
+        out_dir: str | None = None,
+        bootstrap: int = 1000,
+        ci_method: str = 'percentile',
+        patient_pattern: str = PATIENT_PATTERN,
+        seed: int = 0,
+        p_line_shift: float | None = None,
+        collect_device: str = 'cpu',
+        prefix: str | None = None,
+    ):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.radii = tuple(radii)
         self.radii_mm = tuple(radii_mm)
         self.dump_name = dump_name
         self.out_dir = out_dir
-        self.ci_cfg = dict(bootstrap=int(bootstrap), ci_method=ci_method,
-                           patient_pattern=patient_pattern, seed=seed)
-        self.p_line_shift = (None if p_line_shift is None
-                             else geometry.checked_p_line_shift(p_line_shift))
+        self.ci_cfg = dict(
+            bootstrap=int(bootstrap),
+            ci_method=ci_method,
+            patient_pattern=patient_pattern,
+            seed=seed,
+        )
+        self.p_line_shift = (
+            None if p_line_shift is None else geometry.checked_p_line_shift(p_line_shift)
+        )
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Process one batch of data samples and predictions.
@@ -178,18 +218,27 @@ class HipMetric(BaseMetric):
         for sample in data_samples:
             pred = sample['pred_instances']
             k = np.asarray(pred['keypoints']).shape[-2]
-            self.results.append(dict(
-                img_path=osp.abspath(sample['img_path']) if sample.get('img_path') else '',
-                pred=np.asarray(pred['keypoints'], np.float64)[0],
-                scores=np.asarray(pred.get('keypoint_scores', np.ones((1, k))))[0],
-                gt=np.asarray(sample['gt_instances']['keypoints'], np.float64)[0],
-                hip_side=sample.get('hip_side'),
-                spacing=_spacing(sample.get('pixel_spacing')),
-                image_size=(tuple(int(v) for v in sample['ori_shape'][::-1])
-                            if sample.get('ori_shape') is not None else None),
-                width=sample['ori_shape'][1] if 'hip_side' in sample else None,
-                p_line_shift=(float(sample.get('p_line_shift', 0.0))
-                              if self.p_line_shift is None else self.p_line_shift)))
+            self.results.append(
+                dict(
+                    img_path=osp.abspath(sample['img_path']) if sample.get('img_path') else '',
+                    pred=np.asarray(pred['keypoints'], np.float64)[0],
+                    scores=np.asarray(pred.get('keypoint_scores', np.ones((1, k))))[0],
+                    gt=np.asarray(sample['gt_instances']['keypoints'], np.float64)[0],
+                    hip_side=sample.get('hip_side'),
+                    spacing=_spacing(sample.get('pixel_spacing')),
+                    image_size=(
+                        tuple(int(v) for v in sample['ori_shape'][::-1])
+                        if sample.get('ori_shape') is not None
+                        else None
+                    ),
+                    width=sample['ori_shape'][1] if 'hip_side' in sample else None,
+                    p_line_shift=(
+                        float(sample.get('p_line_shift', 0.0))
+                        if self.p_line_shift is None
+                        else self.p_line_shift
+                    ),
+                )
+            )
 
     # ------------------------------------------------------------------ metrics
     def compute_metrics(self, results: list) -> dict:
@@ -211,19 +260,30 @@ class HipMetric(BaseMetric):
         pred = np.stack([r['pred'] for r in results])
         gt = np.stack([r['gt'] for r in results])
         spacings = [r.get('spacing') for r in results]
-        per_film = hip_measures(pred, gt, None if any(v is None for v in spacings)
-                                else np.stack(spacings),
-                                np.array([r.get('p_line_shift', 0.0) for r in results]))
-        metrics = summarise(per_film, self.radii, self._keypoint_names(pred.shape[1]),
-                            files=[r['img_path'] for r in results], radii_mm=self.radii_mm,
-                            **self.ci_cfg)
+        per_film = hip_measures(
+            pred,
+            gt,
+            None if any(v is None for v in spacings) else np.stack(spacings),
+            np.array([r.get('p_line_shift', 0.0) for r in results]),
+        )
+        metrics = summarise(
+            per_film,
+            self.radii,
+            self._keypoint_names(pred.shape[1]),
+            files=[r['img_path'] for r in results],
+            radii_mm=self.radii_mm,
+            **self.ci_cfg,
+        )
         logger = MMLogger.get_current_instance()
-        logger.info('IHDI confusion matrix (rows: truth, columns: prediction, all hips)\n'
-                    + format_confusion(per_film['confusion']))
+        logger.info(
+            'IHDI confusion matrix (rows: truth, columns: prediction, all hips)\n'
+            + format_confusion(per_film['confusion'])
+        )
         if self.dump_name:
             folder = self.out_dir or _run_log_dir()
-            paths = write_per_film(folder, self.dump_name, results, metrics,
-                                   self._keypoint_names(pred.shape[1]))
+            paths = write_per_film(
+                folder, self.dump_name, results, metrics, self._keypoint_names(pred.shape[1])
+            )
             logger.info(f'per-film results written to {paths[0]} and {paths[1]}')
         return {k: v for k, v in metrics.items() if np.isscalar(v)}
 
@@ -237,6 +297,7 @@ class HipMetric(BaseMetric):
 def film_keypoint_names() -> list[str]:
     """The 12 film keypoints' names, in order (the data set's metainfo)."""
     from hip_mmpose.datasets.hip_xray_dataset import film_metainfo
+
     names = film_metainfo()['keypoint_id2name']
     return [names[i] for i in range(len(names))]
 
@@ -267,17 +328,25 @@ def join_hips(results: list) -> list:
     joined = []
     for path, hips in films.items():
         if any(h is None for h in hips):
-            raise ValueError(f'{path}: only one hip was evaluated; the refining stage '
-                             'needs both hips of every film')
+            raise ValueError(
+                f'{path}: only one hip was evaluated; the refining stage '
+                'needs both hips of every film'
+            )
         width = hips[0]['width']
         scores = np.empty(12)
         for h, index in zip(hips, geometry.HIP_KEYPOINTS):
             scores[list(index)] = h['scores']
-        joined.append(dict(img_path=path, pred=merge_hips([h['pred'] for h in hips], width),
-                           gt=merge_hips([h['gt'] for h in hips], width), scores=scores,
-                           spacing=hips[0].get('spacing'),
-                           image_size=hips[0].get('image_size'),
-                           p_line_shift=hips[0].get('p_line_shift', 0.0)))
+        joined.append(
+            dict(
+                img_path=path,
+                pred=merge_hips([h['pred'] for h in hips], width),
+                gt=merge_hips([h['gt'] for h in hips], width),
+                scores=scores,
+                spacing=hips[0].get('spacing'),
+                image_size=hips[0].get('image_size'),
+                p_line_shift=hips[0].get('p_line_shift', 0.0),
+            )
+        )
     return joined
 
 
@@ -289,8 +358,9 @@ def _spacing(value):
     return value if value.shape == (2,) and np.isfinite(value).all() else None
 
 
-def hip_measures(pred: np.ndarray, gt: np.ndarray, spacing: np.ndarray | None = None,
-                 p_line_shift=0.0) -> dict:
+def hip_measures(
+    pred: np.ndarray, gt: np.ndarray, spacing: np.ndarray | None = None, p_line_shift=0.0
+) -> dict:
     """Per-film measures of predicted and true points ``(N, 12, 2)``.
 
     Args:
@@ -315,12 +385,20 @@ def hip_measures(pred: np.ndarray, gt: np.ndarray, spacing: np.ndarray | None = 
     grade_true = geometry.ihdi_grades(gt)
     h_len = geometry.h_line_lengths(gt)
     with np.errstate(invalid='ignore', divide='ignore'):  # lateral of the P-line, H-lines
-        p_lateral_pred, p_lateral_true = (geometry.h_point_offsets(p)['lateral_of_p']
-                                          / h_len[:, None] for p in (pred, gt))
-    out = dict(errors=errors, h_line=h_len, ai_pred=ai_pred, ai_true=ai_true,
-               p_lateral_pred=p_lateral_pred, p_lateral_true=p_lateral_true,
-               grade_pred=grade_pred, grade_true=grade_true,
-               confusion=stats.confusion_matrix(grade_true, grade_pred, GRADE_AXIS))
+        p_lateral_pred, p_lateral_true = (
+            geometry.h_point_offsets(p)['lateral_of_p'] / h_len[:, None] for p in (pred, gt)
+        )
+    out = dict(
+        errors=errors,
+        h_line=h_len,
+        ai_pred=ai_pred,
+        ai_true=ai_true,
+        p_lateral_pred=p_lateral_pred,
+        p_lateral_true=p_lateral_true,
+        grade_pred=grade_pred,
+        grade_true=grade_true,
+        confusion=stats.confusion_matrix(grade_true, grade_pred, GRADE_AXIS),
+    )
     if spacing is not None:
         spacing = np.asarray(spacing, np.float64)
         out['spacing'] = spacing
@@ -366,8 +444,7 @@ def _resampled_measures(m: dict, film_weights: np.ndarray) -> np.ndarray:
     ``(B, N)``: all ones gives the plain estimates, a bootstrap draw its resample."""
     hip_weights = np.repeat(film_weights, len(geometry.HIP_NAMES), axis=-1)  # each film's hips
     pred, true = m['ai_pred'].ravel(), m['ai_true'].ravel()
-    cm = stats.confusion_matrix(m['grade_true'], m['grade_pred'], GRADE_AXIS,
-                                weights=hip_weights)
+    cm = stats.confusion_matrix(m['grade_true'], m['grade_pred'], GRADE_AXIS, weights=hip_weights)
     recalls = stats.per_class_recall(cm)[..., 1:]  # an undefined prediction is a miss
     with np.errstate(invalid='ignore'), warnings.catch_warnings():
         warnings.simplefilter('ignore', RuntimeWarning)  # no grade present: NaN
@@ -380,7 +457,8 @@ def _resampled_measures(m: dict, film_weights: np.ndarray) -> np.ndarray:
         AI_slope_deming=stats.deming_fit(true, pred, hip_weights)[1],
         IHDI_bal_acc=bal_acc,
         IHDI_kappa=stats.cohen_kappa(cm),
-        IHDI_kappa_linear=stats.weighted_kappa(cm, _linear_grade_weights()))
+        IHDI_kappa_linear=stats.weighted_kappa(cm, _linear_grade_weights()),
+    )
     return np.stack([values[name] for name in CI_METRICS])
 
 
@@ -394,17 +472,27 @@ def _reference_measures(m: dict, patients, film_weights=None) -> dict:
     calls = stats.error_free_calls(*args, noise=lateral)
     values = {f'AI_{k}': ai[k] for k in stats.REFERENCE_NOISE_KEYS}
     values['AI_pairs'] = ai['pairs']
-    values.update(IHDI_ref_sd=lateral['ref_sd'], IHDI_model_sd=lateral['model_sd'],
-                  IHDI_ge2_kappa_error_free=calls['kappa_error_free'],
-                  IHDI_ge2_bal_acc_error_free=calls['bal_acc_error_free'],
-                  IHDI_ge2_sens_error_free=calls['sens_error_free'])
+    values.update(
+        IHDI_ref_sd=lateral['ref_sd'],
+        IHDI_model_sd=lateral['model_sd'],
+        IHDI_ge2_kappa_error_free=calls['kappa_error_free'],
+        IHDI_ge2_bal_acc_error_free=calls['bal_acc_error_free'],
+        IHDI_ge2_sens_error_free=calls['sens_error_free'],
+    )
     return values
 
 
-def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
-              bootstrap: int = 0, ci_method: str = 'percentile',
-              patient_pattern: str = PATIENT_PATTERN, seed: int = 0,
-              radii_mm=(1, 2, 2.5, 4)) -> dict:
+def summarise(
+    m: dict,
+    radii=(2, 4, 6, 10),
+    keypoint_names=None,
+    files=None,
+    bootstrap: int = 0,
+    ci_method: str = 'percentile',
+    patient_pattern: str = PATIENT_PATTERN,
+    seed: int = 0,
+    radii_mm=(1, 2, 2.5, 4),
+) -> dict:
     """The metric dict from :func:`hip_measures`; non-scalar extras included.
 
     Args:
@@ -448,10 +536,13 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
     out['AI_MAE'] = float(measures['AI_MAE'])
     out['AI_MAE_left'] = float(np.nanmean(abs_err[:, 0]))
     out['AI_MAE_right'] = float(np.nanmean(abs_err[:, 1]))
-    out['AI_RMSE'] = float(np.sqrt(np.nanmean(ai_err ** 2)))
+    out['AI_RMSE'] = float(np.sqrt(np.nanmean(ai_err**2)))
     agreement = stats.bland_altman(m['ai_pred'], m['ai_true'])
     out['AI_bias'], out['AI_LoA_low'], out['AI_LoA_high'] = (
-        agreement['bias'], agreement['loa_low'], agreement['loa_high'])
+        agreement['bias'],
+        agreement['loa_low'],
+        agreement['loa_high'],
+    )
     out['AI_r'] = float(measures['AI_r'])
     out['AI_ICC'] = float(measures['AI_ICC'])
     out['AI_slope'] = float(measures['AI_slope'])
@@ -461,7 +552,7 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
     out['AI_prop_bias'] = stats.proportional_bias(m['ai_pred'], m['ai_true'])[1]
 
     cm = m['confusion']  # labels 0 (undefined), I..IV
-    graded = cm[1:, :]   # truths with a defined grade; undefined predictions count as wrong
+    graded = cm[1:, :]  # truths with a defined grade; undefined predictions count as wrong
     total = graded.sum()
     out['IHDI_acc'] = float(np.trace(cm[1:, 1:]) / total) if total else float('nan')
     recalls = stats.per_class_recall(cm)[1:]  # an undefined prediction is a miss
@@ -471,24 +562,35 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
     for key in ('IHDI_bal_acc', 'IHDI_kappa', 'IHDI_kappa_linear'):
         out[key] = float(measures[key])
     out['IHDI_ge2_sens'], out['IHDI_ge2_spec'] = stats.binary_sens_spec(
-        m['grade_true'] >= GRADE_II, m['grade_pred'] >= GRADE_II)
+        m['grade_true'] >= GRADE_II, m['grade_pred'] >= GRADE_II
+    )
     out['IHDI_ge2_bal_acc'] = (out['IHDI_ge2_sens'] + out['IHDI_ge2_spec']) / 2
-    out['IHDI_ge2_kappa'] = float(stats.cohen_kappa(stats.confusion_matrix(
-        m['grade_true'] >= GRADE_II, m['grade_pred'] >= GRADE_II, (False, True))))
+    out['IHDI_ge2_kappa'] = float(
+        stats.cohen_kappa(
+            stats.confusion_matrix(
+                m['grade_true'] >= GRADE_II, m['grade_pred'] >= GRADE_II, (False, True)
+            )
+        )
+    )
 
-    patients = (patient_ids(files, patient_pattern) if files is not None
-                else [f'film {i}' for i in range(len(errors))])
+    patients = (
+        patient_ids(files, patient_pattern)
+        if files is not None
+        else [f'film {i}' for i in range(len(errors))]
+    )
     # where some patient has two films, and they separate the readers' errors
     values = _reference_measures(m, patients)
-    names = [k for group in REFERENCE_GROUPS if all(np.isfinite(values[k]) for k in group)
-             for k in group]
+    names = [
+        k for group in REFERENCE_GROUPS if all(np.isfinite(values[k]) for k in group) for k in group
+    ]
     out.update({k: float(values[k]) for k in names})
     if REFERENCE_GROUPS[0][0] in names:  # the AI's group: the pairs it rests on
         out['AI_pairs'] = values['AI_pairs']
     if bootstrap > 0:
         options = dict(n_resamples=bootstrap, method=ci_method, seed=seed)
-        low, high = stats.group_bootstrap_ci(lambda w: _resampled_measures(m, w), patients,
-                                             **options)
+        low, high = stats.group_bootstrap_ci(
+            lambda w: _resampled_measures(m, w), patients, **options
+        )
         for name, lo, hi in zip(CI_METRICS, low, high):
             out[name + CI_SUFFIXES[0]], out[name + CI_SUFFIXES[1]] = float(lo), float(hi)
 
@@ -497,14 +599,22 @@ def summarise(m: dict, radii=(2, 4, 6, 10), keypoint_names=None, files=None,
             return np.stack([values[k] for k in names])
 
         if names:  # a draw of few patients can leave them undefined: the widest reading
-            low, high = stats.group_bootstrap_ci(reference_rows, patients,
-                                                 **dict(options, method='percentile'),
-                                                 undefined_as_extreme=True)
+            low, high = stats.group_bootstrap_ci(
+                reference_rows,
+                patients,
+                **dict(options, method='percentile'),
+                undefined_as_extreme=True,
+            )
             for name, lo, hi in zip(names, low, high):
                 if np.isfinite(lo) and np.isfinite(hi):
                     out[name + CI_SUFFIXES[0]], out[name + CI_SUFFIXES[1]] = float(lo), float(hi)
-        out['bootstrap'] = dict(resamples=int(bootstrap), method=ci_method, seed=seed,
-                                patients=len(set(patients)), films=len(errors))
+        out['bootstrap'] = dict(
+            resamples=int(bootstrap),
+            method=ci_method,
+            seed=seed,
+            patients=len(set(patients)),
+            films=len(errors),
+        )
     out['confusion'] = cm.tolist()
     return out
 
@@ -534,19 +644,26 @@ def summarise_records(films: Sequence[dict], **options) -> dict:
     """
     films = list(films)
     if not films or not all(records.is_evaluation(f) for f in films):
-        raise records.RecordError('metrics need evaluation records (with ground truth, '
-                                  f'as tools/test.py writes them); got {len(films)} films, '
-                                  f'{sum(map(records.is_evaluation, films))} with truth')
+        raise records.RecordError(
+            'metrics need evaluation records (with ground truth, '
+            f'as tools/test.py writes them); got {len(films)} films, '
+            f'{sum(map(records.is_evaluation, films))} with truth'
+        )
     names = [f.get('img_path') or f['file'] for f in films]
     twice = sorted(n for n, count in Counter(names).items() if count > 1)
     if twice:
-        raise records.RecordError(f'{len(twice)} films appear more than once, e.g. '
-                                  f'{twice[0]!r}: each film must be measured once')
+        raise records.RecordError(
+            f'{len(twice)} films appear more than once, e.g. '
+            f'{twice[0]!r}: each film must be measured once'
+        )
     d = records.as_arrays(films)
     spacings = [f.get('pixel_spacing_mm') for f in films]
-    m = hip_measures(d['keypoints'], d['true_keypoints'],
-                     None if any(s is None for s in spacings) else np.array(spacings, float),
-                     np.array([f.get('ihdi_p_line_shift') or 0.0 for f in films], float))
+    m = hip_measures(
+        d['keypoints'],
+        d['true_keypoints'],
+        None if any(s is None for s in spacings) else np.array(spacings, float),
+        np.array([f.get('ihdi_p_line_shift') or 0.0 for f in films], float),
+    )
     return summarise(m, keypoint_names=film_keypoint_names(), files=names, **options)
 
 
@@ -563,6 +680,7 @@ def describe_reference_noise(metrics: dict, prefix: str = '') -> str | None:
         str | None: the sentence; None where the summary has none of
         :data:`REFERENCE_METRICS` (no patient with two films).
     """
+
     def shown(name, digits=2):
         value = metrics[prefix + name]
         low, high = (metrics.get(prefix + name + suffix) for suffix in CI_SUFFIXES)
@@ -577,24 +695,30 @@ def describe_reference_noise(metrics: dict, prefix: str = '') -> str | None:
     parts = []
     if has(REFERENCE_GROUPS[0]):
         reliability = metrics[prefix + 'AI_ref_reliability']
-        parts.append(f"one clinician reading of the AI errs by sd {shown('AI_ref_sd')} deg, "
-                     f"the model by {shown('AI_model_sd')} (gain {shown('AI_model_gain')}); "
-                     f"an error-free model would measure AI MAE {shown('AI_MAE_error_free')}, "
-                     f"r {np.sqrt(reliability):.2f} and OLS slope {reliability:.2f}")
+        parts.append(
+            f'one clinician reading of the AI errs by sd {shown("AI_ref_sd")} deg, '
+            f'the model by {shown("AI_model_sd")} (gain {shown("AI_model_gain")}); '
+            f'an error-free model would measure AI MAE {shown("AI_MAE_error_free")}, '
+            f'r {np.sqrt(reliability):.2f} and OLS slope {reliability:.2f}'
+        )
     if has(REFERENCE_GROUPS[1]):
-        parts.append("of the H-point's distance lateral of the P-line, by sd "
-                     f"{shown('IHDI_ref_sd', 3)} of the H-line, the model by "
-                     f"{shown('IHDI_model_sd', 3)}; an error-free model's grade >= II calls "
-                     f"would measure kappa {shown('IHDI_ge2_kappa_error_free')}, balanced "
-                     f"accuracy {shown('IHDI_ge2_bal_acc_error_free')} and sensitivity "
-                     f"{shown('IHDI_ge2_sens_error_free')}")
+        parts.append(
+            "of the H-point's distance lateral of the P-line, by sd "
+            f'{shown("IHDI_ref_sd", 3)} of the H-line, the model by '
+            f"{shown('IHDI_model_sd', 3)}; an error-free model's grade >= II calls "
+            f'would measure kappa {shown("IHDI_ge2_kappa_error_free")}, balanced '
+            f'accuracy {shown("IHDI_ge2_bal_acc_error_free")} and sensitivity '
+            f'{shown("IHDI_ge2_sens_error_free")}'
+        )
     if not parts:
         return None
     pairs = metrics.get(prefix + 'AI_pairs')
-    source = (f"from {pairs} pairs of one patient's hips on two films" if pairs
-              else "from patients' hips on two films")
-    return (f"reference ({source}): "
-            + '; '.join(parts) + ', against these readings')
+    source = (
+        f"from {pairs} pairs of one patient's hips on two films"
+        if pairs
+        else "from patients' hips on two films"
+    )
+    return f'reference ({source}): ' + '; '.join(parts) + ', against these readings'
 
 
 def format_confusion(cm) -> str:
@@ -637,10 +761,18 @@ def write_per_film(folder, name, results, metrics, keypoint_names=None) -> tuple
     Returns:
         tuple[str, str]: the JSON and CSV paths.
     """
-    films = [records.film_record(r['pred'], r['scores'], file=osp.basename(r['img_path']),
-                                 image_size=r.get('image_size'),
-                                 pixel_spacing=r.get('spacing'), keypoint_names=keypoint_names,
-                                 truth=r['gt'], img_path=r['img_path'],
-                                 p_line_shift=r.get('p_line_shift', 0.0))
-             for r in results]
+    films = [
+        records.film_record(
+            r['pred'],
+            r['scores'],
+            file=osp.basename(r['img_path']),
+            image_size=r.get('image_size'),
+            pixel_spacing=r.get('spacing'),
+            keypoint_names=keypoint_names,
+            truth=r['gt'],
+            img_path=r['img_path'],
+            p_line_shift=r.get('p_line_shift', 0.0),
+        )
+        for r in results
+    ]
     return records.write_per_film(folder, name, films, metrics)

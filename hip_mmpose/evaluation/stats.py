@@ -8,6 +8,7 @@ optional frequency ``weights`` of shape ``(B, n)``: one row of weights per
 bootstrap resample (how often each observation was drawn), all ones for the plain
 estimate. A resample is then one vectorised call, not a Python loop.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -59,9 +60,9 @@ def pearson_r(x, y, weights=None):
     x, y, w, n, mx, my, batched = _paired(x, y, weights)
     with np.errstate(invalid='ignore', divide='ignore'):
         dx, dy = x - mx[:, None], y - my[:, None]
-        vx, vy = (w * dx ** 2).sum(-1), (w * dy ** 2).sum(-1)
+        vx, vy = (w * dx**2).sum(-1), (w * dy**2).sum(-1)
         r = (w * dx * dy).sum(-1) / np.sqrt(vx * vy)
-        flat = (vx <= 1e-12 * n * (1 + mx ** 2)) | (vy <= 1e-12 * n * (1 + my ** 2))
+        flat = (vx <= 1e-12 * n * (1 + mx**2)) | (vy <= 1e-12 * n * (1 + my**2))
     return _out(np.where((n < 2) | flat, np.nan, np.clip(r, -1, 1)), batched)
 
 
@@ -86,10 +87,10 @@ def icc_absolute_agreement(pred, true, weights=None):
     keep = np.isfinite(y).all(1)
     y, w = y[keep], w[:, keep]
     k = 2
-    n = w.sum(-1)                                            # (B,)
+    n = w.sum(-1)  # (B,)
     with np.errstate(invalid='ignore', divide='ignore'):
-        col_means = (w @ y) / n[:, None]                     # (B, 2)
-        grand = col_means.mean(1)                            # (B,)
+        col_means = (w @ y) / n[:, None]  # (B, 2)
+        grand = col_means.mean(1)  # (B,)
         ss_rows = k * (w * (y.mean(1) - grand[:, None]) ** 2).sum(-1)
         ss_cols = n * ((col_means - grand[:, None]) ** 2).sum(-1)
         ss_total = (w * ((y[None] - grand[:, None, None]) ** 2).sum(-1)).sum(-1)
@@ -139,9 +140,9 @@ def linear_fit(x, y, weights=None):
     x, y, w, n, mx, my, batched = _paired(x, y, weights)
     with np.errstate(invalid='ignore', divide='ignore'):
         dx = x - mx[:, None]
-        sxx = (w * dx ** 2).sum(-1)
+        sxx = (w * dx**2).sum(-1)
         slope = (w * dx * (y - my[:, None])).sum(-1) / sxx
-    slope = np.where((n < 2) | (sxx <= 1e-12 * n * (1 + mx ** 2)), np.nan, slope)
+    slope = np.where((n < 2) | (sxx <= 1e-12 * n * (1 + mx**2)), np.nan, slope)
     return _out(my - slope * mx, batched), _out(slope, batched)
 
 
@@ -171,10 +172,10 @@ def deming_fit(x, y, weights=None, error_ratio: float = 1.0):
     lam = float(error_ratio)
     with np.errstate(invalid='ignore', divide='ignore'):
         dx, dy = x - mx[:, None], y - my[:, None]
-        sxx, syy, sxy = (w * dx ** 2).sum(-1), (w * dy ** 2).sum(-1), (w * dx * dy).sum(-1)
+        sxx, syy, sxy = (w * dx**2).sum(-1), (w * dy**2).sum(-1), (w * dx * dy).sum(-1)
         diff = syy - lam * sxx
-        slope = (diff + np.sqrt(diff ** 2 + 4 * lam * sxy ** 2)) / (2 * sxy)
-    slope = np.where((n < 2) | (np.abs(sxy) <= 1e-12 * n * (1 + mx ** 2)), np.nan, slope)
+        slope = (diff + np.sqrt(diff**2 + 4 * lam * sxy**2)) / (2 * sxy)
+    slope = np.where((n < 2) | (np.abs(sxy) <= 1e-12 * n * (1 + mx**2)), np.nan, slope)
     return _out(my - slope * mx, batched), _out(slope, batched)
 
 
@@ -280,7 +281,7 @@ def weighted_kappa(cm: np.ndarray, weights: np.ndarray):
     expected = cm.sum(-1)[..., :, None] * cm.sum(-2)[..., None, :]
     with np.errstate(invalid='ignore', divide='ignore'):
         observed_w = (weights * cm).sum((-2, -1)) / total
-        expected_w = (weights * expected).sum((-2, -1)) / total ** 2
+        expected_w = (weights * expected).sum((-2, -1)) / total**2
         kappa = 1 - observed_w / expected_w
     kappa = np.where(expected_w <= 1e-12, np.where(observed_w <= 1e-12, 1.0, np.nan), kappa)
     kappa = np.where(total > 0, kappa, np.nan)
@@ -313,8 +314,11 @@ def per_class_recall(cm: np.ndarray) -> np.ndarray:
     cm = np.asarray(cm, float)
     support = cm.sum(-1)
     with np.errstate(invalid='ignore', divide='ignore'):
-        return np.where(support > 0, np.diagonal(cm, axis1=-2, axis2=-1)
-                        / np.where(support > 0, support, 1), np.nan)
+        return np.where(
+            support > 0,
+            np.diagonal(cm, axis1=-2, axis2=-1) / np.where(support > 0, support, 1),
+            np.nan,
+        )
 
 
 def binary_sens_spec(true_pos, pred_pos) -> tuple[float, float]:
@@ -346,10 +350,15 @@ def normal_mae(sd):
     return sd * np.sqrt(2 / np.pi)
 
 
-def group_bootstrap_ci(statistic, groups, n_resamples: int = 1000,
-                       confidence_level: float = 0.95, method: str = 'percentile',
-                       seed: int = 0,
-                       undefined_as_extreme: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def group_bootstrap_ci(
+    statistic,
+    groups,
+    n_resamples: int = 1000,
+    confidence_level: float = 0.95,
+    method: str = 'percentile',
+    seed: int = 0,
+    undefined_as_extreme: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
     """Bootstrap confidence intervals that resample groups (patients), not units.
 
     ``scipy.stats.bootstrap`` draws the group indices with replacement; every
@@ -388,26 +397,33 @@ def group_bootstrap_ci(statistic, groups, n_resamples: int = 1000,
         return np.full(shape, np.nan), np.full(shape, np.nan)
 
     def resampled(idx, axis=-1):
-        idx = np.moveaxis(np.asarray(idx), axis, -1)          # (..., n_groups)
+        idx = np.moveaxis(np.asarray(idx), axis, -1)  # (..., n_groups)
         counts = (idx[..., None] == np.arange(n_groups)).sum(-2)
         weights = counts[..., group_of_unit].reshape(-1, len(group_of_unit))
-        values = np.asarray(statistic(weights), float)        # (m, B) or (B,)
+        values = np.asarray(statistic(weights), float)  # (m, B) or (B,)
         return values.reshape(values.shape[:-1] + idx.shape[:-1])
 
     with warnings.catch_warnings():  # a NaN interval says it; no warning needed
         warnings.simplefilter('ignore', sp_stats.DegenerateDataWarning)
         warnings.simplefilter('ignore', RuntimeWarning)
-        result = sp_stats.bootstrap((np.arange(n_groups),), resampled, vectorized=True,
-                                    n_resamples=n_resamples, method=method,
-                                    confidence_level=confidence_level,
-                                    random_state=np.random.default_rng(seed))
+        result = sp_stats.bootstrap(
+            (np.arange(n_groups),),
+            resampled,
+            vectorized=True,
+            n_resamples=n_resamples,
+            method=method,
+            confidence_level=confidence_level,
+            random_state=np.random.default_rng(seed),
+        )
     low, high = result.confidence_interval.low, result.confidence_interval.high
     if undefined_as_extreme:
         dist = np.asarray(result.bootstrap_distribution, float)  # (m, n_resamples) or (n,)
         alpha = 100 * (1 - confidence_level) / 2
         with np.errstate(invalid='ignore'):  # interpolating between infinities: NaN
-            low, high = [np.percentile(np.where(np.isnan(dist), fill, dist), q, axis=-1)
-                         for fill, q in ((-np.inf, alpha), (np.inf, 100 - alpha))]
+            low, high = [
+                np.percentile(np.where(np.isnan(dist), fill, dist), q, axis=-1)
+                for fill, q in ((-np.inf, alpha), (np.inf, 100 - alpha))
+            ]
         low, high = (np.where(np.isfinite(end), end, np.nan) for end in (low, high))
     return low, high
 
@@ -485,35 +501,41 @@ def reference_noise(true, pred, groups, weights=None) -> dict:
     if true.ndim == 1:
         true, pred = true[:, None], pred[:, None]
     if true.shape != pred.shape or len(true) != len(groups):
-        raise ValueError(f'true {true.shape}, pred {pred.shape} and {len(groups)} groups '
-                         'must describe the same films')
+        raise ValueError(
+            f'true {true.shape}, pred {pred.shape} and {len(groups)} groups '
+            'must describe the same films'
+        )
     w, batched = _weights(len(true), weights)
     first, second = within_group_pairs(groups)
-    ok = np.isfinite(true) & np.isfinite(pred)                   # (N, S)
-    pair_ok = ok[first] & ok[second]                             # (P, S)
+    ok = np.isfinite(true) & np.isfinite(pred)  # (N, S)
+    pair_ok = ok[first] & ok[second]  # (P, S)
     t, p = np.where(ok, true, 0.0), np.where(ok, pred, 0.0)
-    unit_w = w[:, :, None] * ok                                  # (B, N, S)
-    pair_w = w[:, first, None] * pair_ok                         # (B, P, S)
-    dt = np.where(pair_ok, t[first] - t[second], 0.0)            # (P, S) film-to-film changes
+    unit_w = w[:, :, None] * ok  # (B, N, S)
+    pair_w = w[:, first, None] * pair_ok  # (B, P, S)
+    dt = np.where(pair_ok, t[first] - t[second], 0.0)  # (P, S) film-to-film changes
     dp = np.where(pair_ok, p[first] - p[second], 0.0)
     with np.errstate(invalid='ignore', divide='ignore'):
         n = unit_w.sum((1, 2))
         mt, mp = (unit_w * t).sum((1, 2)) / n, (unit_w * p).sum((1, 2)) / n
         ct, cp = t - mt[:, None, None], p - mp[:, None, None]
-        var_t, var_p = ((unit_w * ct ** 2).sum((1, 2)) / n, (unit_w * cp ** 2).sum((1, 2)) / n)
+        var_t, var_p = ((unit_w * ct**2).sum((1, 2)) / n, (unit_w * cp**2).sum((1, 2)) / n)
         cov_tp = (unit_w * ct * cp).sum((1, 2)) / n
         npairs = pair_w.sum((1, 2))
-        d_tt = (pair_w * dt ** 2).sum((1, 2)) / npairs
+        d_tt = (pair_w * dt**2).sum((1, 2)) / npairs
         d_tp = (pair_w * dt * dp).sum((1, 2)) / npairs
-        within_t = var_t - d_tt / 2          # cov(T_1, T_2): a patient's hips differ less
+        within_t = var_t - d_tt / 2  # cov(T_1, T_2): a patient's hips differ less
         gain = (cov_tp - d_tp / 2) / within_t  # than different patients' hips do
         gain = np.where((within_t > 0) & (gain > 0), gain, np.nan)
         var_true = cov_tp / gain
         ref_var, model_var = var_t - var_true, var_p - gain * cov_tp
         ref_sd, model_sd = np.sqrt(np.maximum(ref_var, 0)), np.sqrt(np.maximum(model_var, 0))
-        values = dict(ref_sd=ref_sd, model_sd=model_sd, model_gain=gain,
-                      ref_reliability=np.clip(var_true / var_t, 0, 1),
-                      MAE_error_free=normal_mae(ref_sd))
+        values = dict(
+            ref_sd=ref_sd,
+            model_sd=model_sd,
+            model_gain=gain,
+            ref_reliability=np.clip(var_true / var_t, 0, 1),
+            MAE_error_free=normal_mae(ref_sd),
+        )
     none = npairs <= 0
     out = {k: _out(np.where(none, np.nan, values[k]), batched) for k in REFERENCE_NOISE_KEYS}
     out['pairs'] = int(pair_ok.sum())
@@ -560,28 +582,45 @@ def error_free_calls(true, pred, groups, weights=None, noise: dict | None = None
         NaN where :func:`reference_noise` gives none.
     """
     from scipy.special import ndtr  # the standard normal distribution function
+
     noise = noise if noise is not None else reference_noise(true, pred, groups, weights)
     true = np.asarray(true, float)
     true = true[:, None] if true.ndim == 1 else true
     w, batched = _weights(len(true), weights)
     ok = np.isfinite(true) & np.isfinite(np.asarray(pred, float).reshape(true.shape))
-    t = np.where(ok, true, 0.0).reshape(-1)                      # (N*S,)
-    unit_w = (w[:, :, None] * ok).reshape(len(w), -1)            # (B, N*S)
+    t = np.where(ok, true, 0.0).reshape(-1)  # (N*S,)
+    unit_w = (w[:, :, None] * ok).reshape(len(w), -1)  # (B, N*S)
     sd = np.atleast_1d(noise['ref_sd'])[:, None]
     reliability = np.atleast_1d(noise['ref_reliability'])[:, None]
     with np.errstate(invalid='ignore', divide='ignore'):
         mean = (unit_w @ t / unit_w.sum(-1))[:, None]
-        actual = mean + np.sqrt(np.maximum(reliability, 0)) * (t - mean)   # (B, N*S)
+        actual = mean + np.sqrt(np.maximum(reliability, 0)) * (t - mean)  # (B, N*S)
         read_pos = np.where(sd > 0, ndtr(actual / sd), (actual > 0).astype(float))
     called = actual > 0
     # [reference][error-free call], weighted sums over the hips
-    cm = np.stack([np.stack([(unit_w * (1 - read_pos) * ~called).sum(-1),
-                             (unit_w * (1 - read_pos) * called).sum(-1)], -1),
-                   np.stack([(unit_w * read_pos * ~called).sum(-1),
-                             (unit_w * read_pos * called).sum(-1)], -1)], -2)  # (B, 2, 2)
+    cm = np.stack(
+        [
+            np.stack(
+                [
+                    (unit_w * (1 - read_pos) * ~called).sum(-1),
+                    (unit_w * (1 - read_pos) * called).sum(-1),
+                ],
+                -1,
+            ),
+            np.stack(
+                [(unit_w * read_pos * ~called).sum(-1), (unit_w * read_pos * called).sum(-1)], -1
+            ),
+        ],
+        -2,
+    )  # (B, 2, 2)
     recalls = per_class_recall(cm)
-    values = dict(kappa_error_free=cohen_kappa(cm), bal_acc_error_free=recalls.mean(-1),
-                  sens_error_free=recalls[:, 1])
+    values = dict(
+        kappa_error_free=cohen_kappa(cm),
+        bal_acc_error_free=recalls.mean(-1),
+        sens_error_free=recalls[:, 1],
+    )
     undefined = ~np.isfinite(np.atleast_1d(noise['model_gain']))
-    return {k: _out(np.where(undefined, np.nan, np.asarray(values[k], float)), batched)
-            for k in ERROR_FREE_CALL_KEYS}
+    return {
+        k: _out(np.where(undefined, np.nan, np.asarray(values[k], float)), batched)
+        for k in ERROR_FREE_CALL_KEYS
+    }

@@ -1,4 +1,5 @@
 """CBAM: Convolutional Block Attention Module (Woo et al., ECCV 2018)."""
+
 from __future__ import annotations
 
 import torch
@@ -20,8 +21,10 @@ class ChannelAttention(nn.Module):
         super().__init__()
         hidden = max(channels // reduction, 1)
         self.mlp = nn.Sequential(
-            nn.Conv2d(channels, hidden, 1, bias=False), nn.ReLU(inplace=True),
-            nn.Conv2d(hidden, channels, 1, bias=False))
+            nn.Conv2d(channels, hidden, 1, bias=False),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, channels, 1, bias=False),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Compute the channel attention map.
@@ -78,8 +81,7 @@ class CBAM(BaseModule):
             Defaults to None.
     """
 
-    def __init__(self, channels: int, reduction: int = 16, spatial_kernel: int = 7,
-                 init_cfg=None):
+    def __init__(self, channels: int, reduction: int = 16, spatial_kernel: int = 7, init_cfg=None):
         super().__init__(init_cfg)
         self.channel_attention = ChannelAttention(channels, reduction)
         self.spatial_attention = SpatialAttention(spatial_kernel)

@@ -1,17 +1,19 @@
 """EfficientNetV2 (mmpretrain) with CBAM on three scales, fused top-down for heatmaps."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
-from mmpretrain.models import EfficientNetV2
 from mmpose.registry import MODELS
+from mmpretrain.models import EfficientNetV2
 
 from .cbam import CBAM
+
 
 @MODELS.register_module()
 class EfficientNetV2CBAM(BaseModule):
@@ -64,16 +66,26 @@ class EfficientNetV2CBAM(BaseModule):
         out_stride, W / out_stride)`` map.
     """
 
-    def __init__(self, arch: str = 'b0', cbam_layers: Sequence[int] | None = None,
-                 out_stride: int = 4, fuse_channels: int = 128, reduction: int = 16,
-                 attention: bool = True, drop_path_rate: float = 0.0, frozen_stages: int = 0,
-                 norm_cfg=dict(type='BN'), init_cfg=None):
+    def __init__(
+        self,
+        arch: str = 'b0',
+        cbam_layers: Sequence[int] | None = None,
+        out_stride: int = 4,
+        fuse_channels: int = 128,
+        reduction: int = 16,
+        attention: bool = True,
+        drop_path_rate: float = 0.0,
+        frozen_stages: int = 0,
+        norm_cfg=dict(type='BN'),  # noqa: B006 (mmpretrain's own default style)
+        init_cfg=None,
+    ):
         super().__init__(init_cfg=None)
         # MMEngine's initialisers run on the wrapped network (its keys are
         # mmpretrain's); without init_cfg it keeps mmpretrain's own default
         effnet_init = {} if init_cfg is None else dict(init_cfg=init_cfg)
-        self.effnet = EfficientNetV2(arch=arch, drop_path_rate=drop_path_rate,
-                                     frozen_stages=frozen_stages, **effnet_init)
+        self.effnet = EfficientNetV2(
+            arch=arch, drop_path_rate=drop_path_rate, frozen_stages=frozen_stages, **effnet_init
+        )
         channels, strides = self._probe_layers()
         n = len(channels)
         if cbam_layers is None:
@@ -82,26 +94,32 @@ class EfficientNetV2CBAM(BaseModule):
         self.cbam_layers = sorted({i % n for i in cbam_layers})
         finest = min(strides[i] for i in self.cbam_layers)
         if out_stride > finest or out_stride not in strides:
-            raise ValueError(f'out_stride {out_stride} must be a layer stride <= {finest} '
-                             f'(strides of {arch}: {sorted(set(strides))})')
+            raise ValueError(
+                f'out_stride {out_stride} must be a layer stride <= {finest} '
+                f'(strides of {arch}: {sorted(set(strides))})'
+            )
         # un-attended laterals that bring the fused map down to out_stride
-        self.skip_layers = [max(i for i in range(n) if strides[i] == s)
-                            for s in sorted({s for s in strides if out_stride <= s < finest},
-                                            reverse=True)]
+        self.skip_layers = [
+            max(i for i in range(n) if strides[i] == s)
+            for s in sorted({s for s in strides if out_stride <= s < finest}, reverse=True)
+        ]
         self.effnet.out_indices = sorted(set(self.cbam_layers + self.skip_layers))
         # layers past the deepest one used would run for nothing: drop them
-        del self.effnet.layers[max(self.effnet.out_indices) + 1:]
+        del self.effnet.layers[max(self.effnet.out_indices) + 1 :]
         self.strides, self.out_stride, self.out_channels = strides, out_stride, fuse_channels
 
-        self.cbams = nn.ModuleList(CBAM(channels[i], reduction) if attention else nn.Identity()
-                                   for i in self.cbam_layers)
+        self.cbams = nn.ModuleList(
+            CBAM(channels[i], reduction) if attention else nn.Identity() for i in self.cbam_layers
+        )
         lateral = lambda c: ConvModule(c, fuse_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
-        smooth = lambda: ConvModule(fuse_channels, fuse_channels, 3, padding=1,
-                                    norm_cfg=norm_cfg, act_cfg=dict(type='ReLU'))
+        smooth = lambda: ConvModule(
+            fuse_channels, fuse_channels, 3, padding=1, norm_cfg=norm_cfg, act_cfg=dict(type='ReLU')
+        )
         self.cbam_laterals = nn.ModuleList(lateral(channels[i]) for i in self.cbam_layers)
         self.skip_laterals = nn.ModuleList(lateral(channels[i]) for i in self.skip_layers)
         self.smooths = nn.ModuleList(
-            smooth() for _ in range(len(self.cbam_layers) - 1 + len(self.skip_layers)))
+            smooth() for _ in range(len(self.cbam_layers) - 1 + len(self.skip_layers))
+        )
 
     def _probe_layers(self):
         """Out channels and strides of every layer, from one tiny forward pass."""
@@ -126,12 +144,17 @@ class EfficientNetV2CBAM(BaseModule):
             W / out_stride),)``.
         """
         feats = dict(zip(self.effnet.out_indices, self.effnet(x)))
-        attended = [lat(cbam(feats[i])) for i, cbam, lat in
-                    zip(self.cbam_layers, self.cbams, self.cbam_laterals)]
-        laterals = attended[::-1] + [lat(feats[i]) for i, lat in
-                                     zip(self.skip_layers, self.skip_laterals)]
+        attended = [
+            lat(cbam(feats[i]))
+            for i, cbam, lat in zip(self.cbam_layers, self.cbams, self.cbam_laterals)
+        ]
+        laterals = attended[::-1] + [
+            lat(feats[i]) for i, lat in zip(self.skip_layers, self.skip_laterals)
+        ]
         fused = laterals[0]  # coarsest
         for finer, smooth in zip(laterals[1:], self.smooths):
-            fused = smooth(finer + F.interpolate(fused, size=finer.shape[-2:],
-                                                 mode='bilinear', align_corners=False))
+            fused = smooth(
+                finer
+                + F.interpolate(fused, size=finer.shape[-2:], mode='bilinear', align_corners=False)
+            )
         return (fused,)

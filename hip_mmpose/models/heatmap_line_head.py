@@ -1,4 +1,5 @@
 """MMPose's heatmap head with the acetabular-line term added to its training loss."""
+
 from __future__ import annotations
 
 import torch
@@ -59,15 +60,17 @@ class HeatmapLineHead(HeatmapHead):
         **kwargs: :class:`HeatmapHead`'s arguments.
     """
 
-    def __init__(self, line_loss: dict | None = None, beta: float = 20.0,
-                 line_begin_epoch: int = 5, **kwargs):
+    def __init__(
+        self, line_loss: dict | None = None, beta: float = 20.0, line_begin_epoch: int = 5, **kwargs
+    ):
         super().__init__(**kwargs)
         self.line_begin_epoch = line_begin_epoch
         self.line_loss = MODELS.build(
-            line_loss or dict(type='AcetabularLineLoss', point_weight=0.0))
+            line_loss or dict(type='AcetabularLineLoss', point_weight=0.0)
+        )
         self.beta = beta
 
-    def loss(self, feats, batch_data_samples, train_cfg: dict = {}) -> dict:
+    def loss(self, feats, batch_data_samples, train_cfg: dict = {}) -> dict:  # noqa: B006 (MMPose's signature)
         """The heatmap head's losses plus ``loss_line``.
 
         Args:
@@ -86,8 +89,8 @@ class HeatmapLineHead(HeatmapHead):
             return losses
         pred = self.forward(feats)
         target = torch.stack([d.gt_fields.heatmaps for d in batch_data_samples])
-        weights = torch.cat([d.gt_instance_labels.keypoint_weights
-                             for d in batch_data_samples])
-        losses['loss_line'] = self.line_loss(soft_argmax(pred, self.beta),
-                                             soft_argmax(target, self.beta), weights)
+        weights = torch.cat([d.gt_instance_labels.keypoint_weights for d in batch_data_samples])
+        losses['loss_line'] = self.line_loss(
+            soft_argmax(pred, self.beta), soft_argmax(target, self.beta), weights
+        )
         return losses

@@ -1,4 +1,5 @@
 """MMPose's top-down estimator with the refining stage's per-side point offsets."""
+
 from __future__ import annotations
 
 import torch
@@ -6,7 +7,7 @@ from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.registry import MODELS
 
 from hip_mmpose import geometry
-from hip_mmpose.hip_crops import IMAGE_LEFT
+from hip_mmpose.utils.hip_crops import IMAGE_LEFT
 
 
 @MODELS.register_module()
@@ -18,7 +19,7 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
     what differs between the sides, and its heatmaps' peaks need not sit at the mean
     of the readers' clicks. On its own training films the remaining mean error per
     point is 0.3-2 px (``tools/train.py`` measures it there after training, with
-    :func:`hip_mmpose.hip_crops.fit_hip_offsets`, and stores it in this model's
+    :func:`hip_mmpose.utils.hip_crops.fit_hip_offsets`, and stores it in this model's
     ``keypoint_offsets`` buffer, which travels in its checkpoints and published
     files). Offsets are in units of the crop's scale, added in the network's
     orientation (``metainfo['hip_side']`` picks the row); all zero, the
@@ -52,8 +53,10 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
         """
         value = torch.as_tensor(offsets, dtype=self.keypoint_offsets.dtype)
         if value.shape != self.keypoint_offsets.shape or not torch.isfinite(value).all():
-            raise ValueError(f'keypoint offsets must be finite, shape '
-                             f'{tuple(self.keypoint_offsets.shape)}; got {tuple(value.shape)}')
+            raise ValueError(
+                f'keypoint offsets must be finite, shape '
+                f'{tuple(self.keypoint_offsets.shape)}; got {tuple(value.shape)}'
+            )
         self.keypoint_offsets.copy_(value.to(self.keypoint_offsets.device))
 
     def set_p_line_shift(self, shift: float) -> None:
@@ -76,8 +79,7 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
             geometry.checked_p_line_shift(float(shift))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
-    def add_pred_to_datasample(self, batch_pred_instances, batch_pred_fields,
-                               batch_data_samples):
+    def add_pred_to_datasample(self, batch_pred_instances, batch_pred_fields, batch_data_samples):
         """MMPose's mapping back to film pixels, then each hip's side's offsets;
         each sample carries the grade's ``p_line_shift`` where it is not 0.
 
@@ -89,8 +91,9 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
         Returns:
             list[PoseDataSample]: the samples with ``pred_instances`` set.
         """
-        samples = super().add_pred_to_datasample(batch_pred_instances, batch_pred_fields,
-                                                 batch_data_samples)
+        samples = super().add_pred_to_datasample(
+            batch_pred_instances, batch_pred_fields, batch_data_samples
+        )
         shift = float(self.p_line_shift)
         if shift:
             for sample in samples:
@@ -103,4 +106,3 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
             keypoints = sample.pred_instances.keypoints
             keypoints[..., :2] += offsets[side] * sample.metainfo['input_scale']
         return samples
-

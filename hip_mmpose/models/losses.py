@@ -1,4 +1,5 @@
 """A keypoint loss that also weighs the lines the acetabular index is read from."""
+
 from __future__ import annotations
 
 import torch
@@ -6,8 +7,7 @@ import torch.nn.functional as F
 from mmpose.registry import MODELS
 from torch import nn
 
-from ..geometry import (HIP_KEYPOINTS, HIP_NUM_KEYPOINTS, NUM_KEYPOINTS, ROOF_LATERAL,
-                        TRIRADIATE)
+from ..geometry import HIP_KEYPOINTS, HIP_NUM_KEYPOINTS, NUM_KEYPOINTS, ROOF_LATERAL, TRIRADIATE
 
 
 def acetabular_lines(num_keypoints: int) -> tuple[tuple[int, int], ...]:
@@ -53,17 +53,24 @@ class AcetabularLineLoss(nn.Module):
         loss_weight (float): weight of the sum. Defaults to 1.0.
     """
 
-    def __init__(self, point_loss: dict | None = None, point_weight: float = 1.0,
-                 line_weight: float = 1.0, loss_weight: float = 1.0):
+    def __init__(
+        self,
+        point_loss: dict | None = None,
+        point_weight: float = 1.0,
+        line_weight: float = 1.0,
+        loss_weight: float = 1.0,
+    ):
         super().__init__()
         self.point_loss = MODELS.build(
-            point_loss or dict(type='SmoothL1Loss', use_target_weight=True))
+            point_loss or dict(type='SmoothL1Loss', use_target_weight=True)
+        )
         self.point_weight = point_weight
         self.line_weight = line_weight
         self.loss_weight = loss_weight
 
-    def forward(self, output: torch.Tensor, target: torch.Tensor,
-                target_weight: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, output: torch.Tensor, target: torch.Tensor, target_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Compute the loss.
 
         Args:

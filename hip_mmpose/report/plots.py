@@ -7,6 +7,7 @@ plot takes ``d``, the arrays of the records (keys are record fields:
 ``acetabular_index``, ``true_acetabular_index``, ``ihdi_grade``, ``errors_px``, ...),
 writes one PNG and returns its path.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,8 @@ import numpy as np  # noqa: E402
 from hip_mmpose import geometry  # noqa: E402
 from hip_mmpose.evaluation import stats  # noqa: E402
 from hip_mmpose.evaluation.hip_metric import METRIC_PREFIX  # noqa: E402
-from hip_mmpose.film_io import FilmReadError, read_film  # noqa: E402
-from hip_mmpose.visualizer import overlay_visualizer  # noqa: E402
+from hip_mmpose.utils.film_io import FilmReadError, read_film  # noqa: E402
+from hip_mmpose.visualization.local_visualizer import overlay_visualizer  # noqa: E402
 
 HIPS, LABELS = geometry.HIP_NAMES, geometry.HIP_LABELS
 GRADES = tuple(geometry.GRADE_NAMES[g] for g in geometry.GRADES)
@@ -60,16 +61,18 @@ def film_comparison(film: dict, out_path, margin: float = 0.35) -> Path | None:
     """
     from matplotlib.lines import Line2D
 
-    from hip_mmpose.visualization import COLOURS
+    from hip_mmpose.visualization.draw import COLOURS
+
     try:
         img = read_film(film['img_path']).image
     except FilmReadError:
         return None
     pred_pts = np.array(film['keypoints'], np.float64)[:, :2]
     true_pts = np.array(film['true_keypoints'], np.float64)
-    panels = [('prediction', pred_pts, film['acetabular_index'], film['ihdi_grade']),
-              ('ground truth', true_pts, film['true_acetabular_index'],
-               film['true_ihdi_grade'])]
+    panels = [
+        ('prediction', pred_pts, film['acetabular_index'], film['ihdi_grade']),
+        ('ground truth', true_pts, film['true_acetabular_index'], film['true_ihdi_grade']),
+    ]
     # zoom: the box around both point sets, widened by `margin` of its width
     both = np.concatenate([pred_pts, true_pts])
     (x0, y0), (x1, y1) = np.nanmin(both, 0), np.nanmax(both, 0)
@@ -83,26 +86,38 @@ def film_comparison(film: dict, out_path, margin: float = 0.35) -> Path | None:
     for ax, (title, pts, ai, grade), shift in zip(axes, panels, shifts):
         drawn = visualizer.draw_hip_geometry(img, pts, p_line_shift=shift)[cy0:cy1, cx0:cx1]
         ax.imshow(drawn[..., ::-1], extent=(cx0, cx1, cy1, cy0))
-        hips = '   |   '.join(f'{label}: AI {_deg(ai[hip]):.1f} deg, IHDI {grade[hip]}'
-                               for hip, label in zip(HIPS, LABELS))
+        hips = '   |   '.join(
+            f'{label}: AI {_deg(ai[hip]):.1f} deg, IHDI {grade[hip]}'
+            for hip, label in zip(HIPS, LABELS)
+        )
         ax.set_title(f'{title}\n{hips}', fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
-    ai_err = ', '.join(f'{label} {_deg(pred[hip]) - _deg(true[hip]):+.1f} deg'
-                       for hip, label in zip(HIPS, LABELS)
-                       for pred, true in [(film['acetabular_index'],
-                                           film['true_acetabular_index'])])
-    fig.suptitle(f"{film['file']}: mean point error {_deg(film['mean_error_px']):.1f} px;  "
-                 f'AI error {ai_err}', fontsize=11)
+    ai_err = ', '.join(
+        f'{label} {_deg(pred[hip]) - _deg(true[hip]):+.1f} deg'
+        for hip, label in zip(HIPS, LABELS)
+        for pred, true in [(film['acetabular_index'], film['true_acetabular_index'])]
+    )
+    fig.suptitle(
+        f'{film["file"]}: mean point error {_deg(film["mean_error_px"]):.1f} px;  '
+        f'AI error {ai_err}',
+        fontsize=11,
+    )
     rgb = lambda key: tuple(c / 255 for c in COLOURS[key][::-1])
     (tri_l, tri_r), (roof_l, roof_r) = geometry.TRIRADIATE, geometry.ROOF_LATERAL
-    handles = [Line2D([], [], color=rgb('h_line'), label=f'H-line ({tri_l + 1}-{tri_r + 1})'),
-               Line2D([], [], color=rgb('roof'), label=f'roof lines ({roof_l + 1}-{tri_l + 1}, '
-                                                       f'{roof_r + 1}-{tri_r + 1})'),
-               Line2D([], [], color=rgb('p_line'), label='P-lines'),
-               Line2D([], [], color=rgb('d_line'), label='D-lines'),
-               Line2D([], [], color=rgb('h_point'), marker='+', ls='', label='H-points'),
-               Line2D([], [], color=rgb('point'), marker='o', ls='', label='keypoints')]
+    handles = [
+        Line2D([], [], color=rgb('h_line'), label=f'H-line ({tri_l + 1}-{tri_r + 1})'),
+        Line2D(
+            [],
+            [],
+            color=rgb('roof'),
+            label=f'roof lines ({roof_l + 1}-{tri_l + 1}, {roof_r + 1}-{tri_r + 1})',
+        ),
+        Line2D([], [], color=rgb('p_line'), label='P-lines'),
+        Line2D([], [], color=rgb('d_line'), label='D-lines'),
+        Line2D([], [], color=rgb('h_point'), marker='+', ls='', label='H-points'),
+        Line2D([], [], color=rgb('point'), marker='o', ls='', label='keypoints'),
+    ]
     fig.legend(handles=handles, loc='lower center', ncol=6, fontsize=9, frameon=False)
     fig.subplots_adjust(bottom=0.08)
     return _save(fig, out_path)
@@ -152,8 +167,10 @@ def keypoint_error_boxes(d, out_path, keypoint_names=None):
     ax.set_xticks(range(1, k + 1))
     ax.set_xticklabels(names, rotation=45, ha='right', fontsize=8)
     ax.set_ylabel('radial error (px)')
-    hips = ', '.join(f'{min(index) + 1}-{max(index) + 1} {label} hip'
-                     for index, label in zip(geometry.HIP_KEYPOINTS, LABELS))
+    hips = ', '.join(
+        f'{min(index) + 1}-{max(index) + 1} {label} hip'
+        for index, label in zip(geometry.HIP_KEYPOINTS, LABELS)
+    )
     ax.set_title(f'Error per keypoint ({hips})')
     return _save(fig, out_path)
 
@@ -213,16 +230,29 @@ def ai_scatter(d, out_path):
         ax.plot([lo, hi], [lo, hi], 'k--', lw=1, label='identity')
         icpt, slope = stats.linear_fit(true, pred)
         if np.isfinite(slope):
-            ax.plot([lo, hi], [slope * lo + icpt, slope * hi + icpt], 'r-', lw=1,
-                    label=f"OLS fit: y = {slope:.2f}x {'+' if icpt >= 0 else '-'} {abs(icpt):.1f}")
+            ax.plot(
+                [lo, hi],
+                [slope * lo + icpt, slope * hi + icpt],
+                'r-',
+                lw=1,
+                label=f'OLS fit: y = {slope:.2f}x {"+" if icpt >= 0 else "-"} {abs(icpt):.1f}',
+            )
         d_icpt, d_slope = stats.deming_fit(true, pred)
         if np.isfinite(d_slope):  # the clinicians' reading has an error too
-            ax.plot([lo, hi], [d_slope * lo + d_icpt, d_slope * hi + d_icpt], color='tab:green',
-                    ls=':', lw=1.2, label=f'Deming fit: slope {d_slope:.2f}')
+            ax.plot(
+                [lo, hi],
+                [d_slope * lo + d_icpt, d_slope * hi + d_icpt],
+                color='tab:green',
+                ls=':',
+                lw=1.2,
+                label=f'Deming fit: slope {d_slope:.2f}',
+            )
         r = stats.pearson_r(pred, true)
         mae = stats.mean_absolute_error(pred, true)
-        ax.set_title(f'{title}\nr = {r:.2f}, MAE = {mae:.2f} deg, slope = {slope:.2f}, '
-                     f'n = {keep.sum()}', fontsize=10)
+        ax.set_title(
+            f'{title}\nr = {r:.2f}, MAE = {mae:.2f} deg, slope = {slope:.2f}, n = {keep.sum()}',
+            fontsize=10,
+        )
         ax.set_xlabel('AI, clinicians (deg)')
         ax.set_ylabel('AI, model (deg)')
         ax.set_xlim(lo, hi)
@@ -251,18 +281,37 @@ def bland_altman_plot(d, out_path):
     for s, label in enumerate(f'{name} hip' for name in LABELS):
         ax.scatter(mean[side == s], diff[side == s], s=14, alpha=0.7, label=label)
     ax.margins(y=0.18)  # room for the limit labels
-    ax.axhline(ba['bias'], color='k', label=f"bias {ba['bias']:+.2f} deg")
+    ax.axhline(ba['bias'], color='k', label=f'bias {ba["bias"]:+.2f} deg')
     icpt, slope = stats.proportional_bias(pred, true)
     if np.isfinite(slope):
         x = np.array([np.nanmin(mean), np.nanmax(mean)])
-        ax.plot(x, icpt + slope * x, color='tab:purple', ls='-.',
-                label=f'proportional bias: slope {slope:+.3f}')
+        ax.plot(
+            x,
+            icpt + slope * x,
+            color='tab:purple',
+            ls='-.',
+            label=f'proportional bias: slope {slope:+.3f}',
+        )
     for key in ('loa_low', 'loa_high'):
         ax.axhline(ba[key], color='r', ls='--')
-    ax.text(ax.get_xlim()[1], ba['loa_high'], f" +1.96 sd: {ba['loa_high']:+.2f}", va='bottom',
-            ha='right', color='r', fontsize=8)
-    ax.text(ax.get_xlim()[1], ba['loa_low'], f" -1.96 sd: {ba['loa_low']:+.2f}", va='top',
-            ha='right', color='r', fontsize=8)
+    ax.text(
+        ax.get_xlim()[1],
+        ba['loa_high'],
+        f' +1.96 sd: {ba["loa_high"]:+.2f}',
+        va='bottom',
+        ha='right',
+        color='r',
+        fontsize=8,
+    )
+    ax.text(
+        ax.get_xlim()[1],
+        ba['loa_low'],
+        f' -1.96 sd: {ba["loa_low"]:+.2f}',
+        va='top',
+        ha='right',
+        color='r',
+        fontsize=8,
+    )
     ax.set_xlabel('mean of model and clinicians (deg)')
     ax.set_ylabel('model - clinicians (deg)')
     ax.set_title('Bland-Altman plot of the acetabular index (95 % limits of agreement)')
@@ -306,12 +355,16 @@ def within_patient_differences(d, patients, out_path):
     ax.set_aspect('equal')
     ax.set_xlabel('AI on film 1 - film 2, clinicians (deg)')
     ax.set_ylabel('AI on film 1 - film 2, model (deg)')
-    rms = lambda v: float(np.sqrt(np.mean(v ** 2)))  # noqa: E731
-    title = (f'One hip on two films of a patient ({len(dc)} pairs)\n'
-             f'rms change: clinicians {rms(dc):.2f} deg, model {rms(dm):.2f} deg')
+    rms = lambda v: float(np.sqrt(np.mean(v**2)))  # noqa: E731
+    title = (
+        f'One hip on two films of a patient ({len(dc)} pairs)\n'
+        f'rms change: clinicians {rms(dc):.2f} deg, model {rms(dm):.2f} deg'
+    )
     if np.isfinite(noise['model_gain']):
-        title += (f"\nerror sd: clinicians {noise['ref_sd']:.2f}, model "
-                  f"{noise['model_sd']:.2f} (gain {noise['model_gain']:.2f})")
+        title += (
+            f'\nerror sd: clinicians {noise["ref_sd"]:.2f}, model '
+            f'{noise["model_sd"]:.2f} (gain {noise["model_gain"]:.2f})'
+        )
     ax.set_title(title, fontsize=10)
     ax.legend(loc='upper left', fontsize=8)
     return _save(fig, out_path)
@@ -342,18 +395,28 @@ def confusion_matrices(d, out_path):
         ax.imshow(cm, cmap='Blues')
         for i in range(len(GRADES)):
             for j in range(len(GRADES)):
-                ax.text(j, i, cm[i, j], ha='center', va='center',
-                        color='white' if cm[i, j] > cm.max() / 2 else 'black')
+                ax.text(
+                    j,
+                    i,
+                    cm[i, j],
+                    ha='center',
+                    va='center',
+                    color='white' if cm[i, j] > cm.max() / 2 else 'black',
+                )
         ax.set_xticks(range(len(GRADES)))
         ax.set_xticklabels(GRADES)
         ax.set_yticks(range(len(GRADES)))
-        ax.set_yticklabels([f'{g}  (recall {r:.0%})' if np.isfinite(r) else f'{g}  (none)'
-                            for g, r in zip(GRADES, recall)])
+        ax.set_yticklabels(
+            [
+                f'{g}  (recall {r:.0%})' if np.isfinite(r) else f'{g}  (none)'
+                for g, r in zip(GRADES, recall)
+            ]
+        )
         kappa = stats.cohen_kappa(cm)
         linear = stats.weighted_kappa(cm, stats.linear_weights(len(GRADES)))
         ax.set_title(f'{title}: kappa {kappa:.2f}, linear-weighted {linear:.2f}', fontsize=10)
         ax.set_xlabel('model grade')
-        ax.set_ylabel('clinicians\' grade')
+        ax.set_ylabel("clinicians' grade")
     return _save(fig, out_path)
 
 
@@ -408,8 +471,9 @@ def read_scalars(work_dir) -> dict:
                 loss[entry['epoch']].append(entry['loss'])
             elif any(k.startswith(f'{METRIC_PREFIX}/') for k in entry):
                 val[entry['step']].update(entry)
-    return dict(loss={e: float(np.mean(v)) for e, v in sorted(loss.items())},
-                val=dict(sorted(val.items())))
+    return dict(
+        loss={e: float(np.mean(v)) for e, v in sorted(loss.items())}, val=dict(sorted(val.items()))
+    )
 
 
 def training_curves(work_dir, out_path) -> Path | None:
@@ -430,15 +494,22 @@ def training_curves(work_dir, out_path) -> Path | None:
     axes[0].plot(list(logs['loss']), list(logs['loss'].values()), 'o-', ms=3)
     axes[0].set_title('training loss (mean per epoch)')
     axes[0].set_yscale('log')
-    for ax, key, label in ((axes[1], f'{METRIC_PREFIX}/MRE', 'validation MRE (px)'),
-                           (axes[2], f'{METRIC_PREFIX}/AI_MAE', 'validation AI MAE (deg)')):
+    for ax, key, label in (
+        (axes[1], f'{METRIC_PREFIX}/MRE', 'validation MRE (px)'),
+        (axes[2], f'{METRIC_PREFIX}/AI_MAE', 'validation AI MAE (deg)'),
+    ):
         epochs = [e for e, v in logs['val'].items() if key in v]
         values = [logs['val'][e][key] for e in epochs]
         ax.plot(epochs, values, 'o-', ms=3, color='tab:orange')
         if values:
             best = int(np.argmin(values))
-            ax.plot(epochs[best], values[best], 'r*', ms=12,
-                    label=f'best {values[best]:.2f} (epoch {epochs[best]})')
+            ax.plot(
+                epochs[best],
+                values[best],
+                'r*',
+                ms=12,
+                label=f'best {values[best]:.2f} (epoch {epochs[best]})',
+            )
             ax.legend(fontsize=8)
             ax.set_ylim(0, min(max(values), 5 * np.median(values)) * 1.1)
         ax.set_title(label)

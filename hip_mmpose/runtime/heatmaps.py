@@ -8,6 +8,7 @@ The same arithmetic (2x2 inverses in closed form, :func:`_inv2x2`) as MMPose 1.x
 ``shift_heatmap``); ``tests/test_onnx.py`` compares them with MMPose's own.
 The codec's settings come from the ONNX file's metadata (:func:`decode`).
 """
+
 from __future__ import annotations
 
 from itertools import product
@@ -37,7 +38,7 @@ def get_heatmap_maximum(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     y_locs, x_locs = np.unravel_index(np.argmax(flat, axis=1), shape=(H, W))
     locs = np.stack((x_locs, y_locs), axis=-1).astype(np.float32)
     vals = np.amax(flat, axis=1)
-    locs[vals <= 0.] = -1
+    locs[vals <= 0.0] = -1
     return locs, vals
 
 
@@ -83,16 +84,15 @@ def refine_keypoints(keypoints: np.ndarray, heatmaps: np.ndarray) -> np.ndarray:
     H, W = heatmaps.shape[1:]
     for n, k in product(range(N), range(K)):
         x, y = keypoints[n, k, :2].astype(int)
-        dx = (heatmaps[k, y, x + 1] - heatmaps[k, y, x - 1]
-              if 1 < x < W - 1 and 0 < y < H else 0.)
-        dy = (heatmaps[k, y + 1, x] - heatmaps[k, y - 1, x]
-              if 1 < y < H - 1 and 0 < x < W else 0.)
+        dx = heatmaps[k, y, x + 1] - heatmaps[k, y, x - 1] if 1 < x < W - 1 and 0 < y < H else 0.0
+        dy = heatmaps[k, y + 1, x] - heatmaps[k, y - 1, x] if 1 < y < H - 1 and 0 < x < W else 0.0
         keypoints[n, k] += np.sign([dx, dy], dtype=np.float32) * 0.25
     return keypoints
 
 
-def refine_keypoints_dark(keypoints: np.ndarray, heatmaps: np.ndarray,
-                          blur_kernel_size: int) -> np.ndarray:
+def refine_keypoints_dark(
+    keypoints: np.ndarray, heatmaps: np.ndarray, blur_kernel_size: int
+) -> np.ndarray:
     """DARK's Taylor step on the log of the blurred heatmaps (in place).
 
     MMPose's ``refine_keypoints_dark`` (``MSRAHeatmap(unbiased=True)``); points
@@ -119,8 +119,12 @@ def refine_keypoints_dark(keypoints: np.ndarray, heatmaps: np.ndarray,
             dx = 0.5 * (heatmaps[k, y, x + 1] - heatmaps[k, y, x - 1])
             dy = 0.5 * (heatmaps[k, y + 1, x] - heatmaps[k, y - 1, x])
             dxx = 0.25 * (heatmaps[k, y, x + 2] - 2 * heatmaps[k, y, x] + heatmaps[k, y, x - 2])
-            dxy = 0.25 * (heatmaps[k, y + 1, x + 1] - heatmaps[k, y - 1, x + 1]
-                          - heatmaps[k, y + 1, x - 1] + heatmaps[k, y - 1, x - 1])
+            dxy = 0.25 * (
+                heatmaps[k, y + 1, x + 1]
+                - heatmaps[k, y - 1, x + 1]
+                - heatmaps[k, y + 1, x - 1]
+                + heatmaps[k, y - 1, x - 1]
+            )
             dyy = 0.25 * (heatmaps[k, y + 2, x] - 2 * heatmaps[k, y, x] + heatmaps[k, y - 2, x])
             derivative = np.array([[dx], [dy]])
             hessian = np.array([[dxx, dxy], [dxy, dyy]])
@@ -142,8 +146,9 @@ def _inv2x2(m: np.ndarray) -> np.ndarray:
     return out / (a * d - b * c)[..., None, None]
 
 
-def refine_keypoints_dark_udp(keypoints: np.ndarray, heatmaps: np.ndarray,
-                              blur_kernel_size: int) -> np.ndarray:
+def refine_keypoints_dark_udp(
+    keypoints: np.ndarray, heatmaps: np.ndarray, blur_kernel_size: int
+) -> np.ndarray:
     """UDP's DARK step (in place), as MMPose's ``refine_keypoints_dark_udp``.
 
     The Taylor step on the log of the blurred heatmaps (clipped to [1e-3, 50]),
@@ -162,7 +167,7 @@ def refine_keypoints_dark_udp(keypoints: np.ndarray, heatmaps: np.ndarray,
     N, K = keypoints.shape[:2]
     H, W = heatmaps.shape[1:]
     heatmaps = gaussian_blur(heatmaps, blur_kernel_size)
-    np.clip(heatmaps, 1e-3, 50., heatmaps)
+    np.clip(heatmaps, 1e-3, 50.0, heatmaps)
     np.log(heatmaps, heatmaps)
     heatmaps_pad = np.pad(heatmaps, ((0, 0), (1, 1), (1, 1)), mode='edge').flatten()
     for n in range(N):
@@ -205,27 +210,28 @@ def decode(codec: dict, heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     W, H = codec['heatmap_size']
     if codec['type'] == 'UDPHeatmap':
         if codec['heatmap_type'] != 'gaussian':
-            raise ValueError(f"UDPHeatmap heatmap_type {codec['heatmap_type']!r}: only "
-                             "'gaussian' is implemented")
-        keypoints = refine_keypoints_dark_udp(keypoints, heatmaps,
-                                              blur_kernel_size=codec['blur_kernel_size'])
+            raise ValueError(
+                f"UDPHeatmap heatmap_type {codec['heatmap_type']!r}: only 'gaussian' is implemented"
+            )
+        keypoints = refine_keypoints_dark_udp(
+            keypoints, heatmaps, blur_kernel_size=codec['blur_kernel_size']
+        )
         keypoints = keypoints / [W - 1, H - 1] * codec['input_size']
     elif codec['type'] == 'MSRAHeatmap':
         if codec['unbiased']:
-            keypoints = refine_keypoints_dark(keypoints, heatmaps,
-                                              blur_kernel_size=codec['blur_kernel_size'])
+            keypoints = refine_keypoints_dark(
+                keypoints, heatmaps, blur_kernel_size=codec['blur_kernel_size']
+            )
         else:
             keypoints = refine_keypoints(keypoints, heatmaps)
-        scale_factor = (np.array(codec['input_size'])
-                        / codec['heatmap_size']).astype(np.float32)
+        scale_factor = (np.array(codec['input_size']) / codec['heatmap_size']).astype(np.float32)
         keypoints = keypoints * scale_factor
     else:
-        raise ValueError(f"codec {codec['type']!r}: only {', '.join(CODECS)} are implemented")
+        raise ValueError(f'codec {codec["type"]!r}: only {", ".join(CODECS)} are implemented')
     return keypoints[0], scores[0]
 
 
-def flip_heatmaps(heatmaps: np.ndarray, flip_indices,
-                  shift_heatmap: bool = False) -> np.ndarray:
+def flip_heatmaps(heatmaps: np.ndarray, flip_indices, shift_heatmap: bool = False) -> np.ndarray:
     """Heatmaps of flipped inputs back to the unflipped frame (``flip_mode='heatmap'``).
 
     Mirrored left-right, channels swapped by ``flip_indices``, and shifted one

@@ -10,6 +10,7 @@ hip, the per-hip stage's per-side point offsets) is stored in the file's
 ``metadata_props`` under :data:`METADATA_KEY` as JSON (:data:`ONNX_FORMAT`), read by
 :class:`OnnxHipInferencer`; nothing of it is in code.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,8 @@ import cv2
 import numpy as np
 
 from hip_mmpose import geometry
-from hip_mmpose.measuring import HipMeasurer
 from hip_mmpose.runtime import heatmaps as hm
+from hip_mmpose.runtime.measuring import HipMeasurer
 from hip_mmpose.runtime.topdown import flip_bbox_x, normalize, to_film, topdown_crop
 
 #: ``metadata_props`` key of the JSON description, and its format tag.
@@ -34,10 +35,24 @@ HIP_NUM_KEYPOINTS = geometry.HIP_NUM_KEYPOINTS
 FLIP_MODES = ('heatmap',)
 
 #: Every stage entry's keys and their JSON types.
-STAGE_KEYS = dict(name=str, input=str, output=str, num_keypoints=int, input_size=list,
-                  bbox_padding=(int, float), use_udp=bool, mirror_hip=bool, mean=list,
-                  std=list, bgr_to_rgb=bool, codec=dict, flip_test=bool, flip_mode=str,
-                  shift_heatmap=bool, flip_indices=list)
+STAGE_KEYS = dict(
+    name=str,
+    input=str,
+    output=str,
+    num_keypoints=int,
+    input_size=list,
+    bbox_padding=(int, float),
+    use_udp=bool,
+    mirror_hip=bool,
+    mean=list,
+    std=list,
+    bgr_to_rgb=bool,
+    codec=dict,
+    flip_test=bool,
+    flip_mode=str,
+    shift_heatmap=bool,
+    flip_indices=list,
+)
 
 
 class OnnxModelError(ValueError):
@@ -74,6 +89,7 @@ def check_metadata(meta, path) -> dict:
     Raises:
         OnnxModelError: naming the file and the first key that is wrong.
     """
+
     def fail(what):
         return OnnxModelError(f'{path}: metadata {METADATA_KEY!r}: {what}')
 
@@ -81,14 +97,21 @@ def check_metadata(meta, path) -> dict:
         got = meta.get('format') if isinstance(meta, dict) else type(meta).__name__
         raise fail(f'format {got!r}, expected {ONNX_FORMAT!r}')
     names = meta.get('keypoint_names')
-    if not (isinstance(names, list) and len(names) == NUM_KEYPOINTS
-            and all(isinstance(n, str) for n in names)):
+    if not (
+        isinstance(names, list)
+        and len(names) == NUM_KEYPOINTS
+        and all(isinstance(n, str) for n in names)
+    ):
         raise fail(f'keypoint_names: expected {NUM_KEYPOINTS} names')
     if not isinstance(meta.get('refine_passes'), int) or meta['refine_passes'] < 0:
         raise fail('refine_passes: expected a whole number >= 0')
     stages = meta.get('stages')
-    if not (isinstance(stages, list) and stages and all(isinstance(s, dict) for s in stages)
-            and [s.get('name') for s in stages] in (list(STAGE_NAMES[:1]), list(STAGE_NAMES))):
+    if not (
+        isinstance(stages, list)
+        and stages
+        and all(isinstance(s, dict) for s in stages)
+        and [s.get('name') for s in stages] in (list(STAGE_NAMES[:1]), list(STAGE_NAMES))
+    ):
         raise fail('stages: expected [{"name": "film", ...}] or film and hip')
     if meta['refine_passes'] and len(stages) < 2:
         raise fail('refine_passes > 0 but no hip stage')
@@ -98,14 +121,18 @@ def check_metadata(meta, path) -> dict:
                 raise fail(f'stages[{stage["name"]}].{key}: missing or not {kind}')
         codec = stage['codec']
         if codec.get('type') not in hm.CODECS:
-            raise fail(f'stages[{stage["name"]}].codec.type {codec.get("type")!r}: '
-                       f'only {", ".join(hm.CODECS)} are implemented')
+            raise fail(
+                f'stages[{stage["name"]}].codec.type {codec.get("type")!r}: '
+                f'only {", ".join(hm.CODECS)} are implemented'
+            )
         missing = [k for k in hm.CODECS[codec['type']] if k not in codec]
         if missing:
             raise fail(f'stages[{stage["name"]}].codec: missing {", ".join(missing)}')
         if stage['flip_mode'] not in FLIP_MODES:
-            raise fail(f'stages[{stage["name"]}].flip_mode {stage["flip_mode"]!r}: only '
-                       f'{", ".join(FLIP_MODES)}')
+            raise fail(
+                f'stages[{stage["name"]}].flip_mode {stage["flip_mode"]!r}: only '
+                f'{", ".join(FLIP_MODES)}'
+            )
         offsets = stage.get('keypoint_offsets')
         if offsets is not None:
             shape = (2, stage['num_keypoints'], 2)
@@ -115,21 +142,24 @@ def check_metadata(meta, path) -> dict:
             except (TypeError, ValueError):
                 ok = False
             if not ok:
-                raise fail(f'stages[{stage["name"]}].keypoint_offsets: expected finite '
-                           f'numbers of shape {shape}')
+                raise fail(
+                    f'stages[{stage["name"]}].keypoint_offsets: expected finite '
+                    f'numbers of shape {shape}'
+                )
         if stage.get('p_line_shift') is not None:
             try:
                 geometry.checked_p_line_shift(stage['p_line_shift'])
             except ValueError as err:
                 raise fail(f'stages[{stage["name"]}].{err}') from None
         if sorted(stage['flip_indices']) != list(range(stage['num_keypoints'])):
-            raise fail(f'stages[{stage["name"]}].flip_indices: not a permutation of the '
-                       'keypoints')
+            raise fail(f'stages[{stage["name"]}].flip_indices: not a permutation of the keypoints')
     expected = dict(film=NUM_KEYPOINTS, hip=HIP_NUM_KEYPOINTS)
     for stage in stages:
         if stage['num_keypoints'] != expected[stage['name']]:
-            raise fail(f'stages[{stage["name"]}].num_keypoints {stage["num_keypoints"]}, '
-                       f'expected {expected[stage["name"]]}')
+            raise fail(
+                f'stages[{stage["name"]}].num_keypoints {stage["num_keypoints"]}, '
+                f'expected {expected[stage["name"]]}'
+            )
     return meta
 
 
@@ -149,6 +179,7 @@ def read_onnx_model(path, threads: int | None = None):
             metadata, stage inputs/outputs missing), naming the file.
     """
     import onnxruntime as ort
+
     path = Path(path)
     if not path.is_file():
         raise OnnxModelError(f'{path}: no such file')
@@ -165,27 +196,33 @@ def read_onnx_model(path, threads: int | None = None):
         raise OnnxModelError(f'{path}: not a readable ONNX model ({err})') from None
     text = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
     if text is None:
-        raise OnnxModelError(f'{path}: no {METADATA_KEY!r} metadata: not a hip model '
-                             'exported by tools/export_onnx.py')
+        raise OnnxModelError(
+            f'{path}: no {METADATA_KEY!r} metadata: not a hip model '
+            'exported by tools/export_onnx.py'
+        )
     try:
         meta = json.loads(text)
     except ValueError as err:
-        raise OnnxModelError(f'{path}: metadata {METADATA_KEY!r} is not JSON ({err})') \
-            from None
+        raise OnnxModelError(f'{path}: metadata {METADATA_KEY!r} is not JSON ({err})') from None
     check_metadata(meta, path)
     inputs = {i.name: i.shape for i in session.get_inputs()}
     outputs = {o.name: o.shape for o in session.get_outputs()}
     for stage in meta['stages']:
         if stage['input'] not in inputs or stage['output'] not in outputs:
-            raise OnnxModelError(f'{path}: the graph has no {stage["input"]} -> '
-                                 f'{stage["output"]} for the {stage["name"]} stage')
+            raise OnnxModelError(
+                f'{path}: the graph has no {stage["input"]} -> '
+                f'{stage["output"]} for the {stage["name"]} stage'
+            )
         w, h = stage['input_size']
-        if list(inputs[stage['input']][1:]) != [3, h, w] or \
-                outputs[stage['output']][1] != stage['num_keypoints']:
+        if (
+            list(inputs[stage['input']][1:]) != [3, h, w]
+            or outputs[stage['output']][1] != stage['num_keypoints']
+        ):
             raise OnnxModelError(
                 f'{path}: {stage["input"]} {inputs[stage["input"]]} -> {stage["output"]} '
                 f'{outputs[stage["output"]]} do not match the metadata (input {w}x{h}, '
-                f'{stage["num_keypoints"]} keypoints)')
+                f'{stage["num_keypoints"]} keypoints)'
+            )
     return session, meta
 
 
@@ -193,7 +230,7 @@ class OnnxHipInferencer(HipMeasurer):
     """:class:`hip_mmpose.apis.HipInferencer` on onnxruntime, without torch or OpenMMLab.
 
     The same points, records, flags and overlays (the measuring loop is
-    :class:`~hip_mmpose.measuring.HipMeasurer`'s); only the two stages' networks
+    :class:`~hip_mmpose.runtime.measuring.HipMeasurer`'s); only the two stages' networks
     run on onnxruntime, with MMPose's crop and decoding redone in numpy/OpenCV.
 
     Args:
@@ -208,8 +245,14 @@ class OnnxHipInferencer(HipMeasurer):
             (onnxruntime's own choice).
     """
 
-    def __init__(self, model, flip_test: bool = True, batch_size: int = 8,
-                 score_thr: float = 0.3, threads: int | None = None):
+    def __init__(
+        self,
+        model,
+        flip_test: bool = True,
+        batch_size: int = 8,
+        score_thr: float = 0.3,
+        threads: int | None = None,
+    ):
         self.path = Path(model)
         self.session, self.meta = read_onnx_model(model, threads)
         self.stages = {s['name']: s for s in self.meta['stages']}
@@ -222,18 +265,27 @@ class OnnxHipInferencer(HipMeasurer):
         self.batch_size = batch_size
         self.score_thr = score_thr
         # every graph input is fed: the stage not run gets an empty batch
-        self._idle = {i.name: np.zeros([0] + list(i.shape[1:]), np.float32)
-                      for i in self.session.get_inputs()}
+        self._idle = {
+            i.name: np.zeros([0] + list(i.shape[1:]), np.float32) for i in self.session.get_inputs()
+        }
 
-    def _run(self, stage: dict, images: list[np.ndarray], boxes: list[np.ndarray],
-             sides: list[int] | None = None):
+    def _run(
+        self,
+        stage: dict,
+        images: list[np.ndarray],
+        boxes: list[np.ndarray],
+        sides: list[int] | None = None,
+    ):
         """Keypoints ``(N, K, 2)`` in film pixels and scores ``(N, K)``, one crop per
         (image, box), as MMPose's test pipeline and ``TopdownPoseEstimator`` make
         them; with ``sides`` (each crop's hip side), plus the stage's
         ``keypoint_offsets`` times the crop's scale, as ``HipTopdownPoseEstimator``."""
-        crops, centers, scales = zip(*(
-            topdown_crop(img, box, stage['bbox_padding'], stage['input_size'],
-                         stage['use_udp']) for img, box in zip(images, boxes)))
+        crops, centers, scales = zip(
+            *(
+                topdown_crop(img, box, stage['bbox_padding'], stage['input_size'], stage['use_udp'])
+                for img, box in zip(images, boxes)
+            )
+        )
         inputs = normalize(crops, stage['mean'], stage['std'], stage['bgr_to_rgb'])
         n = len(crops)
         if stage['flip_test']:  # both orientations in one pass
@@ -241,8 +293,7 @@ class OnnxHipInferencer(HipMeasurer):
         feed = dict(self._idle, **{stage['input']: inputs})
         heatmaps = self.session.run([stage['output']], feed)[0]
         if stage['flip_test']:
-            flipped = hm.flip_heatmaps(heatmaps[n:], stage['flip_indices'],
-                                       stage['shift_heatmap'])
+            flipped = hm.flip_heatmaps(heatmaps[n:], stage['flip_indices'], stage['shift_heatmap'])
             heatmaps = (heatmaps[:n] + flipped) * 0.5
         offsets = stage.get('keypoint_offsets')
         offsets = None if offsets is None or sides is None else np.asarray(offsets)
@@ -257,8 +308,11 @@ class OnnxHipInferencer(HipMeasurer):
         return np.stack(keypoints), np.stack(scores)
 
     def _film_points(self, films: list[np.ndarray]):
-        return self._run(self.stages['film'], films,
-                         [np.array([0, 0, f.shape[1], f.shape[0]], np.float32) for f in films])
+        return self._run(
+            self.stages['film'],
+            films,
+            [np.array([0, 0, f.shape[1], f.shape[0]], np.float32) for f in films],
+        )
 
     def _hip_points(self, crops: list[dict]):
         stage = self.stages['hip']

@@ -5,6 +5,7 @@ The same arithmetic (and dtypes) as MMPose 1.x's ``GetBBoxCenterScale``,
 ``TopdownPoseEstimator.add_pred_to_datasample``, so that a crop made here is the
 crop MMPose makes; ``tests/test_onnx.py`` compares them with MMPose's own.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,7 +14,7 @@ import cv2
 import numpy as np
 
 
-def bbox_xyxy2cs(bbox: np.ndarray, padding: float = 1.) -> tuple[np.ndarray, np.ndarray]:
+def bbox_xyxy2cs(bbox: np.ndarray, padding: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Centre and scale of an ``[x1, y1, x2, y2]`` box (``GetBBoxCenterScale``).
 
     Args:
@@ -39,8 +40,9 @@ def fix_aspect_ratio(scale: np.ndarray, aspect_ratio: float) -> np.ndarray:
         other unchanged.
     """
     w, h = np.hsplit(scale[None], [1])
-    return np.where(w > h * aspect_ratio, np.hstack([w, w / aspect_ratio]),
-                    np.hstack([h * aspect_ratio, h]))[0]
+    return np.where(
+        w > h * aspect_ratio, np.hstack([w, w / aspect_ratio]), np.hstack([h * aspect_ratio, h])
+    )[0]
 
 
 def _rotate_point(pt: np.ndarray, angle_rad: float) -> np.ndarray:
@@ -53,8 +55,9 @@ def _get_3rd_point(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return b + np.r_[-direction[1], direction[0]]
 
 
-def get_udp_warp_matrix(center: np.ndarray, scale: np.ndarray, rot: float,
-                        output_size: tuple[int, int]) -> np.ndarray:
+def get_udp_warp_matrix(
+    center: np.ndarray, scale: np.ndarray, rot: float, output_size: tuple[int, int]
+) -> np.ndarray:
     """The 2x3 film-to-input matrix of UDP (MMPose's ``get_udp_warp_matrix``).
 
     Args:
@@ -73,17 +76,24 @@ def get_udp_warp_matrix(center: np.ndarray, scale: np.ndarray, rot: float,
     scale_y = (output_size[1] - 1) / scale[1]
     warp_mat[0, 0] = math.cos(rot_rad) * scale_x
     warp_mat[0, 1] = -math.sin(rot_rad) * scale_x
-    warp_mat[0, 2] = scale_x * (-0.5 * input_size[0] * math.cos(rot_rad)
-                                + 0.5 * input_size[1] * math.sin(rot_rad) + 0.5 * scale[0])
+    warp_mat[0, 2] = scale_x * (
+        -0.5 * input_size[0] * math.cos(rot_rad)
+        + 0.5 * input_size[1] * math.sin(rot_rad)
+        + 0.5 * scale[0]
+    )
     warp_mat[1, 0] = math.sin(rot_rad) * scale_y
     warp_mat[1, 1] = math.cos(rot_rad) * scale_y
-    warp_mat[1, 2] = scale_y * (-0.5 * input_size[0] * math.sin(rot_rad)
-                                - 0.5 * input_size[1] * math.cos(rot_rad) + 0.5 * scale[1])
+    warp_mat[1, 2] = scale_y * (
+        -0.5 * input_size[0] * math.sin(rot_rad)
+        - 0.5 * input_size[1] * math.cos(rot_rad)
+        + 0.5 * scale[1]
+    )
     return warp_mat
 
 
-def get_warp_matrix(center: np.ndarray, scale: np.ndarray, rot: float,
-                    output_size: tuple[int, int]) -> np.ndarray:
+def get_warp_matrix(
+    center: np.ndarray, scale: np.ndarray, rot: float, output_size: tuple[int, int]
+) -> np.ndarray:
     """The 2x3 film-to-input matrix without UDP (MMPose's ``get_warp_matrix``).
 
     No shift, and the aspect ratio already fixed (:func:`fix_aspect_ratio`).
@@ -97,12 +107,12 @@ def get_warp_matrix(center: np.ndarray, scale: np.ndarray, rot: float,
     Returns:
         np.ndarray: the matrix ``(2, 3)``.
     """
-    shift = np.array((0., 0.))
+    shift = np.array((0.0, 0.0))
     src_w = scale[0]
     dst_w, dst_h = output_size[:2]
     rot_rad = np.deg2rad(rot)
-    src_dir = _rotate_point(np.array([src_w * -0.5, 0.]), rot_rad)
-    dst_dir = np.array([dst_w * -0.5, 0.])
+    src_dir = _rotate_point(np.array([src_w * -0.5, 0.0]), rot_rad)
+    dst_dir = np.array([dst_w * -0.5, 0.0])
     src = np.zeros((3, 2), dtype=np.float32)
     src[0, :] = center + scale * shift
     src[1, :] = center + src_dir + scale * shift
@@ -133,8 +143,9 @@ def flip_bbox_x(bbox: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-def topdown_crop(img: np.ndarray, bbox: np.ndarray, padding: float,
-                 input_size: tuple[int, int], use_udp: bool):
+def topdown_crop(
+    img: np.ndarray, bbox: np.ndarray, padding: float, input_size: tuple[int, int], use_udp: bool
+):
     """Crop a box of a film to the network's input (``GetBBoxCenterScale``, ``TopdownAffine``).
 
     Args:
@@ -152,7 +163,7 @@ def topdown_crop(img: np.ndarray, bbox: np.ndarray, padding: float,
     w, h = input_size
     center, scale = bbox_xyxy2cs(bbox, padding)
     scale = fix_aspect_ratio(scale, w / h)
-    warp = (get_udp_warp_matrix if use_udp else get_warp_matrix)(center, scale, 0., (w, h))
+    warp = (get_udp_warp_matrix if use_udp else get_warp_matrix)(center, scale, 0.0, (w, h))
     crop = cv2.warpAffine(img, warp, (int(w), int(h)), flags=cv2.INTER_LINEAR)
     return crop, center, scale
 
@@ -181,8 +192,7 @@ def normalize(crops: list[np.ndarray], mean, std, bgr_to_rgb: bool) -> np.ndarra
     return np.ascontiguousarray((batch - mean) / std)
 
 
-def to_film(keypoints: np.ndarray, input_size, center: np.ndarray,
-            scale: np.ndarray) -> np.ndarray:
+def to_film(keypoints: np.ndarray, input_size, center: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Points in the network's input back to film pixels (MMPose's ``add_pred_to_datasample``).
 
     ``TopdownPoseEstimator.add_pred_to_datasample``'s arithmetic:

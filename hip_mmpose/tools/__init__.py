@@ -7,6 +7,7 @@ also have ``run(argv=None)``, returning what they made (the Runner or
 Options are spelled alike across tools: ``--out-dir`` for an output folder,
 ``--work-dir`` for a run's folder, ``--max-films`` to limit films, ``--device``.
 """
+
 import argparse
 import sys
 

@@ -3,6 +3,7 @@
 The options map onto :mod:`hip_mmpose.apis` (``train``, ``test``, ``build_config``);
 nothing here changes a config itself.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,16 +20,27 @@ def add_runner_args(parser) -> None:
         parser (argparse.ArgumentParser): the parser to add them to.
     """
     from mmengine.config import DictAction
-    parser.add_argument('--work-dir', help='where logs, checkpoints and metric files go '
-                        '(default: work_dirs/<config name>)')
+
+    parser.add_argument(
+        '--work-dir',
+        help='where logs, checkpoints and metric files go (default: work_dirs/<config name>)',
+    )
     parser.add_argument('--data-root', help='folder with <split>/images/ (all loaders)')
     parser.add_argument('--ann-root', help='folder with <split>.json (default: <data-root>/coco)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. train_cfg.max_epochs=5; in a '
-                             'two-stage config film_stage.<key>=value overrides the '
-                             'whole-film stage, e.g. film_stage.train_cfg.max_epochs=5')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. train_cfg.max_epochs=5; in a '
+        'two-stage config film_stage.<key>=value overrides the '
+        'whole-film stage, e.g. film_stage.train_cfg.max_epochs=5',
+    )
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher',
+    )
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
@@ -39,21 +51,32 @@ def add_visualization_args(parser) -> None:
         parser (argparse.ArgumentParser): the parser to add them to.
     """
     from hip_mmpose.apis.run_config import VIS_BACKENDS
-    parser.add_argument('--show', action='store_true',
-                        help='show each overlay in a window (needs a screen)')
-    parser.add_argument('--show-dir', help='write the overlays (hip lines, AI, grade) to '
-                        'this folder, relative to <work-dir>/<timestamp>/ as in MMPose '
-                        '(a two-stage test: <work-dir>/hip/<timestamp>/, the final points); '
-                        'in training the validation overlays go to the vis backends')
-    parser.add_argument('--interval', type=int, default=1,
-                        help='draw every N-th validation iteration (default 1)')
-    parser.add_argument('--wait-time', type=float, default=1,
-                        help='seconds each --show window stays (default 1)')
-    parser.add_argument('--vis-backend', choices=sorted(VIS_BACKENDS), default='local',
-                        help="where scalars and overlays are logged besides the work dir's "
-                             "local files: 'tensorboard' adds MMEngine's "
-                             'TensorboardVisBackend (<work-dir>/<timestamp>/vis_data/) and '
-                             'draws validation overlays')
+
+    parser.add_argument(
+        '--show', action='store_true', help='show each overlay in a window (needs a screen)'
+    )
+    parser.add_argument(
+        '--show-dir',
+        help='write the overlays (hip lines, AI, grade) to '
+        'this folder, relative to <work-dir>/<timestamp>/ as in MMPose '
+        '(a two-stage test: <work-dir>/hip/<timestamp>/, the final points); '
+        'in training the validation overlays go to the vis backends',
+    )
+    parser.add_argument(
+        '--interval', type=int, default=1, help='draw every N-th validation iteration (default 1)'
+    )
+    parser.add_argument(
+        '--wait-time', type=float, default=1, help='seconds each --show window stays (default 1)'
+    )
+    parser.add_argument(
+        '--vis-backend',
+        choices=sorted(VIS_BACKENDS),
+        default='local',
+        help="where scalars and overlays are logged besides the work dir's "
+        "local files: 'tensorboard' adds MMEngine's "
+        'TensorboardVisBackend (<work-dir>/<timestamp>/vis_data/) and '
+        'draws validation overlays',
+    )
 
 
 def visualization_options(args) -> dict:
@@ -65,8 +88,13 @@ def visualization_options(args) -> dict:
     Returns:
         dict: ``show``, ``show_dir``, ``interval``, ``wait_time`` and ``vis_backend``.
     """
-    return dict(show=args.show, show_dir=args.show_dir, interval=args.interval,
-                wait_time=args.wait_time, vis_backend=args.vis_backend)
+    return dict(
+        show=args.show,
+        show_dir=args.show_dir,
+        interval=args.interval,
+        wait_time=args.wait_time,
+        vis_backend=args.vis_backend,
+    )
 
 
 def set_local_rank(args) -> None:
@@ -101,8 +129,11 @@ def format_metric_table(metrics: dict, title: str = 'metrics') -> str:
     Returns:
         str: the table, lines joined by newlines (no trailing newline).
     """
-    rows = [(str(k), f'{v:.4f}' if isinstance(v, float) else str(v))
-            for k, v in metrics.items() if not isinstance(v, (list, dict))]
+    rows = [
+        (str(k), f'{v:.4f}' if isinstance(v, float) else str(v))
+        for k, v in metrics.items()
+        if not isinstance(v, (list, dict))
+    ]
     width = max([len(title)] + [len(k) for k, _ in rows]) + 2
     lines = [f'{title:<{width}}value', '-' * (width + 12)]
     lines += [f'{k:<{width}}{v}' for k, v in rows]
@@ -120,13 +151,17 @@ def print_test_tables(result, split: str, checkpoint_name: str) -> None:
         split (str): the split tested.
         checkpoint_name (str): the model file's name, for the titles.
     """
-    from hip_mmpose.apis.cascade import FILM, HIP
+    from hip_mmpose.apis.stages import FILM, HIP
     from hip_mmpose.evaluation.hip_metric import METRIC_PREFIX, describe_reference_noise
+
     if result.stage_metrics:
-        tables = [(result.stage_metrics[FILM],
-                   f'{split}: whole-film stage only ({checkpoint_name})'),
-                  (result.stage_metrics[HIP],
-                   f'{split}: final points, refined per hip ({checkpoint_name})')]
+        tables = [
+            (result.stage_metrics[FILM], f'{split}: whole-film stage only ({checkpoint_name})'),
+            (
+                result.stage_metrics[HIP],
+                f'{split}: final points, refined per hip ({checkpoint_name})',
+            ),
+        ]
     else:
         tables = [(result.metrics, f'{split} metrics ({checkpoint_name})')]
     for table, title in tables:
@@ -136,14 +171,17 @@ def print_test_tables(result, split: str, checkpoint_name: str) -> None:
         print(noise)
     shift = _p_line_shift(result.per_film)
     if shift:
-        print(f'IHDI grades decided at the model\'s P-line shift {shift:+.4f} of the H-line '
-              '(fitted on val; --cfg-options test_evaluator.p_line_shift=0 grades at the '
-              'clinical P-line)')
+        print(
+            f"IHDI grades decided at the model's P-line shift {shift:+.4f} of the H-line "
+            '(fitted on val; --cfg-options test_evaluator.p_line_shift=0 grades at the '
+            'clinical P-line)'
+        )
 
 
 def _p_line_shift(per_film) -> float:
     """The P-line shift a test's per-film records were graded at (0 where none)."""
-    from hip_mmpose import records
+    from hip_mmpose.utils import records
+
     try:
         films = records.read_json(per_film)[0] if per_film else []
     except (OSError, ValueError):

@@ -11,6 +11,7 @@ image-right, all) with identity and regression lines, Bland-Altman, IHDI confusi
 matrices with per-grade recall, point error vs AI error, training curves (with
 --work-dir), and summary.md / summary.html with the headline table and every figure.
 """
+
 import argparse
 
 from hip_mmpose.report import write_report
@@ -18,8 +19,9 @@ from hip_mmpose.report import write_report
 
 def main(argv=None) -> int:
     """Write the report of a per-film dump; return the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('dump', help='<split>_per_film.json written by HipMetric')
     parser.add_argument('--out-dir', required=True)
     parser.add_argument('--work-dir', help='training work dir, for the training curves')
@@ -28,4 +30,3 @@ def main(argv=None) -> int:
     page = write_report(args.dump, args.out_dir, args.work_dir, args.max_films)
     print(f'report: {page}')
     return 0
-

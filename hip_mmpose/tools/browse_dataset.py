@@ -7,6 +7,7 @@ Example:
 Each film gets its 12 points numbered 1-12, the H-line, roof lines, P- and D-lines,
 H-points, and the AI and IHDI grade of each hip as the labels imply them.
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -14,11 +15,14 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from hip_mmpose.data_tools.csv_to_coco import (AnnotationError, pair_split_files,
-                                               parse_annotation_csv)
-from hip_mmpose.film_io import FilmReadError, read_film
+from hip_mmpose.data_tools.csv_to_coco import (
+    AnnotationError,
+    pair_split_files,
+    parse_annotation_csv,
+)
 from hip_mmpose.tools import DeprecatedAlias
-from hip_mmpose.visualizer import overlay_visualizer
+from hip_mmpose.utils.film_io import FilmReadError, read_film
+from hip_mmpose.visualization.local_visualizer import overlay_visualizer
 
 
 def main(argv=None) -> int:
@@ -32,14 +36,16 @@ def main(argv=None) -> int:
         int: the exit status: 0, or 1 when the split's files do not pair up or a
         film or annotation could not be read (it is skipped, the rest rendered).
     """
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('data_root', help='folder holding <split>/images and <split>/annotations')
     parser.add_argument('--split', default='train')
     parser.add_argument('--out-dir', required=True)
     parser.add_argument('--max-films', type=int, help='render only the first N films')
-    parser.add_argument('--max', dest='max_films', type=int, new='--max-films',
-                        action=DeprecatedAlias)
+    parser.add_argument(
+        '--max', dest='max_films', type=int, new='--max-films', action=DeprecatedAlias
+    )
     args = parser.parse_args(argv)
     try:
         pairs = pair_split_files(Path(args.data_root) / args.split)
@@ -50,16 +56,18 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     failed = 0
     visualizer = overlay_visualizer()
-    for img_path, ann_path in tqdm(pairs[:args.max_films], unit='film'):
+    for img_path, ann_path in tqdm(pairs[: args.max_films], unit='film'):
         try:
             film, points = read_film(img_path).image, parse_annotation_csv(ann_path)
         except (FilmReadError, AnnotationError) as err:
             print(f'skipped: {err}', file=sys.stderr)
             failed += 1
             continue
-        cv2.imwrite(str(out / f'{img_path.stem}.png'),
-                    visualizer.draw_hip_geometry(film, points, numbers=True,
-                                                 label=f'{img_path.name} (annotation)'))
-    print(f'{len(pairs[:args.max_films]) - failed} films rendered to {out}/')
+        cv2.imwrite(
+            str(out / f'{img_path.stem}.png'),
+            visualizer.draw_hip_geometry(
+                film, points, numbers=True, label=f'{img_path.name} (annotation)'
+            ),
+        )
+    print(f'{len(pairs[: args.max_films]) - failed} films rendered to {out}/')
     return 1 if failed else 0
-

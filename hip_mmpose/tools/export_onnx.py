@@ -9,6 +9,7 @@ stage (hip_input -> hip_heatmaps) as two independent subgraphs with a dynamic ba
 and every pre/post-processing setting in its metadata (key 'hip_mmpose', JSON).
 The input is read weights-only with its configs checked as data.
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -28,9 +29,10 @@ def main(argv=None) -> int:
         int: the exit status: 0, or 2 when the output would overwrite the input or
         the model cannot be exported (the message says why).
     """
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('checkpoint', help='a published model or a run\'s best_cascade.pth')
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument('checkpoint', help="a published model or a run's best_cascade.pth")
     parser.add_argument('out_file', help='the .onnx file to write')
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET)
     args = parser.parse_args(argv)
@@ -44,4 +46,3 @@ def main(argv=None) -> int:
         return 2
     print(f'exported {out}')
     return 0
-

@@ -6,10 +6,10 @@ Examples:
     python tools/infer.py new_films/ --onnx hip.onnx --out-dir out/   # no torch needed
 
 Films: JPEG/PNG (8/16-bit, grey or colour) and DICOM (.dcm), read as in training
-(hip_mmpose/film_io.py). The pixel spacing comes from a DICOM header or from a
+(hip_mmpose/utils/film_io.py). The pixel spacing comes from a DICOM header or from a
 spacing.csv (columns file,spacing_mm) in the films' folder or named by --spacing.
 
-Writes OUT/<file name>.json (the film's record, hip_mmpose/records.py: keypoints as
+Writes OUT/<file name>.json (the film's record, hip_mmpose/utils/records.py: keypoints as
 [x, y, score] in film pixels, acetabular_index, ihdi_grade, not_measured,
 pixel_spacing_mm, h_point_mm, flags, file, image_size), OUT/<file name>.overlay.png
 and OUT/summary.csv (one row per film, records.csv_columns()): outputs are named by
@@ -18,44 +18,65 @@ the input folder or inside it (outputs would mix with, and could overwrite, the
 films), and no output is ever written over an input. Unreadable files are reported
 and skipped; the exit status is 2 if any input failed.
 """
+
 import argparse
 import sys
 from pathlib import Path
 
-import hip_mmpose  # noqa: F401  (imports without the training stack too)
 import cv2
-from hip_mmpose import records
-from hip_mmpose.atomic import write_atomic
-from hip_mmpose.film_io import (SPACING_CSV, FilmReadError, folder_spacings,
-                                list_films, read_spacing_csv)
 from tqdm import tqdm
+
+import hip_mmpose  # noqa: F401  (imports without the training stack too)
+from hip_mmpose.utils import records
+from hip_mmpose.utils.atomic import write_atomic
+from hip_mmpose.utils.film_io import (
+    SPACING_CSV,
+    FilmReadError,
+    folder_spacings,
+    list_films,
+    read_spacing_csv,
+)
 
 SUMMARY_CSV = 'summary.csv'
 
 
 def parse_args(argv=None):
     """Return ``hip-infer``'s options parsed from ``argv`` (None: ``sys.argv[1:]``)."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('input', help='a film (JPEG/PNG 8/16-bit, grey or RGB, or DICOM) '
-                                      'or a folder of them')
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        'input', help='a film (JPEG/PNG 8/16-bit, grey or RGB, or DICOM) or a folder of them'
+    )
     model = parser.add_mutually_exclusive_group(required=True)
-    model.add_argument('--checkpoint',
-                       help='a published model or a run\'s best_cascade.pth (both stages), '
-                            'or a single-stage training checkpoint (needs --config)')
-    model.add_argument('--onnx', help='a model exported by tools/export_onnx.py: runs on '
-                                      'onnxruntime, without torch (--config, --device unused)')
+    model.add_argument(
+        '--checkpoint',
+        help="a published model or a run's best_cascade.pth (both stages), "
+        'or a single-stage training checkpoint (needs --config)',
+    )
+    model.add_argument(
+        '--onnx',
+        help='a model exported by tools/export_onnx.py: runs on '
+        'onnxruntime, without torch (--config, --device unused)',
+    )
     parser.add_argument('--config', help='model config (optional for published models)')
     parser.add_argument('--out-dir', required=True)
-    parser.add_argument('--spacing', metavar='CSV',
-                        help=f'file,spacing_mm per film (default: {SPACING_CSV} in the films\' '
-                             'folder, if there is one); overrides DICOM headers')
-    parser.add_argument('--device', default=None,
-                        help="'cpu', 'cuda', 'cuda:1', ... (default: cuda when there is one)")
+    parser.add_argument(
+        '--spacing',
+        metavar='CSV',
+        help=f"file,spacing_mm per film (default: {SPACING_CSV} in the films' "
+        'folder, if there is one); overrides DICOM headers',
+    )
+    parser.add_argument(
+        '--device',
+        default=None,
+        help="'cpu', 'cuda', 'cuda:1', ... (default: cuda when there is one)",
+    )
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--no-flip', action='store_true', help='skip the flip test')
-    parser.add_argument('--score-thr', type=float, default=0.3,
-                        help='flag keypoints with a lower heatmap score')
+    parser.add_argument(
+        '--score-thr', type=float, default=0.3, help='flag keypoints with a lower heatmap score'
+    )
     parser.add_argument('--no-overlay', action='store_true', help='skip the PNG overlays')
     return parser.parse_args(argv)
 
@@ -90,8 +111,10 @@ def check_out_dir(source: Path, films: list, out: Path) -> str | None:
     if source.is_dir():
         folder = source.resolve()
         if out_resolved == folder or folder in out_resolved.parents:
-            return (f'--out-dir {out} is the input folder {source} or inside it: outputs '
-                    'would mix with the films; choose another folder')
+            return (
+                f'--out-dir {out} is the input folder {source} or inside it: outputs '
+                'would mix with the films; choose another folder'
+            )
     inputs = {Path(f).resolve() for f in films}
     names = [SUMMARY_CSV] + [n for f in films for n in output_names(Path(f))]
     for name in names:
@@ -124,8 +147,11 @@ def main(argv=None) -> int:
         print(f'error: {source}: no such file or folder', file=sys.stderr)
         return 2
     try:
-        spacings = (read_spacing_csv(args.spacing) if args.spacing
-                    else folder_spacings(source if source.is_dir() else source.parent))
+        spacings = (
+            read_spacing_csv(args.spacing)
+            if args.spacing
+            else folder_spacings(source if source.is_dir() else source.parent)
+        )
     except FilmReadError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
@@ -133,14 +159,13 @@ def main(argv=None) -> int:
     if problem:
         print(f'error: {problem}', file=sys.stderr)
         return 2
-    options = dict(flip_test=not args.no_flip, batch_size=args.batch_size,
-                   score_thr=args.score_thr)
+    options = dict(flip_test=not args.no_flip, batch_size=args.batch_size, score_thr=args.score_thr)
     if args.onnx:
         if args.config or args.device:
-            print('error: --config and --device are for --checkpoint, not --onnx',
-                  file=sys.stderr)
+            print('error: --config and --device are for --checkpoint, not --onnx', file=sys.stderr)
             return 2
         from hip_mmpose.runtime import OnnxHipInferencer, OnnxModelError
+
         try:
             inferencer = OnnxHipInferencer(args.onnx, **options)
         except OnnxModelError as err:
@@ -148,8 +173,10 @@ def main(argv=None) -> int:
             return 2
     else:
         from hip_mmpose.apis import HipInferencer
+
         if args.device is None:
             import torch
+
             args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
         inferencer = HipInferencer(args.checkpoint, args.config, device=args.device, **options)
     out = Path(args.out_dir)
@@ -171,7 +198,8 @@ def main(argv=None) -> int:
         rows.append(result)
     progress.close()
     records.write_csv(out / SUMMARY_CSV, rows)
-    print(f'{len(films) - failed} of {len(films)} films measured; results in {out}/'
-          + (f'; {failed} failed' if failed else ''))
+    print(
+        f'{len(films) - failed} of {len(films)} films measured; results in {out}/'
+        + (f'; {failed} failed' if failed else '')
+    )
     return 2 if failed else 0
-

@@ -9,6 +9,7 @@ Example:
         work_dirs/published/hip_effv2_cbam_cpu.pth
     # -> work_dirs/published/hip_effv2_cbam_cpu-<sha256[:8]>.pth
 """
+
 import argparse
 
 import hip_mmpose  # noqa: F401
@@ -17,8 +18,9 @@ from hip_mmpose.apis import publish_checkpoint
 
 def main(argv=None) -> int:
     """Publish a checkpoint (weights, JSON config); return the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('checkpoint', help='checkpoint written by tools/train.py')
     parser.add_argument('out_file', help='output path; the hash is added to the name')
     parser.add_argument('--config', help='config to embed (default: the one in the checkpoint)')
@@ -26,4 +28,3 @@ def main(argv=None) -> int:
     final = publish_checkpoint(args.checkpoint, args.out_file, args.config)
     print(f'published {final}')
     return 0
-

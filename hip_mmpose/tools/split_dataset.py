@@ -13,12 +13,12 @@ Examples:
 The patient of a film is group 1 of --patient-pattern on its file name (default: the
 part before the first '_', as in P031b0f_01.jpg). A patient never lands in two parts.
 """
+
 import argparse
 import sys
 
 from hip_mmpose.data_tools.csv_to_coco import AnnotationError
-from hip_mmpose.data_tools.splits import (DEFAULT_PATIENT_PATTERN, check_split,
-                                          split_folder)
+from hip_mmpose.data_tools.splits import DEFAULT_PATIENT_PATTERN, check_split, split_folder
 
 
 def main(argv=None) -> int:
@@ -32,15 +32,25 @@ def main(argv=None) -> int:
         int: the exit status: 0; 1 on bad input or when ``--check`` finds a patient
         in two splits (missing arguments exit through argparse).
     """
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('source', nargs='?', help='folder with images/ and annotations/')
     parser.add_argument('--out-dir', help='where the split folders are written')
-    parser.add_argument('--ratios', type=float, nargs=3, default=(0.7, 0.15, 0.15),
-                        metavar=('TRAIN', 'VAL', 'TEST'), help='film fractions')
+    parser.add_argument(
+        '--ratios',
+        type=float,
+        nargs=3,
+        default=(0.7, 0.15, 0.15),
+        metavar=('TRAIN', 'VAL', 'TEST'),
+        help='film fractions',
+    )
     parser.add_argument('--folds', type=int, help='write k folds instead of one split')
-    parser.add_argument('--patient-pattern', default=DEFAULT_PATIENT_PATTERN,
-                        help='regular expression; group 1 is the patient id')
+    parser.add_argument(
+        '--patient-pattern',
+        default=DEFAULT_PATIENT_PATTERN,
+        help='regular expression; group 1 is the patient id',
+    )
     parser.add_argument('--patient-csv', help='CSV with columns file,patient')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--symlink', action='store_true', help='link films instead of copying')
@@ -50,19 +60,27 @@ def main(argv=None) -> int:
         if args.check:
             shared = check_split(args.check, args.patient_pattern, args.patient_csv)
             for (a, b), patients in shared.items():
-                print(f'{a} and {b} share {len(patients)} patients: {", ".join(patients[:10])}'
-                      + (' ...' if len(patients) > 10 else ''))
+                print(
+                    f'{a} and {b} share {len(patients)} patients: {", ".join(patients[:10])}'
+                    + (' ...' if len(patients) > 10 else '')
+                )
             print('no patient is in two splits' if not shared else 'split REFUSED')
             return 1 if shared else 0
         if not args.source or not args.out_dir:
             parser.error('source and --out-dir are required (or use --check ROOT)')
-        counts = split_folder(args.source, args.out_dir, args.ratios, folds=args.folds,
-                              pattern=args.patient_pattern, mapping_csv=args.patient_csv,
-                              seed=args.seed, symlink=args.symlink)
+        counts = split_folder(
+            args.source,
+            args.out_dir,
+            args.ratios,
+            folds=args.folds,
+            pattern=args.patient_pattern,
+            mapping_csv=args.patient_csv,
+            seed=args.seed,
+            symlink=args.symlink,
+        )
     except AnnotationError as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
     for part, (films, patients) in counts.items():
         print(f'{part:>12}: {films:4d} films, {patients:4d} patients')
     return 0
-

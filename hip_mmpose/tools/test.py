@@ -9,27 +9,38 @@ Example:
         work_dirs/hip_effv2_cbam_cpu/best_cascade.pth \
         --data-root ../shared/hip-xray --ann-root data/hip-xray/coco --report work_dirs/report
 """
+
 import argparse
 from pathlib import Path
 
 import hip_mmpose  # noqa: F401  (stack fixes and registries first)
 from hip_mmpose.apis import test
-from hip_mmpose.compat import finish_distributed
-from hip_mmpose.tools._cli import (add_runner_args, add_visualization_args, overlay_dir,
-                                   print_test_tables, set_local_rank, visualization_options)
+from hip_mmpose.tools._cli import (
+    add_runner_args,
+    add_visualization_args,
+    overlay_dir,
+    print_test_tables,
+    set_local_rank,
+    visualization_options,
+)
+from hip_mmpose.utils.compat import finish_distributed
 
 
 def parse_args(argv=None):
     """Return ``hip-test``'s options parsed from ``argv`` (None: ``sys.argv[1:]``)."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--split', default='test',
-                        help='split the test loader reads (default: test; e.g. val)')
-    parser.add_argument('--report', metavar='DIR',
-                        help='also write the report figures and summary page to DIR '
-                             '(tools/analyze_results.py)')
+    parser.add_argument(
+        '--split', default='test', help='split the test loader reads (default: test; e.g. val)'
+    )
+    parser.add_argument(
+        '--report',
+        metavar='DIR',
+        help='also write the report figures and summary page to DIR (tools/analyze_results.py)',
+    )
     parser.add_argument('--dump', help='also dump raw predictions to this .pkl file')
     add_runner_args(parser)
     add_visualization_args(parser)
@@ -38,6 +49,7 @@ def parse_args(argv=None):
 
 def _rank() -> int:
     from mmengine.dist import get_rank
+
     return get_rank()
 
 
@@ -55,10 +67,18 @@ def run(argv=None) -> dict:
     set_local_rank(args)
     if args.dump and not args.dump.endswith(('.pkl', '.pickle')):
         raise SystemExit(f'--dump must end with .pkl or .pickle, got {args.dump}')
-    result = test(args.config, args.checkpoint, split=args.split, data_root=args.data_root,
-                  ann_root=args.ann_root, work_dir=args.work_dir,
-                  cfg_options=args.cfg_options, dump=args.dump, launcher=args.launcher,
-                  visualization=visualization_options(args))
+    result = test(
+        args.config,
+        args.checkpoint,
+        split=args.split,
+        data_root=args.data_root,
+        ann_root=args.ann_root,
+        work_dir=args.work_dir,
+        cfg_options=args.cfg_options,
+        dump=args.dump,
+        launcher=args.launcher,
+        visualization=visualization_options(args),
+    )
     main_process = _rank() == 0  # every rank gets the metrics; one writes
     if args.launcher != 'none':
         finish_distributed()
@@ -69,6 +89,7 @@ def run(argv=None) -> dict:
         print(f'overlays: {overlay_dir(str(Path(result.per_film).parent), args)}')
     if args.report:
         from hip_mmpose.report import write_report
+
         page = write_report(result.per_film, args.report, work_dir=result.work_dir)
         print(f'report: {page}')
     return result.metrics

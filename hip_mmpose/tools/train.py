@@ -8,30 +8,45 @@ Example:
     python tools/train.py configs/hip_effv2_cbam_cpu.py --data-root ../shared/hip-xray \
         --ann-root data/hip-xray/coco --work-dir work_dirs/hip_effv2_cbam_cpu
 """
+
 import argparse
 
 import hip_mmpose  # noqa: F401  (stack fixes and registries first)
 from hip_mmpose.apis import build_config, train
-from hip_mmpose.apis.cascade import is_cascade
-from hip_mmpose.compat import finish_distributed
-from hip_mmpose.tools._cli import (add_runner_args, add_visualization_args, set_local_rank,
-                                   visualization_options)
+from hip_mmpose.apis.stages import is_cascade
+from hip_mmpose.tools._cli import (
+    add_runner_args,
+    add_visualization_args,
+    set_local_rank,
+    visualization_options,
+)
+from hip_mmpose.utils.compat import finish_distributed
 
 
 def parse_args(argv=None):
     """Return ``hip-train``'s options parsed from ``argv`` (None: ``sys.argv[1:]``)."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--resume', nargs='?', type=str, const='auto',
-                        help='resume from this checkpoint, or without a path from the '
-                             'latest one in the work dir (a two-stage run: the stage '
-                             'that was interrupted)')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from this checkpoint, or without a path from the '
+        'latest one in the work dir (a two-stage run: the stage '
+        'that was interrupted)',
+    )
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
-    parser.add_argument('--no-validate', action='store_true',
-                        help='skip validation during training')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale the learning rate by the actual batch size')
+    parser.add_argument(
+        '--no-validate', action='store_true', help='skip validation during training'
+    )
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the actual batch size',
+    )
     add_runner_args(parser)
     add_visualization_args(parser)
     return parser.parse_args(argv)
@@ -51,16 +66,22 @@ def run(argv=None):
     set_local_rank(args)
     # --cfg-options first: `film_stage=None` makes a two-stage config's refining
     # stage a single-stage config (ablations with given first-stage points)
-    cfg = build_config(args.config, args.data_root, args.ann_root, args.cfg_options,
-                       args.work_dir)
+    cfg = build_config(args.config, args.data_root, args.ann_root, args.cfg_options, args.work_dir)
     if is_cascade(cfg) and args.resume not in (None, 'auto'):
-        raise SystemExit('error: a two-stage run resumes from its work dir: use '
-                         '--resume without a path')
-    result = train(cfg, data_root=args.data_root, ann_root=args.ann_root,
-                   resume=True if args.resume == 'auto' else (args.resume or False),
-                   validate=not args.no_validate, amp=args.amp,
-                   auto_scale_lr=args.auto_scale_lr, launcher=args.launcher,
-                   visualization=visualization_options(args))
+        raise SystemExit(
+            'error: a two-stage run resumes from its work dir: use --resume without a path'
+        )
+    result = train(
+        cfg,
+        data_root=args.data_root,
+        ann_root=args.ann_root,
+        resume=True if args.resume == 'auto' else (args.resume or False),
+        validate=not args.no_validate,
+        amp=args.amp,
+        auto_scale_lr=args.auto_scale_lr,
+        launcher=args.launcher,
+        visualization=visualization_options(args),
+    )
     if args.launcher != 'none':
         finish_distributed()
     return result.runner if result.runner is not None else result.checkpoint

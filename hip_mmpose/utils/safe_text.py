@@ -2,6 +2,7 @@
 
 HTML pages escape with :func:`html.escape`; CSV cells go through :func:`csv_cell`.
 """
+
 from __future__ import annotations
 
 # a spreadsheet reads a cell starting with one of these as a formula

@@ -4,16 +4,18 @@
 a copy in a built wheel: ``pyproject.toml`` package data), so the configs and the
 metainfo are found through the package wherever it is installed.
 """
+
 from __future__ import annotations
 
 import os.path as osp
 from pathlib import Path
 
 #: The folder holding the plugin's configs (``configs/`` of the repository).
-CONFIG_ROOT = Path(__file__).resolve().parent / '.mim' / 'configs'
+CONFIG_ROOT = Path(__file__).resolve().parents[1] / '.mim' / 'configs'
 
 #: The metainfo file (keypoint names, flip pairs, sigmas, skeleton, colours).
 METAINFO_FILE = str(CONFIG_ROOT / '_base_' / 'datasets' / 'hip_xray.py')
+
 
 def config_path(config: str) -> str:
     """The file of a config given as a path or as the name of a packaged one.
@@ -40,5 +42,6 @@ def config_path(config: str) -> str:
     candidate = CONFIG_ROOT.joinpath(*parts) if parts else CONFIG_ROOT
     if candidate.is_file():
         return str(candidate)
-    raise FileNotFoundError(f'{config}: no such config file (nor {candidate} in the '
-                            'hip_mmpose package)')
+    raise FileNotFoundError(
+        f'{config}: no such config file (nor {candidate} in the hip_mmpose package)'
+    )

@@ -8,6 +8,7 @@ the torch-free runtime's overlays use it too). MMPose's ``PoseVisualizationHook`
 browser and the report's per-film figures draw through it; ``tools/infer.py``'s
 overlays (``HipMeasurer.overlay``, torch-free) call the same drawing.
 """
+
 from __future__ import annotations
 
 import os.path as osp
@@ -19,9 +20,9 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmpose.registry import VISUALIZERS
 from mmpose.visualization import PoseLocalVisualizer
 
-from hip_mmpose.film_io import read_film
-from hip_mmpose.hip_crops import merge_hips
-from hip_mmpose.visualization import draw_hip_geometry
+from hip_mmpose.utils.film_io import read_film
+from hip_mmpose.utils.hip_crops import merge_hips
+from hip_mmpose.visualization.draw import draw_hip_geometry
 
 
 @VISUALIZERS.register_module()
@@ -54,11 +55,17 @@ class HipPoseVisualizer(PoseLocalVisualizer):
         self.kpt_thr = kpt_thr
         self._pending_hip: dict = {}  # (img_path, field) -> (hip side, (6, 3) points)
 
-    def draw_hip_geometry(self, img: np.ndarray, points, scores=None,
-                          score_thr: float | None = None, label: str | None = None,
-                          numbers: bool = False,
-                          not_measured: dict | None = None,
-                          p_line_shift: float = 0.0) -> np.ndarray:
+    def draw_hip_geometry(
+        self,
+        img: np.ndarray,
+        points,
+        scores=None,
+        score_thr: float | None = None,
+        label: str | None = None,
+        numbers: bool = False,
+        not_measured: dict | None = None,
+        p_line_shift: float = 0.0,
+    ) -> np.ndarray:
         """A copy of ``img`` with lines, H-points, AI and IHDI grade of each hip.
 
         Calls :func:`hip_mmpose.visualization.draw_hip_geometry`, the one drawing.
@@ -83,10 +90,16 @@ class HipPoseVisualizer(PoseLocalVisualizer):
         Returns:
             np.ndarray: the drawing, 8-bit BGR (for ``cv2.imwrite``).
         """
-        return draw_hip_geometry(img, points, scores,
-                                 self.kpt_thr if score_thr is None else score_thr,
-                                 label=label, numbers=numbers, not_measured=not_measured,
-                                 p_line_shift=p_line_shift)
+        return draw_hip_geometry(
+            img,
+            points,
+            scores,
+            self.kpt_thr if score_thr is None else score_thr,
+            label=label,
+            numbers=numbers,
+            not_measured=not_measured,
+            p_line_shift=p_line_shift,
+        )
 
     def _film_points(self, data_sample, field: str):
         """The sample's 12 film points and scores from ``pred_instances`` or
@@ -97,21 +110,18 @@ class HipPoseVisualizer(PoseLocalVisualizer):
             return None, None
         points = np.asarray(instances.keypoints, np.float64)[0]
         scores = instances.get('keypoint_scores')
-        scores = (np.asarray(scores, np.float64)[0] if scores is not None
-                  else np.ones(len(points)))
+        scores = np.asarray(scores, np.float64)[0] if scores is not None else np.ones(len(points))
         side = data_sample.metainfo.get('hip_side')
         if side is None:
             return points, scores
-        return self._join_hip(data_sample, field, int(side),
-                              np.column_stack([points, scores]))
+        return self._join_hip(data_sample, field, int(side), np.column_stack([points, scores]))
 
     def _join_hip(self, data_sample, field: str, side: int, hip: np.ndarray):
         key = (data_sample.metainfo.get('img_path'), field)
         other = self._pending_hip.get(key)
         if other is None or other[0] == side:
             # this film's first hip; a hip of an earlier film still waiting is dropped
-            self._pending_hip = {k: v for k, v in self._pending_hip.items()
-                                 if k[0] == key[0]}
+            self._pending_hip = {k: v for k, v in self._pending_hip.items() if k[0] == key[0]}
             self._pending_hip[key] = (side, hip)
             return None, None
         del self._pending_hip[key]
@@ -119,13 +129,23 @@ class HipPoseVisualizer(PoseLocalVisualizer):
         joined = merge_hips(hips, data_sample.metainfo['ori_shape'][1])
         return joined[:, :2], joined[:, 2]
 
-    def add_datasample(self, name: str, image: np.ndarray, data_sample,
-                       draw_gt: bool = True, draw_pred: bool = True,
-                       draw_heatmap: bool = False, draw_bbox: bool = False,
-                       show_kpt_idx: bool = False, skeleton_style: str = 'mmpose',
-                       show: bool = False, wait_time: float = 0,
-                       out_file: str | None = None, kpt_thr: float | None = None,
-                       step: int = 0) -> np.ndarray | None:
+    def add_datasample(
+        self,
+        name: str,
+        image: np.ndarray,
+        data_sample,
+        draw_gt: bool = True,
+        draw_pred: bool = True,
+        draw_heatmap: bool = False,
+        draw_bbox: bool = False,
+        show_kpt_idx: bool = False,
+        skeleton_style: str = 'mmpose',
+        show: bool = False,
+        wait_time: float = 0,
+        out_file: str | None = None,
+        kpt_thr: float | None = None,
+        step: int = 0,
+    ) -> np.ndarray | None:
         """Draw a sample's hip geometry; show it, write it or send it to the backends.
 
         Args:
@@ -155,23 +175,36 @@ class HipPoseVisualizer(PoseLocalVisualizer):
             np.ndarray | None: the drawing (RGB), or None for a single hip whose
             film's other hip has not arrived yet.
         """
-        film = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR) \
-            if image.ndim == 3 and image.shape[2] == 3 else image
+        film = (
+            cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
+            if image.ndim == 3 and image.shape[2] == 3
+            else image
+        )
         file = osp.basename(data_sample.metainfo.get('img_path') or name)
         panels = []
-        for field, wanted, what in (('gt_instances', draw_gt, 'ground truth'),
-                                    ('pred_instances', draw_pred, 'prediction')):
+        for field, wanted, what in (
+            ('gt_instances', draw_gt, 'ground truth'),
+            ('pred_instances', draw_pred, 'prediction'),
+        ):
             if not wanted:
                 continue
             points, scores = self._film_points(data_sample, field)
             if points is None:
                 continue
             prediction = field == 'pred_instances'
-            panels.append(self.draw_hip_geometry(
-                film, points, scores if prediction else None,
-                kpt_thr, label=f'{file} ({what})', numbers=show_kpt_idx,
-                p_line_shift=data_sample.metainfo.get('p_line_shift', 0.0) if prediction
-                else 0.0))
+            panels.append(
+                self.draw_hip_geometry(
+                    film,
+                    points,
+                    scores if prediction else None,
+                    kpt_thr,
+                    label=f'{file} ({what})',
+                    numbers=show_kpt_idx,
+                    p_line_shift=data_sample.metainfo.get('p_line_shift', 0.0)
+                    if prediction
+                    else 0.0,
+                )
+            )
         if not panels:
             return None
         drawn = cv2.cvtColor(np.concatenate(panels, axis=1), cv2.COLOR_BGR2RGB)
@@ -227,4 +260,3 @@ class FilmFileBackend(LocalBackend):
 
 
 register_backend('hip_film', FilmFileBackend)
-

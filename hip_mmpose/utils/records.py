@@ -2,7 +2,7 @@
 
 Every per-film result the project writes is a record made by :func:`film_record`:
 ``tools/infer.py``'s ``<film>.json`` and ``summary.csv`` (through
-:class:`~hip_mmpose.measuring.HipMeasurer`, torch or ONNX), and ``tools/test.py``'s
+:class:`~hip_mmpose.runtime.measuring.HipMeasurer`, torch or ONNX), and ``tools/test.py``'s
 (and validation's) ``<split>_per_film.json`` / ``.csv`` (through ``HipMetric``), which
 the report and the cascade's refining stage (its crops around the first stage's
 points) read back with :func:`read_json`. Pure numpy and the standard library: the
@@ -42,6 +42,7 @@ columns :func:`csv_columns` lists: a summary (no keypoints), read back by
 :func:`read_csv` into the record fields it holds. A film that could not be read is
 the record ``{'file': ..., 'error': ...}`` (:func:`failure`), a CSV row only.
 """
+
 from __future__ import annotations
 
 import csv
@@ -54,8 +55,8 @@ from pathlib import Path
 import numpy as np
 
 from hip_mmpose import geometry
-from hip_mmpose.atomic import write_atomic
-from hip_mmpose.safe_text import FORMULA_START, csv_cell
+from hip_mmpose.utils.atomic import write_atomic
+from hip_mmpose.utils.safe_text import FORMULA_START, csv_cell
 
 HIPS = geometry.HIP_NAMES
 #: keypoints of a film (the two hips' six)
@@ -64,12 +65,28 @@ NUM_KEYPOINTS = geometry.NUM_KEYPOINTS
 #: the grade's P-line shift (a fraction of the H-line).
 DIGITS = dict(px=2, deg=2, mm=2, score=4, spacing=6, shift=6)
 #: The fields of every record, and those only an evaluation record has, in order.
-PREDICTION_FIELDS = ('keypoints', 'acetabular_index', 'ihdi_grade', 'ihdi_p_line_shift',
-                     'not_measured',
-                     'pixel_spacing_mm', 'h_point_mm', 'flags', 'file', 'image_size')
-EVALUATION_FIELDS = ('img_path', 'true_keypoints', 'true_acetabular_index',
-                     'true_ihdi_grade', 'errors_px', 'mean_error_px', 'errors_mm',
-                     'mean_error_mm')
+PREDICTION_FIELDS = (
+    'keypoints',
+    'acetabular_index',
+    'ihdi_grade',
+    'ihdi_p_line_shift',
+    'not_measured',
+    'pixel_spacing_mm',
+    'h_point_mm',
+    'flags',
+    'file',
+    'image_size',
+)
+EVALUATION_FIELDS = (
+    'img_path',
+    'true_keypoints',
+    'true_acetabular_index',
+    'true_ihdi_grade',
+    'errors_px',
+    'mean_error_px',
+    'errors_mm',
+    'mean_error_mm',
+)
 #: the H-point distances (mm) a CSV row holds
 CSV_H_POINT_KEYS = ('lateral_of_p', 'below_h')
 GRADE_VALUES = {name: grade for grade, name in geometry.GRADE_NAMES.items()}
@@ -122,10 +139,19 @@ def _per_hip(values, shown, convert) -> dict:
     return {hip: (convert(v) if show else None) for hip, v, show in zip(HIPS, values, shown)}
 
 
-def film_record(keypoints, scores, *, file: str | None = None, image_size=None,
-                pixel_spacing=None, score_thr: float = geometry.SCORE_THR,
-                keypoint_names=None, truth=None, img_path: str | None = None,
-                p_line_shift: float = 0.0) -> dict:
+def film_record(
+    keypoints,
+    scores,
+    *,
+    file: str | None = None,
+    image_size=None,
+    pixel_spacing=None,
+    score_thr: float = geometry.SCORE_THR,
+    keypoint_names=None,
+    truth=None,
+    img_path: str | None = None,
+    p_line_shift: float = 0.0,
+) -> dict:
     """The record of one film from its predicted points.
 
     Args:
@@ -165,41 +191,50 @@ def film_record(keypoints, scores, *, file: str | None = None, image_size=None,
     if pixel_spacing is not None:
         with np.errstate(invalid='ignore', over='ignore'):
             offsets = geometry.h_point_offsets(keypoints * np.asarray(pixel_spacing, np.float64))
-        h_point_mm = _per_hip(range(len(HIPS)), shown,
-                              lambda i: {k: _number(v[i], 'mm') for k, v in offsets.items()})
+        h_point_mm = _per_hip(
+            range(len(HIPS)), shown, lambda i: {k: _number(v[i], 'mm') for k, v in offsets.items()}
+        )
     record = dict(
-        keypoints=[[_number(x, 'px'), _number(y, 'px'), _number(s, 'score')]
-                   for (x, y), s in zip(keypoints, scores)],
+        keypoints=[
+            [_number(x, 'px'), _number(y, 'px'), _number(s, 'score')]
+            for (x, y), s in zip(keypoints, scores)
+        ],
         acetabular_index=_per_hip(ai, shown, lambda a: _number(a, 'deg')),
         ihdi_grade=_per_hip(grades, shown, lambda g: geometry.GRADE_NAMES[int(g)]),
         ihdi_p_line_shift=_number(p_line_shift, 'shift'),
         not_measured={hip: reason for hip, reason in zip(HIPS, reasons) if reason},
-        pixel_spacing_mm=(None if pixel_spacing is None
-                          else [_number(v, 'spacing') for v in pixel_spacing]),
+        pixel_spacing_mm=(
+            None if pixel_spacing is None else [_number(v, 'spacing') for v in pixel_spacing]
+        ),
         h_point_mm=h_point_mm,
-        flags=geometry.plausibility_flags(keypoints, scores, image_size, score_thr,
-                                          keypoint_names, ai),
+        flags=geometry.plausibility_flags(
+            keypoints, scores, image_size, score_thr, keypoint_names, ai
+        ),
         file=file,
-        image_size=None if image_size is None else [int(v) for v in image_size])
+        image_size=None if image_size is None else [int(v) for v in image_size],
+    )
     if truth is not None:
         truth = np.asarray(truth, np.float64)
         with np.errstate(invalid='ignore', over='ignore'):
             true_ai = geometry.acetabular_indices(truth)
             true_grades = geometry.ihdi_grades(truth)
             errors = geometry.radial_errors(keypoints, truth)
-            errors_mm = (None if pixel_spacing is None
-                         else geometry.radial_errors(keypoints, truth, pixel_spacing))
+            errors_mm = (
+                None
+                if pixel_spacing is None
+                else geometry.radial_errors(keypoints, truth, pixel_spacing)
+            )
         every = [True] * len(HIPS)
         record.update(
             img_path=img_path,
             true_keypoints=[[_number(x, 'px'), _number(y, 'px')] for x, y in truth],
             true_acetabular_index=_per_hip(true_ai, every, lambda a: _number(a, 'deg')),
-            true_ihdi_grade=_per_hip(true_grades, every,
-                                     lambda g: geometry.GRADE_NAMES[int(g)]),
+            true_ihdi_grade=_per_hip(true_grades, every, lambda g: geometry.GRADE_NAMES[int(g)]),
             errors_px=[_number(e, 'px') for e in errors],
             mean_error_px=_number(errors.mean(), 'px'),
             errors_mm=None if errors_mm is None else [_number(e, 'mm') for e in errors_mm],
-            mean_error_mm=None if errors_mm is None else _number(errors_mm.mean(), 'mm'))
+            mean_error_mm=None if errors_mm is None else _number(errors_mm.mean(), 'mm'),
+        )
     return record
 
 
@@ -255,8 +290,9 @@ def write_films(path, records, summary: dict | None = None) -> Path:
     Returns:
         Path: the file written.
     """
-    return write_atomic(path, json.dumps(dict(summary=summary or {}, films=list(records)),
-                                         indent=1))
+    return write_atomic(
+        path, json.dumps(dict(summary=summary or {}, films=list(records)), indent=1)
+    )
 
 
 def read_json(path) -> tuple[list[dict], dict]:
@@ -285,23 +321,27 @@ def read_json(path) -> tuple[list[dict], dict]:
     elif isinstance(data, dict) and 'keypoints' in data:
         films, summary = [data], {}
     else:
-        raise RecordError(f'{path}: not a per-film JSON (a record, or {{"films": '
-                          '[record, ...]}})')
+        raise RecordError(
+            f'{path}: not a per-film JSON (a record, or {{"films": [record, ...]}}}})'
+        )
     return [_checked(film, path, i) for i, film in enumerate(films)], summary
 
 
 def _checked(film, path, index: int) -> dict:
     if isinstance(film, dict) and 'pred_keypoints' in film and 'keypoints' not in film:
         film = _from_earlier_dump(film)
-    missing = ([f for f in ('file', 'keypoints', 'acetabular_index', 'ihdi_grade')
-                if f not in film] if isinstance(film, dict) else ['a record'])
+    missing = (
+        [f for f in ('file', 'keypoints', 'acetabular_index', 'ihdi_grade') if f not in film]
+        if isinstance(film, dict)
+        else ['a record']
+    )
     if missing:
         raise RecordError(f'{path}: film {index} has no {", ".join(missing)}')
     points = film['keypoints']
-    if not (isinstance(points, list) and all(isinstance(p, list) and len(p) == 3
-                                             for p in points)):
-        raise RecordError(f'{path}: film {index} ({film["file"]}): keypoints are not '
-                          '[[x, y, score], ...]')
+    if not (isinstance(points, list) and all(isinstance(p, list) and len(p) == 3 for p in points)):
+        raise RecordError(
+            f'{path}: film {index} ({film["file"]}): keypoints are not [[x, y, score], ...]'
+        )
     return film
 
 
@@ -311,10 +351,14 @@ def _from_earlier_dump(film: dict) -> dict:
     points = np.asarray(film['pred_keypoints'], np.float64)[:, :2]
     scores = film.get('keypoint_scores') or [np.nan] * len(points)
     truth = film.get('true_keypoints')
-    return film_record(points, np.asarray(scores, np.float64), file=film.get('file'),
-                       pixel_spacing=film.get('pixel_spacing_mm'),
-                       truth=None if truth is None else np.asarray(truth, np.float64),
-                       img_path=film.get('img_path'))
+    return film_record(
+        points,
+        np.asarray(scores, np.float64),
+        file=film.get('file'),
+        pixel_spacing=film.get('pixel_spacing_mm'),
+        truth=None if truth is None else np.asarray(truth, np.float64),
+        img_path=film.get('img_path'),
+    )
 
 
 def as_arrays(records) -> dict:
@@ -338,19 +382,29 @@ def as_arrays(records) -> dict:
         return np.array(rows, np.float64).reshape((len(records),) + shape)
 
     def grades(key):
-        return np.array([[GRADE_VALUES.get(r[key][hip], geometry.GRADE_UNDEFINED)
-                          for hip in HIPS] for r in records], np.int64).reshape(-1, len(HIPS))
+        return np.array(
+            [
+                [GRADE_VALUES.get(r[key][hip], geometry.GRADE_UNDEFINED) for hip in HIPS]
+                for r in records
+            ],
+            np.int64,
+        ).reshape(-1, len(HIPS))
 
     points = floats('keypoints', (count, 3))
-    out = dict(file=[r['file'] for r in records], keypoints=points[..., :2],
-               keypoint_scores=points[..., 2],
-               acetabular_index=floats('acetabular_index', (len(HIPS),)),
-               ihdi_grade=grades('ihdi_grade'))
+    out = dict(
+        file=[r['file'] for r in records],
+        keypoints=points[..., :2],
+        keypoint_scores=points[..., 2],
+        acetabular_index=floats('acetabular_index', (len(HIPS),)),
+        ihdi_grade=grades('ihdi_grade'),
+    )
     if records and all(is_evaluation(r) for r in records):
-        out.update(true_keypoints=floats('true_keypoints', (count, 2)),
-                   true_acetabular_index=floats('true_acetabular_index', (len(HIPS),)),
-                   true_ihdi_grade=grades('true_ihdi_grade'),
-                   errors_px=floats('errors_px', (count,)))
+        out.update(
+            true_keypoints=floats('true_keypoints', (count, 2)),
+            true_acetabular_index=floats('true_acetabular_index', (len(HIPS),)),
+            true_ihdi_grade=grades('true_ihdi_grade'),
+            errors_px=floats('errors_px', (count,)),
+        )
     return out
 
 
@@ -376,14 +430,21 @@ def csv_columns(evaluation: bool = False, num_keypoints: int = NUM_KEYPOINTS) ->
     Returns:
         list[str]: the column names, in order.
     """
-    columns = (['file'] + [f'ai_{hip}' for hip in HIPS] + [f'ihdi_{hip}' for hip in HIPS]
-               + ['spacing_x_mm', 'spacing_y_mm']
-               + [f'h_{key}_mm_{hip}' for key in CSV_H_POINT_KEYS for hip in HIPS]
-               + ['mean_score', 'flags', 'error'])
+    columns = (
+        ['file']
+        + [f'ai_{hip}' for hip in HIPS]
+        + [f'ihdi_{hip}' for hip in HIPS]
+        + ['spacing_x_mm', 'spacing_y_mm']
+        + [f'h_{key}_mm_{hip}' for key in CSV_H_POINT_KEYS for hip in HIPS]
+        + ['mean_score', 'flags', 'error']
+    )
     if evaluation:
-        columns += ([f'true_ai_{hip}' for hip in HIPS] + [f'true_ihdi_{hip}' for hip in HIPS]
-                    + ['mean_error_px', 'mean_error_mm']
-                    + [f'error_px_kp{k + 1:02d}' for k in range(num_keypoints)])
+        columns += (
+            [f'true_ai_{hip}' for hip in HIPS]
+            + [f'true_ihdi_{hip}' for hip in HIPS]
+            + ['mean_error_px', 'mean_error_mm']
+            + [f'error_px_kp{k + 1:02d}' for k in range(num_keypoints)]
+        )
     return columns
 
 
@@ -396,11 +457,19 @@ def _csv_row(record: dict) -> dict:
     spacing = record['pixel_spacing_mm'] or [None, None]
     row.update(spacing_x_mm=spacing[0], spacing_y_mm=spacing[1])
     h_mm = record['h_point_mm'] or {}
-    row.update({f'h_{key}_mm_{hip}': (h_mm.get(hip) or {}).get(key)
-                for key in CSV_H_POINT_KEYS for hip in HIPS})
+    row.update(
+        {
+            f'h_{key}_mm_{hip}': (h_mm.get(hip) or {}).get(key)
+            for key in CSV_H_POINT_KEYS
+            for hip in HIPS
+        }
+    )
     scores = np.array([np.nan if k[2] is None else k[2] for k in record['keypoints']], float)
-    row['mean_score'] = (_number(np.mean(scores[np.isfinite(scores)]), 'score')
-                         if np.isfinite(scores).any() else None)
+    row['mean_score'] = (
+        _number(np.mean(scores[np.isfinite(scores)]), 'score')
+        if np.isfinite(scores).any()
+        else None
+    )
     row['flags'] = '; '.join(record['flags'])
     if is_evaluation(record):
         row.update({f'true_ai_{hip}': record['true_acetabular_index'][hip] for hip in HIPS})
@@ -426,13 +495,14 @@ def write_csv(path, records) -> Path:
     """
     records = list(records)
     evaluation = any(is_evaluation(r) for r in records)
-    count = max((len(r['keypoints']) for r in records if 'keypoints' in r),
-                default=NUM_KEYPOINTS)
+    count = max((len(r['keypoints']) for r in records if 'keypoints' in r), default=NUM_KEYPOINTS)
     table = io.StringIO(newline='')
     writer = csv.DictWriter(table, csv_columns(evaluation, count), restval='')
     writer.writeheader()
-    writer.writerows({key: csv_cell('' if value is None else value)
-                      for key, value in _csv_row(r).items()} for r in records)
+    writer.writerows(
+        {key: csv_cell('' if value is None else value) for key, value in _csv_row(r).items()}
+        for r in records
+    )
     return write_atomic(path, table.getvalue())
 
 
@@ -470,17 +540,25 @@ def read_csv(path) -> list[dict]:
             continue
         spacing = [_float(row['spacing_x_mm']), _float(row['spacing_y_mm'])]
         has_spacing = None not in spacing
-        h_mm = {hip: {key: _float(row[f'h_{key}_mm_{hip}']) for key in CSV_H_POINT_KEYS}
-                for hip in HIPS}
+        h_mm = {
+            hip: {key: _float(row[f'h_{key}_mm_{hip}']) for key in CSV_H_POINT_KEYS} for hip in HIPS
+        }
         record = dict(
             file=_text(row['file']),
             acetabular_index={hip: _float(row[f'ai_{hip}']) for hip in HIPS},
             ihdi_grade={hip: _text(row[f'ihdi_{hip}']) for hip in HIPS},
             pixel_spacing_mm=spacing if has_spacing else None,
-            h_point_mm=({hip: (None if all(v is None for v in d.values()) else d)
-                         for hip, d in h_mm.items()} if has_spacing else None),
+            h_point_mm=(
+                {
+                    hip: (None if all(v is None for v in d.values()) else d)
+                    for hip, d in h_mm.items()
+                }
+                if has_spacing
+                else None
+            ),
             mean_score=_float(row['mean_score']),
-            flags=_text(row['flags']).split('; ') if _text(row['flags']) else [])
+            flags=_text(row['flags']).split('; ') if _text(row['flags']) else [],
+        )
         if 'mean_error_px' in row:
             errors = sorted(k for k in row if k.startswith('error_px_kp'))
             record.update(
@@ -488,6 +566,7 @@ def read_csv(path) -> list[dict]:
                 true_ihdi_grade={hip: _text(row[f'true_ihdi_{hip}']) for hip in HIPS},
                 mean_error_px=_float(row['mean_error_px']),
                 mean_error_mm=_float(row['mean_error_mm']),
-                errors_px=[_float(row[k]) for k in errors])
+                errors_px=[_float(row[k]) for k in errors],
+            )
         out.append(record)
     return out

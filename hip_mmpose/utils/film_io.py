@@ -21,6 +21,7 @@ patient when the modality sets it) or else ``ImagerPixelSpacing`` (0018,1164);
 films from other containers take theirs from a ``spacing.csv`` beside them
 (:func:`read_spacing_csv`).
 """
+
 from __future__ import annotations
 
 import csv
@@ -47,8 +48,9 @@ MAX_FILM_PIXELS = 100_000_000
 MAX_PIXELS_ENV = 'HIP_MMPOSE_MAX_FILM_PIXELS'
 #: What reading DICOM needs (``pip install`` line of the error messages).
 DICOM_PACKAGES = 'pydicom==3.0.1'
-_DICOM_DECODER_HINT = ('pylibjpeg==2.1.0 pylibjpeg-libjpeg==2.2.0 pylibjpeg-openjpeg==2.3.0 '
-                       '(JPEG, JPEG-LS, JPEG 2000)')
+_DICOM_DECODER_HINT = (
+    'pylibjpeg==2.1.0 pylibjpeg-libjpeg==2.2.0 pylibjpeg-openjpeg==2.3.0 (JPEG, JPEG-LS, JPEG 2000)'
+)
 _PERCENTILE_SAMPLE = 1 << 22  # pixels; larger films take percentiles of a strided sample
 _ROWS_PER_BLOCK = 256
 
@@ -102,8 +104,7 @@ def max_film_pixels() -> int:
     try:
         cap = int(value)
     except ValueError:
-        raise ValueError(f'{MAX_PIXELS_ENV}={value!r}: expected a whole number of pixels') \
-            from None
+        raise ValueError(f'{MAX_PIXELS_ENV}={value!r}: expected a whole number of pixels') from None
     if cap <= 0:
         raise ValueError(f'{MAX_PIXELS_ENV}={value!r}: expected a positive number of pixels')
     return cap
@@ -112,7 +113,8 @@ def max_film_pixels() -> int:
 def _too_large(path, width, height, cap):
     return FilmTooLargeError(
         f'{path}: film is {width} x {height} = {width * height / 1e6:.1f} Mpx, above '
-        f'the {cap / 1e6:g} Mpx cap (set {MAX_PIXELS_ENV} to raise it)')
+        f'the {cap / 1e6:g} Mpx cap (set {MAX_PIXELS_ENV} to raise it)'
+    )
 
 
 def is_dicom(path) -> bool:
@@ -224,6 +226,7 @@ def to_bgr8(img: np.ndarray, copy: bool = True) -> np.ndarray:
         mapped from its robust range.
     """
     import cv2
+
     converted = img.dtype != np.uint8
     if converted:
         img = _robust_8bit(img)
@@ -242,8 +245,7 @@ def _robust_range(img: np.ndarray, values=lambda block: block) -> tuple[float, f
     return lo, hi
 
 
-def _linear_8bit(img: np.ndarray, lo: float, hi: float,
-                 values=lambda block: block) -> np.ndarray:
+def _linear_8bit(img: np.ndarray, lo: float, hi: float, values=lambda block: block) -> np.ndarray:
     """``values(img)`` mapped linearly from [lo, hi] onto 0-255, rounded, clipped.
 
     Works in float32 row blocks: a 100 Mpx 16-bit film needs its 100 MB output and
@@ -256,10 +258,10 @@ def _linear_8bit(img: np.ndarray, lo: float, hi: float,
 def _map_8bit(img: np.ndarray, func) -> np.ndarray:
     out = np.empty(img.shape, np.uint8)
     for start in range(0, img.shape[0], _ROWS_PER_BLOCK):
-        block = func(img[start:start + _ROWS_PER_BLOCK].astype(np.float32))
+        block = func(img[start : start + _ROWS_PER_BLOCK].astype(np.float32))
         np.rint(block, out=block)
         np.clip(block, 0, 255, out=block)
-        out[start:start + _ROWS_PER_BLOCK] = block
+        out[start : start + _ROWS_PER_BLOCK] = block
     return out
 
 
@@ -274,8 +276,9 @@ def _read_dicom(path: Path, max_pixels: int | None):
         import pydicom
         from pydicom.errors import InvalidDicomError
     except ImportError:
-        raise FilmReadError(f'{path}: reading DICOM needs pydicom; install it with '
-                            f'`pip install {DICOM_PACKAGES}`') from None
+        raise FilmReadError(
+            f'{path}: reading DICOM needs pydicom; install it with `pip install {DICOM_PACKAGES}`'
+        ) from None
     cap = max_film_pixels() if max_pixels is None else int(max_pixels)
     try:
         # the pixel data stays on disk until the header has been checked
@@ -288,11 +291,15 @@ def _read_dicom(path: Path, max_pixels: int | None):
         kind = 'not a DICOM file' if isinstance(err, InvalidDicomError) else 'unreadable DICOM'
         raise FilmReadError(f'{path}: {kind} ({err})') from None
     if not any(k in ds for k in ('PixelData', 'FloatPixelData', 'DoubleFloatPixelData')):
-        raise FilmReadError(f'{path}: DICOM without pixel data (not an image; e.g. a report '
-                            'or a presentation state)')
+        raise FilmReadError(
+            f'{path}: DICOM without pixel data (not an image; e.g. a report '
+            'or a presentation state)'
+        )
     if frames != 1:
-        raise FilmReadError(f'{path}: DICOM with {frames} frames; one film per file is read '
-                            '(split the series into single-frame files)')
+        raise FilmReadError(
+            f'{path}: DICOM with {frames} frames; one film per file is read '
+            '(split the series into single-frame files)'
+        )
     if rows <= 0 or cols <= 0:
         raise FilmReadError(f'{path}: DICOM without a valid Rows/Columns ({rows} x {cols})')
     if rows * cols > cap:
@@ -305,8 +312,9 @@ def _read_dicom(path: Path, max_pixels: int | None):
     except Exception as err:  # pydicom's decoders raise many types for broken data
         raise FilmReadError(f'{path}: DICOM pixel data cannot be decoded ({err})') from None
     if arr.shape[:2] != (rows, cols):
-        raise FilmReadError(f'{path}: DICOM pixel data is {arr.shape}, the header says '
-                            f'{rows} x {cols}')
+        raise FilmReadError(
+            f'{path}: DICOM pixel data is {arr.shape}, the header says {rows} x {cols}'
+        )
     try:
         if samples == 3:
             image = to_bgr8(np.ascontiguousarray(arr[..., ::-1]), copy=False)  # pydicom: RGB
@@ -316,8 +324,9 @@ def _read_dicom(path: Path, max_pixels: int | None):
                 np.subtract(255, grey, out=grey)
             image = to_bgr8(grey, copy=False)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError) as err:
-        raise FilmReadError(f'{path}: DICOM grey-level settings cannot be applied ({err})') \
-            from None
+        raise FilmReadError(
+            f'{path}: DICOM grey-level settings cannot be applied ({err})'
+        ) from None
     spacing, source = _dicom_spacing(path, ds)
     return image, spacing, source
 
@@ -325,6 +334,7 @@ def _read_dicom(path: Path, max_pixels: int | None):
 def _check_decoder(path: Path, ds) -> None:
     """A clear error for compressed pixel data no installed decoder reads."""
     from pydicom.pixels import get_decoder
+
     syntax = getattr(ds, 'file_meta', {}).get('TransferSyntaxUID')
     if syntax is None or not syntax.is_compressed:
         return
@@ -332,21 +342,30 @@ def _check_decoder(path: Path, ds) -> None:
     try:
         decoder = get_decoder(syntax)
     except NotImplementedError:
-        raise FilmReadError(f'{path}: DICOM compressed as {name}, which no decoder of pydicom '
-                            'reads; export the film uncompressed (e.g. `gdcmconv --raw`)') \
-            from None
+        raise FilmReadError(
+            f'{path}: DICOM compressed as {name}, which no decoder of pydicom '
+            'reads; export the film uncompressed (e.g. `gdcmconv --raw`)'
+        ) from None
     if not decoder.is_available:
-        missing = '; '.join(f'{plugin}: needs {", ".join(deps)}'
-                            for plugin, deps in decoder.missing_dependencies.items()
-                            ) if hasattr(decoder, 'missing_dependencies') else ''
-        raise FilmReadError(f'{path}: DICOM compressed as {name}, and no installed decoder '
-                            f'reads it ({missing or "no plugin available"}); install '
-                            f'{_DICOM_DECODER_HINT}')
+        missing = (
+            '; '.join(
+                f'{plugin}: needs {", ".join(deps)}'
+                for plugin, deps in decoder.missing_dependencies.items()
+            )
+            if hasattr(decoder, 'missing_dependencies')
+            else ''
+        )
+        raise FilmReadError(
+            f'{path}: DICOM compressed as {name}, and no installed decoder '
+            f'reads it ({missing or "no plugin available"}); install '
+            f'{_DICOM_DECODER_HINT}'
+        )
 
 
 def _dicom_grey_8bit(arr: np.ndarray, ds) -> np.ndarray:
     """Modality LUT, then VOI (window, VOI LUT table or robust range), to 0-255."""
     from pydicom.pixels import apply_modality_lut, apply_voi
+
     if 'ModalityLUTSequence' in ds:
         arr = apply_modality_lut(arr, ds)
         slope, intercept = 1.0, 0.0
@@ -363,8 +382,12 @@ def _dicom_grey_8bit(arr: np.ndarray, ds) -> np.ndarray:
     if window is not None:
         centre, width, function = window
         if function == 'SIGMOID':
-            return _map_8bit(arr, lambda b: 255.0 / (1.0 + np.exp(
-                np.clip(-4.0 * (modality(b) - centre) / width, -80, 80))))
+            return _map_8bit(
+                arr,
+                lambda b: (
+                    255.0 / (1.0 + np.exp(np.clip(-4.0 * (modality(b) - centre) / width, -80, 80)))
+                ),
+            )
         if function == 'LINEAR_EXACT':
             lo, hi = centre - width / 2, centre + width / 2
         else:  # LINEAR: width 1 is a threshold at the centre
@@ -375,7 +398,7 @@ def _dicom_grey_8bit(arr: np.ndarray, ds) -> np.ndarray:
         item = ds.VOILUTSequence[0]
         bits = int(item.LUTDescriptor[2])
         table = apply_voi(modality(arr.astype(np.float32)), ds, index=0)
-        return _linear_8bit(np.asarray(table), 0.0, float(2 ** bits - 1))
+        return _linear_8bit(np.asarray(table), 0.0, float(2**bits - 1))
     return _linear_8bit(arr, *_robust_range(arr, modality), modality)
 
 
@@ -397,8 +420,11 @@ def _dicom_window(ds):
     centre = _number(ds.WindowCenter, float('nan'))
     width = _number(ds.WindowWidth, float('nan'))
     function = str(ds.get('VOILUTFunction', 'LINEAR') or 'LINEAR').strip().upper()
-    if not (math.isfinite(centre) and math.isfinite(width)) or width <= 0 or (
-            function == 'LINEAR' and width < 1):
+    if (
+        not (math.isfinite(centre) and math.isfinite(width))
+        or width <= 0
+        or (function == 'LINEAR' and width < 1)
+    ):
         return None  # an unusable window: the robust range instead
     if function not in ('LINEAR', 'LINEAR_EXACT', 'SIGMOID'):
         function = 'LINEAR'
@@ -414,7 +440,7 @@ def _dicom_spacing(path, ds):
             row, col = (float(v) for v in value)
             return as_spacing((col, row)), keyword
         except (TypeError, ValueError) as err:
-            warnings.warn(f'{path}: {keyword} {value!r} ignored ({err})')
+            warnings.warn(f'{path}: {keyword} {value!r} ignored ({err})', stacklevel=2)
     return None, None
 
 
@@ -461,8 +487,10 @@ def read_spacing_csv(path) -> dict[str, tuple[float, float]]:
         with open(path, newline='', encoding='utf-8-sig') as fh:
             reader = csv.DictReader(fh)
             if not reader.fieldnames or not {'file', 'spacing_mm'} <= set(reader.fieldnames):
-                raise FilmReadError(f'{path}: expected the columns file,spacing_mm, found '
-                                    f'{",".join(reader.fieldnames or [])!r}')
+                raise FilmReadError(
+                    f'{path}: expected the columns file,spacing_mm, found '
+                    f'{",".join(reader.fieldnames or [])!r}'
+                )
             for row in reader:
                 where = f'{path}:{reader.line_num}'
                 name = (row['file'] or '').strip()
@@ -473,8 +501,9 @@ def read_spacing_csv(path) -> dict[str, tuple[float, float]]:
                 try:
                     spacings[name] = as_spacing(float(row['spacing_mm']))
                 except (TypeError, ValueError) as err:
-                    raise FilmReadError(f'{where}: spacing_mm {row["spacing_mm"]!r}: '
-                                        f'{err}') from None
+                    raise FilmReadError(
+                        f'{where}: spacing_mm {row["spacing_mm"]!r}: {err}'
+                    ) from None
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise FilmReadError(f'{path}: cannot read the spacing file ({err})') from None
     return spacings
@@ -502,5 +531,6 @@ def list_films(folder) -> list[Path]:
     Returns:
         list[Path]: its files with a suffix in :data:`FILM_SUFFIXES` (any case).
     """
-    return sorted(p for p in Path(folder).iterdir()
-                  if p.is_file() and p.suffix.lower() in FILM_SUFFIXES)
+    return sorted(
+        p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in FILM_SUFFIXES
+    )

@@ -37,6 +37,7 @@ entry point (tools, tests, user code) gets the same fixes in the same order:
    was missing; :func:`config_entry` sets, then reads back (fix 9 and
    :mod:`hip_mmpose.apis.run_config` use it).
 """
+
 from __future__ import annotations
 
 import importlib.machinery
@@ -76,7 +77,8 @@ def refuse_unsafe_load_env(environ=None) -> None:
         raise UnsafeEnvironmentError(
             f'error: {UNSAFE_LOAD_ENV}={environ[UNSAFE_LOAD_ENV]} is set: it makes torch '
             f'unpickle (run) code from checkpoints. hip_mmpose refuses to run with it; '
-            f'unset it (files hip_mmpose writes load without it).')
+            f'unset it (files hip_mmpose writes load without it).'
+        )
 
 
 refuse_unsafe_load_env()  # before torch is imported: nothing has been loaded yet
@@ -118,8 +120,11 @@ def patch_torchvision_ops() -> bool:
     global _torchvision_library
     if 'torchvision' in sys.modules or _torchvision_extension_loads():
         return False
-    missing = [name for name in _TORCHVISION_SCHEMAS
-               if not torch._C._jit_get_schemas_for_operator(f'torchvision::{name}')]
+    missing = [
+        name
+        for name in _TORCHVISION_SCHEMAS
+        if not torch._C._jit_get_schemas_for_operator(f'torchvision::{name}')
+    ]
     if not missing:
         return False
     _torchvision_library = torch.library.Library('torchvision', 'FRAGMENT')
@@ -139,7 +144,9 @@ class _MissingMmcvExt(types.ModuleType):
             raise RuntimeError(
                 f'mmcv compiled op "{name}" is not available: mmcv-lite has no '
                 f'mmcv._ext. hip_mmpose does not need it; a config that does must '
-                f'install the full mmcv build.')
+                f'install the full mmcv build.'
+            )
+
         missing_op.__name__ = name
         return missing_op
 
@@ -185,7 +192,8 @@ def _history_buffer_getattr(owner, name):
         return getattr(owner, name)
     raise RuntimeError(
         f'checkpoint refused: it calls getattr({owner!r}, {name!r}); only '
-        f'HistoryBuffer statistics methods are allowed when loading weights_only')
+        f'HistoryBuffer statistics methods are allowed when loading weights_only'
+    )
 
 
 def mmengine_checkpoint_globals() -> list:
@@ -201,14 +209,18 @@ def mmengine_checkpoint_globals() -> list:
     from mmengine.logging.history_buffer import HistoryBuffer
 
     numpy_core = np.core if hasattr(np, 'core') else np._core
-    allowed = [HistoryBuffer, np.ndarray, np.dtype,
-               numpy_core.multiarray._reconstruct, numpy_core.multiarray.scalar,
-               (_history_buffer_getattr, 'builtins.getattr'),
-               (_history_buffer_getattr, '__builtin__.getattr')]
+    allowed = [
+        HistoryBuffer,
+        np.ndarray,
+        np.dtype,
+        numpy_core.multiarray._reconstruct,
+        numpy_core.multiarray.scalar,
+        (_history_buffer_getattr, 'builtins.getattr'),
+        (_history_buffer_getattr, '__builtin__.getattr'),
+    ]
     # numpy >= 1.25 pickles dtypes by their concrete class (Float64DType, ...).
     if hasattr(np, 'dtypes'):
-        allowed += [getattr(np.dtypes, name) for name in dir(np.dtypes)
-                    if name.endswith('DType')]
+        allowed += [getattr(np.dtypes, name) for name in dir(np.dtypes) if name.endswith('DType')]
     return allowed
 
 
@@ -258,11 +270,27 @@ def _intact_checkpoints_beside(path: Path) -> list[Path]:
     archive is a cheap test that does not unpickle anything.
     """
     found = []
-    for other in sorted(path.parent.glob('*.pth'), key=lambda p: p.stat().st_mtime,
-                        reverse=True):
+    for other in sorted(path.parent.glob('*.pth'), key=lambda p: p.stat().st_mtime, reverse=True):
         if other.resolve() != path.resolve() and _is_whole_zip(other):
             found.append(other)
     return found
+
+
+#: Checks run on every checkpoint :func:`load_checkpoint_file` loads, each
+#: ``check(checkpoint, path)`` raising to refuse it. ``hip_mmpose.apis.model_files``
+#: registers the check of a published file's embedded configs at import (so this module
+#: imports nothing of the layers above it).
+CHECKPOINT_CHECKS: list = []
+
+
+def register_checkpoint_check(check) -> None:
+    """Add a check that every checkpoint loaded through fix 5 must pass.
+
+    Args:
+        check (callable): ``check(checkpoint, path)``; raises to refuse the file.
+    """
+    if check not in CHECKPOINT_CHECKS:
+        CHECKPOINT_CHECKS.append(check)
 
 
 def load_checkpoint_file(filename, map_location=None):
@@ -293,29 +321,28 @@ def load_checkpoint_file(filename, map_location=None):
         what = f'it names {names[0]}' if names else str(err).strip().splitlines()[-1]
         raise CheckpointLoadError(
             f'{path}: refused: {what}; only tensors and plain data load '
-            f'(weights_only=True), no pickled code') from None
+            f'(weights_only=True), no pickled code'
+        ) from None
     except (EOFError, RuntimeError, zipfile.BadZipFile, ValueError) as err:
         reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
         if 'refused' in str(err):
             raise CheckpointLoadError(f'{path}: {err}') from None
         if _is_whole_zip(path) and not isinstance(err, EOFError):  # whole file, other trouble
-            raise CheckpointLoadError(f'{path}: cannot be loaded ({type(err).__name__}: '
-                                      f'{reason[:200]})') from err
+            raise CheckpointLoadError(
+                f'{path}: cannot be loaded ({type(err).__name__}: {reason[:200]})'
+            ) from err
         good = _intact_checkpoints_beside(path)
-        advice = (f'the newest intact checkpoint beside it is {good[0]} (resume from that)'
-                  if good else 'no intact checkpoint is beside it')
+        advice = (
+            f'the newest intact checkpoint beside it is {good[0]} (resume from that)'
+            if good
+            else 'no intact checkpoint is beside it'
+        )
         raise CheckpointLoadError(
             f'{path}: truncated or corrupt checkpoint ({type(err).__name__}: '
-            f'{reason[:120]}); {advice}') from None
-    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
-    if isinstance(meta, dict) and meta.get('format') == 'hip_mmpose-published-v1':
-        from hip_mmpose.apis.config_check import load_published_config
-        load_published_config(meta.get('config'), source=path)  # raises if poisoned
-    elif isinstance(meta, dict) and meta.get('format') == 'hip_mmpose-published-v2':
-        from hip_mmpose.apis.config_check import load_published_config
-        from hip_mmpose.apis.model_files import published_stages
-        for stage in published_stages(meta, path):  # both stages' configs, or refused
-            load_published_config(stage.get('config'), source=f'{path} ({stage["name"]} stage)')
+            f'{reason[:120]}); {advice}'
+        ) from None
+    for check in CHECKPOINT_CHECKS:  # e.g. a published file's embedded configs
+        check(checkpoint, path)  # raises if poisoned
     return checkpoint
 
 
@@ -330,6 +357,7 @@ def patch_mmengine_checkpoint_load() -> bool:
         bool: True if the loader was replaced here (False when already replaced).
     """
     from mmengine.runner.checkpoint import CheckpointLoader
+
     if CheckpointLoader._schemes.get('') is _mmengine_local_loader:
         return False
     CheckpointLoader.register_scheme(prefixes='', loader=_mmengine_local_loader, force=True)
@@ -343,8 +371,7 @@ def _mmengine_local_loader(filename, map_location):
 _original_save_checkpoint = None
 
 
-def save_checkpoint_atomically(checkpoint, filename, file_client_args=None,
-                               backend_args=None):
+def save_checkpoint_atomically(checkpoint, filename, file_client_args=None, backend_args=None):
     """MMEngine's ``save_checkpoint``, but a local file is written whole or not at all.
 
     The checkpoint goes to a temporary file in the target's folder, is flushed to
@@ -365,9 +392,9 @@ def save_checkpoint_atomically(checkpoint, filename, file_client_args=None,
         None: what MMEngine's ``save_checkpoint`` returns.
     """
     if '://' in str(filename) or file_client_args is not None or backend_args is not None:
-        return _original_save_checkpoint(checkpoint, filename, file_client_args,
-                                         backend_args)
-    from hip_mmpose.atomic import write_atomic
+        return _original_save_checkpoint(checkpoint, filename, file_client_args, backend_args)
+    from hip_mmpose.utils.atomic import write_atomic
+
     target = Path(filename)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, lambda fh: torch.save(checkpoint, fh))
@@ -387,6 +414,7 @@ def patch_mmengine_checkpoint_save() -> bool:
     import mmengine.runner
     import mmengine.runner.checkpoint as ckpt_module
     import mmengine.runner.runner as runner_module
+
     if ckpt_module.save_checkpoint is save_checkpoint_atomically:
         return False
     _original_save_checkpoint = ckpt_module.save_checkpoint
@@ -403,13 +431,15 @@ def apply_all() -> dict:
         ``checkpoint_globals``, ``checkpoint_load``, ``checkpoint_save``,
         ``numpy_pickle_aliases``, ``mmpretrain_multimodal``) whether it was needed.
     """
-    return dict(torchvision_ops=patch_torchvision_ops(),
-                mmcv_ext=patch_mmcv_ext(),
-                checkpoint_globals=allow_mmengine_checkpoints(),
-                checkpoint_load=patch_mmengine_checkpoint_load(),
-                checkpoint_save=patch_mmengine_checkpoint_save(),
-                numpy_pickle_aliases=allow_numpy_pickle_aliases(),
-                mmpretrain_multimodal=skip_mmpretrain_multimodal())
+    return dict(
+        torchvision_ops=patch_torchvision_ops(),
+        mmcv_ext=patch_mmcv_ext(),
+        checkpoint_globals=allow_mmengine_checkpoints(),
+        checkpoint_load=patch_mmengine_checkpoint_load(),
+        checkpoint_save=patch_mmengine_checkpoint_save(),
+        numpy_pickle_aliases=allow_numpy_pickle_aliases(),
+        mmpretrain_multimodal=skip_mmpretrain_multimodal(),
+    )
 
 
 _NUMPY_PICKLE_MODULES = ('numpy.core.multiarray', 'numpy._core.multiarray')
@@ -432,12 +462,16 @@ def allow_numpy_pickle_aliases() -> bool:
         return False
     import numpy as np
 
-    multiarray = (np._core if hasattr(np, '_core') and hasattr(np._core, 'multiarray')
-                  else np.core).multiarray
+    multiarray = (
+        np._core if hasattr(np, '_core') and hasattr(np._core, 'multiarray') else np.core
+    ).multiarray
     present = {_global_key(g) for g in torch.serialization.get_safe_globals()}
-    new = [(getattr(multiarray, name), f'{module}.{name}')
-           for module in _NUMPY_PICKLE_MODULES for name in ('_reconstruct', 'scalar')
-           if f'{module}.{name}' not in present]
+    new = [
+        (getattr(multiarray, name), f'{module}.{name}')
+        for module in _NUMPY_PICKLE_MODULES
+        for name in ('_reconstruct', 'scalar')
+        if f'{module}.{name}' not in present
+    ]
     if new:
         torch.serialization.add_safe_globals(new)
     return bool(new)
@@ -458,6 +492,7 @@ def skip_mmpretrain_multimodal() -> bool:
         once ``mmpretrain.models`` is imported, or without mmpretrain.
     """
     from importlib import metadata
+
     try:
         major = int(metadata.version('transformers').split('.')[0])
     except (metadata.PackageNotFoundError, ValueError):
@@ -509,14 +544,17 @@ def use_gloo_without_cuda(cfg):
         Config: ``cfg``, changed in place.
     """
     import torch.distributed as dist
+
     if torch.cuda.is_available():
         return cfg
     config_entry(config_entry(cfg, 'env_cfg', {}), 'dist_cfg', {}).backend = 'gloo'
     if cfg.get('model_wrapper_cfg') is None:
-        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,
-                                     broadcast_buffers=False,
-                                     find_unused_parameters=cfg.get('find_unused_parameters',
-                                                                    False))
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel',
+            device_ids=None,
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False),
+        )
     if cfg.get('launcher') == 'pytorch' and not dist.is_initialized():
         dist.init_process_group(backend='gloo')  # rank/world size from torchrun's env
     return cfg
@@ -530,6 +568,7 @@ def finish_distributed() -> None:
     A no-op when no process group is open.
     """
     import torch.distributed as dist
+
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()

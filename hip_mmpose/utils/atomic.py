@@ -1,13 +1,15 @@
 """Writing output files whole or not at all (pure Python: the ONNX runtime uses it too)."""
+
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, IO, Union
+from typing import IO
 
 
-def write_atomic(path, data: Union[bytes, str, Callable[[IO[bytes]], object]]) -> Path:
+def write_atomic(path, data: bytes | str | Callable[[IO[bytes]], object]) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder.
 
     The temporary file is flushed to disk and renamed over ``path``, so a reader

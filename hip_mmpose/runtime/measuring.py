@@ -2,23 +2,25 @@
 
 :class:`HipMeasurer` runs the whole-film stage, then the per-hip stage around its
 points (``refine_passes`` times), and turns the 12 points of each film into its
-record (:mod:`hip_mmpose.records`: keypoints, acetabular indices, IHDI grades, what
+record (:mod:`hip_mmpose.utils.records`: keypoints, acetabular indices, IHDI grades, what
 was not measured and why, flags) that ``tools/infer.py`` writes. Subclasses supply
 the two stages: :class:`hip_mmpose.apis.HipInferencer` with MMPose models (torch), and
 :class:`hip_mmpose.runtime.OnnxHipInferencer` with onnxruntime. This module imports
 neither torch nor any OpenMMLab package.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
-from hip_mmpose import geometry, records
-from hip_mmpose.film_io import FilmReadError, read_film, to_bgr8
-from hip_mmpose.hip_crops import MIRRORED_HIP, hip_box, merge_hips
-from hip_mmpose.visualization import draw_hip_geometry
+from hip_mmpose import geometry
+from hip_mmpose.utils import records
+from hip_mmpose.utils.film_io import FilmReadError, read_film, to_bgr8
+from hip_mmpose.utils.hip_crops import MIRRORED_HIP, hip_box, merge_hips
+from hip_mmpose.visualization.draw import draw_hip_geometry
 
 
 class HipMeasurer:
@@ -80,7 +82,7 @@ class HipMeasurer:
         count = len(self.keypoint_names)
         keypoints, scores = [np.zeros((0, count, 2))], [np.zeros((0, count))]
         for start in range(0, len(films), self.batch_size):
-            batch = films[start:start + self.batch_size]
+            batch = films[start : start + self.batch_size]
             points, score = self._film_points(batch)
             for _ in range(self.refine_passes):
                 points, score = self._refine(batch, points)
@@ -103,8 +105,10 @@ class HipMeasurer:
         """
         spacings = list(spacings) if spacings is not None else [None] * len(films)
         keypoints, scores = self.predict_points(films)
-        return [self.measure(k, s, (f.shape[1], f.shape[0]), spacing)
-                for k, s, f, spacing in zip(keypoints, scores, films, spacings)]
+        return [
+            self.measure(k, s, (f.shape[1], f.shape[0]), spacing)
+            for k, s, f, spacing in zip(keypoints, scores, films, spacings)
+        ]
 
     def _refine(self, films: list[np.ndarray], keypoints: np.ndarray):
         """Each hip again, around the whole-film stage's points (both hips of a
@@ -115,21 +119,34 @@ class HipMeasurer:
         stage's per-film records, so both paths cut the same crops from the same
         points (a barely trained model's flat heatmaps can tip on 0.005 px)."""
         keypoints = np.round(keypoints, records.DIGITS['px'])
-        crops = [dict(img=film, bbox=hip_box(points[list(index)]), hip_side=side,
-                      mirror=side == MIRRORED_HIP)
-                 for film, points in zip(films, keypoints)
-                 for side, index in enumerate(geometry.HIP_KEYPOINTS)]
+        crops = [
+            dict(
+                img=film,
+                bbox=hip_box(points[list(index)]),
+                hip_side=side,
+                mirror=side == MIRRORED_HIP,
+            )
+            for film, points in zip(films, keypoints)
+            for side, index in enumerate(geometry.HIP_KEYPOINTS)
+        ]
         hip_points, hip_scores = self._hip_points(crops)
         hips = len(geometry.HIP_KEYPOINTS)  # crops per film, in hip_side order
-        joined = [merge_hips([np.column_stack([hip_points[hips * i + s],
-                                               hip_scores[hips * i + s]])
-                              for s in range(hips)], film.shape[1])
-                  for i, film in enumerate(films)]
+        joined = [
+            merge_hips(
+                [
+                    np.column_stack([hip_points[hips * i + s], hip_scores[hips * i + s]])
+                    for s in range(hips)
+                ],
+                film.shape[1],
+            )
+            for i, film in enumerate(films)
+        ]
         return (np.stack([j[:, :2] for j in joined]), np.stack([j[:, 2] for j in joined]))
 
     # -------------------------------------------------------------- records
-    def measure(self, keypoints: np.ndarray, scores: np.ndarray, image_size=None,
-                pixel_spacing=None) -> dict:
+    def measure(
+        self, keypoints: np.ndarray, scores: np.ndarray, image_size=None, pixel_spacing=None
+    ) -> dict:
         """The record of one film (:func:`records.film_record`) from its keypoints.
 
         The record uses this measurer's ``score_thr`` and ``keypoint_names``. A hip
@@ -150,10 +167,15 @@ class HipMeasurer:
         Returns:
             dict: the film's record (fields of :data:`records.PREDICTION_FIELDS`).
         """
-        return records.film_record(keypoints, scores, image_size=image_size,
-                                   pixel_spacing=pixel_spacing, score_thr=self.score_thr,
-                                   keypoint_names=self.keypoint_names,
-                                   p_line_shift=self.p_line_shift)
+        return records.film_record(
+            keypoints,
+            scores,
+            image_size=image_size,
+            pixel_spacing=pixel_spacing,
+            score_thr=self.score_thr,
+            keypoint_names=self.keypoint_names,
+            p_line_shift=self.p_line_shift,
+        )
 
     # -------------------------------------------------------------- files
     def predict_files(self, paths: Iterable, spacings: dict | None = None) -> Iterator[tuple]:
@@ -190,8 +212,9 @@ class HipMeasurer:
     def _flush(self, pending):
         if not pending:
             return
-        results = self.predict_arrays([f.image for _, f in pending],
-                                      [f.pixel_spacing for _, f in pending])
+        results = self.predict_arrays(
+            [f.image for _, f in pending], [f.pixel_spacing for _, f in pending]
+        )
         for (path, film), result in zip(pending, results):
             result['file'] = path.name
             yield path, film.image, result, None
@@ -213,7 +236,12 @@ class HipMeasurer:
             record's ``file``.
         """
         kp = np.array(result['keypoints'], np.float64)  # null (non-finite) -> NaN
-        return draw_hip_geometry(film, kp[:, :2], kp[:, 2], self.score_thr,
-                                 label=f'{result.get("file") or ""} (prediction)',
-                                 not_measured=result.get('not_measured'),
-                                 p_line_shift=result.get('ihdi_p_line_shift') or 0.0)
+        return draw_hip_geometry(
+            film,
+            kp[:, :2],
+            kp[:, 2],
+            self.score_thr,
+            label=f'{result.get("file") or ""} (prediction)',
+            not_measured=result.get('not_measured'),
+            p_line_shift=result.get('ihdi_p_line_shift') or 0.0,
+        )

@@ -3,28 +3,43 @@
 The dataset browser and the per-film report figures draw through it too. The lines
 come from :mod:`geometry`.
 """
+
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
 from hip_mmpose import geometry
-from hip_mmpose.film_io import to_bgr8
+from hip_mmpose.utils.film_io import to_bgr8
 
 # BGR colours; chosen to stay distinct on a grey film and for red-green colour blindness
-COLOURS = dict(h_line=(255, 0, 255), roof=(0, 165, 255), p_line=(255, 255, 0),
-               d_line=(0, 255, 255), h_point=(0, 0, 255), point=(0, 255, 0),
-               low=(0, 0, 255), text=(255, 255, 255), decision=(160, 160, 160))
+COLOURS = dict(
+    h_line=(255, 0, 255),
+    roof=(0, 165, 255),
+    p_line=(255, 255, 0),
+    d_line=(0, 255, 255),
+    h_point=(0, 0, 255),
+    point=(0, 255, 0),
+    low=(0, 0, 255),
+    text=(255, 255, 255),
+    decision=(160, 160, 160),
+)
 
 
 def _pt(p):
     return tuple(int(round(v)) for v in p)
 
 
-def draw_hip_geometry(img: np.ndarray, points, scores=None, score_thr: float = 0.3,
-                      label: str | None = None, numbers: bool = False,
-                      not_measured: dict | None = None,
-                      p_line_shift: float = 0.0) -> np.ndarray:
+def draw_hip_geometry(
+    img: np.ndarray,
+    points,
+    scores=None,
+    score_thr: float = 0.3,
+    label: str | None = None,
+    numbers: bool = False,
+    not_measured: dict | None = None,
+    p_line_shift: float = 0.0,
+) -> np.ndarray:
     """Return a copy of ``img`` with lines, H-points, AI and IHDI grade of each hip.
 
     The H-line, roof lines, P- and D-lines (:func:`geometry.reference_lines`) and
@@ -66,33 +81,47 @@ def draw_hip_geometry(img: np.ndarray, points, scores=None, score_thr: float = 0
                     cv2.line(canvas, _pt(a), _pt(b), COLOURS[name], thick, cv2.LINE_AA)
         if p_line_shift:
             outward, _ = geometry.hip_frames(points)
-            moved = lines['p_line'] + (p_line_shift * geometry.h_line_lengths(points)
-                                       * outward)[:, None, :]
+            moved = (
+                lines['p_line']
+                + (p_line_shift * geometry.h_line_lengths(points) * outward)[:, None, :]
+            )
             for a, b in moved:
                 if np.isfinite([a, b]).all():
                     cv2.line(canvas, _pt(a), _pt(b), COLOURS['decision'], 1, cv2.LINE_AA)
         for hp in geometry.h_points(points):
-            cv2.drawMarker(canvas, _pt(hp), COLOURS['h_point'], cv2.MARKER_CROSS,
-                           int(14 * scale) + 6, thick)
+            cv2.drawMarker(
+                canvas, _pt(hp), COLOURS['h_point'], cv2.MARKER_CROSS, int(14 * scale) + 6, thick
+            )
     for k, p in enumerate(points):
         if not np.isfinite(p).all():
             continue
         low = scores is not None and scores[k] < score_thr
-        cv2.circle(canvas, _pt(p), thick + 2, COLOURS['low' if low else 'point'], -1,
-                   cv2.LINE_AA)
+        cv2.circle(canvas, _pt(p), thick + 2, COLOURS['low' if low else 'point'], -1, cv2.LINE_AA)
         if numbers:
-            cv2.putText(canvas, str(k + 1), _pt(p + [4, -4]), cv2.FONT_HERSHEY_SIMPLEX, font,
-                        COLOURS['text'], 1, cv2.LINE_AA)
+            cv2.putText(
+                canvas,
+                str(k + 1),
+                _pt(p + [4, -4]),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                font,
+                COLOURS['text'],
+                1,
+                cv2.LINE_AA,
+            )
     ai = geometry.acetabular_indices(points)
     grades = geometry.ihdi_grades(points, p_line_shift)
     h, w = canvas.shape[:2]
     for hip, x in ((0, 10), (1, w // 2 + 10)):
         ai_txt = 'n/a' if np.isnan(ai[hip]) else f'{ai[hip]:.1f} deg'
-        text = (f'{geometry.HIP_LABELS[hip]}: AI {ai_txt}, '
-                f'IHDI {geometry.GRADE_NAMES[int(grades[hip])]}')
+        text = (
+            f'{geometry.HIP_LABELS[hip]}: AI {ai_txt}, '
+            f'IHDI {geometry.GRADE_NAMES[int(grades[hip])]}'
+        )
         if (not_measured or {}).get(geometry.HIP_NAMES[hip]):  # no confident-looking numbers
-            text = (f'{geometry.HIP_LABELS[hip]}: not measured '
-                    f'({not_measured[geometry.HIP_NAMES[hip]]})')[:60]
+            text = (
+                f'{geometry.HIP_LABELS[hip]}: not measured '
+                f'({not_measured[geometry.HIP_NAMES[hip]]})'
+            )[:60]
         _label(canvas, text, (x, h - 12), font)
     if label:
         _label(canvas, label, (10, int(24 * max(scale, 0.6))), font)
@@ -103,5 +132,6 @@ def _label(canvas, text, origin, font):
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font, 1)
     x, y = origin
     cv2.rectangle(canvas, (x - 3, y - th - 4), (x + tw + 3, y + base + 1), (0, 0, 0), -1)
-    cv2.putText(canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, font, COLOURS['text'], 1,
-                cv2.LINE_AA)
+    cv2.putText(
+        canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, font, COLOURS['text'], 1, cv2.LINE_AA
+    )

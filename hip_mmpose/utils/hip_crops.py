@@ -9,14 +9,25 @@ order, the same anatomical points as the image-left hip's.
 Mirroring follows MMPose's flip convention (``x -> w - 1 - x``, as ``cv2.flip`` and
 :func:`mmpose.structures.flip_keypoints`), so mirroring twice is the identity.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from hip_mmpose import geometry
 
-__all__ = ['IMAGE_LEFT', 'IMAGE_RIGHT', 'MIRRORED_HIP', 'mirror_x', 'split_hips',
-           'merge_hips', 'hip_box', 'crop_sides', 'hip_metainfo', 'fit_hip_offsets']
+__all__ = [
+    'IMAGE_LEFT',
+    'IMAGE_RIGHT',
+    'MIRRORED_HIP',
+    'mirror_x',
+    'split_hips',
+    'merge_hips',
+    'hip_box',
+    'crop_sides',
+    'hip_metainfo',
+    'fit_hip_offsets',
+]
 
 #: Index of each hip in ``geometry.HIP_NAMES``; the mirrored one.
 IMAGE_LEFT, IMAGE_RIGHT = 0, 1
@@ -124,9 +135,19 @@ def crop_sides(points, padding: float) -> np.ndarray:
         np.ndarray: ``(N, 2)`` crop sides in film pixels, ``[IMAGE_LEFT, IMAGE_RIGHT]``.
     """
     points = np.asarray(points, dtype=np.float64)
-    return np.array([[np.subtract(*hip_box(film[list(index)])[[2, 0]])
-                      for index in geometry.HIP_KEYPOINTS] for film in points],
-                    dtype=np.float64).reshape(-1, len(geometry.HIP_KEYPOINTS)) * padding
+    return (
+        np.array(
+            [
+                [
+                    np.subtract(*hip_box(film[list(index)])[[2, 0]])
+                    for index in geometry.HIP_KEYPOINTS
+                ]
+                for film in points
+            ],
+            dtype=np.float64,
+        ).reshape(-1, len(geometry.HIP_KEYPOINTS))
+        * padding
+    )
 
 
 def hip_metainfo(film_metainfo: dict) -> dict:
@@ -149,18 +170,23 @@ def hip_metainfo(film_metainfo: dict) -> dict:
     colours = np.asarray(film_metainfo['keypoint_colors'])[index]
     keypoint_info = {
         j: dict(name=name, id=j, color=[int(c) for c in colours[j]], type='', swap='')
-        for j, name in enumerate(names)}
+        for j, name in enumerate(names)
+    }
     old_to_new = {old: new for new, old in enumerate(index)}
-    skeleton = [(names[old_to_new[a]], names[old_to_new[b]])
-                for a, b in film_metainfo['skeleton_links']
-                if a in old_to_new and b in old_to_new]
+    skeleton = [
+        (names[old_to_new[a]], names[old_to_new[b]])
+        for a, b in film_metainfo['skeleton_links']
+        if a in old_to_new and b in old_to_new
+    ]
     return dict(
         dataset_name=film_metainfo['dataset_name'] + '_hip',
         keypoint_info=keypoint_info,
-        skeleton_info={i: dict(link=link, id=i, color=[255, 128, 0])
-                       for i, link in enumerate(skeleton)},
+        skeleton_info={
+            i: dict(link=link, id=i, color=[255, 128, 0]) for i, link in enumerate(skeleton)
+        },
         joint_weights=np.asarray(film_metainfo['dataset_keypoint_weights'])[index].tolist(),
-        sigmas=np.asarray(film_metainfo['sigmas'])[index].tolist())
+        sigmas=np.asarray(film_metainfo['sigmas'])[index].tolist(),
+    )
 
 
 def fit_hip_offsets(pred, truth, crop_points, padding: float) -> np.ndarray:
@@ -193,12 +219,15 @@ def fit_hip_offsets(pred, truth, crop_points, padding: float) -> np.ndarray:
         ValueError: the arrays' shapes differ or are not ``(N, 12, 2)``, or
             ``padding`` is not positive.
     """
-    pred, truth, crop_points = (np.asarray(a, dtype=np.float64)[..., :2]
-                                for a in (pred, truth, crop_points))
+    pred, truth, crop_points = (
+        np.asarray(a, dtype=np.float64)[..., :2] for a in (pred, truth, crop_points)
+    )
     shape = (geometry.NUM_KEYPOINTS, 2)
     if not (pred.shape == truth.shape == crop_points.shape) or pred.shape[1:] != shape:
-        raise ValueError(f'pred, truth and crop_points must all be (N, {shape[0]}, 2); got '
-                         f'{pred.shape}, {truth.shape}, {crop_points.shape}')
+        raise ValueError(
+            f'pred, truth and crop_points must all be (N, {shape[0]}, 2); got '
+            f'{pred.shape}, {truth.shape}, {crop_points.shape}'
+        )
     if not padding > 0:
         raise ValueError(f'padding must be > 0, got {padding}')
     offsets = np.zeros((2, geometry.HIP_NUM_KEYPOINTS, 2))
@@ -212,6 +241,7 @@ def fit_hip_offsets(pred, truth, crop_points, padding: float) -> np.ndarray:
         ok = np.isfinite(error).all(-1) & np.isfinite(side_len)[:, None] & (side_len > 0)[:, None]
         count = ok.sum(0)
         total = np.where(ok[..., None], error, 0.0).sum(0)
-        offsets[side] = np.divide(total, count[:, None], out=np.zeros_like(total),
-                                  where=count[:, None] > 0)
+        offsets[side] = np.divide(
+            total, count[:, None], out=np.zeros_like(total), where=count[:, None] > 0
+        )
     return offsets
