@@ -1,22 +1,7 @@
-# The hip model (CPU-sized), coarse to fine, as the design card's commands train,
-# test, publish and run it:
+# The hip model (CPU-sized), coarse to fine: the whole-film stage (film_stage) finds the
+# 12 points, this refining stage re-reads each hip at 192x192 around them (image-right
+# hip mirrored). Why each setting: docs/accuracy.md.
 #   python tools/train.py configs/hip_effv2_cbam_cpu.py --data-root ../shared/hip-xray
-#
-# 1. Whole-film stage (`film_stage`, configs/hip_effv2_cbam_film_cpu.py): the 12
-#    points on the whole film at 256x192 (~4 film px per input px).
-# 2. Refining stage (this file): each hip on its own around the first stage's points,
-#    the image-right hip mirrored into image-left orientation (MirrorHip), one shared
-#    6-point network for both sides. The square around a hip's six points, padded
-#    1.5x (a median hip spans ~90 film px; the largest ~150), fills a 192x192 input:
-#    ~0.7 film px per input px (1.2 for the largest hips), 48x48 UDP heatmaps
-#    (stride 4; stride 2 measured no better on val at twice the CPU cost, README).
-#
-# Training crops the ground-truth hip with shift/scale/rotation jitter (a first stage
-# is ~5-10 px off); validation and test crop around the FIRST STAGE's points
-# (keypoint_source='file'), never the truth: tools/train.py and tools/test.py run the
-# first stage and hand its per-film points to this stage's loaders.
-# Runtime, data, optimiser, schedule and network are the whole-film stage's (its
-# config is this file's base); this file changes what differs per hip.
 _base_ = ['./hip_effv2_cbam_film_cpu.py']
 
 film_stage = dict(
@@ -34,26 +19,17 @@ param_scheduler = _base_.param_scheduler
 # the refining stage is kept by how well it measures the acetabular index
 default_hooks = dict(checkpoint=dict(save_best='hip/AI_MAE'))
 
-# After training, tools/train.py measures the refining stage's mean error per hip
-# side and point on the training films (both stages run as at test time) and stores
-# it in the model, which subtracts it: a network that sees both hips as image-left
-# cannot learn what differs between the sides (README: test AI MAE 1.79 -> 1.67,
-# 1.71 -> 1.62 and 1.85 -> 1.73 for three trainings from scratch, val better in all five
-# trainings measured; the IHDI grading moves both ways by a hip or two). None trains
-# without it. grade_split='val' then fits where the grade is decided: the P-line
-# shift at which a hip that sits on the P-line reads, on the val films
-# (geometry.fit_p_line_shift; README "Where the grade is decided": test IHDI balanced
-# accuracy 0.87-0.88 -> 0.93, kappa 0.76 -> 0.85 for both trainings from scratch; None
-# grades at the clinical P-line).
-calibration = dict(split='train', grade_split='val')
+# after training: per-side point offsets (train films), the grade's P-line shift and the
+# uncertainty calibration (val films: AI intervals, P(grade >= II), review flag)
+calibration = dict(
+    split='train',
+    grade_split='val',
+    uncertainty=dict(level=0.9, ai_threshold=30.0, target_missed=0.05),
+)
 
 model = dict(
-    type='HipTopdownPoseEstimator',  # TopdownPoseEstimator + the offsets measured above
-    # MMPose's AdaptiveWingLoss (Wang et al., ICCV 2019), not the MSE: it weighs the
-    # pixels near each heatmap's peak more; val AI MAE over the last 5 epochs 1.54 and
-    # 1.59 (two trainings) against 1.60 and 1.61 for two MSE trainings on the same
-    # first-stage points: ~0.03 deg, within the spread between trainings (README,
-    # "Loss and weight averaging"; ablations/hip_refine_mse_cpu.py)
+    type='HipTopdownPoseEstimator',  # TopdownPoseEstimator + the fitted values above
+    # AdaptiveWingLoss (Wang et al. 2019) rather than MSE: docs/accuracy.md
     head=dict(
         out_channels=6,
         decoder=codec,
@@ -92,10 +68,7 @@ train_pipeline = [
     dict(type='LoadFilm'),
     dict(type='MirrorHip'),
     dict(type='GetBBoxCenterScale', padding=1.5),
-    # every crop shifted (MMPose shifts 30 % by default): at test time the crops sit
-    # where the whole-film stage put the hip, up to 8 % of the crop off for 95 % of val
-    # hips and far more for a few; centred training crops taught the network to trust
-    # the crop's centre (val AI MAE 1.71 -> 1.58, test IHDI kappa 0.51 -> 0.79; README)
+    # every crop shifted, as the first stage's crops are at test time (docs/accuracy.md)
     dict(
         type='RandomBBoxTransform',
         shift_factor=0.15,
@@ -111,8 +84,7 @@ train_pipeline = [
         saturation_range=(1.0, 1.0),
         hue_delta=1,
     ),
-    # the metainfo's joint_weights count the roof and triradiate points (they set the
-    # AI) 1.5x
+    # the metainfo's joint_weights count the AI's points 1.5x
     dict(type='GenerateTarget', encoder=codec, use_dataset_keypoint_weights=True),
     __pack,
 ]

@@ -301,3 +301,99 @@ def test_decoding_and_flip_match_mmpose(codec):
             torch.from_numpy(batch), flip_indices=[1, 0, 2, 3, 5, 4], shift_heatmap=shift
         ).numpy()
         assert np.array_equal(rt_heatmaps.flip_heatmaps(batch, [1, 0, 2, 3, 5, 4], shift), expected)
+
+
+#: a calibration as tools/train.py fits one (tests/test_uncertainty.py fits them)
+CALIBRATION = dict(
+    level=0.9,
+    ai_q=1.7,
+    ai_floor=1.1,
+    grade_a=-0.5,
+    grade_b=2.0,
+    grade_floor=0.01,
+    p_low=0.2,
+    p_high=0.8,
+    ai_threshold=25.0,
+)
+
+
+@pytest.fixture(scope='module')
+def calibrated(trained_cascade, tmp_path_factory):
+    """The tiny model with an uncertainty calibration in its refining stage, as a
+    published file and its ONNX export (4 val films are too few to fit one)."""
+    from mmengine.config import Config
+
+    from hip_mmpose.apis.model_files import read_published, save_published
+    from hip_mmpose.utils.uncertainty import CALIBRATION_KEYS
+
+    folder = tmp_path_factory.mktemp('calibrated')
+    stages = []
+    for name, cfg, weights in read_published(trained_cascade[2]):
+        if name == 'hip':
+            weights['uncertainty'] = torch.tensor([CALIBRATION[k] for k in CALIBRATION_KEYS])
+        stages.append((name, Config(cfg), weights, trained_cascade[2]))
+    published = save_published(folder / 'calibrated.pth', stages)
+    onnx_file = folder / 'calibrated.onnx'
+    assert export_main([str(published), str(onnx_file)]) == 0
+    return published, onnx_file
+
+
+def test_intervals_are_the_same_in_both_runtimes(calibrated, films, tmp_path):
+    """The calibration travels from the checkpoint into the ONNX file; both runtimes
+    give the same heatmap spreads, intervals (to 0.01 deg) and probabilities."""
+    published, onnx_file = calibrated
+    arrays = [read_film(p).image for p in films]
+    torch_path, onnx_path = HipInferencer(published), OnnxHipInferencer(onnx_file)
+    assert torch_path.uncertainty == pytest.approx(CALIBRATION)
+    assert onnx_path.uncertainty == pytest.approx(CALIBRATION)
+    spreads_t, spreads_o = torch_path._predict(arrays)[2], onnx_path._predict(arrays)[2]
+    assert np.isfinite(spreads_t).all() and (spreads_t > 0).any()
+    assert np.abs(spreads_t - spreads_o).max() < 0.01
+    for a, b in zip(torch_path.predict_arrays(arrays), onnx_path.predict_arrays(arrays)):
+        for hip in geometry.HIP_NAMES:
+            ia, ib = a['acetabular_index_interval'][hip], b['acetabular_index_interval'][hip]
+            if a['acetabular_index'][hip] is None:
+                assert ia is None and a['review'][hip] == dict(flag=True, reason='not measured')
+                continue
+            assert np.allclose(ia, ib, atol=0.011)
+            assert ia[0] < a['acetabular_index'][hip] < ia[1]
+            assert abs(a['p_ihdi_ge2'][hip] - b['p_ihdi_ge2'][hip]) < 1e-3
+            assert a['review'][hip]['flag'] == b['review'][hip]['flag']
+            crosses = ia[0] <= 25.0 < ia[1]
+            assert a['interval_crosses_threshold'][hip] == crosses
+            assert not crosses or a['review'][hip]['flag']
+    # the CLI writes them: JSON fields, CSV columns and the overlay's interval text
+    out = tmp_path / 'out'
+    assert infer_main([str(films[0].parent), '--onnx', str(onnx_file), '--out-dir', str(out)]) == 0
+    record = json.loads((out / f'{films[0].name}.json').read_text())
+    assert set(record['acetabular_index_interval']) == set(geometry.HIP_NAMES)
+    with open(out / 'summary.csv', newline='') as fh:
+        row = next(csv.DictReader(fh))
+    assert {'ai_low_image_left', 'p_ihdi_ge2_image_right', 'review_image_left'} <= set(row)
+
+
+@pytest.mark.parametrize('key,value', [('ai_q', -1.0), ('ai_floor', float('nan'))])
+def test_a_tampered_calibration_is_refused(calibrated, tmp_path, key, value):
+    """A calibration out of its bounds is refused by name in both file kinds."""
+    from mmengine.config import Config
+
+    from hip_mmpose.apis.model_files import read_published, save_published
+    from hip_mmpose.utils.uncertainty import CALIBRATION_KEYS
+
+    published, onnx_file = calibrated
+    stages = []
+    for name, cfg, weights in read_published(published):
+        if name == 'hip':
+            weights['uncertainty'][CALIBRATION_KEYS.index(key)] = value
+        stages.append((name, Config(cfg), weights, published))
+    bad = save_published(tmp_path / 'bad.pth', stages)
+    with pytest.raises(ValueError, match=key):
+        HipInferencer(bad)
+    model = onnx.load(str(onnx_file))
+    prop = next(p for p in model.metadata_props if p.key == METADATA_KEY)
+    meta = json.loads(prop.value)
+    meta['stages'][1]['uncertainty'][CALIBRATION_KEYS.index(key)] = value
+    prop.value = json.dumps(meta)
+    onnx.save(model, str(tmp_path / 'bad.onnx'))
+    with pytest.raises(OnnxModelError, match=key):
+        OnnxHipInferencer(tmp_path / 'bad.onnx')

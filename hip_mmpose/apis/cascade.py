@@ -337,7 +337,7 @@ def calibrate(
     import torch
 
     from hip_mmpose import geometry
-    from hip_mmpose.utils import records
+    from hip_mmpose.utils import records, uncertainty
     from hip_mmpose.utils.hip_crops import crop_sides, fit_hip_offsets
 
     hip = stages[HIP]
@@ -355,6 +355,7 @@ def calibrate(
         raise ValueError(f"calibration grade_split {grade_split!r}: expected 'val' or None")
     hip_weights['keypoint_offsets'] = torch.zeros(2, geometry.HIP_NUM_KEYPOINTS, 2)
     hip_weights['p_line_shift'] = torch.zeros(())
+    hip_weights['uncertainty'] = torch.zeros(uncertainty.NUM_CALIBRATION)
     log(f'== calibration: both stages on the {split} films, mean error per hip side and point')
     _, film_points = predict_split(stages[FILM], film_weights, split, f'{FILM}_{split}')
     _, hip_points = predict_split(
@@ -400,6 +401,15 @@ def calibrate(
         if grade_split:
             result['p_line_shift'] = fit_grade_decision(val_after, log)
             hip_weights['p_line_shift'] = torch.tensor(result['p_line_shift'])
+        options = calibration.get('uncertainty', {})
+        if options is not None:
+            result['uncertainty'] = fit_uncertainty(
+                val_after, result['p_line_shift'], log, **options
+            )
+            hip_weights['uncertainty'] = torch.tensor(
+                [result['uncertainty'].get(k, 0.0) for k in uncertainty.CALIBRATION_KEYS],
+                dtype=torch.float32,
+            )
     elif grade_split:
         log('   grade decision: no val films (validation is off); the clinical P-line')
     return result
@@ -441,6 +451,58 @@ def fit_grade_decision(per_film: str, log=print) -> float:
         )
     )
     return shift
+
+
+def fit_uncertainty(
+    per_film: str,
+    p_line_shift: float = 0.0,
+    log=print,
+    level: float = 0.9,
+    ai_threshold: float = 30.0,
+    target_missed: float = 0.05,
+) -> dict:
+    """The AI intervals, P(grade >= II) and review band fitted on a split's per-film
+    JSON (:func:`hip_mmpose.utils.uncertainty.fit_calibration`), with log lines.
+
+    Args:
+        per_film (str): HipMetric's per-film JSON of the calibrated model on val
+            (with each point's heatmap spread).
+        p_line_shift (float): the model's fitted P-line shift. Defaults to 0.0.
+        log (callable): where the lines go. Defaults to ``print``.
+        level (float): the intervals' coverage (config
+            ``calibration.uncertainty.level``). Defaults to 0.9.
+        ai_threshold (float): the AI (deg) whose crossing flags a hip. Defaults to 30.
+        target_missed (float): the share of abnormal val hips that may be called
+            normal without a flag. Defaults to 0.05.
+
+    Returns:
+        dict: the calibration values, ``{}`` where it cannot be fitted (the log says
+        why; the model then reports no intervals).
+    """
+    from hip_mmpose.utils import records, uncertainty
+
+    films = records.as_arrays(records.read_json(per_film)[0])
+    try:
+        fitted = uncertainty.fit_calibration(
+            films['keypoints'],
+            films['true_keypoints'],
+            films['keypoint_spread'],
+            p_line_shift,
+            level=level,
+            ai_threshold=ai_threshold,
+            target_missed=target_missed,
+        )
+    except ValueError as err:
+        log(f'   uncertainty: not calibrated ({err})')
+        return {}
+    log(
+        f'   uncertainty on {fitted["hips"]} val hips: {level:.0%} AI intervals '
+        f'+-{fitted["ai_q"]:.2f} x sqrt({fitted["ai_floor"]:.2f}^2 + sd^2) deg; '
+        f'P(grade >= II) = logistic({fitted["grade_a"]:+.2f} {fitted["grade_b"]:+.2f} z); '
+        f'review band P in [{fitted["p_low"]:.2f}, {fitted["p_high"]:.2f}] or an interval '
+        f'crossing {ai_threshold:g} deg'
+    )
+    return {k: fitted[k] for k in uncertainty.CALIBRATION_KEYS}
 
 
 def test_cascade(

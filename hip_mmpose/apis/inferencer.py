@@ -10,6 +10,7 @@ from mmengine.registry import init_default_scope
 from hip_mmpose.apis.cascade import refine_passes
 from hip_mmpose.apis.model_files import load_pose_models
 from hip_mmpose.runtime.measuring import HipMeasurer
+from hip_mmpose.utils import uncertainty
 
 
 class HipInferencer(HipMeasurer):
@@ -48,6 +49,13 @@ class HipInferencer(HipMeasurer):
         # the grade's decision point, fitted on val by tools/train.py (0 if none)
         last = self.refiner if self.refiner is not None else self.model
         self.p_line_shift = float(getattr(last, 'p_line_shift', 0.0))
+        # the intervals' calibration, fitted on val by tools/train.py ({} if none)
+        calibration = getattr(last, 'uncertainty', None)
+        self.uncertainty = (
+            {}
+            if calibration is None
+            else uncertainty.checked_calibration(calibration.cpu().numpy(), str(checkpoint))
+        )
         self.model.test_cfg['flip_test'] = flip_test
         self.batch_size = batch_size
         self.score_thr = score_thr
@@ -73,12 +81,18 @@ class HipInferencer(HipMeasurer):
             samples = model.test_step(pseudo_collate(data))
         keypoints = np.stack([s.pred_instances.keypoints[0] for s in samples])
         scores = np.stack([s.pred_instances.keypoint_scores[0] for s in samples])
-        return keypoints, scores
+        spreads = np.stack(
+            [
+                s.pred_instances.get('keypoint_spread', np.full((1, keypoints.shape[1]), np.nan))[0]
+                for s in samples
+            ]
+        )
+        return keypoints, scores, spreads
 
     def _film_points(self, films: list[np.ndarray]):
         return self._run(
             self.model, [dict(img=f, bbox=[0, 0, f.shape[1], f.shape[0]]) for f in films]
-        )
+        )[:2]
 
     def _hip_points(self, crops: list[dict]):
         return self._run(self.refiner, crops)

@@ -147,6 +147,9 @@ def stage_metadata(name: str, model, source) -> dict:
     shift = getattr(model, 'p_line_shift', None)  # HipTopdownPoseEstimator's
     if shift is not None:
         settings['p_line_shift'] = float(shift)
+    calibration = getattr(model, 'uncertainty', None)  # HipTopdownPoseEstimator's
+    if calibration is not None:
+        settings['uncertainty'] = calibration.detach().cpu().double().tolist()
     return settings
 
 

@@ -21,7 +21,7 @@ from mmpose.registry import METRICS
 
 from hip_mmpose import geometry
 from hip_mmpose.evaluation import stats
-from hip_mmpose.utils import records
+from hip_mmpose.utils import records, uncertainty
 from hip_mmpose.utils.hip_crops import merge_hips
 
 #: The prefix of every key HipMetric reports (``hip/AI_MAE``).
@@ -70,6 +70,21 @@ REFERENCE_GROUPS = (
     ),
 )
 REFERENCE_METRICS = sum(REFERENCE_GROUPS, ())
+#: how well the calibrated intervals, probabilities and review flags work
+#: (:mod:`hip_mmpose.utils.uncertainty`), where the model carries a calibration; each
+#: with a patient-bootstrap interval
+UNCERTAINTY_METRICS = (
+    'AI_PI_coverage',
+    'AI_PI_width',
+    'AI_PI_error_ratio',
+    'IHDI_ge2_brier',
+    'IHDI_ge2_brier_skill',
+    'IHDI_ge2_auc',
+    'triage_flagged',
+    'triage_missed',
+)
+#: the share of the widest intervals AI_PI_error_ratio sets against the rest
+WIDEST_SHARE = 0.2
 #: the labels of the confusion matrix's rows and columns: undefined, then I..IV
 GRADE_AXIS = (geometry.GRADE_UNDEFINED,) + geometry.GRADES
 #: grade II: hips graded it or worse are IHDI_ge2's positive class
@@ -237,6 +252,12 @@ class HipMetric(BaseMetric):
                         if self.p_line_shift is None
                         else self.p_line_shift
                     ),
+                    spread=(
+                        np.asarray(pred['keypoint_spread'], np.float64)[0]
+                        if 'keypoint_spread' in pred
+                        else None
+                    ),
+                    uncertainty=sample.get('uncertainty'),
                 )
             )
 
@@ -260,11 +281,24 @@ class HipMetric(BaseMetric):
         pred = np.stack([r['pred'] for r in results])
         gt = np.stack([r['gt'] for r in results])
         spacings = [r.get('spacing') for r in results]
+        shifts = np.array([r.get('p_line_shift', 0.0) for r in results])
+        calibration = next(
+            (r['uncertainty'] for r in results if r.get('uncertainty') is not None), None
+        )
+        calibration = uncertainty.checked_calibration(calibration) if calibration else {}
+        spreads = [r.get('spread') for r in results]
+        for r in results:
+            r['calibration'] = calibration
+        unc = None
+        if calibration and all(v is not None for v in spreads):
+            unc = uncertainty.measure(pred, np.stack(spreads), calibration, shifts)
+            unc['ai_threshold'] = calibration['ai_threshold']
         per_film = hip_measures(
             pred,
             gt,
             None if any(v is None for v in spacings) else np.stack(spacings),
-            np.array([r.get('p_line_shift', 0.0) for r in results]),
+            shifts,
+            unc,
         )
         metrics = summarise(
             per_film,
@@ -333,9 +367,11 @@ def join_hips(results: list) -> list:
                 'needs both hips of every film'
             )
         width = hips[0]['width']
-        scores = np.empty(12)
+        scores, spread = np.empty(12), np.full(12, np.nan)
         for h, index in zip(hips, geometry.HIP_KEYPOINTS):
             scores[list(index)] = h['scores']
+            if h.get('spread') is not None:
+                spread[list(index)] = h['spread']
         joined.append(
             dict(
                 img_path=path,
@@ -345,6 +381,8 @@ def join_hips(results: list) -> list:
                 spacing=hips[0].get('spacing'),
                 image_size=hips[0].get('image_size'),
                 p_line_shift=hips[0].get('p_line_shift', 0.0),
+                spread=None if np.isnan(spread).all() else spread,
+                uncertainty=hips[0].get('uncertainty'),
             )
         )
     return joined
@@ -359,7 +397,11 @@ def _spacing(value):
 
 
 def hip_measures(
-    pred: np.ndarray, gt: np.ndarray, spacing: np.ndarray | None = None, p_line_shift=0.0
+    pred: np.ndarray,
+    gt: np.ndarray,
+    spacing: np.ndarray | None = None,
+    p_line_shift=0.0,
+    uncertain: dict | None = None,
 ) -> dict:
     """Per-film measures of predicted and true points ``(N, 12, 2)``.
 
@@ -371,6 +413,9 @@ def hip_measures(
         p_line_shift (float | np.ndarray): the predicted grades' P-line shift, one
             or ``(N,)`` (:func:`geometry.ihdi_grades`; the true grades use none).
             Defaults to 0.0.
+        uncertain (dict, optional): the predictions' ``ai_low``, ``ai_high``,
+            ``p_ge2`` and ``review`` ``(N, 2)`` (:func:`uncertainty.measure`); kept
+            for :data:`UNCERTAINTY_METRICS`. Defaults to None.
 
     Returns:
         dict: ``errors`` (px, ``(N, 12)``), ``h_line``, ``ai_pred``, ``ai_true``,
@@ -399,6 +444,9 @@ def hip_measures(
         grade_true=grade_true,
         confusion=stats.confusion_matrix(grade_true, grade_pred, GRADE_AXIS),
     )
+    if uncertain is not None:
+        out.update({k: np.asarray(uncertain[k]) for k in ('ai_low', 'ai_high', 'p_ge2', 'review')})
+        out['ai_threshold'] = float(uncertain.get('ai_threshold', uncertainty.DEFAULT_AI_THRESHOLD))
     if spacing is not None:
         spacing = np.asarray(spacing, np.float64)
         out['spacing'] = spacing
@@ -480,6 +528,44 @@ def _reference_measures(m: dict, patients, film_weights=None) -> dict:
         IHDI_ge2_sens_error_free=calls['sens_error_free'],
     )
     return values
+
+
+def _uncertainty_measures(m: dict, film_weights: np.ndarray) -> np.ndarray:
+    """The :data:`UNCERTAINTY_METRICS`, ``(len, B)``, for film frequency weights
+    ``(B, N)`` (all ones: the plain estimates); NaN where undefined."""
+    w = np.repeat(film_weights, len(geometry.HIP_NAMES), axis=-1)  # each film's hips
+    true, pred = m['ai_true'].ravel(), m['ai_pred'].ravel()
+    low, high = m['ai_low'].ravel(), m['ai_high'].ravel()
+    ok = np.isfinite(true) & np.isfinite(low) & np.isfinite(high) & np.isfinite(pred)
+    covered = np.where(ok, (low <= true) & (true <= high), np.nan)
+    width = np.where(ok, high - low, np.nan)
+    err = np.where(ok, np.abs(pred - true), np.nan)
+    widest = ok & (width >= np.nanquantile(width, 1 - WIDEST_SHARE)) if ok.any() else ok
+    with np.errstate(invalid='ignore', divide='ignore'):
+        ratio = stats.weighted_mean(np.where(widest, err, np.nan), w) / stats.weighted_mean(
+            np.where(ok & ~widest, err, np.nan), w
+        )
+    positive = m['grade_true'].ravel() >= GRADE_II
+    p = m['p_ge2'].ravel().astype(float)
+    brier = stats.weighted_mean((p - positive) ** 2, w)
+    prevalence = stats.weighted_mean(np.where(np.isfinite(p), positive, np.nan), w)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        skill = 1 - brier / (prevalence * (1 - prevalence))
+    abnormal = (true > m['ai_threshold']) | positive
+    called_normal = (pred <= m['ai_threshold']) & (m['grade_pred'].ravel() == geometry.GRADES[0])
+    flagged = m['review'].ravel().astype(bool)
+    missed = np.where(abnormal, called_normal & ~flagged, np.nan)
+    values = dict(
+        AI_PI_coverage=stats.weighted_mean(covered, w),
+        AI_PI_width=stats.weighted_mean(width, w),
+        AI_PI_error_ratio=ratio,
+        IHDI_ge2_brier=brier,
+        IHDI_ge2_brier_skill=skill,
+        IHDI_ge2_auc=stats.auc(p, positive, w),
+        triage_flagged=stats.weighted_mean(flagged.astype(float), w),
+        triage_missed=stats.weighted_mean(missed, w),
+    )
+    return np.stack([np.atleast_1d(values[name]) for name in UNCERTAINTY_METRICS])
 
 
 def summarise(
@@ -586,6 +672,9 @@ def summarise(
     out.update({k: float(values[k]) for k in names})
     if REFERENCE_GROUPS[0][0] in names:  # the AI's group: the pairs it rests on
         out['AI_pairs'] = values['AI_pairs']
+    if 'p_ge2' in m:
+        plain = _uncertainty_measures(m, np.ones((1, len(errors))))[:, 0]
+        out.update({k: float(v) for k, v in zip(UNCERTAINTY_METRICS, plain) if np.isfinite(v)})
     if bootstrap > 0:
         options = dict(n_resamples=bootstrap, method=ci_method, seed=seed)
         low, high = stats.group_bootstrap_ci(
@@ -598,6 +687,16 @@ def summarise(
             values = _reference_measures(m, patients, w)
             return np.stack([values[k] for k in names])
 
+        if 'p_ge2' in m:  # a draw without a grade-II hip leaves the AUC undefined
+            low, high = stats.group_bootstrap_ci(
+                lambda w: _uncertainty_measures(m, w),
+                patients,
+                **dict(options, method='percentile'),
+                undefined_as_extreme=True,
+            )
+            for name, lo, hi in zip(UNCERTAINTY_METRICS, low, high):
+                if name in out and np.isfinite(lo) and np.isfinite(hi):
+                    out[name + CI_SUFFIXES[0]], out[name + CI_SUFFIXES[1]] = float(lo), float(hi)
         if names:  # a draw of few patients can leave them undefined: the widest reading
             low, high = stats.group_bootstrap_ci(
                 reference_rows,
@@ -663,8 +762,32 @@ def summarise_records(films: Sequence[dict], **options) -> dict:
         d['true_keypoints'],
         None if any(s is None for s in spacings) else np.array(spacings, float),
         np.array([f.get('ihdi_p_line_shift') or 0.0 for f in films], float),
+        _recorded_uncertainty(films),
     )
     return summarise(m, keypoint_names=film_keypoint_names(), files=names, **options)
+
+
+def _recorded_uncertainty(films: Sequence[dict]) -> dict | None:
+    """The intervals, probabilities and review flags the records hold (None where
+    any film has none: a model without calibration)."""
+    hips = geometry.HIP_NAMES
+    if not all(any(v is not None for v in (f.get('p_ihdi_ge2') or {}).values()) for f in films):
+        return None
+
+    def per_hip(key, pick):
+        return np.array(
+            [[pick((f.get(key) or {}).get(hip)) for hip in hips] for f in films], np.float64
+        )
+
+    nan = float('nan')
+    thresholds = {f.get('ai_threshold_deg') for f in films} - {None}
+    return dict(
+        ai_low=per_hip('acetabular_index_interval', lambda v: v[0] if v else nan),
+        ai_high=per_hip('acetabular_index_interval', lambda v: v[1] if v else nan),
+        p_ge2=per_hip('p_ihdi_ge2', lambda v: nan if v is None else v),
+        review=per_hip('review', lambda v: bool(v and v['flag'])).astype(bool),
+        ai_threshold=thresholds.pop() if len(thresholds) == 1 else uncertainty.DEFAULT_AI_THRESHOLD,
+    )
 
 
 def describe_reference_noise(metrics: dict, prefix: str = '') -> str | None:
@@ -772,6 +895,8 @@ def write_per_film(folder, name, results, metrics, keypoint_names=None) -> tuple
             truth=r['gt'],
             img_path=r['img_path'],
             p_line_shift=r.get('p_line_shift', 0.0),
+            spreads=r.get('spread'),
+            uncertainty=r.get('calibration'),
         )
         for r in results
     ]

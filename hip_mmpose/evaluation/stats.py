@@ -350,6 +350,47 @@ def normal_mae(sd):
     return sd * np.sqrt(2 / np.pi)
 
 
+def weighted_mean(values, weights=None):
+    """Mean of the finite ``values`` (NaN without any).
+
+    Args:
+        values (array-like): the values (flattened).
+        weights (np.ndarray, optional): frequency weights ``(B, n)``. Defaults to None.
+
+    Returns:
+        float | np.ndarray: the mean(s).
+    """
+    v = np.asarray(values, float).ravel()
+    w, batched = _weights(len(v), weights)
+    keep = np.isfinite(v)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return _out(w[:, keep] @ v[keep] / w[:, keep].sum(-1), batched)
+
+
+def auc(score, label, weights=None):
+    """Area under the ROC curve: the chance that a positive scores above a negative
+    (ties count half); NaN without both classes.
+
+    Args:
+        score (array-like): scores (flattened; NaN dropped).
+        label (array-like): bool labels, paired with ``score``.
+        weights (np.ndarray, optional): frequency weights ``(B, n)``. Defaults to None.
+
+    Returns:
+        float | np.ndarray: the AUC(s).
+    """
+    score, label = np.asarray(score, float).ravel(), np.asarray(label, bool).ravel()
+    w, batched = _weights(len(score), weights)
+    keep = np.isfinite(score)
+    score, label, w = score[keep], label[keep], w[:, keep]
+    pos, neg = score[label], score[~label]
+    wins = (pos[:, None] > neg[None]) + 0.5 * (pos[:, None] == neg[None])  # (P, N)
+    wp, wn = w[:, label], w[:, ~label]
+    with np.errstate(invalid='ignore', divide='ignore'):
+        value = np.einsum('bp,pn,bn->b', wp, wins, wn) / (wp.sum(-1) * wn.sum(-1))
+    return _out(value, batched)
+
+
 def group_bootstrap_ci(
     statistic,
     groups,

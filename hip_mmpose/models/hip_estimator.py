@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.registry import MODELS
 
 from hip_mmpose import geometry
+from hip_mmpose.utils import uncertainty
 from hip_mmpose.utils.hip_crops import IMAGE_LEFT
 
 
@@ -31,6 +33,14 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
     predicted sample carries it as ``p_line_shift``, which ``HipMetric`` and the
     inferencers grade with.
 
+    Its ``uncertainty`` buffer (:data:`uncertainty.CALIBRATION_KEYS`, all zero until
+    ``tools/train.py`` fits it on the val films) turns each prediction into an interval:
+    every predicted sample carries ``keypoint_spread`` (each point's heatmap spread
+    around its peak, film px, :func:`uncertainty.heatmap_spread`) in its
+    ``pred_instances`` and, once fitted, the calibration as ``uncertainty`` in its
+    metainfo, from which HipMetric and the inferencers make the AI intervals,
+    P(grade >= II) and the review flag (:func:`uncertainty.measure`).
+
     Args:
         num_keypoints (int): points per hip. Defaults to
             ``geometry.HIP_NUM_KEYPOINTS`` (6).
@@ -41,6 +51,10 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
         super().__init__(**kwargs)
         self.register_buffer('keypoint_offsets', torch.zeros(2, num_keypoints, 2))
         self.register_buffer('p_line_shift', torch.zeros(()))
+        self.register_buffer('uncertainty', torch.zeros(uncertainty.NUM_CALIBRATION))
+        # the heatmaps give each point's spread; kept on the samples only if asked for
+        self._keep_heatmaps = bool(self.test_cfg.get('output_heatmaps', False))
+        self.test_cfg['output_heatmaps'] = True
 
     def set_keypoint_offsets(self, offsets) -> None:
         """Store offsets ``(2, K, 2)`` (image-left, image-right) in crop-scale units.
@@ -70,10 +84,28 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
         """
         self.p_line_shift.fill_(geometry.checked_p_line_shift(shift))
 
+    def set_uncertainty(self, values: dict) -> None:
+        """Store the fitted uncertainty calibration.
+
+        Args:
+            values (dict): :data:`uncertainty.CALIBRATION_KEYS` values, e.g. from
+                :func:`uncertainty.fit_calibration`.
+
+        Raises:
+            ValueError: a value missing, not finite or out of its bounds.
+        """
+        vector = [values[k] for k in uncertainty.CALIBRATION_KEYS]
+        uncertainty.checked_calibration(vector)
+        self.uncertainty.copy_(torch.as_tensor(vector, dtype=self.uncertainty.dtype))
+
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # weights saved before the offsets (the shift) existed load as a model without
         state_dict.setdefault(prefix + 'keypoint_offsets', torch.zeros_like(self.keypoint_offsets))
         state_dict.setdefault(prefix + 'p_line_shift', torch.zeros_like(self.p_line_shift))
+        state_dict.setdefault(prefix + 'uncertainty', torch.zeros_like(self.uncertainty))
+        calibration = state_dict[prefix + 'uncertainty']
+        if torch.is_tensor(calibration):  # a file's values, checked
+            uncertainty.checked_calibration(calibration.detach().cpu().numpy(), 'checkpoint')
         shift = state_dict[prefix + 'p_line_shift']
         if torch.is_tensor(shift) and shift.numel() == 1:  # a file's value, checked
             geometry.checked_p_line_shift(float(shift))
@@ -95,9 +127,23 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
             batch_pred_instances, batch_pred_fields, batch_data_samples
         )
         shift = float(self.p_line_shift)
-        if shift:
-            for sample in samples:
+        calibration = self.uncertainty.detach().cpu().numpy()
+        for sample in samples:
+            if shift:
                 sample.set_metainfo(dict(p_line_shift=shift))
+            if calibration.any():
+                sample.set_metainfo(dict(uncertainty=calibration.tolist()))
+            if 'pred_fields' in sample and 'heatmaps' in sample.pred_fields:
+                heatmaps = sample.pred_fields.heatmaps
+                heatmaps = (
+                    heatmaps.detach().cpu().numpy() if torch.is_tensor(heatmaps) else heatmaps
+                )
+                spread = uncertainty.heatmap_spread(heatmaps)  # heatmap px
+                scale = np.asarray(sample.metainfo['input_scale'], np.float64)
+                spread = spread * float(np.mean(scale / heatmaps.shape[-2:][::-1]))
+                sample.pred_instances.keypoint_spread = spread[None]
+                if not self._keep_heatmaps:
+                    del sample.pred_fields
         offsets = self.keypoint_offsets.detach().cpu().numpy()
         if not offsets.any():
             return samples

@@ -50,6 +50,15 @@ HEADLINE = [
     ],
     ('IHDI_ge2_sens', 'grade >= II sensitivity'),
     ('IHDI_ge2_spec', 'grade >= II specificity'),
+    # the calibrated intervals, probabilities and review flags (utils/uncertainty.py)
+    ('AI_PI_coverage', 'AI intervals: share of hips whose reference AI lies inside'),
+    ('AI_PI_width', 'AI intervals: mean width (deg)'),
+    ('AI_PI_error_ratio', 'AI intervals: mean error of the 20 % widest / the rest'),
+    ('IHDI_ge2_brier', 'P(grade >= II): Brier score'),
+    ('IHDI_ge2_brier_skill', 'P(grade >= II): Brier skill over the prevalence'),
+    ('IHDI_ge2_auc', 'P(grade >= II): AUC'),
+    ('triage_flagged', 'review: share of hips flagged'),
+    ('triage_missed', 'review: share of abnormal hips called normal, not flagged'),
     # the reference's own precision (patients with several films)
     ('AI_ref_sd', 'AI error of one clinician reading, sd (deg)'),
     ('AI_model_sd', 'AI error of the model against the actual angle, sd (deg)'),
@@ -142,6 +151,14 @@ def write_report(
         ),
         ('IHDI confusion matrices', plots.confusion_matrices(d, out / 'ihdi_confusion.png')),
         ('Point error vs AI error', plots.pixel_vs_ai_error(d, out / 'pixel_vs_ai_error.png')),
+        (
+            'AI interval width vs AI error',
+            plots.error_vs_interval_width(d, out / 'ai_interval_width.png'),
+        ),
+        (
+            'Reliability of P(grade >= II)',
+            plots.probability_reliability(d, out / 'p_ihdi_ge2_reliability.png'),
+        ),
     ]
     if work_dir:
         figures.append(

@@ -448,6 +448,82 @@ def pixel_vs_ai_error(d, out_path):
     return _save(fig, out_path)
 
 
+def probability_reliability(d, out_path, bins: int = 5):
+    """Reliability diagram of P(grade >= II): per bin of the predicted probability,
+    the share of hips the clinicians grade II or worse, with the bin's hip count.
+
+    Args:
+        d (dict): arrays of evaluation records (:func:`records.as_arrays`) with
+            ``p_ihdi_ge2`` and ``true_ihdi_grade``.
+        out_path (str | Path): the PNG to write.
+        bins (int): equal-width probability bins. Defaults to 5.
+
+    Returns:
+        str | Path | None: ``out_path``; None where the records hold no probability
+        (a model without an uncertainty calibration).
+    """
+    p = d['p_ihdi_ge2'].ravel()
+    ok = np.isfinite(p)
+    if not ok.any():
+        return None
+    y = (d['true_ihdi_grade'].ravel() >= geometry.GRADES[1])[ok]
+    p = p[ok]
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(p, edges) - 1, 0, bins - 1)
+    fig, ax = plt.subplots(figsize=(5.6, 4.8))
+    ax.plot([0, 1], [0, 1], color='grey', lw=1, ls='--', label='perfectly calibrated')
+    xs, ys, ns = [], [], []
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            xs.append(p[inside].mean())
+            ys.append(y[inside].mean())
+            ns.append(int(inside.sum()))
+    ax.plot(xs, ys, marker='o', label='hips (n per bin)')
+    for x, v, n in zip(xs, ys, ns):
+        ax.annotate(str(n), (x, v), textcoords='offset points', xytext=(4, 4), fontsize=8)
+    brier = float(np.mean((p - y) ** 2))
+    ax.set_xlabel('predicted P(grade >= II)')
+    ax.set_ylabel('share graded >= II by the clinicians')
+    ax.set_title(f'Reliability of P(grade >= II) (Brier {brier:.3f})')
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8, loc='upper left')
+    return _save(fig, out_path)
+
+
+def error_vs_interval_width(d, out_path):
+    """Each hip's |AI error| against its interval's width, covered hips apart.
+
+    Args:
+        d (dict): arrays of evaluation records with ``ai_interval``,
+            ``acetabular_index`` and ``true_acetabular_index``.
+        out_path (str | Path): the PNG to write.
+
+    Returns:
+        str | Path | None: ``out_path``; None without intervals.
+    """
+    low, high = d['ai_interval'][..., 0].ravel(), d['ai_interval'][..., 1].ravel()
+    true = d['true_acetabular_index'].ravel()
+    err = np.abs(d['acetabular_index'].ravel() - true)
+    ok = np.isfinite(low) & np.isfinite(high) & np.isfinite(err)
+    if not ok.any():
+        return None
+    width, covered = (high - low)[ok], ((low <= true) & (true <= high))[ok]
+    fig, ax = plt.subplots(figsize=(6.5, 4.6))
+    ax.scatter(width[covered], err[ok][covered], s=14, alpha=0.7, label='reference inside')
+    ax.scatter(
+        width[~covered], err[ok][~covered], s=22, marker='x', color='C3', label='reference outside'
+    )
+    top = max(width.max(), err[ok].max())
+    ax.plot([0, top], [0, top / 2], color='grey', lw=1, ls='--', label='half the width')
+    ax.set_xlabel('AI interval width (deg)')
+    ax.set_ylabel('|AI error| (deg)')
+    ax.set_title(f'Interval width vs AI error (coverage {covered.mean():.2f})')
+    ax.legend(fontsize=8)
+    return _save(fig, out_path)
+
+
 # ----------------------------------------------------------------- training
 def read_scalars(work_dir) -> dict:
     """Per-epoch train loss and validation metrics from MMEngine's scalars.json.

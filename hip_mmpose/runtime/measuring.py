@@ -38,6 +38,8 @@ class HipMeasurer:
     score_thr: float = 0.3
     refine_passes: int = 0
     p_line_shift: float = 0.0
+    #: the intervals' calibration (:func:`uncertainty.checked_calibration`; {}: none)
+    uncertainty: dict = {}
 
     # -------------------------------------------------------------- stages
     def _film_points(self, films: list[np.ndarray]):
@@ -62,8 +64,9 @@ class HipMeasurer:
                 left-right first, as :class:`MirrorHip` does).
 
         Returns:
-            tuple[np.ndarray, np.ndarray]: keypoints ``(M, 6, 2)`` (in the mirrored
-            film where ``mirror``) and scores ``(M, 6)``.
+            tuple[np.ndarray, np.ndarray, np.ndarray]: keypoints ``(M, 6, 2)`` (in the
+            mirrored film where ``mirror``), scores ``(M, 6)`` and each point's
+            heatmap spread ``(M, 6)`` in film px (:func:`uncertainty.heatmap_spread`).
         """
         raise NotImplementedError
 
@@ -78,17 +81,25 @@ class HipMeasurer:
             tuple[np.ndarray, np.ndarray]: keypoints ``(N, 12, 2)`` in film pixels
             and scores ``(N, 12)``.
         """
+        return self._predict(films)[:2]
+
+    def _predict(self, films: list[np.ndarray]):
+        """:meth:`predict_points` plus each point's heatmap spread ``(N, 12)``, film
+        px (NaN without a refining stage)."""
         films = [to_bgr8(f, copy=False) for f in films]  # the stages only read them
         count = len(self.keypoint_names)
         keypoints, scores = [np.zeros((0, count, 2))], [np.zeros((0, count))]
+        spreads = [np.zeros((0, count))]
         for start in range(0, len(films), self.batch_size):
             batch = films[start : start + self.batch_size]
             points, score = self._film_points(batch)
+            spread = np.full(score.shape, np.nan)
             for _ in range(self.refine_passes):
-                points, score = self._refine(batch, points)
+                points, score, spread = self._refine(batch, points)
             keypoints.append(points)
             scores.append(score)
-        return np.concatenate(keypoints), np.concatenate(scores)
+            spreads.append(spread)
+        return np.concatenate(keypoints), np.concatenate(scores), np.concatenate(spreads)
 
     def predict_arrays(self, films: list[np.ndarray], spacings: list | None = None) -> list[dict]:
         """One record per decoded film, both stages run on it.
@@ -104,10 +115,10 @@ class HipMeasurer:
             list[dict]: one record per film (:meth:`measure`).
         """
         spacings = list(spacings) if spacings is not None else [None] * len(films)
-        keypoints, scores = self.predict_points(films)
+        keypoints, scores, spreads = self._predict(films)
         return [
-            self.measure(k, s, (f.shape[1], f.shape[0]), spacing)
-            for k, s, f, spacing in zip(keypoints, scores, films, spacings)
+            self.measure(k, s, (f.shape[1], f.shape[0]), spacing, spread)
+            for k, s, f, spacing, spread in zip(keypoints, scores, films, spacings, spreads)
         ]
 
     def _refine(self, films: list[np.ndarray], keypoints: np.ndarray):
@@ -129,23 +140,34 @@ class HipMeasurer:
             for film, points in zip(films, keypoints)
             for side, index in enumerate(geometry.HIP_KEYPOINTS)
         ]
-        hip_points, hip_scores = self._hip_points(crops)
+        hip_points, hip_scores, hip_spreads = self._hip_points(crops)
         hips = len(geometry.HIP_KEYPOINTS)  # crops per film, in hip_side order
         joined = [
             merge_hips(
                 [
-                    np.column_stack([hip_points[hips * i + s], hip_scores[hips * i + s]])
+                    np.column_stack(
+                        [
+                            hip_points[hips * i + s],
+                            hip_scores[hips * i + s],
+                            hip_spreads[hips * i + s],
+                        ]
+                    )
                     for s in range(hips)
                 ],
                 film.shape[1],
             )
             for i, film in enumerate(films)
         ]
-        return (np.stack([j[:, :2] for j in joined]), np.stack([j[:, 2] for j in joined]))
+        return tuple(np.stack([j[:, c] for j in joined]) for c in (slice(0, 2), 2, 3))
 
     # -------------------------------------------------------------- records
     def measure(
-        self, keypoints: np.ndarray, scores: np.ndarray, image_size=None, pixel_spacing=None
+        self,
+        keypoints: np.ndarray,
+        scores: np.ndarray,
+        image_size=None,
+        pixel_spacing=None,
+        spreads=None,
     ) -> dict:
         """The record of one film (:func:`records.film_record`) from its keypoints.
 
@@ -163,6 +185,10 @@ class HipMeasurer:
             pixel_spacing (tuple[float, float], optional): ``(x, y)`` mm per pixel;
                 adds ``pixel_spacing_mm`` and each measured hip's H-point distances in
                 mm (``h_point_mm``); keypoints stay in pixels. Defaults to None.
+            spreads (np.ndarray, optional): ``(12,)`` the points' heatmap spreads
+                (film px); with this measurer's ``uncertainty`` calibration they give
+                the record's AI intervals, P(grade >= II) and review flags.
+                Defaults to None.
 
         Returns:
             dict: the film's record (fields of :data:`records.PREDICTION_FIELDS`).
@@ -175,6 +201,8 @@ class HipMeasurer:
             score_thr=self.score_thr,
             keypoint_names=self.keypoint_names,
             p_line_shift=self.p_line_shift,
+            spreads=spreads,
+            uncertainty=self.uncertainty,
         )
 
     # -------------------------------------------------------------- files
@@ -244,4 +272,5 @@ class HipMeasurer:
             label=f'{result.get("file") or ""} (prediction)',
             not_measured=result.get('not_measured'),
             p_line_shift=result.get('ihdi_p_line_shift') or 0.0,
+            intervals=result.get('acetabular_index_interval'),
         )

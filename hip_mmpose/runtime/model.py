@@ -23,6 +23,7 @@ from hip_mmpose import geometry
 from hip_mmpose.runtime import heatmaps as hm
 from hip_mmpose.runtime.measuring import HipMeasurer
 from hip_mmpose.runtime.topdown import flip_bbox_x, normalize, to_film, topdown_crop
+from hip_mmpose.utils import uncertainty
 
 #: ``metadata_props`` key of the JSON description, and its format tag.
 METADATA_KEY = 'hip_mmpose'
@@ -151,6 +152,11 @@ def check_metadata(meta, path) -> dict:
                 geometry.checked_p_line_shift(stage['p_line_shift'])
             except ValueError as err:
                 raise fail(f'stages[{stage["name"]}].{err}') from None
+        if stage.get('uncertainty') is not None:
+            try:
+                uncertainty.checked_calibration(stage['uncertainty'], f'stages[{stage["name"]}]')
+            except ValueError as err:
+                raise fail(str(err)) from None
         if sorted(stage['flip_indices']) != list(range(stage['num_keypoints'])):
             raise fail(f'stages[{stage["name"]}].flip_indices: not a permutation of the keypoints')
     expected = dict(film=NUM_KEYPOINTS, hip=HIP_NUM_KEYPOINTS)
@@ -262,6 +268,10 @@ class OnnxHipInferencer(HipMeasurer):
         # the grade's decision point travels with the last stage that runs
         last = self.stages['hip'] if self.refine_passes else self.stages['film']
         self.p_line_shift = float(last.get('p_line_shift') or 0.0)
+        # the intervals' calibration, fitted on val by tools/train.py ({} if none)
+        self.uncertainty = uncertainty.checked_calibration(
+            last.get('uncertainty') or [0.0] * uncertainty.NUM_CALIBRATION, str(self.path)
+        )
         self.batch_size = batch_size
         self.score_thr = score_thr
         # every graph input is fed: the stage not run gets an empty batch
@@ -297,7 +307,7 @@ class OnnxHipInferencer(HipMeasurer):
             heatmaps = (heatmaps[:n] + flipped) * 0.5
         offsets = stage.get('keypoint_offsets')
         offsets = None if offsets is None or sides is None else np.asarray(offsets)
-        keypoints, scores = [], []
+        keypoints, scores, spreads = [], [], []
         for i, (maps, center, scale) in enumerate(zip(heatmaps, centers, scales)):
             points, score = hm.decode(stage['codec'], maps)
             points = to_film(points, tuple(stage['input_size']), center, scale)
@@ -305,14 +315,17 @@ class OnnxHipInferencer(HipMeasurer):
                 points = points + offsets[sides[i]] * scale
             keypoints.append(points)
             scores.append(score)
-        return np.stack(keypoints), np.stack(scores)
+            # as HipTopdownPoseEstimator: heatmap px to film px by the crop's scale
+            size = np.asarray(maps.shape[-2:][::-1], np.float64)
+            spreads.append(uncertainty.heatmap_spread(maps) * float(np.mean(scale / size)))
+        return np.stack(keypoints), np.stack(scores), np.stack(spreads)
 
     def _film_points(self, films: list[np.ndarray]):
         return self._run(
             self.stages['film'],
             films,
             [np.array([0, 0, f.shape[1], f.shape[0]], np.float32) for f in films],
-        )
+        )[:2]
 
     def _hip_points(self, crops: list[dict]):
         stage = self.stages['hip']

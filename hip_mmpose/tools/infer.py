@@ -78,6 +78,21 @@ def parse_args(argv=None):
         '--score-thr', type=float, default=0.3, help='flag keypoints with a lower heatmap score'
     )
     parser.add_argument('--no-overlay', action='store_true', help='skip the PNG overlays')
+    parser.add_argument(
+        '--sort',
+        choices=('file', 'uncertainty'),
+        default='file',
+        help="order of summary.csv's rows: by file name, or the least certain first "
+        '(failed films, then hips flagged for review, then the widest AI interval)',
+    )
+    parser.add_argument(
+        '--ai-threshold',
+        type=float,
+        default=None,
+        metavar='DEG',
+        help="flag a hip whose AI interval crosses this angle (default: the model's "
+        'calibrated threshold, 30 deg: a clinical line in the first year)',
+    )
     return parser.parse_args(argv)
 
 
@@ -179,6 +194,21 @@ def main(argv=None) -> int:
 
             args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
         inferencer = HipInferencer(args.checkpoint, args.config, device=args.device, **options)
+    if args.ai_threshold is not None:
+        if not inferencer.uncertainty:
+            print(
+                'error: --ai-threshold needs a model with an uncertainty calibration '
+                '(trained by tools/train.py with calibration.uncertainty)',
+                file=sys.stderr,
+            )
+            return 2
+        from hip_mmpose.utils.uncertainty import CALIBRATION_BOUNDS
+
+        low, high = CALIBRATION_BOUNDS['ai_threshold']
+        if not low <= args.ai_threshold <= high:
+            print(f'error: --ai-threshold must lie in [{low:g}, {high:g}] deg', file=sys.stderr)
+            return 2
+        inferencer.uncertainty = dict(inferencer.uncertainty, ai_threshold=args.ai_threshold)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows, failed = [], 0
@@ -197,6 +227,8 @@ def main(argv=None) -> int:
                 write_atomic(out / output_names(path)[1], png.tobytes())
         rows.append(result)
     progress.close()
+    if args.sort == 'uncertainty':
+        rows.sort(key=records.uncertainty_rank)
     records.write_csv(out / SUMMARY_CSV, rows)
     print(
         f'{len(films) - failed} of {len(films)} films measured; results in {out}/'

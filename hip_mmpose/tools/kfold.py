@@ -32,6 +32,7 @@ from hip_mmpose.evaluation.hip_metric import (
     HEADLINE_METRICS,
     METRIC_PREFIX,
     REFERENCE_METRICS,
+    UNCERTAINTY_METRICS,
     describe_reference_noise,
     summarise_records,
 )
@@ -39,7 +40,9 @@ from hip_mmpose.tools._cli import print_test_tables
 from hip_mmpose.utils import records
 
 #: the table's rows (those every fold reports): the headline, then the reference's precision
-HEADLINE = tuple(f'{METRIC_PREFIX}/{name}' for name in HEADLINE_METRICS + REFERENCE_METRICS)
+HEADLINE = tuple(
+    f'{METRIC_PREFIX}/{name}' for name in HEADLINE_METRICS + UNCERTAINTY_METRICS + REFERENCE_METRICS
+)
 #: the pooled out-of-fold records, in the work dir (a ``.csv`` beside it)
 POOLED_NAME = 'oof'
 

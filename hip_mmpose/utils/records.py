@@ -20,6 +20,17 @@ Fields of a record (hips keyed by :data:`geometry.HIP_NAMES`)::
     h_point_mm         {hip: {lateral_of_p, below_h, lateral_of_d} or null}, null
                        without a spacing (geometry.h_point_offsets, in mm)
     flags              [reason to look at the film by eye] (geometry.plausibility_flags)
+    keypoint_spread_px 12 heatmap spreads (px) of the refining stage's points, or null
+                       (a single-stage model; utils.uncertainty.heatmap_spread)
+    acetabular_index_interval  {hip: [low, high] deg or null}: the calibrated interval
+                       (utils.uncertainty; null where the model is not calibrated)
+    p_ihdi_ge2         {hip: P(grade >= II) or null}
+    interval_crosses_threshold {hip: true/false or null}: the interval holds the
+                       calibration's AI threshold
+    ai_threshold_deg   that threshold (deg), or null
+    review             {hip: {"flag": true/false, "reason": text} or null}: flagged for
+                       review (interval crosses the threshold, or P(grade >= II) in the
+                       fitted band); a hip not measured is always flagged
     file               the film's file name (null where the caller gave none)
     image_size         [width, height] px (null where unknown)
 
@@ -48,6 +59,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import os.path as osp
 from pathlib import Path
@@ -55,6 +67,7 @@ from pathlib import Path
 import numpy as np
 
 from hip_mmpose import geometry
+from hip_mmpose.utils import uncertainty
 from hip_mmpose.utils.atomic import write_atomic
 from hip_mmpose.utils.safe_text import FORMULA_START, csv_cell
 
@@ -63,7 +76,7 @@ HIPS = geometry.HIP_NAMES
 NUM_KEYPOINTS = geometry.NUM_KEYPOINTS
 #: Decimals written: pixels, degrees and millimetres; keypoint scores; pixel spacings;
 #: the grade's P-line shift (a fraction of the H-line).
-DIGITS = dict(px=2, deg=2, mm=2, score=4, spacing=6, shift=6)
+DIGITS = dict(px=2, deg=2, mm=2, score=4, spacing=6, shift=6, p=4)
 #: The fields of every record, and those only an evaluation record has, in order.
 PREDICTION_FIELDS = (
     'keypoints',
@@ -74,6 +87,12 @@ PREDICTION_FIELDS = (
     'pixel_spacing_mm',
     'h_point_mm',
     'flags',
+    'keypoint_spread_px',
+    'acetabular_index_interval',
+    'p_ihdi_ge2',
+    'interval_crosses_threshold',
+    'ai_threshold_deg',
+    'review',
     'file',
     'image_size',
 )
@@ -151,6 +170,8 @@ def film_record(
     truth=None,
     img_path: str | None = None,
     p_line_shift: float = 0.0,
+    spreads=None,
+    uncertainty: dict | None = None,
 ) -> dict:
     """The record of one film from its predicted points.
 
@@ -173,6 +194,11 @@ def film_record(
             Defaults to None.
         p_line_shift (float): the predicted grade's P-line shift
             (:func:`geometry.ihdi_grades`; the true grade uses none). Defaults to 0.0.
+        spreads (array-like, optional): ``(12,)`` the points' heatmap spreads, film
+            px. Defaults to None.
+        uncertainty (dict, optional): the model's interval calibration
+            (:func:`utils.uncertainty.checked_calibration`); with ``spreads`` it
+            fills the intervals, P(grade >= II) and review fields. Defaults to None.
 
     Returns:
         dict: the record (fields in the order of :data:`PREDICTION_FIELDS`, then
@@ -210,6 +236,7 @@ def film_record(
         flags=geometry.plausibility_flags(
             keypoints, scores, image_size, score_thr, keypoint_names, ai
         ),
+        **_uncertainty_fields(keypoints, spreads, uncertainty, p_line_shift, shown),
         file=file,
         image_size=None if image_size is None else [int(v) for v in image_size],
     )
@@ -236,6 +263,73 @@ def film_record(
             mean_error_mm=None if errors_mm is None else _number(errors_mm.mean(), 'mm'),
         )
     return record
+
+
+def _uncertainty_fields(keypoints, spreads, calibration, p_line_shift, shown) -> dict:
+    """The record's spread, interval, probability and review fields."""
+    none = {hip: None for hip in HIPS}
+    out = dict(
+        keypoint_spread_px=None,
+        acetabular_index_interval=none,
+        p_ihdi_ge2=none,
+        interval_crosses_threshold=none,
+        ai_threshold_deg=None,
+        review=none,
+    )
+    if spreads is None:
+        return out
+    spreads = np.asarray(spreads, np.float64)
+    if not np.isfinite(spreads).any():
+        return out
+    out['keypoint_spread_px'] = [_number(v, 'px') for v in spreads]
+    if not calibration:
+        return out
+    with np.errstate(invalid='ignore', over='ignore'):
+        m = uncertainty.measure(keypoints, spreads, calibration, p_line_shift)
+    threshold = calibration['ai_threshold']
+    crosses = (m['ai_low'] <= threshold) & (m['ai_high'] > threshold)
+    interval = [
+        [_number(lo, 'deg'), _number(hi, 'deg')] if np.isfinite(lo) and np.isfinite(hi) else None
+        for lo, hi in zip(m['ai_low'], m['ai_high'])
+    ]
+    out.update(
+        acetabular_index_interval=_per_hip(interval, shown, lambda v: v),
+        p_ihdi_ge2=_per_hip(m['p_ge2'], shown, lambda p: _number(p, 'p')),
+        interval_crosses_threshold=_per_hip(crosses, shown, bool),
+        ai_threshold_deg=_number(threshold, 'deg'),
+        # a hip that is not measured is always one to look at
+        review={
+            hip: (
+                dict(flag=bool(flag), reason=str(reason))
+                if show
+                else dict(flag=True, reason='not measured')
+            )
+            for hip, flag, reason, show in zip(HIPS, m['review'], m['reason'], shown)
+        },
+    )
+    return out
+
+
+def uncertainty_rank(record: dict) -> tuple:
+    """Sort key putting the least certain films first: failures, then films with a
+    hip flagged for review, then by the widest AI interval (no interval counts as
+    widest), then by file name.
+
+    Args:
+        record (dict): a film record or a :func:`failure`.
+
+    Returns:
+        tuple: the key (ascending = least certain first).
+    """
+    if 'error' in record:
+        return (0, 0.0, record.get('file') or '')
+    review = record.get('review') or {}
+    flagged = any((review.get(hip) or {}).get('flag') for hip in HIPS)
+    widths = [
+        (iv[1] - iv[0]) if iv else math.inf
+        for iv in (record.get('acetabular_index_interval') or {}).values()
+    ] or [math.inf]
+    return (1 if flagged else 2, -max(widths), record.get('file') or '')
 
 
 def failure(file: str, error: str) -> dict:
@@ -370,7 +464,9 @@ def as_arrays(records) -> dict:
     Returns:
         dict: ``file`` (list), ``keypoints`` ``(N, K, 2)``, ``keypoint_scores``
         ``(N, K)``, ``acetabular_index`` ``(N, 2)`` (NaN where null),
-        ``ihdi_grade`` ``(N, 2)`` int (``geometry.GRADE_UNDEFINED`` where null) and,
+        ``ihdi_grade`` ``(N, 2)`` int (``geometry.GRADE_UNDEFINED`` where null),
+        ``keypoint_spread`` ``(N, K)``, ``ai_interval`` ``(N, 2, 2)`` (low, high per
+        hip), ``p_ihdi_ge2`` ``(N, 2)`` (NaN where null) and,
         when every record is an evaluation record, ``true_keypoints``,
         ``true_acetabular_index``, ``true_ihdi_grade`` and ``errors_px`` ``(N, K)``.
     """
@@ -397,6 +493,19 @@ def as_arrays(records) -> dict:
         keypoint_scores=points[..., 2],
         acetabular_index=floats('acetabular_index', (len(HIPS),)),
         ihdi_grade=grades('ihdi_grade'),
+        keypoint_spread=np.array(
+            [r.get('keypoint_spread_px') or [None] * count for r in records], np.float64
+        ).reshape(len(records), count),
+        ai_interval=np.array(
+            [
+                [(r.get('acetabular_index_interval') or {}).get(h) or [None, None] for h in HIPS]
+                for r in records
+            ],
+            np.float64,
+        ).reshape(len(records), len(HIPS), 2),
+        p_ihdi_ge2=np.array(
+            [[(r.get('p_ihdi_ge2') or {}).get(h) for h in HIPS] for r in records], np.float64
+        ).reshape(len(records), len(HIPS)),
     )
     if records and all(is_evaluation(r) for r in records):
         out.update(
@@ -436,6 +545,11 @@ def csv_columns(evaluation: bool = False, num_keypoints: int = NUM_KEYPOINTS) ->
         + [f'ihdi_{hip}' for hip in HIPS]
         + ['spacing_x_mm', 'spacing_y_mm']
         + [f'h_{key}_mm_{hip}' for key in CSV_H_POINT_KEYS for hip in HIPS]
+        + [f'ai_{end}_{hip}' for end in ('low', 'high') for hip in HIPS]
+        + [f'p_ihdi_ge2_{hip}' for hip in HIPS]
+        + [f'interval_crosses_threshold_{hip}' for hip in HIPS]
+        + [f'review_{hip}' for hip in HIPS]
+        + [f'review_reason_{hip}' for hip in HIPS]
         + ['mean_score', 'flags', 'error']
     )
     if evaluation:
@@ -464,6 +578,21 @@ def _csv_row(record: dict) -> dict:
             for hip in HIPS
         }
     )
+    for hip in HIPS:
+        interval = (record.get('acetabular_index_interval') or {}).get(hip) or [None, None]
+        review = (record.get('review') or {}).get(hip) or {}
+        row.update(
+            {
+                f'ai_low_{hip}': interval[0],
+                f'ai_high_{hip}': interval[1],
+                f'p_ihdi_ge2_{hip}': (record.get('p_ihdi_ge2') or {}).get(hip),
+                f'interval_crosses_threshold_{hip}': _bool_cell(
+                    (record.get('interval_crosses_threshold') or {}).get(hip)
+                ),
+                f'review_{hip}': _bool_cell(review.get('flag')),
+                f'review_reason_{hip}': review.get('reason'),
+            }
+        )
     scores = np.array([np.nan if k[2] is None else k[2] for k in record['keypoints']], float)
     row['mean_score'] = (
         _number(np.mean(scores[np.isfinite(scores)]), 'score')
@@ -477,6 +606,15 @@ def _csv_row(record: dict) -> dict:
         row.update(mean_error_px=record['mean_error_px'], mean_error_mm=record['mean_error_mm'])
         row.update({f'error_px_kp{k + 1:02d}': e for k, e in enumerate(record['errors_px'])})
     return row
+
+
+def _bool_cell(value):
+    return None if value is None else ('true' if value else 'false')
+
+
+def _bool(cell: str):
+    text = _text(cell)
+    return None if text is None else text == 'true'
 
 
 def write_csv(path, records) -> Path:
@@ -527,7 +665,8 @@ def read_csv(path) -> list[dict]:
     Returns:
         list[dict]: per row ``file``, ``acetabular_index``, ``ihdi_grade``,
         ``pixel_spacing_mm``, ``h_point_mm`` (the distances the CSV holds),
-        ``mean_score``, ``flags`` and, in an evaluation CSV, ``true_acetabular_index``,
+        ``mean_score``, ``flags``, the intervals, P(grade >= II) and review fields
+        (where the CSV has them) and, in an evaluation CSV, ``true_acetabular_index``,
         ``true_ihdi_grade``, ``mean_error_px``, ``mean_error_mm`` and ``errors_px``;
         a failure row is ``{'file', 'error'}``. Empty cells are None.
     """
@@ -559,6 +698,32 @@ def read_csv(path) -> list[dict]:
             mean_score=_float(row['mean_score']),
             flags=_text(row['flags']).split('; ') if _text(row['flags']) else [],
         )
+        if f'ai_low_{HIPS[0]}' in row:  # written since the intervals exist
+            record.update(
+                acetabular_index_interval={
+                    hip: (
+                        None
+                        if _float(row[f'ai_low_{hip}']) is None
+                        else [_float(row[f'ai_low_{hip}']), _float(row[f'ai_high_{hip}'])]
+                    )
+                    for hip in HIPS
+                },
+                p_ihdi_ge2={hip: _float(row[f'p_ihdi_ge2_{hip}']) for hip in HIPS},
+                interval_crosses_threshold={
+                    hip: _bool(row[f'interval_crosses_threshold_{hip}']) for hip in HIPS
+                },
+                review={
+                    hip: (
+                        None
+                        if _bool(row[f'review_{hip}']) is None
+                        else dict(
+                            flag=_bool(row[f'review_{hip}']),
+                            reason=_text(row[f'review_reason_{hip}']) or '',
+                        )
+                    )
+                    for hip in HIPS
+                },
+            )
         if 'mean_error_px' in row:
             errors = sorted(k for k in row if k.startswith('error_px_kp'))
             record.update(

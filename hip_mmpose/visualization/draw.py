@@ -39,6 +39,7 @@ def draw_hip_geometry(
     numbers: bool = False,
     not_measured: dict | None = None,
     p_line_shift: float = 0.0,
+    intervals: dict | None = None,
 ) -> np.ndarray:
     """Return a copy of ``img`` with lines, H-points, AI and IHDI grade of each hip.
 
@@ -63,6 +64,9 @@ def draw_hip_geometry(
             Defaults to None.
         p_line_shift (float): where the grade is decided (:func:`geometry.ihdi_grades`);
             not 0, that line is drawn thin and grey beside the P-line. Defaults to 0.0.
+        intervals (dict, optional): ``{hip name: [low, high] or None}``, each AI's
+            calibrated interval (a record's ``acetabular_index_interval``), written
+            after the AI: ``24.5 deg (22.1-26.9)``. Defaults to None.
 
     Returns:
         np.ndarray: the drawing, ``(H, W, 3)`` uint8 BGR.
@@ -113,6 +117,9 @@ def draw_hip_geometry(
     h, w = canvas.shape[:2]
     for hip, x in ((0, 10), (1, w // 2 + 10)):
         ai_txt = 'n/a' if np.isnan(ai[hip]) else f'{ai[hip]:.1f} deg'
+        interval = (intervals or {}).get(geometry.HIP_NAMES[hip])
+        if interval and not np.isnan(ai[hip]):
+            ai_txt += f' ({interval[0]:.1f}-{interval[1]:.1f})'
         text = (
             f'{geometry.HIP_LABELS[hip]}: AI {ai_txt}, '
             f'IHDI {geometry.GRADE_NAMES[int(grades[hip])]}'

@@ -1,0 +1,366 @@
+"""How far each measurement may be off: AI intervals, P(grade >= II), the review flag.
+
+Pure numpy, shared by the torch and ONNX paths, ``HipMetric`` and ``tools/train.py``.
+
+The difficulty signal is the refining stage's own heatmaps: the *spread* of each
+point's heatmap around its peak (:func:`heatmap_spread`, film px), carried into the
+acetabular index through the angle's sensitivity to each of its three points
+(:func:`ai_sd`: first-order propagation, ``sqrt(sum_i |dAI/dp_i|^2 s_i^2 / 2)``) and
+into the H-point's distance from the P-line (:func:`p_line_z`). Both cost nothing at
+test time beyond the heatmaps the network already produced.
+
+Calibration (:func:`fit_calibration`, on the val films after training):
+
+- **AI interval**: normalised split-conformal prediction (Lei et al. 2018; Jonkers et
+  al. 2025 for landmarks). Each hip's scale is ``sigma = sqrt(floor^2 + ai_sd^2)``,
+  ``floor`` the median ``ai_sd`` of the calibration hips (label-free); the
+  conformity score is ``|AI - AI_ref| / sigma``; ``q`` is its
+  ``ceil((n + 1) * level)``-th smallest value (:func:`conformal_quantile`, the
+  finite-sample correction), and the interval is ``AI +- q * sigma``. Under
+  exchangeability of calibration and new hips it covers the reference AI with
+  probability >= ``level``.
+- **P(grade >= II)**: logistic (Platt) scaling of ``z`` = the H-point's signed
+  distance lateral of the model's P-line (at its fitted shift) in H-line lengths,
+  over its own propagated sd (floored as above): ``p = 1 / (1 + exp(-(a + b z)))``.
+- **Review (triage) flag**: a hip is flagged when its AI interval crosses
+  ``ai_threshold`` (30 deg: a clinical line in the first year) or its probability
+  lies in ``[p_low, p_high]``; ``p_low`` is the largest value that leaves at most
+  ``target_missed`` of the calibration hips the reference calls abnormal (AI above
+  the threshold or grade >= II) called normal without a flag, ``p_high = 1 - p_low``.
+
+The fitted values travel as one fixed vector (:data:`CALIBRATION_KEYS`; all zero: not
+calibrated) in the refining stage's ``uncertainty`` buffer, its checkpoints, published
+files and the ONNX metadata, checked by :func:`checked_calibration` wherever read.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hip_mmpose import geometry
+
+#: The calibration vector's entries, in order (the model buffer and the ONNX metadata).
+CALIBRATION_KEYS = (
+    'level',  # the intervals' nominal coverage, e.g. 0.9
+    'ai_q',  # conformal quantile of |AI error| / sigma
+    'ai_floor',  # deg: sigma = sqrt(ai_floor^2 + ai_sd^2)
+    'grade_a',  # logistic intercept of P(grade >= II)
+    'grade_b',  # logistic slope on z
+    'grade_floor',  # H-line lengths: sd of the P-line distance floored at it
+    'p_low',  # review band of P(grade >= II)
+    'p_high',
+    'ai_threshold',  # deg: an interval crossing it is flagged
+)
+NUM_CALIBRATION = len(CALIBRATION_KEYS)
+#: bounds of each fitted value, beyond anything the calibration can produce (a file
+#: with a value outside them is refused, not used)
+CALIBRATION_BOUNDS = dict(
+    level=(0.5, 0.999),
+    ai_q=(0.01, 100.0),
+    ai_floor=(0.01, 30.0),
+    grade_a=(-50.0, 50.0),
+    grade_b=(0.0, 100.0),
+    grade_floor=(1e-5, 1.0),
+    p_low=(0.0, 0.5),
+    p_high=(0.5, 1.0),
+    ai_threshold=(0.0, 60.0),
+)
+#: The defaults of the fit (config keys ``calibration.uncertainty``).
+DEFAULT_LEVEL = 0.9
+DEFAULT_AI_THRESHOLD = 30.0
+DEFAULT_TARGET_MISSED = 0.05
+#: the finite-difference step of the AI's sensitivity to a point (px)
+_STEP = 0.5
+
+
+# ------------------------------------------------------------------ the signal
+def heatmap_spread(heatmaps, threshold: float = 0.1) -> np.ndarray:
+    """Each heatmap's spread around its peak, in heatmap pixels.
+
+    The root mean square distance from the peak, weighting each pixel by how far it
+    rises above ``threshold`` times the peak (``max(h - threshold * h_max, 0)``):
+    a sharp single peak gives about the target's sigma, a blurred peak or a second
+    peak elsewhere (the network hesitating between two structures) much more.
+
+    Args:
+        heatmaps (array-like): ``(..., H, W)`` heatmaps (one per keypoint).
+        threshold (float): the share of the peak below which pixels count nothing.
+            Defaults to 0.1.
+
+    Returns:
+        np.ndarray: ``(...)`` spreads in heatmap pixels (NaN for an all-zero or
+        non-finite heatmap).
+    """
+    h = np.asarray(heatmaps, np.float64)
+    lead, (rows, cols) = h.shape[:-2], h.shape[-2:]
+    flat = h.reshape(-1, rows * cols)
+    peak = flat.argmax(-1)
+    top = flat[np.arange(len(flat)), peak]
+    weight = np.clip(flat - threshold * top[:, None], 0.0, None)
+    ys, xs = np.divmod(np.arange(rows * cols), cols)
+    d2 = (xs[None] - (peak % cols)[:, None]) ** 2 + (ys[None] - (peak // cols)[:, None]) ** 2
+    with np.errstate(invalid='ignore', divide='ignore'):
+        spread = np.sqrt((weight * d2).sum(-1) / weight.sum(-1))
+    spread[~(np.isfinite(top) & (top > 0))] = np.nan
+    return spread.reshape(lead)
+
+
+def _sensitivity(func, points) -> np.ndarray:
+    """``d func / d point`` by central differences: ``(..., out, 12, 2)``."""
+    p = np.asarray(points, np.float64)
+    k = p.shape[-2]
+    eye = np.eye(k * 2).reshape(k * 2, k, 2) * _STEP  # one coordinate moved at a time
+    with np.errstate(invalid='ignore', over='ignore'):
+        plus, minus = (func(p[..., None, :, :] + e) for e in (eye, -eye))  # (..., 2k, out)
+    grad = (plus - minus) / (2 * _STEP)
+    grad = np.moveaxis(grad, -1, -2)  # (..., out, 2k)
+    return grad.reshape(grad.shape[:-1] + (k, 2))
+
+
+def ai_sd(points, spreads) -> np.ndarray:
+    """The acetabular index's sd from its points' spreads (first-order propagation).
+
+    Args:
+        points (array-like): ``(..., 12, 2)`` predicted points, film pixels.
+        spreads (array-like): ``(..., 12)`` each point's spread (film px, radial:
+            each axis carries half its square).
+
+    Returns:
+        np.ndarray: ``(..., 2)`` degrees, [image-left, image-right].
+    """
+    grad = _sensitivity(geometry.acetabular_indices, points)  # (..., 2, 12, 2)
+    s2 = np.asarray(spreads, np.float64)[..., None, :] ** 2 / 2.0
+    with np.errstate(invalid='ignore', over='ignore'):
+        return np.sqrt(((grad**2).sum(-1) * s2).sum(-1))
+
+
+def _p_line_distance(points, p_line_shift=0.0) -> np.ndarray:
+    """Each H-point's distance lateral of the model's P-line, in H-line lengths."""
+    with np.errstate(invalid='ignore', divide='ignore', over='ignore'):
+        lateral = geometry.h_point_offsets(points)['lateral_of_p']
+        length = geometry.h_line_lengths(points)[..., None]
+        return lateral / length - np.asarray(p_line_shift, np.float64)[..., None]
+
+
+def p_line_z(points, spreads, p_line_shift=0.0, floor: float = 0.0):
+    """The H-point's distance lateral of the model's P-line over its sd.
+
+    Args:
+        points (array-like): ``(..., 12, 2)`` predicted points, film pixels.
+        spreads (array-like): ``(..., 12)`` the points' spreads, film px.
+        p_line_shift (float | array-like): the model's P-line shift (H-line
+            lengths; :func:`geometry.ihdi_grades`). Defaults to 0.0.
+        floor (float): sd floor, H-line lengths. Defaults to 0.0.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``z`` and the distance's sd, ``(..., 2)`` each.
+    """
+    grad = _sensitivity(lambda p: _p_line_distance(p, 0.0), points)
+    s2 = np.asarray(spreads, np.float64)[..., None, :] ** 2 / 2.0
+    with np.errstate(invalid='ignore', over='ignore', divide='ignore'):
+        sd = np.sqrt(((grad**2).sum(-1) * s2).sum(-1))
+        scale = np.sqrt(floor**2 + sd**2)
+        return _p_line_distance(points, p_line_shift) / scale, sd
+
+
+# ------------------------------------------------------------------ calibration
+def conformal_quantile(scores, level: float) -> float:
+    """The split-conformal quantile: the ``ceil((n + 1) * level)``-th smallest score.
+
+    Args:
+        scores (array-like): the calibration set's conformity scores (NaN dropped).
+        level (float): the nominal coverage, in (0, 1).
+
+    Returns:
+        float: the quantile; ``inf`` where ``n`` is too small for the level (the
+        interval must then be the whole line).
+    """
+    s = np.sort(np.asarray(scores, np.float64).ravel())
+    s = s[np.isfinite(s)]
+    rank = math.ceil((len(s) + 1) * level)
+    return float(s[rank - 1]) if rank <= len(s) else math.inf
+
+
+def _logistic_fit(z, y, ridge: float = 1e-2, steps: int = 100) -> tuple[float, float]:
+    """Intercept and slope of a logistic regression of ``y`` on ``z`` (Newton, with
+    a small ridge on the slope so that separable data stays finite)."""
+    x = np.column_stack([np.ones_like(z), z])
+    beta = np.zeros(2)
+    penalty = np.diag([0.0, ridge])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-np.clip(x @ beta, -30, 30)))
+        grad = x.T @ (y - p) - penalty @ beta
+        hess = x.T @ (x * (p * (1 - p))[:, None]) + penalty + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        beta = beta + step
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(beta[0]), float(beta[1])
+
+
+def fit_calibration(
+    pred,
+    truth,
+    spreads,
+    p_line_shift=0.0,
+    level: float = DEFAULT_LEVEL,
+    ai_threshold: float = DEFAULT_AI_THRESHOLD,
+    target_missed: float = DEFAULT_TARGET_MISSED,
+) -> dict:
+    """Fit the intervals, the probability and the review band on calibration films.
+
+    Args:
+        pred (array-like): ``(N, 12, 2)`` the model's points on the films.
+        truth (array-like): ``(N, 12, 2)`` the reference points.
+        spreads (array-like): ``(N, 12)`` the model's heatmap spreads, film px.
+        p_line_shift (float): where the model decides the grade. Defaults to 0.0.
+        level (float): the intervals' coverage. Defaults to 0.9.
+        ai_threshold (float): the AI (deg) whose crossing flags a hip. Defaults to 30.
+        target_missed (float): the share of abnormal hips that may be called normal
+            without a flag on these films. Defaults to 0.05.
+
+    Returns:
+        dict: the :data:`CALIBRATION_KEYS` values (checked by
+        :func:`checked_calibration`) and ``hips`` / ``abnormal`` (how many it rests
+        on).
+
+    Raises:
+        ValueError: too few hips for the level, no finite spreads, or a fit outside
+            :data:`CALIBRATION_BOUNDS`.
+    """
+    pred, truth = np.asarray(pred, np.float64), np.asarray(truth, np.float64)
+    spreads = np.asarray(spreads, np.float64)
+    ai_pred, ai_true = geometry.acetabular_indices(pred), geometry.acetabular_indices(truth)
+    sd = ai_sd(pred, spreads)
+    ok = np.isfinite(ai_pred) & np.isfinite(ai_true) & np.isfinite(sd)
+    if ok.sum() < math.ceil(1 / (1 - level)):
+        raise ValueError(
+            f'{int(ok.sum())} hips with a finite AI and spread: too few for a {level:.0%} interval'
+        )
+    floor = max(float(np.median(sd[ok])), CALIBRATION_BOUNDS['ai_floor'][0])
+    sigma = np.sqrt(floor**2 + sd**2)
+    q = conformal_quantile((np.abs(ai_pred - ai_true) / sigma)[ok], level)
+
+    _, d_sd = p_line_z(pred, spreads, p_line_shift)
+    d_ok = np.isfinite(d_sd)
+    grade_floor = max(float(np.median(d_sd[d_ok])), CALIBRATION_BOUNDS['grade_floor'][0])
+    z, _ = p_line_z(pred, spreads, p_line_shift, grade_floor)
+    positive = geometry.ihdi_grades(truth) >= geometry.GRADES[1]
+    zk = np.isfinite(z)
+    if positive[zk].all() or not positive[zk].any():
+        raise ValueError('the calibration hips hold one class of grade only (I, or >= II)')
+    a, b = _logistic_fit(z[zk], positive[zk].astype(np.float64))
+
+    values = dict(
+        level=level,
+        ai_q=q,
+        ai_floor=floor,
+        grade_a=a,
+        grade_b=b,
+        grade_floor=grade_floor,
+        p_low=0.5,
+        p_high=0.5,
+        ai_threshold=ai_threshold,
+    )
+    # the review band: the widest p_low needed for at most target_missed misses
+    abnormal = (ai_true > ai_threshold) | positive
+    for p_low in np.linspace(0.5, 0.0, 101):
+        values.update(p_low=float(p_low), p_high=float(1 - p_low))
+        flag = measure(pred, spreads, values, p_line_shift)['review']
+        called_normal = (ai_pred <= ai_threshold) & (
+            geometry.ihdi_grades(pred, p_line_shift) == geometry.GRADES[0]
+        )
+        missed = (abnormal & called_normal & ~flag).sum()
+        if missed <= target_missed * abnormal.sum():
+            break
+    checked = checked_calibration([values[k] for k in CALIBRATION_KEYS])
+    checked.update(hips=int(ok.sum()), abnormal=int(abnormal.sum()))
+    return checked
+
+
+def checked_calibration(vector, source: str = 'calibration') -> dict:
+    """A calibration vector as a dict, or an error naming what is wrong with it.
+
+    Args:
+        vector (array-like): :data:`NUM_CALIBRATION` numbers in the order of
+            :data:`CALIBRATION_KEYS`.
+        source (str): what it came from, for the message. Defaults to
+            ``'calibration'``.
+
+    Returns:
+        dict: ``{key: float}``; an all-zero vector (not calibrated) gives ``{}``.
+
+    Raises:
+        ValueError: another length, a non-number, a non-finite value or one outside
+            :data:`CALIBRATION_BOUNDS`; ``p_high`` not ``1 - p_low``.
+    """
+    try:
+        values = np.asarray(vector, np.float64).ravel()
+    except (TypeError, ValueError) as err:
+        raise ValueError(f'{source}: the uncertainty calibration is not numbers ({err})') from None
+    if values.shape != (NUM_CALIBRATION,):
+        raise ValueError(
+            f'{source}: the uncertainty calibration has {values.size} values, '
+            f'expected {NUM_CALIBRATION} ({", ".join(CALIBRATION_KEYS)})'
+        )
+    if not values.any():
+        return {}
+    out = {}
+    for key, value in zip(CALIBRATION_KEYS, values):
+        low, high = CALIBRATION_BOUNDS[key]
+        if not (np.isfinite(value) and low <= value <= high):
+            raise ValueError(
+                f'{source}: uncertainty calibration {key}={value!r} is outside [{low:g}, {high:g}]'
+            )
+        out[key] = float(value)
+    if abs(out['p_low'] + out['p_high'] - 1) > 1e-6:
+        raise ValueError(f'{source}: uncertainty calibration p_high must be 1 - p_low')
+    return out
+
+
+# ------------------------------------------------------------------ measuring
+def measure(points, spreads, calibration: dict, p_line_shift=0.0) -> dict:
+    """Intervals, probabilities and review flags of predicted points.
+
+    Args:
+        points (array-like): ``(..., 12, 2)`` predicted points, film pixels.
+        spreads (array-like): ``(..., 12)`` their heatmap spreads, film px.
+        calibration (dict): :func:`checked_calibration`'s values.
+        p_line_shift (float): the model's P-line shift. Defaults to 0.0.
+
+    Returns:
+        dict: ``ai_low``, ``ai_high`` (deg), ``p_ge2``, ``review`` (bool: flagged)
+        and ``reason`` (str per hip: ``'AI interval crosses 30 deg'``, ``'P(grade >=
+        II) 0.42'``, joined by ``'; '``, or ``''``), each ``(..., 2)``. A hip whose
+        spreads or points are not finite is flagged (``'no interval'``).
+    """
+    c = calibration
+    ai = geometry.acetabular_indices(points)
+    half = c['ai_q'] * np.sqrt(c['ai_floor'] ** 2 + ai_sd(points, spreads) ** 2)
+    low, high = ai - half, ai + half
+    z, _ = p_line_z(points, spreads, p_line_shift, c['grade_floor'])
+    with np.errstate(over='ignore'):
+        p = 1 / (1 + np.exp(-np.clip(c['grade_a'] + c['grade_b'] * z, -50, 50)))
+    crosses = (low <= c['ai_threshold']) & (high > c['ai_threshold'])
+    unsure = (p >= c['p_low']) & (p <= c['p_high'])
+    undefined = ~(np.isfinite(low) & np.isfinite(high) & np.isfinite(p))
+    reason = np.full(np.shape(ai), '', dtype=object)
+    for i in np.ndindex(reason.shape):
+        parts = []
+        if undefined[i]:
+            parts.append('no interval')
+        else:
+            if crosses[i]:
+                parts.append(f'AI interval crosses {c["ai_threshold"]:g} deg')
+            if unsure[i]:
+                parts.append(f'P(grade >= II) {p[i]:.2f}')
+        reason[i] = '; '.join(parts)
+    return dict(
+        ai_low=low,
+        ai_high=high,
+        p_ge2=p,
+        review=undefined | crosses | unsure,
+        reason=reason,
+    )

@@ -1,0 +1,118 @@
+"""hip_mmpose.utils.uncertainty: conformal intervals, P(grade >= II) and the review flag,
+checked by hand and against a simulated model whose errors are known."""
+
+import math
+
+import numpy as np
+import pytest
+
+from hip_mmpose import geometry
+from hip_mmpose.data_tools.synthetic import synthetic_points
+from hip_mmpose.utils import uncertainty as unc
+from tests.test_geometry import film
+
+
+def test_conformal_quantile_by_hand():
+    scores = [0.5, 3.0, 1.0, 2.0, np.nan, 4.0]  # 5 finite scores
+    # ceil((5 + 1) * 0.8) = 5: the 5th smallest, not the 80 % sample quantile (3.2)
+    assert unc.conformal_quantile(scores, 0.8) == 4.0
+    assert unc.conformal_quantile(scores, 0.5) == 2.0  # ceil(3) = 3rd
+    assert unc.conformal_quantile(scores, 0.9) == math.inf  # ceil(5.4) = 6 > 5
+
+
+def test_heatmap_spread_by_hand():
+    h = np.zeros((2, 9, 9))
+    h[0, 4, 4] = 1.0  # one sharp peak: no spread
+    h[1, 1, 1], h[1, 1, 7] = 1.0, 1.0  # two equal peaks 6 px apart: rms distance sqrt(18)
+    assert unc.heatmap_spread(h) == pytest.approx([0.0, math.sqrt(18)])
+    h[1, 1, 7] = 0.05  # below 10 % of the peak: ignored
+    assert unc.heatmap_spread(h)[1] == 0.0
+    assert np.isnan(unc.heatmap_spread(np.zeros((4, 4))))
+
+
+def test_ai_sd_propagates_the_roof_points():
+    p = film(30, 20)  # roof 50 px, H-line 200 px
+    spreads = np.zeros(12)
+    spreads[0] = 2.0  # only the image-left lateral roof point is uncertain
+    sd = unc.ai_sd(p, spreads)
+    # moving point 1 by 1 px across the 50-px roof turns it by 1/50 rad; radial 2 px
+    # spread: 2 / sqrt(2) px per axis
+    assert sd[0] == pytest.approx(math.degrees(1 / 50) * 2 / math.sqrt(2), rel=1e-3)
+    assert sd[1] == 0.0
+
+
+def _simulated(rng, n, sd_scale):
+    """Films whose AI errors are normal with a known, per-hip sd (heteroscedastic):
+    the model's spreads tell that sd (up to noise), as a useful signal would."""
+    truth = np.stack(
+        [synthetic_points(rng, 600, 400, (1, 2) if i % 4 == 0 else (1, 1)) for i in range(n)]
+    )
+    spreads = np.exp(rng.normal(np.log(sd_scale), 0.6, (n, 12)))
+    noise = rng.normal(0, 1, (n, 12, 2)) * spreads[..., None] / math.sqrt(2)
+    return truth + noise, truth, spreads
+
+
+def test_intervals_recover_coverage_on_a_simulated_model():
+    rng = np.random.default_rng(3)
+    cal = unc.fit_calibration(*_simulated(rng, 300, 3.0), level=0.9)
+    pred, truth, spreads = _simulated(rng, 2000, 3.0)
+    out = unc.measure(pred, spreads, cal)
+    ai_true = geometry.acetabular_indices(truth)
+    ai = geometry.acetabular_indices(pred)
+    covered = (out['ai_low'] <= ai_true) & (ai_true <= out['ai_high'])
+    assert 0.87 <= covered.mean() <= 0.93
+    # the widest 20 % of intervals hold the largest errors
+    width = (out['ai_high'] - out['ai_low']).ravel()
+    err = np.abs(ai - ai_true).ravel()
+    wide = width >= np.quantile(width, 0.8)
+    assert err[wide].mean() / err[~wide].mean() >= 1.5
+    # a constant interval of the same coverage is wider on average
+    const = unc.conformal_quantile(np.abs(ai - ai_true).ravel()[:600], 0.9) * 2
+    assert width.mean() < const
+    # calibrated probabilities: Brier well below the prevalence guess
+    y = (geometry.ihdi_grades(truth) >= 2).ravel()
+    p = out['p_ge2'].ravel()
+    assert np.mean((p - y) ** 2) < 0.6 * y.mean() * (1 - y.mean())
+
+
+def test_review_band_keeps_misses_below_target():
+    rng = np.random.default_rng(5)
+    cal = unc.fit_calibration(*_simulated(rng, 400, 3.0), target_missed=0.05)
+    assert 0 <= cal['p_low'] <= 0.5 and cal['p_high'] == pytest.approx(1 - cal['p_low'])
+    out = unc.measure(*_simulated(rng, 400, 3.0)[::2], cal)
+    assert out['review'].dtype == bool
+    assert all(
+        ('AI interval' in r or 'P(grade' in r) == f
+        for r, f in zip(out['reason'].ravel(), out['review'].ravel())
+    )
+
+
+@pytest.mark.parametrize(
+    'change,message',
+    [
+        (dict(ai_q=-1.0), 'ai_q'),
+        (dict(ai_floor=np.nan), 'ai_floor'),
+        (dict(level=2.0), 'level'),
+        (dict(p_low=0.3, p_high=0.9), '1 - p_low'),
+        (dict(grade_b=1e300), 'grade_b'),
+    ],
+)
+def test_tampered_calibration_is_refused(change, message):
+    good = dict(
+        level=0.9,
+        ai_q=1.6,
+        ai_floor=1.2,
+        grade_a=-1.0,
+        grade_b=2.0,
+        grade_floor=0.01,
+        p_low=0.2,
+        p_high=0.8,
+        ai_threshold=30.0,
+    )
+    assert unc.checked_calibration([good[k] for k in unc.CALIBRATION_KEYS]) == good
+    bad = dict(good, **change)
+    with pytest.raises(ValueError, match=message):
+        unc.checked_calibration([bad[k] for k in unc.CALIBRATION_KEYS], source='x.pth')
+    with pytest.raises(ValueError, match='expected 9'):
+        unc.checked_calibration([1.0, 2.0])
+    assert unc.checked_calibration(np.zeros(unc.NUM_CALIBRATION)) == {}
