@@ -397,3 +397,25 @@ def test_a_tampered_calibration_is_refused(calibrated, tmp_path, key, value):
     onnx.save(model, str(tmp_path / 'bad.onnx'))
     with pytest.raises(OnnxModelError, match=key):
         OnnxHipInferencer(tmp_path / 'bad.onnx')
+
+
+def test_test_tool_reports_the_intervals(calibrated, synthetic_root, tmp_path):
+    """tools/test.py's metric (HipMetric through the Runner) reads each hip's spread
+    and the model's calibration: the interval keys, and the records carry them."""
+    from hip_mmpose.apis import test
+    from tests.conftest import DEMO_CONFIG, TINY_BOTH_OPTIONS
+
+    result = test(
+        DEMO_CONFIG,
+        str(calibrated[0]),
+        data_root=str(synthetic_root),
+        work_dir=str(tmp_path),
+        cfg_options=dict(TINY_BOTH_OPTIONS),
+    )
+    metrics = result.stage_metrics['hip']
+    for key in ('AI_PI_coverage', 'AI_PI_width', 'triage_flagged'):
+        assert 0 <= metrics[f'hip/{key}'] <= (1 if key != 'AI_PI_width' else 90)
+    assert 'hip/AI_PI_coverage' not in result.stage_metrics['film']  # no spreads there
+    films = json.loads(open(result.per_film).read())['films']
+    assert all(len(f['keypoint_spread_px']) == 12 for f in films)
+    assert any(f['acetabular_index_interval']['image_left'] for f in films)

@@ -116,3 +116,92 @@ def test_tampered_calibration_is_refused(change, message):
     with pytest.raises(ValueError, match='expected 9'):
         unc.checked_calibration([1.0, 2.0])
     assert unc.checked_calibration(np.zeros(unc.NUM_CALIBRATION)) == {}
+
+
+def test_hip_metric_uncertainty_keys_by_hand():
+    """Coverage, width, error ratio, Brier, AUC and triage of five films (ten hips)."""
+    from hip_mmpose.evaluation.hip_metric import UNCERTAINTY_METRICS, summarise
+
+    n = 5
+    ai_true = np.array([[20, 22], [25, 31], [18, 24], [33, 21], [26, 27]], float)
+    ai_pred = ai_true + np.array([[1, -1], [0.5, -4], [0, 2], [-6, 0], [1, 1]], float)
+    half = np.array([[2, 2], [2, 3], [2, 2], [3, 2], [2, 2]], float)
+    grade_true = np.array([[1, 1], [1, 2], [1, 1], [2, 1], [1, 1]])
+    grade_pred = np.array([[1, 1], [1, 1], [1, 1], [1, 1], [1, 1]])
+    p = np.array([[0.1, 0.1], [0.2, 0.6], [0.1, 0.1], [0.3, 0.1], [0.1, 0.1]])
+    review = np.array([[0, 0], [0, 1], [0, 0], [1, 0], [0, 0]], bool)
+    m = dict(
+        errors=np.ones((n, 12)),
+        h_line=np.full(n, 200.0),
+        ai_true=ai_true,
+        ai_pred=ai_pred,
+        ai_low=ai_pred - half,
+        ai_high=ai_pred + half,
+        p_ge2=p,
+        review=review,
+        ai_threshold=30.0,
+        grade_true=grade_true,
+        grade_pred=grade_pred,
+        p_lateral_true=np.zeros((n, 2)),
+        p_lateral_pred=np.zeros((n, 2)),
+        confusion=np.zeros((5, 5), int),
+    )
+    out = summarise(m)
+    # inside: all but the hips off by 4 (half 3) and 6 (half 3): 8 of 10
+    assert out['AI_PI_coverage'] == pytest.approx(0.8)
+    assert out['AI_PI_width'] == pytest.approx(2 * (8 * 2 + 2 * 3) / 10)
+    # the 20 % widest (the two half-3 hips) erred 4 and 6; the rest 1,1,.5,0,2,0,1,1
+    assert out['AI_PI_error_ratio'] == pytest.approx(5 / (6.5 / 8))
+    y = grade_true >= 2
+    assert out['IHDI_ge2_brier'] == pytest.approx(np.mean((p - y) ** 2))
+    assert out['IHDI_ge2_brier_skill'] == pytest.approx(1 - np.mean((p - y) ** 2) / (0.2 * 0.8))
+    # positives scored 0.6 and 0.3; negatives 0.2 and seven 0.1: every pair won
+    assert out['IHDI_ge2_auc'] == pytest.approx(1.0)
+    assert out['triage_flagged'] == pytest.approx(0.2)
+    # abnormal: the two grade-II hips (also the AI 31 and 33 ones): both flagged
+    assert out['triage_missed'] == pytest.approx(0.0)
+    m['review'] = np.zeros((n, 2), bool)
+    assert summarise(m)['triage_missed'] == pytest.approx(1.0)
+    boot = summarise(m, bootstrap=200, files=[f'P{i}_01.jpg' for i in range(n)])
+    for key in ('AI_PI_coverage', 'AI_PI_width'):
+        assert boot[key + '_ci_low'] <= boot[key] <= boot[key + '_ci_high']
+    assert set(UNCERTAINTY_METRICS) <= set(boot)
+
+
+def test_pooled_records_give_the_same_interval_metrics():
+    """k-fold pools the records' own intervals (summarise_records): the same figures
+    as the metric computes from the points, spreads and calibration."""
+    from hip_mmpose.evaluation.hip_metric import hip_measures, summarise, summarise_records
+    from hip_mmpose.utils import records
+
+    rng = np.random.default_rng(7)
+    cal = unc.fit_calibration(*_simulated(rng, 200, 3.0))
+    cal = {k: cal[k] for k in unc.CALIBRATION_KEYS}
+    pred, truth, spreads = _simulated(rng, 30, 3.0)
+    films = [
+        records.film_record(
+            p,
+            np.ones(12),
+            truth=t,
+            img_path=f'P{i // 2}_{i % 2}.jpg',
+            file=f'P{i // 2}_{i % 2}.jpg',
+            spreads=s,
+            uncertainty=cal,
+        )
+        for i, (p, t, s) in enumerate(zip(pred, truth, spreads))
+    ]
+    pooled = summarise_records(films)
+    m = unc.measure(pred, spreads, cal)
+    m['ai_threshold'] = cal['ai_threshold']
+    direct = summarise(hip_measures(pred, truth, uncertain=m))
+    for key in ('AI_PI_coverage', 'AI_PI_width', 'IHDI_ge2_auc', 'triage_flagged'):
+        assert pooled[key] == pytest.approx(direct[key], abs=0.02), key
+    # and the CSV round trip keeps them
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = records.write_csv(Path(tmp) / 'x.csv', films)
+        back = records.read_csv(path)
+    assert back[0]['acetabular_index_interval'] == films[0]['acetabular_index_interval']
+    assert back[0]['review'] == films[0]['review']
