@@ -34,6 +34,12 @@ def main(argv=None) -> dict:
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--no-flip', action='store_true')
+    parser.add_argument(
+        '--no-uncertainty',
+        action='store_true',
+        help='skip the heatmap spreads, AI intervals and P(grade >= II) (their cost: the '
+        'difference with a run without this option)',
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     paths = list_films(args.films)
@@ -42,6 +48,9 @@ def main(argv=None) -> dict:
     inferencer = HipInferencer(
         args.checkpoint, device=args.device, batch_size=args.batch_size, flip_test=not args.no_flip
     )
+    if args.no_uncertainty and inferencer.refiner is not None:
+        inferencer.refiner.test_cfg['output_heatmaps'] = False  # no spreads, no intervals
+        inferencer.uncertainty = {}
     stages = 'whole film + per hip' if inferencer.refiner is not None else 'whole film only'
     start = time.perf_counter()
     films = [load_film(p) for p in paths]
@@ -54,7 +63,8 @@ def main(argv=None) -> dict:
     n = len(results)
     print(
         f'{n} films, {stages}, flip test {"off" if args.no_flip else "on"}, '
-        f'batch {args.batch_size}, {args.threads} threads, torch {torch.__version__}'
+        f'batch {args.batch_size}, {args.threads} threads, torch {torch.__version__}, '
+        f'intervals {"off" if args.no_uncertainty or not inferencer.uncertainty else "on"}'
     )
     print(
         f'measuring: {measure_s / n:.3f} s per film ({measure_s:.1f} s in all); '
