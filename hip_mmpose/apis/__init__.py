@@ -1,8 +1,10 @@
 """The Python API: train and test a config (:mod:`.run`, :mod:`.run_config`), measure
 films (:class:`HipInferencer`), read and publish model files (:mod:`.model_files`).
 
-Needs the training stack (torch, MMEngine, MMPose); ``import hip_mmpose`` alone does
-not import this package, so the torch-free modules work without it.
+Needs the training stack (torch, MMEngine, MMPose). ``import hip_mmpose`` imports it
+where that stack is installed (so that every checkpoint MMEngine loads is checked by
+:func:`.model_files.check_published_meta`) and skips it where it is not, so the
+torch-free modules work without it.
 """
 
 from .inferencer import HipInferencer
