@@ -30,4 +30,4 @@ except ModuleNotFoundError as err:
 else:
     TRAINING_STACK, MISSING_STACK_PACKAGE = True, None
 
-__version__ = '0.1.0'
+__version__ = '0.2.0'
