@@ -136,8 +136,10 @@ def overlay_dir(log_dir: str, args) -> str | None:
 
 
 def format_headline_table(columns, title: str, prefix: str = '') -> str:
-    """The headline metrics (:data:`hip_mmpose.evaluation.hip_metric.HEADLINE_METRICS`)
-    as a text table, one column per metrics dict, the last one's 95 % intervals beside.
+    """The headline metrics (:data:`hip_mmpose.evaluation.hip_metric.HEADLINE_METRICS`,
+    then the intervals' :data:`~hip_mmpose.evaluation.hip_metric.UNCERTAINTY_METRICS` of
+    a calibrated model) as a text table, one column per metrics dict, the last one's
+    95 % intervals beside.
 
     Args:
         columns (Sequence[tuple[str, dict]]): ``(heading, metrics)`` per column, e.g.
@@ -149,7 +151,11 @@ def format_headline_table(columns, title: str, prefix: str = '') -> str:
         str: the table, lines joined by newlines (no trailing newline); a metric none
         of the columns has is left out.
     """
-    from hip_mmpose.evaluation.hip_metric import CI_SUFFIXES, HEADLINE_METRICS
+    from hip_mmpose.evaluation.hip_metric import (
+        CI_SUFFIXES,
+        HEADLINE_METRICS,
+        UNCERTAINTY_METRICS,
+    )
 
     def cell(metrics, name):
         value = metrics.get(prefix + name)
@@ -157,7 +163,7 @@ def format_headline_table(columns, title: str, prefix: str = '') -> str:
 
     last = columns[-1][1]
     rows = []
-    for name in HEADLINE_METRICS:
+    for name in HEADLINE_METRICS + UNCERTAINTY_METRICS:
         values = [cell(metrics, name) for _, metrics in columns]
         if not any(values):
             continue
