@@ -146,3 +146,156 @@ def test_config_loads_with_runner_type():
 
     assert RUNNERS.get('HipRunner') is HipRunner
     assert Config.fromfile(DEMO_CONFIG).get('runner_type') is None  # ours build it anyway
+
+
+def test_patient_sides_by_hand():
+    from hip_mmpose import geometry
+
+    assert geometry.patient_sides() == ('patient_right', 'patient_left')  # AP
+    assert geometry.patient_sides('mirrored') == ('patient_left', 'patient_right')
+    with pytest.raises(ValueError, match='orientation'):
+        geometry.patient_sides('PA')
+
+
+def test_records_name_the_patients_sides(tmp_path):
+    """An AP record: the image-left hip is the patient's right, in the JSON and the
+    CSV (read back); a mirrored one the other way round; a DICOM header that marks
+    one side only is flagged."""
+    import numpy as np
+
+    from hip_mmpose.utils import records
+    from tests.test_hip_metric import _ai_films
+
+    points = _ai_films()[0]
+    ap = records.film_record(points, np.ones(12), file='ap.png')
+    mirrored = records.film_record(
+        points,
+        np.ones(12),
+        file='m.dcm',
+        orientation='mirrored',
+        orientation_source='PatientOrientation',
+        laterality='L',
+    )
+    assert ap['orientation'] == 'ap' and ap['orientation_source'] == 'default'
+    assert ap['patient_side'] == dict(image_left='patient_right', image_right='patient_left')
+    assert mirrored['patient_side'] == dict(image_left='patient_left', image_right='patient_right')
+    assert not any('ImageLaterality' in f for f in ap['flags'])
+    assert any('ImageLaterality L' in f for f in mirrored['flags'])
+    path = records.write_csv(tmp_path / 'summary.csv', [ap, mirrored])
+    import csv
+
+    rows = list(csv.DictReader(open(path)))
+    assert rows[0]['ai_patient_right'] == rows[0]['ai_image_left'] != ''
+    assert rows[1]['ai_patient_right'] == rows[1]['ai_image_right']
+    assert rows[1]['ihdi_patient_left'] == rows[1]['ihdi_image_left']
+    assert [r['orientation'] for r in rows] == ['ap', 'mirrored']
+    back = records.read_csv(path)
+    assert [r['patient_side'] for r in back] == [ap['patient_side'], mirrored['patient_side']]
+
+
+def test_dicom_orientation_tags():
+    from pydicom.dataset import Dataset
+
+    from hip_mmpose.utils.film_io import dicom_orientation
+
+    def header(**tags):
+        ds = Dataset()
+        for key, value in tags.items():
+            setattr(ds, key, value)
+        return ds
+
+    assert dicom_orientation(header(PatientOrientation=['L', 'F'])) == ('ap', None)
+    assert dicom_orientation(header(PatientOrientation=['R', 'F'], ImageLaterality='B')) == (
+        'mirrored',
+        'B',
+    )
+    assert dicom_orientation(header(PatientOrientation=['LH', 'F'])) == ('ap', None)
+    assert dicom_orientation(header(PatientOrientation=['A', 'F'])) == (None, None)  # lateral
+    assert dicom_orientation(header(ImageLaterality='Q')) == (None, None)
+    assert dicom_orientation(header()) == (None, None)
+
+
+def test_infer_orientation_option_and_dicom_tags(trained_cascade, synthetic_root, tmp_path):
+    """tools/infer.py --orientation mirrored: a PNG takes the option, a DICOM keeps its
+    own PatientOrientation (L\\F: AP) and one without the tag takes the option and is
+    flagged for its one-sided ImageLaterality; without the option a PNG is AP."""
+    import json
+
+    import cv2
+    import numpy as np
+    import pydicom
+
+    from hip_mmpose.tools.infer import main as infer_main
+    from tests.test_dicom import write_dicom
+
+    config, _, best = trained_cascade
+    films = tmp_path / 'films'
+    films.mkdir()
+    source = sorted((synthetic_root / 'test' / 'images').glob('*.png'))[0]
+    (films / 'a.png').write_bytes(source.read_bytes())
+    grey = cv2.imread(str(source), cv2.IMREAD_GRAYSCALE).astype(np.uint16) * 16
+    for name, tags in (
+        ('b.dcm', dict(PatientOrientation=['L', 'F'])),
+        ('c.dcm', dict(ImageLaterality='L')),
+    ):
+        write_dicom(films / name, grey, slope=None)
+        ds = pydicom.dcmread(films / name)
+        for key, value in tags.items():
+            setattr(ds, key, value)
+        ds.save_as(films / name)
+    common = ['--checkpoint', str(best), '--config', config, '--device', 'cpu']
+    out = tmp_path / 'out'
+    assert (
+        infer_main([str(films), '--out-dir', str(out), '--orientation', 'mirrored', *common]) == 0
+    )
+    got = {p.name: json.loads((out / f'{p.name}.json').read_text()) for p in films.iterdir()}
+    names = ('a.png', 'b.dcm', 'c.dcm')
+    assert [got[n]['orientation'] for n in names] == ['mirrored', 'ap', 'mirrored']
+    assert [got[n]['orientation_source'] for n in names] == [
+        'option',
+        'PatientOrientation',
+        'option',
+    ]
+    assert got['a.png']['patient_side']['image_left'] == 'patient_left'
+    assert got['b.dcm']['patient_side']['image_left'] == 'patient_right'
+    assert any('ImageLaterality L' in f for f in got['c.dcm']['flags'])
+    assert (out / 'a.png.overlay.png').is_file()
+    plain = tmp_path / 'plain'
+    assert infer_main([str(films / 'a.png'), '--out-dir', str(plain), *common]) == 0
+    record = json.loads((plain / 'a.png.json').read_text())
+    assert (record['orientation'], record['orientation_source']) == ('ap', 'default')
+    assert record['patient_side']['image_left'] == 'patient_right'
+
+
+def test_one_record_schema_for_test_dump_and_infer(tmp_path):
+    """HipMetric's per-film dump (tools/test.py) and the measurer's record
+    (tools/infer.py) are made by records.film_record: for the same points the dump
+    holds every prediction field with the same values, then the evaluation fields."""
+    import numpy as np
+
+    from hip_mmpose.evaluation.hip_metric import film_keypoint_names, write_per_film
+    from hip_mmpose.runtime.measuring import HipMeasurer
+    from hip_mmpose.utils import records
+    from tests.test_hip_metric import _ai_films
+
+    points = _ai_films()[1]
+    scores = np.linspace(0.5, 1.0, 12)
+    measurer = HipMeasurer()
+    measurer.keypoint_names = film_keypoint_names()
+    inferred = measurer.measure(
+        points, scores, (640, 480), (0.2, 0.2), **measurer.film_info('P1_01.png')
+    )
+    result = dict(
+        img_path=str(tmp_path / 'P1_01.png'),
+        pred=points,
+        gt=points + 1.0,
+        scores=scores,
+        spacing=np.array([0.2, 0.2]),
+        image_size=(640, 480),
+    )
+    json_path, _ = write_per_film(tmp_path, 'test', [result], {}, film_keypoint_names())
+    dumped = records.read_json(json_path)[0][0]
+    assert tuple(inferred) == records.PREDICTION_FIELDS
+    assert tuple(dumped) == records.PREDICTION_FIELDS + records.EVALUATION_FIELDS
+    assert not inferred['not_measured']  # both hips measured: the same numbers shown
+    assert {k: dumped[k] for k in records.PREDICTION_FIELDS} == inferred
