@@ -319,7 +319,8 @@ class HipMetric(BaseMetric):
         logger = MMLogger.get_current_instance()
         logger.info(
             'IHDI confusion matrix (rows: truth, columns: prediction, all hips)\n'
-            + format_confusion(per_film['confusion'])
+            + format_confusion(per_film['confusion']),
+            extra=dict(console=False),  # the log file's (apis.runner.ConsoleFilter)
         )
         if self.dump_name:
             folder = self.out_dir or _run_log_dir()
