@@ -299,3 +299,22 @@ def test_one_record_schema_for_test_dump_and_infer(tmp_path):
     assert tuple(dumped) == records.PREDICTION_FIELDS + records.EVALUATION_FIELDS
     assert not inferred['not_measured']  # both hips measured: the same numbers shown
     assert {k: dumped[k] for k in records.PREDICTION_FIELDS} == inferred
+
+
+def test_console_shows_the_headline_of_a_metric_line():
+    """A validation line is cut to the headline metrics on the console; any other
+    message stays whole; a record marked console=False stays off the console."""
+    from hip_mmpose.apis.runner import ConsoleFilter, headline_message
+
+    line = (
+        'Epoch(val) [3][4/4]    hip/MRE: 4.100000  hip/MRE_image_left_roof_lateral: 3.9  '
+        'hip/AI_MAE: 1.700000  hip/AI_ref_sd: 2.2  data_time: 0.1  time: 0.5'
+    )
+    assert headline_message(line) == (
+        'Epoch(val) [3][4/4]  hip/MRE: 4.100000  hip/AI_MAE: 1.700000  (every metric: the log file)'
+    )
+    train = 'Epoch(train) [3][4/4]  lr: 1.0e-03  eta: 0:00:10  loss: 0.01'
+    assert headline_message(train) == train
+    record = logging.makeLogRecord(dict(msg='matrix', console=False))
+    assert not ConsoleFilter().filter(record)
+    assert ConsoleFilter().filter(logging.makeLogRecord(dict(msg='progress')))
