@@ -51,6 +51,13 @@ GRADE_NAMES = {0: 'undefined', 1: 'I', 2: 'II', 3: 'III', 4: 'IV'}
 #: Hip keys of every per-hip result, and the words for a reader, [image-left, image-right].
 HIP_NAMES = ('image_left', 'image_right')
 HIP_LABELS = ('image-left', 'image-right')
+#: How a film is stored: ``'ap'`` as an AP film is read, facing the patient (the
+#: patient's right on the image's left), or ``'mirrored'`` (flipped left-right).
+ORIENTATIONS = ('ap', 'mirrored')
+#: The patient's side of each hip of an AP film, [image-left, image-right], and the
+#: words for a reader.
+PATIENT_SIDES = ('patient_right', 'patient_left')
+PATIENT_LABELS = {'patient_right': "patient's right", 'patient_left': "patient's left"}
 #: 0-based keypoints each hip's AI depends on: its roof edge, its end of the H-line
 #: and the other end (1, 3, 7 for the image-left hip; 9, 7, 3 for the image-right).
 AI_POINTS = tuple((ROOF_LATERAL[h], TRIRADIATE[h], TRIRADIATE[1 - h]) for h in range(2))
@@ -60,6 +67,24 @@ AI_PLAUSIBLE = (0.0, 50.0)  # degrees; outside it a predicted AI is not believed
 H_LINE_MAX_TILT = 15.0  # degrees from horizontal; a steeper H-line is flagged
 SCORE_THR = 0.3  # keypoint scores below it are low confidence (the tools' default)
 COORD_LIMIT = 1e9  # px; no film is that large, and squares of larger numbers overflow sooner
+
+
+def patient_sides(orientation: str = 'ap') -> tuple[str, str]:
+    """The patient's side of each hip, [image-left, image-right], of a film stored so.
+
+    Args:
+        orientation (str): one of :data:`ORIENTATIONS`. Defaults to ``'ap'``.
+
+    Returns:
+        tuple[str, str]: names from :data:`PATIENT_SIDES`; ``('patient_right',
+        'patient_left')`` for an AP film, the other way round for a mirrored one.
+
+    Raises:
+        ValueError: an orientation not in :data:`ORIENTATIONS`.
+    """
+    if orientation not in ORIENTATIONS:
+        raise ValueError(f'orientation {orientation!r}: expected one of {ORIENTATIONS}')
+    return PATIENT_SIDES if orientation == 'ap' else PATIENT_SIDES[::-1]
 
 
 def _as_points(points) -> np.ndarray:

@@ -366,7 +366,7 @@ def test_max_epochs_drives_the_cosine_schedule():
     cfg = merge_options(Config.fromfile(DEMO_CONFIG), {'train_cfg.max_epochs': 12})
     cosine = cfg.param_scheduler[1]
     assert (cosine.end, cosine.T_max) == (12, 12)
-    assert cfg.param_scheduler[0].end == 100  # the iteration-based warm-up stays
+    assert cfg.param_scheduler[0].end == 60  # the warm-up keeps its share: 100 x 12 / 20
 
 
 def test_card_commands_train_test_publish_infer(trained_cascade, synthetic_root, tmp_path, capsys):

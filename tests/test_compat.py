@@ -21,6 +21,7 @@ def test_second_application_is_a_noop():
         checkpoint_save=False,
         numpy_pickle_aliases=False,
         mmpretrain_multimodal=False,
+        known_warnings=False,
     )
 
 

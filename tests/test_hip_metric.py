@@ -214,9 +214,12 @@ def test_reference_precision_from_patients_with_two_films():
     from hip_mmpose.evaluation.hip_metric import REFERENCE_METRICS, describe_reference_noise
 
     gts, preds = _ai_films(), _ai_films(0.8, 5.0)
-    m = _evaluate(
-        preds, gts, names=['P1_01.png', 'P1_02.png', 'P2_01.png', 'P2_02.png'], bootstrap=100
-    )
+    names = ['P1_01.png', 'P1_02.png', 'P2_01.png', 'P2_02.png']
+    m = _evaluate(preds, gts, names=names, bootstrap=100, reference_noise=True)
+    # an opt-in analysis: not in the default metrics
+    assert not set(_evaluate(preds, gts, names=names, bootstrap=0)) & {
+        f'hip/{n}' for n in REFERENCE_METRICS + ('AI_pairs',)
+    }
     assert m['hip/AI_model_gain'] == pytest.approx(0.8)
     assert m['hip/AI_ref_reliability'] == pytest.approx(1)
     assert m['hip/AI_ref_sd'] == pytest.approx(0, abs=1e-6)
@@ -233,7 +236,7 @@ def test_reference_precision_from_patients_with_two_films():
     assert text.startswith("reference (from 4 pairs of one patient's hips on two films)")
     assert '(gain 0.80);' in text and 'r 1.00 and OLS slope 1.00' in text
     assert 'nan' not in text and 'H-point' not in text
-    alone = _evaluate(preds, gts, bootstrap=0)  # F0..F3: four patients
+    alone = _evaluate(preds, gts, bootstrap=0, reference_noise=True)  # F0..F3: 4 patients
     assert not any(
         k.startswith(('hip/AI_ref', 'hip/AI_model', 'hip/AI_MAE_error_free')) for k in alone
     )
@@ -247,7 +250,7 @@ def test_reference_precision_of_simulated_readers():
     grade's group (H-point lateral of the P-line) is there with its intervals."""
     from hip_mmpose.evaluation.hip_metric import REFERENCE_METRICS, describe_reference_noise
 
-    m = _evaluate(*_simulated_readers(medial=8), bootstrap=200)
+    m = _evaluate(*_simulated_readers(medial=8), bootstrap=200, reference_noise=True)
     assert m['hip/AI_ref_sd'] == pytest.approx(2.0, abs=0.35)
     assert m['hip/AI_model_sd'] == pytest.approx(0.7, abs=0.5)
     assert m['hip/AI_model_gain'] == pytest.approx(1.0, abs=0.1)
@@ -260,7 +263,7 @@ def test_reference_precision_of_simulated_readers():
     # or not at all, nothing undefined reaches the summary or the sentence
     from hip_mmpose.evaluation.hip_metric import REFERENCE_GROUPS
 
-    m = _evaluate(*_simulated_readers(medial=60), bootstrap=50)
+    m = _evaluate(*_simulated_readers(medial=60), bootstrap=50, reference_noise=True)
     assert 'hip/AI_ref_sd' in m
     for group in REFERENCE_GROUPS:
         assert len({f'hip/{n}' in m for n in group}) == 1

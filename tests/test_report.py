@@ -82,7 +82,13 @@ def test_summary_shows_intervals_and_escapes_names(tmp_path):
     for name in names:
         cv2.imwrite(str(tmp_path / name), rng.integers(0, 255, (240, 640), dtype=np.uint8))
     metric = METRICS.build(
-        dict(type='HipMetric', dump_name='t', out_dir=str(tmp_path), bootstrap=200)
+        dict(
+            type='HipMetric',
+            dump_name='t',
+            out_dir=str(tmp_path),
+            bootstrap=200,
+            reference_noise=True,  # the opt-in rows and sentence too
+        )
     )
     samples = _samples(preds, gts, names)
     for sample, name in zip(samples, names):

@@ -11,6 +11,9 @@ from tests.conftest import TINY_LOADERS
 def test_two_training_iterations_and_validation(trained):
     _, work_dir, runner = trained
     assert runner.iter == 2 and runner.epoch == 1  # 4 films / batch 2
+    # max_epochs=1 as a cfg-option: the cosine ends with the run, the warm-up within it
+    warmup, cosine = runner.param_schedulers
+    assert cosine.end == 1 and warmup.end <= runner.train_loop.max_iters == 2
     assert (work_dir / 'epoch_1.pth').exists()
     best = list(work_dir.glob('best_*.pth'))
     assert best, 'validation ran and save_best wrote a checkpoint'
@@ -19,7 +22,7 @@ def test_two_training_iterations_and_validation(trained):
     assert list(work_dir.glob('*/val_per_film.json')), 'HipMetric dumped per-film results'
 
 
-def test_test_loop_and_dump(trained, synthetic_root, tmp_path):
+def test_test_loop_and_dump(trained, synthetic_root, tmp_path, capsys):
     config, work_dir, _ = trained
     dump = tmp_path / 'preds.pkl'
     metrics = run_test_tool(
@@ -37,6 +40,15 @@ def test_test_loop_and_dump(trained, synthetic_root, tmp_path):
         ]
     )
     assert {'hip/MRE', 'hip/AI_MAE', 'hip/IHDI_kappa', 'hip/IHDI_bal_acc'} <= set(metrics)
+    # the console: the run and the headline table, then where everything else is
+    out = capsys.readouterr().out
+    table = out[out.index('test metrics (epoch_1.pth)') :].splitlines()
+    assert 'System environment' not in out and 'Config:' not in out
+    assert table[3].startswith('MRE') and not any('MRE_image_left' in t for t in table)
+    assert any(t.startswith('AI_MAE') and '[' in t for t in table)  # with its interval
+    log = next(line.split()[-1] for line in table if line.startswith('log:'))
+    assert 'Config:' in open(log).read()
+    assert any(line.startswith('per film:') and 'test_per_film.csv' in line for line in table)
     assert np.isfinite(metrics['hip/MRE'])
     assert list(tmp_path.glob('*/test_per_film.csv'))
     # measured in film pixels: the dumped truth is the CSV annotation as stored

@@ -83,14 +83,14 @@ def stage_configs(cfg: Config, work_dir: str, data_root=None, ann_root=None, pre
 
 # --------------------------------------------------------------------- running
 def _runner(cfg: Config, tag: str):
-    from mmengine.runner import Runner
+    from hip_mmpose.apis.runner import HipRunner
 
     # a unique experiment name: two Runners of one process started in the same
     # second would otherwise share MMEngine's logger (and HipMetric's dump folder)
     cfg.experiment_name = (
         f'{tag}_{time.strftime("%Y%m%d_%H%M%S")}_{os.getpid()}_{time.time_ns() % 10**6}'
     )
-    return Runner.from_cfg(cfg)
+    return HipRunner.from_cfg(cfg)
 
 
 def _barrier():

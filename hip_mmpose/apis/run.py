@@ -32,6 +32,7 @@ from hip_mmpose.apis.run_config import (
     set_visualization,
     use_split_for_test,
 )
+from hip_mmpose.apis.runner import HipRunner
 from hip_mmpose.apis.stages import FILM, HIP, is_cascade
 from hip_mmpose.utils.records import per_film_paths
 
@@ -106,6 +107,7 @@ def train(
     launcher: str = 'none',
     visualization: dict | None = None,
     log: Callable[[str], Any] = print,
+    epochs: int | None = None,
 ) -> TrainResult:
     """Train a config: one Runner, or one per stage of a two-stage config.
 
@@ -120,7 +122,7 @@ def train(
             ``work_dir``, else ``./work_dirs/<config name>``).
         cfg_options (dict, optional): ``{'dotted.key': value}`` overrides;
             ``film_stage.<key>`` for a two-stage config's whole-film stage
-            (:func:`build_config`). The cosine schedule follows
+            (:func:`build_config`). The warm-up and the cosine follow
             ``train_cfg.max_epochs``. Defaults to None.
         resume (bool | str): True: continue from the latest checkpoint in the work
             dir (a two-stage run: the stage that was interrupted; a finished first
@@ -140,6 +142,9 @@ def train(
             ``interval``, ``wait_time``, ``vis_backend``). Defaults to None.
         log (callable): where a two-stage run's progress lines go. Defaults to
             ``print``.
+        epochs (int, optional): train every stage this many epochs, the warm-up
+            and the cosine scaled with it (:func:`build_config`). Defaults to None
+            (the config's ``max_epochs``).
 
     Returns:
         TrainResult: the checkpoint to test, the work dir and (one stage) the Runner.
@@ -149,7 +154,7 @@ def train(
         SystemExit: the config or a loader's COCO file does not exist (one line
             naming the convert command).
     """
-    cfg = build_config(config, data_root, ann_root, cfg_options, work_dir)
+    cfg = build_config(config, data_root, ann_root, cfg_options, work_dir, epochs)
     if is_cascade(cfg) and isinstance(resume, str):
         raise ValueError(
             'a two-stage run resumes from its work dir (resume=True), '
@@ -170,15 +175,13 @@ def train(
         )
         return TrainResult(checkpoint, cfg.work_dir)
 
-    from mmengine.runner import Runner
-
     if not validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if resume is True:
         cfg.resume, cfg.load_from = True, None
     elif resume:
         cfg.resume, cfg.load_from = True, resume
-    runner = Runner.from_cfg(prepare(cfg))
+    runner = HipRunner.from_cfg(prepare(cfg))
     runner.train()
     try:
         checkpoint = best_checkpoint(cfg.work_dir)
@@ -256,12 +259,10 @@ def test(
         metrics = dict(out['hip'], **{f'film_stage/{k}': v for k, v in out['film'].items()})
         return TestResult(metrics, str(out['per_film']), cfg.work_dir, stages)
 
-    from mmengine.runner import Runner
-
     cfg.load_from = checkpoint
     if split != 'test':
         use_split_for_test(cfg, split)
-    runner = Runner.from_cfg(prepare(add_dump(cfg, dump)))
+    runner = HipRunner.from_cfg(prepare(add_dump(cfg, dump)))
     metrics = runner.test()
     return TestResult(metrics, per_film_paths(runner.log_dir, split)[0], cfg.work_dir)
 

@@ -100,11 +100,15 @@ def set_data_paths(
 
 
 def sync_schedule(cfg: Config, old_max_epochs: int | None) -> Config:
-    """Keep epoch-based schedulers ending at ``train_cfg.max_epochs``.
+    """Keep the schedule the same shape when ``train_cfg.max_epochs`` changes.
 
-    A scheduler whose ``end`` (and ``T_max``) equalled the config's own
-    ``max_epochs`` follows a new value (the demo's ``train_cfg.max_epochs=12`` then
-    anneals over 12 epochs, not the config's 20).
+    A scheduler counted in epochs whose ``end`` (and ``T_max``) equalled the
+    config's own ``max_epochs`` follows the new value (``train_cfg.max_epochs=12``
+    then anneals over 12 epochs, not the config's 20); one counted in iterations
+    (``by_epoch=False``: the warm-up) is scaled by the same factor, so that it keeps
+    its share of the run (the configs' 100 iterations of 20 epochs become 5 of one
+    epoch). Where the run is still shorter than that (a tiny data set),
+    :func:`fit_warmup` shortens it when the Runner knows the run's iterations.
 
     Args:
         cfg (Config): the config after ``train_cfg.max_epochs`` was changed.
@@ -117,11 +121,83 @@ def sync_schedule(cfg: Config, old_max_epochs: int | None) -> Config:
     if old_max_epochs is None or new is None or new == old_max_epochs:
         return cfg
     for sched in cfg.get('param_scheduler') or []:
-        if sched.get('by_epoch', True) and sched.get('end') == old_max_epochs:
+        if not sched.get('by_epoch', True):
+            for key in ('begin', 'end'):
+                if sched.get(key):
+                    sched[key] = max(1, round(sched[key] * new / old_max_epochs))
+        elif sched.get('end') == old_max_epochs:
             sched['end'] = new
             if sched.get('T_max') == old_max_epochs - sched.get('begin', 0):
                 sched['T_max'] = new - sched.get('begin', 0)
     return cfg
+
+
+#: The longest share of a run an iteration-based scheduler from its start (the
+#: warm-up) may take (:func:`fit_warmup`); the configs' 100 iterations are about a
+#: tenth of a 20-epoch run on the 502 real films.
+WARMUP_MAX_SHARE = 0.25
+
+
+def fit_warmup(schedulers, max_iters: int) -> tuple[list, list]:
+    """End every iteration-based scheduler from the run's start (the warm-up) within
+    :data:`WARMUP_MAX_SHARE` of the run.
+
+    A warm-up is written in iterations for one data set; on a smaller one (or a
+    shorter run) it would still be warming up when the run ends. The Runner knows the
+    run's iterations only once its training loop is built
+    (:class:`hip_mmpose.apis.runner.HipRunner` calls this then).
+
+    Args:
+        schedulers (list[dict]): ``param_scheduler`` configs (not changed).
+        max_iters (int): the run's iterations (``train_loop.max_iters``).
+
+    Returns:
+        tuple[list, list]: the schedulers (copies, a warm-up that was too long ending
+        at the share) and ``(type, old end, new end)`` of each one changed.
+    """
+    import copy
+
+    limit = max(1, int(max_iters * WARMUP_MAX_SHARE))
+    out, changed = [], []
+    for sched in schedulers:
+        sched = copy.deepcopy(sched)
+        if (
+            isinstance(sched, dict)
+            and not sched.get('by_epoch', True)
+            and not sched.get('begin', 0)
+            and isinstance(sched.get('end'), int)
+            and sched['end'] > limit
+        ):
+            changed.append((sched.get('type'), sched['end'], limit))
+            sched['end'] = limit
+        out.append(sched)
+    return out, changed
+
+
+def epoch_options(epochs: int | None, two_stages: bool = False) -> dict:
+    """The ``cfg_options`` that train every stage for ``epochs`` epochs.
+
+    Args:
+        epochs (int, optional): epochs of each stage; None: nothing changes.
+        two_stages (bool): the config has a whole-film stage (``film_stage``).
+            Defaults to False.
+
+    Returns:
+        dict: ``{'train_cfg.max_epochs': epochs}`` and, with ``two_stages``,
+        ``film_stage.train_cfg.max_epochs`` too (:func:`sync_schedule` then scales
+        each stage's warm-up and cosine); ``{}`` without ``epochs``.
+
+    Raises:
+        SystemExit: ``epochs`` is below 1.
+    """
+    if epochs is None:
+        return {}
+    if int(epochs) < 1:
+        raise SystemExit(f'error: --epochs must be at least 1, got {epochs}')
+    options = {'train_cfg.max_epochs': int(epochs)}
+    if two_stages:
+        options['film_stage.train_cfg.max_epochs'] = int(epochs)
+    return options
 
 
 def merge_options(cfg: Config, options: dict | None) -> Config:
@@ -148,6 +224,7 @@ def build_config(
     ann_root: str | None = None,
     cfg_options: dict | None = None,
     work_dir: str | None = None,
+    epochs: int | None = None,
 ) -> Config:
     """The config of a run: loaded, overridden, pointed at the data, with a work dir.
 
@@ -169,6 +246,9 @@ def build_config(
         work_dir (str, optional): where logs, checkpoints and metric files go.
             Defaults to None: the config's ``work_dir``, else
             ``./work_dirs/<config name>``.
+        epochs (int, optional): train every stage this many epochs, warm-up and
+            cosine scaled with it (:func:`epoch_options`; a ``max_epochs`` in
+            ``cfg_options`` wins). Defaults to None (the config's).
 
     Returns:
         Config: the run's config. The whole-film stage of a two-stage config is
@@ -187,6 +267,8 @@ def build_config(
         cfg, name = load_config(config), config
     cfg.work_dir = work_dir or cfg.get('work_dir') or default_work_dir(cfg.filename or name)
     options = dict(cfg_options or {})
+    two_stages = options.get('film_stage', cfg.get('film_stage')) is not None
+    options = {**epoch_options(epochs, two_stages), **options}
     film = {
         key.split('.', 1)[1]: options.pop(key)
         for key in list(options)

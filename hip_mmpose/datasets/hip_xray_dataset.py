@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 
 import numpy as np
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
@@ -56,6 +58,16 @@ class HipXrayDataset(BaseCocoStyleDataset):
             raise ValueError(f'bbox_source must be one of {BBOX_SOURCES}, got {bbox_source!r}')
         self.bbox_source = bbox_source
         super().__init__(*args, **kwargs)
+
+    def _load_annotations(self):
+        """MMPose's, without the four progress lines xtcocotools prints per COCO file.
+
+        Returns:
+            tuple[list[dict], list[dict]]: what
+            ``BaseCocoStyleDataset._load_annotations`` returns.
+        """
+        with contextlib.redirect_stdout(io.StringIO()):
+            return super()._load_annotations()
 
     def parse_data_info(self, raw_data_info: dict) -> dict | None:
         """Parse one film's COCO annotation, with its pixel spacing and box.

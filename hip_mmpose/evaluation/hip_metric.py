@@ -122,8 +122,11 @@ class HipMetric(BaseMetric):
       and II only these equal the grade's kappa and balanced accuracy).
       Most real hips are grade I, so accuracy alone flatters a model that always
       answers I; balanced accuracy, kappa and sensitivity do not;
-    - the reference's own precision, where some patient has two or more films
-      (:func:`stats.reference_noise`; the films of a patient are re-read by both the
+    - with ``reference_noise=True`` only (an analysis, not a measure of the model:
+      :func:`stats.reference_noise` states what it assumes, and where those
+      assumptions fail it gives values that cannot be right, e.g. a model error sd
+      of 0.00), the reference's own precision, where some patient has two or more
+      films (:func:`stats.reference_noise`; the films of a patient are re-read by both the
       clinicians and the model, which separates the clinicians' reading error from
       the model's): ``AI_ref_sd`` (sd of one clinician reading's error, deg),
       ``AI_model_sd`` (the model's, against the hips' actual angle),
@@ -177,6 +180,9 @@ class HipMetric(BaseMetric):
             (:func:`geometry.ihdi_grades`): None takes each sample's ``p_line_shift``,
             the model's (0 where it sets none); a number grades every film there, e.g.
             ``test_evaluator.p_line_shift=0`` for the clinical P-line. Defaults to None.
+        reference_noise (bool): also estimate the reference's own precision
+            (:data:`REFERENCE_METRICS`, from patients with several films;
+            ``tools/test.py --reference-noise``). Defaults to False.
         collect_device (str): Defaults to ``'cpu'``.
         prefix (str, optional): Defaults to None (``'hip'``).
     """
@@ -194,6 +200,7 @@ class HipMetric(BaseMetric):
         patient_pattern: str = PATIENT_PATTERN,
         seed: int = 0,
         p_line_shift: float | None = None,
+        reference_noise: bool = False,
         collect_device: str = 'cpu',
         prefix: str | None = None,
     ):
@@ -207,6 +214,7 @@ class HipMetric(BaseMetric):
             ci_method=ci_method,
             patient_pattern=patient_pattern,
             seed=seed,
+            reference_noise=bool(reference_noise),
         )
         self.p_line_shift = (
             None if p_line_shift is None else geometry.checked_p_line_shift(p_line_shift)
@@ -311,7 +319,8 @@ class HipMetric(BaseMetric):
         logger = MMLogger.get_current_instance()
         logger.info(
             'IHDI confusion matrix (rows: truth, columns: prediction, all hips)\n'
-            + format_confusion(per_film['confusion'])
+            + format_confusion(per_film['confusion']),
+            extra=dict(console=False),  # the log file's (apis.runner.ConsoleFilter)
         )
         if self.dump_name:
             folder = self.out_dir or _run_log_dir()
@@ -578,6 +587,7 @@ def summarise(
     patient_pattern: str = PATIENT_PATTERN,
     seed: int = 0,
     radii_mm=(1, 2, 2.5, 4),
+    reference_noise: bool = False,
 ) -> dict:
     """The metric dict from :func:`hip_measures`; non-scalar extras included.
 
@@ -599,6 +609,8 @@ def summarise(
         seed (int): bootstrap seed. Defaults to 0.
         radii_mm (Sequence[float]): success-detection radii (mm), used when
             ``m`` has ``errors_mm``. Defaults to (1, 2, 2.5, 4).
+        reference_noise (bool): add the reference's precision
+            (:data:`REFERENCE_METRICS`, an opt-in analysis). Defaults to False.
 
     Returns:
         dict: the scalar metrics (see :class:`HipMetric`), ``confusion`` (list)
@@ -664,10 +676,13 @@ def summarise(
         if files is not None
         else [f'film {i}' for i in range(len(errors))]
     )
-    # where some patient has two films, and they separate the readers' errors
-    values = _reference_measures(m, patients)
+    # on request, where some patient has two films and they separate the readers' errors
+    values = _reference_measures(m, patients) if reference_noise else {}
     names = [
-        k for group in REFERENCE_GROUPS if all(np.isfinite(values[k]) for k in group) for k in group
+        k
+        for group in REFERENCE_GROUPS
+        if values and np.isfinite([values[k] for k in group]).all()
+        for k in group
     ]
     out.update({k: float(values[k]) for k in names})
     if REFERENCE_GROUPS[0][0] in names:  # the AI's group: the pairs it rests on

@@ -516,12 +516,31 @@ def reference_noise(true, pred, groups, weights=None) -> dict:
       would measure Pearson r ``sqrt(ref_reliability)``, OLS slope ``ref_reliability``
       and, for normal errors, MAE ``MAE_error_free`` (:func:`normal_mae` of ``ref_sd``).
 
-    An estimate, not a measurement: reading errors shared by the model and the
-    readers (both fooled by the same faint edge) or by a patient's films make
-    ``ref_sd`` low; so do errors that differ in size between patients with few and
-    many films (a patient with k films gives k (k - 1) / 2 pairs). A variance
-    estimated below 0 (sampling noise around a small one) counts as 0, and the
-    reliability is kept within [0, 1].
+    An estimate, not a measurement, and an opt-in analysis (``HipMetric(
+    reference_noise=True)``, ``tools/test.py --reference-noise``): it holds only as
+    far as its assumptions do, and none of them can be checked from the data it uses:
+
+    1. each film is read once, and a reading's error is independent of the other
+       films' (a clinician who reads a patient's films side by side, or carries a
+       habit through a patient's films, makes ``cov(T_1, T_2)`` look larger and
+       ``ref_sd`` smaller, down to 0);
+    2. the clinicians' and the model's errors are independent (both fooled by the
+       same faint edge on the same film: ``ref_sd`` low again) and independent of the
+       hip's actual value (errors that grow with dysplasia bend the gain);
+    3. the model is linear in the actual value (``pred = a + g T``) with one error
+       size for every hip, and errors of one size for patients with few and with many
+       films (a patient with k films gives k (k - 1) / 2 pairs and weighs more);
+    4. a patient's hips change between films by less than different patients' differ,
+       by enough to separate the two (few pairs, or hips that barely change: the
+       moments are noise, and a variance estimated below 0 is reported as 0, i.e. an
+       impossible "error-free" reading).
+
+    So the figures are not a property of the readers alone: the same readings give
+    other values against another model's points (where assumption 2 fails in other
+    ways), and an ``MAE_error_free`` above the model's own MAE, or a model sd of 0,
+    says an assumption failed, not that the model is perfect. A variance estimated
+    below 0 (sampling noise around a small one) counts as 0, and the reliability is
+    kept within [0, 1].
 
     Args:
         true (array-like): reference readings ``(N,)`` or ``(N, S)`` (S values per

@@ -16,7 +16,11 @@ from hip_mmpose.report import plots
 from hip_mmpose.utils import records
 from hip_mmpose.utils.atomic import write_atomic
 
-LEFT, RIGHT = geometry.HIP_LABELS
+# the hips by image side and, as the films are read (AP), by the patient's
+LEFT, RIGHT = (
+    f'{image} = {geometry.PATIENT_LABELS[patient]}'
+    for image, patient in zip(geometry.HIP_LABELS, geometry.patient_sides('ap'))
+)
 
 
 #: The summary table: (metric key without prefix, label); rows whose key the metric

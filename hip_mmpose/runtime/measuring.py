@@ -40,6 +40,10 @@ class HipMeasurer:
     p_line_shift: float = 0.0
     #: the intervals' calibration (:func:`uncertainty.checked_calibration`; {}: none)
     uncertainty: dict = {}
+    #: how films are stored whose file does not say (a DICOM's PatientOrientation
+    #: does): one of :data:`geometry.ORIENTATIONS`; None: AP (``tools/infer.py
+    #: --orientation``)
+    orientation: str | None = None
 
     # -------------------------------------------------------------- stages
     def _film_points(self, films: list[np.ndarray]):
@@ -101,7 +105,9 @@ class HipMeasurer:
             spreads.append(spread)
         return np.concatenate(keypoints), np.concatenate(scores), np.concatenate(spreads)
 
-    def predict_arrays(self, films: list[np.ndarray], spacings: list | None = None) -> list[dict]:
+    def predict_arrays(
+        self, films: list[np.ndarray], spacings: list | None = None, film_info: list | None = None
+    ) -> list[dict]:
         """One record per decoded film, both stages run on it.
 
         Args:
@@ -110,16 +116,47 @@ class HipMeasurer:
                 training).
             spacings (list, optional): ``(x, y)`` mm per pixel (or None) per film.
                 Defaults to None (unknown).
+            film_info (list[dict], optional): per film what its file says
+                (:meth:`film_info`: ``file``, ``orientation``, ...). Defaults to None
+                (no file name; this measurer's orientation).
 
         Returns:
             list[dict]: one record per film (:meth:`measure`).
         """
         spacings = list(spacings) if spacings is not None else [None] * len(films)
+        film_info = list(film_info) if film_info is not None else [self.film_info()] * len(films)
         keypoints, scores, spreads = self._predict(films)
         return [
-            self.measure(k, s, (f.shape[1], f.shape[0]), spacing, spread)
-            for k, s, f, spacing, spread in zip(keypoints, scores, films, spacings, spreads)
+            self.measure(k, s, (f.shape[1], f.shape[0]), spacing, spread, **info)
+            for k, s, f, spacing, spread, info in zip(
+                keypoints, scores, films, spacings, spreads, film_info
+            )
         ]
+
+    def film_info(self, path=None, film=None) -> dict:
+        """What a film's file says for its record: its name and how it is stored (its
+        DICOM header's ``PatientOrientation`` where it has one, else this measurer's
+        ``orientation``, else AP).
+
+        Args:
+            path (str | Path, optional): the film's file. Defaults to None.
+            film (film_io.Film, optional): the film as read. Defaults to None.
+
+        Returns:
+            dict: ``file`` (the file name or None), ``orientation``,
+            ``orientation_source`` (``'PatientOrientation'``, ``'option'`` or
+            ``'default'``) and ``laterality`` (the header's ``ImageLaterality`` or
+            None): keyword arguments of :func:`records.film_record`.
+        """
+        info = dict(
+            file=None if path is None else Path(path).name,
+            laterality=getattr(film, 'laterality', None),
+        )
+        if getattr(film, 'orientation', None):
+            return dict(info, orientation=film.orientation, orientation_source='PatientOrientation')
+        if self.orientation:
+            return dict(info, orientation=self.orientation, orientation_source='option')
+        return dict(info, orientation='ap', orientation_source='default')
 
     def _refine(self, films: list[np.ndarray], keypoints: np.ndarray):
         """Each hip again, around the whole-film stage's points (both hips of a
@@ -168,6 +205,7 @@ class HipMeasurer:
         image_size=None,
         pixel_spacing=None,
         spreads=None,
+        **info,
     ) -> dict:
         """The record of one film (:func:`records.film_record`) from its keypoints.
 
@@ -175,7 +213,7 @@ class HipMeasurer:
         that :func:`geometry.measurability` rejects (most points low confidence,
         implausible geometry, non-finite points) gets null AI, grade and
         ``h_point_mm``, and its reason in ``not_measured`` (``{}`` when both hips were
-        measured). ``file`` is None (the caller knows it).
+        measured); ``file`` is the one ``info`` names (None without).
 
         Args:
             keypoints (np.ndarray): ``(12, 2)`` predicted points in film pixels.
@@ -189,6 +227,9 @@ class HipMeasurer:
                 (film px); with this measurer's ``uncertainty`` calibration they give
                 the record's AI intervals, P(grade >= II) and review flags.
                 Defaults to None.
+            **info: ``file``, ``orientation``, ``orientation_source`` and
+                ``laterality`` of :func:`records.film_record` (:meth:`film_info`;
+                default: no file name, this measurer's orientation).
 
         Returns:
             dict: the film's record (fields of :data:`records.PREDICTION_FIELDS`).
@@ -203,6 +244,7 @@ class HipMeasurer:
             p_line_shift=self.p_line_shift,
             spreads=spreads,
             uncertainty=self.uncertainty,
+            **(info or self.film_info()),
         )
 
     # -------------------------------------------------------------- files
@@ -241,10 +283,11 @@ class HipMeasurer:
         if not pending:
             return
         results = self.predict_arrays(
-            [f.image for _, f in pending], [f.pixel_spacing for _, f in pending]
+            [f.image for _, f in pending],
+            [f.pixel_spacing for _, f in pending],
+            [self.film_info(path, f) for path, f in pending],
         )
         for (path, film), result in zip(pending, results):
-            result['file'] = path.name
             yield path, film.image, result, None
 
     def overlay(self, film: np.ndarray, result: dict) -> np.ndarray:
@@ -273,4 +316,5 @@ class HipMeasurer:
             not_measured=result.get('not_measured'),
             p_line_shift=result.get('ihdi_p_line_shift') or 0.0,
             intervals=result.get('acetabular_index_interval'),
+            patient_side=result.get('patient_side'),
         )

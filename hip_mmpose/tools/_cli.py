@@ -79,6 +79,22 @@ def add_visualization_args(parser) -> None:
     )
 
 
+def reference_options(cfg_options: dict | None, reference_noise: bool) -> dict | None:
+    """``--cfg-options`` with ``test_evaluator.reference_noise=True`` added on request.
+
+    Args:
+        cfg_options (dict, optional): the parsed ``--cfg-options``.
+        reference_noise (bool): ``--reference-noise``.
+
+    Returns:
+        dict | None: the options (of a two-stage config, the refining stage's evaluator:
+        the final points').
+    """
+    if not reference_noise:
+        return cfg_options
+    return {**(cfg_options or {}), 'test_evaluator.reference_noise': True}
+
+
 def visualization_options(args) -> dict:
     """The ``visualization`` argument of ``apis.train``/``apis.test`` from the options.
 
@@ -119,54 +135,89 @@ def overlay_dir(log_dir: str, args) -> str | None:
     return osp.join(log_dir, args.show_dir) if args.show_dir is not None else None
 
 
-def format_metric_table(metrics: dict, title: str = 'metrics') -> str:
-    """A two-column text table of a metrics dict (lists and dicts left out).
+def format_headline_table(columns, title: str, prefix: str = '') -> str:
+    """The headline metrics (:data:`hip_mmpose.evaluation.hip_metric.HEADLINE_METRICS`,
+    then the intervals' :data:`~hip_mmpose.evaluation.hip_metric.UNCERTAINTY_METRICS` of
+    a calibrated model) as a text table, one column per metrics dict, the last one's
+    95 % intervals beside.
 
     Args:
-        metrics (dict): metric name to value; floats are shown with 4 decimals.
-        title (str): the first column's heading. Defaults to ``'metrics'``.
+        columns (Sequence[tuple[str, dict]]): ``(heading, metrics)`` per column, e.g.
+            the whole-film stage's and the final points'.
+        title (str): the line above the table.
+        prefix (str): the keys' prefix, e.g. ``'hip/'``. Defaults to ``''``.
 
     Returns:
-        str: the table, lines joined by newlines (no trailing newline).
+        str: the table, lines joined by newlines (no trailing newline); a metric none
+        of the columns has is left out.
     """
-    rows = [
-        (str(k), f'{v:.4f}' if isinstance(v, float) else str(v))
-        for k, v in metrics.items()
-        if not isinstance(v, (list, dict))
+    from hip_mmpose.evaluation.hip_metric import (
+        CI_SUFFIXES,
+        HEADLINE_METRICS,
+        UNCERTAINTY_METRICS,
+    )
+
+    def cell(metrics, name):
+        value = metrics.get(prefix + name)
+        return '' if value is None else f'{value:.3f}' if isinstance(value, float) else str(value)
+
+    last = columns[-1][1]
+    rows = []
+    for name in HEADLINE_METRICS + UNCERTAINTY_METRICS:
+        values = [cell(metrics, name) for _, metrics in columns]
+        if not any(values):
+            continue
+        low, high = (last.get(prefix + name + suffix) for suffix in CI_SUFFIXES)
+        interval = f'[{low:.3f}, {high:.3f}]' if low is not None and high is not None else ''
+        rows.append((name, values, interval))
+    width = max([len('metric')] + [len(name) for name, _, _ in rows]) + 2
+    widths = [max(9, len(heading) + 2) for heading, _ in columns]
+    head = f'{"metric":<{width}}' + ''.join(
+        f'{heading:>{w}}' for (heading, _), w in zip(columns, widths)
+    )
+    head += '   95 % interval' if any(interval for _, _, interval in rows) else ''
+    lines = [title, head, '-' * len(head)]
+    lines += [
+        f'{name:<{width}}'
+        + ''.join(f'{v:>{w}}' for v, w in zip(values, widths))
+        + (f'   {interval}' if interval else '')
+        for name, values, interval in rows
     ]
-    width = max([len(title)] + [len(k) for k, _ in rows]) + 2
-    lines = [f'{title:<{width}}value', '-' * (width + 12)]
-    lines += [f'{k:<{width}}{v}' for k, v in rows]
     return '\n'.join(lines)
 
 
 def print_test_tables(result, split: str, checkpoint_name: str) -> None:
-    """Print a test's metric tables (:func:`format_metric_table`).
+    """Print a test's headline metrics (:func:`format_headline_table`) and where every
+    metric and each film's result are.
 
-    A two-stage model gets its whole-film stage's table, then its final points'; a
-    one-stage model its one table.
+    A two-stage model gets a column for its whole-film stage beside its final points';
+    every metric (with its interval) is in the per-film JSON's summary and the run's
+    log. Where the metric was asked for the reference's precision
+    (``--reference-noise``) its sentence follows.
 
     Args:
         result (TestResult): what ``apis.test`` returned.
         split (str): the split tested.
-        checkpoint_name (str): the model file's name, for the titles.
+        checkpoint_name (str): the model file's name, for the title.
     """
     from hip_mmpose.apis.stages import FILM, HIP
     from hip_mmpose.evaluation.hip_metric import METRIC_PREFIX, describe_reference_noise
 
+    prefix = METRIC_PREFIX + '/'
     if result.stage_metrics:
-        tables = [
-            (result.stage_metrics[FILM], f'{split}: whole-film stage only ({checkpoint_name})'),
-            (
-                result.stage_metrics[HIP],
-                f'{split}: final points, refined per hip ({checkpoint_name})',
-            ),
+        columns = [
+            ('whole film', result.stage_metrics[FILM]),
+            ('final', result.stage_metrics[HIP]),
         ]
+        title = (
+            f'{split} metrics ({checkpoint_name}): whole film = the whole-film stage only; '
+            'final = the final points, refined per hip'
+        )
     else:
-        tables = [(result.metrics, f'{split} metrics ({checkpoint_name})')]
-    for table, title in tables:
-        print(format_metric_table(table, title=title))
-    noise = describe_reference_noise(result.metrics, METRIC_PREFIX + '/')
+        columns = [('value', result.metrics)]
+        title = f'{split} metrics ({checkpoint_name})'
+    print(format_headline_table(columns, title, prefix))
+    noise = describe_reference_noise(result.metrics, prefix)
     if noise:
         print(noise)
     shift = _p_line_shift(result.per_film)
@@ -176,6 +227,30 @@ def print_test_tables(result, split: str, checkpoint_name: str) -> None:
             '(fitted on val; --cfg-options test_evaluator.p_line_shift=0 grades at the '
             'clinical P-line)'
         )
+    for line in output_lines(result.per_film):
+        print(line)
+
+
+def output_lines(per_film) -> list[str]:
+    """Where a test's outputs are: the per-film JSON (every metric in its ``summary``)
+    and CSV, and the run's log (every metric, the environment and the config).
+
+    Args:
+        per_film (str): the per-film JSON HipMetric wrote (``<log dir>/<split>_per_film.json``).
+
+    Returns:
+        list[str]: one line per output that exists.
+    """
+    if not per_film:
+        return []
+    folder = osp.dirname(per_film)
+    csv_file = osp.splitext(per_film)[0] + '.csv'
+    log = osp.join(folder, osp.basename(folder) + '.log')
+    lines = [f'per film:    {per_film}' + (f' and {csv_file}' if osp.isfile(csv_file) else '')]
+    lines.append(f'all metrics: the "summary" of {osp.basename(per_film)}')
+    if osp.isfile(log):
+        lines.append(f'log:         {log}')
+    return lines
 
 
 def _p_line_shift(per_film) -> float:

@@ -8,10 +8,15 @@ Examples:
 Films: JPEG/PNG (8/16-bit, grey or colour) and DICOM (.dcm), read as in training
 (hip_mmpose/utils/film_io.py). The pixel spacing comes from a DICOM header or from a
 spacing.csv (columns file,spacing_mm) in the films' folder or named by --spacing.
+Sides: every result names the image side of each hip (image_left/image_right) and the
+patient's (patient_side): a film is taken as read facing the patient (AP: the
+patient's right on the image's left) unless its DICOM header's PatientOrientation says
+otherwise or --orientation mirrored says it is stored flipped left-right.
 
 Writes OUT/<file name>.json (the film's record, hip_mmpose/utils/records.py: keypoints as
 [x, y, score] in film pixels, acetabular_index, ihdi_grade, not_measured,
-pixel_spacing_mm, h_point_mm, flags, file, image_size), OUT/<file name>.overlay.png
+pixel_spacing_mm, h_point_mm, flags, file, image_size, orientation,
+patient_side), OUT/<file name>.overlay.png
 and OUT/summary.csv (one row per film, records.csv_columns()): outputs are named by
 the film's full file name, so a.jpg and a.png keep separate results. OUT may not be
 the input folder or inside it (outputs would mix with, and could overwrite, the
@@ -78,6 +83,14 @@ def parse_args(argv=None):
         '--score-thr', type=float, default=0.3, help='flag keypoints with a lower heatmap score'
     )
     parser.add_argument('--no-overlay', action='store_true', help='skip the PNG overlays')
+    parser.add_argument(
+        '--orientation',
+        choices=('ap', 'mirrored'),
+        default=None,
+        help="how the films are stored: 'ap' (default; the patient's right on the "
+        "image's left) or 'mirrored' (flipped left-right); a DICOM header's "
+        'PatientOrientation is honoured where present',
+    )
     parser.add_argument(
         '--sort',
         choices=('file', 'uncertainty'),
@@ -209,6 +222,7 @@ def main(argv=None) -> int:
             print(f'error: --ai-threshold must lie in [{low:g}, {high:g}] deg', file=sys.stderr)
             return 2
         inferencer.uncertainty = dict(inferencer.uncertainty, ai_threshold=args.ai_threshold)
+    inferencer.orientation = args.orientation
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows, failed = [], 0

@@ -36,10 +36,11 @@ from hip_mmpose.evaluation.hip_metric import (
     describe_reference_noise,
     summarise_records,
 )
-from hip_mmpose.tools._cli import print_test_tables
+from hip_mmpose.tools._cli import print_test_tables, reference_options
 from hip_mmpose.utils import records
 
-#: the table's rows (those every fold reports): the headline, then the reference's precision
+#: the table's rows (those every fold reports): the headline, the intervals' (a calibrated
+#: model), then (--reference-noise) the reference's precision
 HEADLINE = tuple(
     f'{METRIC_PREFIX}/{name}' for name in HEADLINE_METRICS + UNCERTAINTY_METRICS + REFERENCE_METRICS
 )
@@ -47,13 +48,17 @@ HEADLINE = tuple(
 POOLED_NAME = 'oof'
 
 
-def pool_folds(per_film: dict, work_dir, bootstrap: int = 1000) -> tuple[dict, str]:
+def pool_folds(
+    per_film: dict, work_dir, bootstrap: int = 1000, reference_noise: bool = False
+) -> tuple[dict, str]:
     """Pool the folds' test records: one out-of-fold prediction per film.
 
     Args:
         per_film (dict): fold name to its test per-film JSON.
         work_dir (str | Path): where ``oof_per_film.json`` / ``.csv`` are written.
         bootstrap (int): resamples of the patient-level bootstrap. Defaults to 1000.
+        reference_noise (bool): add the reference's precision (an opt-in analysis,
+            :func:`hip_mmpose.evaluation.stats.reference_noise`). Defaults to False.
 
     Returns:
         tuple[dict, str]: the pooled metrics (:func:`summarise_records`, without the
@@ -67,7 +72,7 @@ def pool_folds(per_film: dict, work_dir, bootstrap: int = 1000) -> tuple[dict, s
         for fold, path in per_film.items()
         for film in records.read_json(path)[0]
     ]
-    metrics = summarise_records(films, bootstrap=bootstrap)
+    metrics = summarise_records(films, bootstrap=bootstrap, reference_noise=reference_noise)
     json_path, _ = records.write_per_film(
         work_dir, POOLED_NAME, films, dict(metrics, folds=sorted(per_film))
     )
@@ -84,10 +89,21 @@ def run(argv=None) -> dict:
     parser.add_argument('folds_root', help='folder with fold0/, fold1/, ...')
     parser.add_argument('--work-dir', required=True)
     parser.add_argument(
+        '--epochs',
+        type=int,
+        metavar='N',
+        help='train every stage of every fold N epochs (tools/train.py --epochs)',
+    )
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
         help='passed to train and test, e.g. train_cfg.max_epochs=30',
+    )
+    parser.add_argument(
+        '--reference-noise',
+        action='store_true',
+        help="also estimate the clinicians' reading precision (tools/test.py --reference-noise)",
     )
     parser.add_argument(
         '--resume',
@@ -112,13 +128,17 @@ def run(argv=None) -> dict:
             cfg_options=args.cfg_options,
         )
         # model selection on val: best_cascade.pth (two stages) or best_*.pth
-        best = train(args.config, resume=args.resume, **common).checkpoint
+        best = train(args.config, resume=args.resume, epochs=args.epochs, **common).checkpoint
         if best is None:
             raise SystemExit(f'error: {common["work_dir"]}: training saved no checkpoint')
-        tested = test(args.config, best, **common)
+        tested = test(
+            args.config,
+            best,
+            **dict(common, cfg_options=reference_options(args.cfg_options, args.reference_noise)),
+        )
         print_test_tables(tested, 'test', Path(best).name)
         results[fold.name], per_film[fold.name] = tested.metrics, tested.per_film
-    pooled, pooled_path = pool_folds(per_film, args.work_dir)
+    pooled, pooled_path = pool_folds(per_film, args.work_dir, reference_noise=args.reference_noise)
     keys = [
         k
         for k in HEADLINE

@@ -20,6 +20,7 @@ from hip_mmpose.tools._cli import (
     add_visualization_args,
     overlay_dir,
     print_test_tables,
+    reference_options,
     set_local_rank,
     visualization_options,
 )
@@ -42,6 +43,13 @@ def parse_args(argv=None):
         help='also write the report figures and summary page to DIR (tools/analyze_results.py)',
     )
     parser.add_argument('--dump', help='also dump raw predictions to this .pkl file')
+    parser.add_argument(
+        '--reference-noise',
+        action='store_true',
+        help="also estimate the clinicians' own reading precision from patients with "
+        'several films (an analysis resting on assumptions that real readings can '
+        'break: hip_mmpose/evaluation/stats.py reference_noise)',
+    )
     add_runner_args(parser)
     add_visualization_args(parser)
     return parser.parse_args(argv)
@@ -74,7 +82,7 @@ def run(argv=None) -> dict:
         data_root=args.data_root,
         ann_root=args.ann_root,
         work_dir=args.work_dir,
-        cfg_options=args.cfg_options,
+        cfg_options=reference_options(args.cfg_options, args.reference_noise),
         dump=args.dump,
         launcher=args.launcher,
         visualization=visualization_options(args),

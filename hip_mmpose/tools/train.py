@@ -7,6 +7,12 @@ each, under one work dir; both stages' best weights end in <work-dir>/best_casca
 Example:
     python tools/train.py configs/hip_effv2_cbam_cpu.py --data-root ../shared/hip-xray \
         --ann-root data/hip-xray/coco --work-dir work_dirs/hip_effv2_cbam_cpu
+    python tools/train.py configs/hip_effv2_cbam_cpu.py --data-root data/demo --epochs 2
+
+--epochs N trains every stage N epochs; the cosine ends and the warm-up scales with it
+(as with --cfg-options train_cfg.max_epochs=N), and a warm-up longer than a quarter of
+the run's iterations is shortened (hip_mmpose/apis/runner.py). The console shows the
+run; the system environment and the whole config are in the log file.
 """
 
 import argparse
@@ -29,6 +35,13 @@ def parse_args(argv=None):
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--epochs',
+        type=int,
+        metavar='N',
+        help='train every stage N epochs, the warm-up and the cosine scaled with it '
+        "(default: the config's max_epochs; a short run: --epochs 1)",
+    )
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -66,7 +79,9 @@ def run(argv=None):
     set_local_rank(args)
     # --cfg-options first: `film_stage=None` makes a two-stage config's refining
     # stage a single-stage config (ablations with given first-stage points)
-    cfg = build_config(args.config, args.data_root, args.ann_root, args.cfg_options, args.work_dir)
+    cfg = build_config(
+        args.config, args.data_root, args.ann_root, args.cfg_options, args.work_dir, args.epochs
+    )
     if is_cascade(cfg) and args.resume not in (None, 'auto'):
         raise SystemExit(
             'error: a two-stage run resumes from its work dir: use --resume without a path'

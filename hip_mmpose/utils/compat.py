@@ -36,17 +36,25 @@ entry point (tools, tests, user code) gets the same fixes in the same order:
    the value given, so ``cfg.x.setdefault('k', {}).update(...)`` is lost where ``k``
    was missing; :func:`config_entry` sets, then reads back (fix 9 and
    :mod:`hip_mmpose.apis.run_config` use it).
+11. Known warnings of the pinned stack, each printed by every process or Runner and
+   none of them about this project's use: setuptools' ``pkg_resources is deprecated``
+   (mmengine and others import ``pkg_resources``; ignored before anything imports
+   it) and MMEngine's own ``"FileClient" will be deprecated`` / ``"HardDiskBackend" is
+   the alias of "LocalBackend"`` (its hooks still use them): exactly these messages
+   are dropped (:func:`quiet_known_warnings`), every other warning still shows.
 """
 
 from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import logging
 import os
 import pickle
 import re
 import sys
 import types
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -82,6 +90,17 @@ def refuse_unsafe_load_env(environ=None) -> None:
 
 
 refuse_unsafe_load_env()  # before torch is imported: nothing has been loaded yet
+
+#: setuptools' warnings on ``import pkg_resources`` (fix 11): a regular expression
+#: of ``warnings.filterwarnings``
+PKG_RESOURCES_WARNING = r'pkg_resources is deprecated as an API'
+#: the starts of MMEngine's own deprecation warnings its hooks set off (fix 11)
+MMENGINE_FILE_CLIENT_WARNINGS = (
+    '"FileClient" will be deprecated in future',
+    '"HardDiskBackend" is the alias of "LocalBackend"',
+)
+# before anything imports pkg_resources (mmengine does on import)
+warnings.filterwarnings('ignore', message=PKG_RESOURCES_WARNING, category=UserWarning)
 
 import torch  # noqa: E402
 
@@ -424,12 +443,14 @@ def patch_mmengine_checkpoint_save() -> bool:
 
 
 def apply_all() -> dict:
-    """Apply every import-time fix (1-3 and 5-8); fix 4 runs before torch is imported.
+    """Apply every import-time fix (1-3, 5-8 and 11); fix 4 runs before torch is
+    imported (and fix 11's ``pkg_resources`` filter with it).
 
     Returns:
         dict[str, bool]: per fix (``torchvision_ops``, ``mmcv_ext``,
         ``checkpoint_globals``, ``checkpoint_load``, ``checkpoint_save``,
-        ``numpy_pickle_aliases``, ``mmpretrain_multimodal``) whether it was needed.
+        ``numpy_pickle_aliases``, ``mmpretrain_multimodal``, ``known_warnings``)
+        whether it was needed.
     """
     return dict(
         torchvision_ops=patch_torchvision_ops(),
@@ -439,7 +460,37 @@ def apply_all() -> dict:
         checkpoint_save=patch_mmengine_checkpoint_save(),
         numpy_pickle_aliases=allow_numpy_pickle_aliases(),
         mmpretrain_multimodal=skip_mmpretrain_multimodal(),
+        known_warnings=quiet_known_warnings(),
     )
+
+
+def quiet_known_warnings() -> bool:
+    """Drop MMEngine's known deprecation warnings on ``FileClient`` (fix 11).
+
+    MMEngine's ``CheckpointHook`` and ``LoggerHook`` still build the ``FileClient``
+    it deprecates, so every Runner logs the warnings of
+    :data:`MMENGINE_FILE_CLIENT_WARNINGS`. ``mmengine.fileio.file_client``'s
+    ``print_log`` is replaced by one that drops exactly those messages at WARNING and
+    passes everything else on. (The ``pkg_resources`` warning is ignored at import of
+    this module, before anything imports ``pkg_resources``.)
+
+    Returns:
+        bool: True if the function was replaced here; False where it already was.
+    """
+    from mmengine.fileio import file_client
+
+    if getattr(file_client.print_log, 'hip_mmpose_quiet', False):
+        return False
+    print_log = file_client.print_log
+
+    def quiet_print_log(msg, logger=None, level=logging.INFO):
+        if level == logging.WARNING and str(msg).startswith(MMENGINE_FILE_CLIENT_WARNINGS):
+            return None
+        return print_log(msg, logger=logger, level=level)
+
+    quiet_print_log.hip_mmpose_quiet = True
+    file_client.print_log = quiet_print_log
+    return True
 
 
 _NUMPY_PICKLE_MODULES = ('numpy.core.multiarray', 'numpy._core.multiarray')

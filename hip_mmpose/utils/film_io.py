@@ -15,8 +15,9 @@ stored pixels in one documented way (:func:`read_film`):
 
 Values are rounded to the nearest grey level. From a DICOM header only the image
 geometry (rows, columns, frames, samples, bit depth, photometric interpretation,
-rescale and VOI settings) and the pixel spacing are read; nothing else of it
-leaves this module. The spacing is ``PixelSpacing`` (0028,0030, calibrated at the
+rescale and VOI settings), the pixel spacing and the orientation
+(``PatientOrientation``, ``ImageLaterality``) are read; nothing else of it leaves
+this module. The spacing is ``PixelSpacing`` (0028,0030, calibrated at the
 patient when the modality sets it) or else ``ImagerPixelSpacing`` (0018,1164);
 films from other containers take theirs from a ``spacing.csv`` beside them
 (:func:`read_spacing_csv`).
@@ -73,11 +74,19 @@ class Film:
             x (columns) and y (rows); None when unknown.
         spacing_source (str | None): where the spacing came from
             (``'PixelSpacing'``, ``'ImagerPixelSpacing'`` or ``'spacing.csv'``).
+        orientation (str | None): how the film is stored, from a DICOM header's
+            ``PatientOrientation`` (its rows running towards the patient's left:
+            ``'ap'``, the patient's right on the image's left; towards the right:
+            ``'mirrored'``); None where the file does not say.
+        laterality (str | None): a DICOM header's ``ImageLaterality`` (``'R'``,
+            ``'L'``, ``'B'`` both or ``'U'`` unpaired); None where absent.
     """
 
     image: np.ndarray
     pixel_spacing: tuple | None = None
     spacing_source: str | None = None
+    orientation: str | None = None
+    laterality: str | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -202,13 +211,14 @@ def read_film(path, max_pixels: int | None = None, pixel_spacing=None) -> Film:
         FilmReadError: the file cannot be read (the message names it and why).
     """
     path = Path(path)
+    sides = (None, None)  # orientation, laterality: a DICOM header's only
     if is_dicom(path):
-        image, spacing, source = _read_dicom(path, max_pixels)
+        image, spacing, source, sides = _read_dicom(path, max_pixels)
     else:
         image, spacing, source = to_bgr8(load_film(path, max_pixels), copy=False), None, None
     if pixel_spacing is not None:
         spacing, source = as_spacing(pixel_spacing), SPACING_CSV
-    return Film(image, spacing, source)
+    return Film(image, spacing, source, *sides)
 
 
 def to_bgr8(img: np.ndarray, copy: bool = True) -> np.ndarray:
@@ -271,7 +281,8 @@ def _robust_8bit(img: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------- DICOM
 def _read_dicom(path: Path, max_pixels: int | None):
-    """(8-bit BGR image, spacing, spacing source) of a DICOM film."""
+    """(8-bit BGR image, spacing, spacing source, (orientation, laterality)) of a
+    DICOM film."""
     try:
         import pydicom
         from pydicom.errors import InvalidDicomError
@@ -328,7 +339,7 @@ def _read_dicom(path: Path, max_pixels: int | None):
             f'{path}: DICOM grey-level settings cannot be applied ({err})'
         ) from None
     spacing, source = _dicom_spacing(path, ds)
-    return image, spacing, source
+    return image, spacing, source, dicom_orientation(ds)
 
 
 def _check_decoder(path: Path, ds) -> None:
@@ -442,6 +453,36 @@ def _dicom_spacing(path, ds):
         except (TypeError, ValueError) as err:
             warnings.warn(f'{path}: {keyword} {value!r} ignored ({err})', stacklevel=2)
     return None, None
+
+
+def dicom_orientation(ds) -> tuple[str | None, str | None]:
+    """How a DICOM film is stored and which side it shows, from its header.
+
+    ``PatientOrientation`` (0020,0020) names the patient direction of the image's
+    rows (left to right) and columns (top to bottom); an AP film read facing the
+    patient runs towards the patient's left along its rows (``L\\F``: ``'ap'``), a
+    mirrored one towards the right (``R\\F``: ``'mirrored'``). The first letter of
+    the rows' direction decides; any other value (a lateral view, a malformed tag)
+    says nothing. ``ImageLaterality`` (0020,0062) is kept as written when it is one of
+    R, L, B, U.
+
+    Args:
+        ds (pydicom.Dataset): the film's header.
+
+    Returns:
+        tuple[str | None, str | None]: the orientation (:data:`geometry.ORIENTATIONS`)
+        and the laterality; None each where the header does not say.
+    """
+    orientation = laterality = None
+    try:
+        value = ds.get('PatientOrientation')
+        rows = str(value if isinstance(value, str) else (value or [''])[0]).strip().upper()
+        orientation = {'L': 'ap', 'R': 'mirrored'}.get(rows[:1])
+        side = str(ds.get('ImageLaterality') or '').strip().upper()
+        laterality = side if side in ('R', 'L', 'B', 'U') else None
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError):
+        pass  # a malformed tag says nothing; the film is still read
+    return orientation, laterality
 
 
 # ---------------------------------------------------------------------- spacing

@@ -33,6 +33,13 @@ Fields of a record (hips keyed by :data:`geometry.HIP_NAMES`)::
                        fitted band); a hip not measured is always flagged
     file               the film's file name (null where the caller gave none)
     image_size         [width, height] px (null where unknown)
+    orientation        how the film is stored: 'ap' (read facing the patient: the
+                       patient's right on the image's left) or 'mirrored'
+                       (geometry.ORIENTATIONS)
+    orientation_source where that came from: 'PatientOrientation' (the DICOM
+                       header's), 'option' (tools/infer.py --orientation) or 'default'
+    patient_side       {hip: 'patient_right' or 'patient_left'}: the patient's side of
+                       each image side (geometry.patient_sides)
 
 and, in an *evaluation* record (one with ground truth, written by HipMetric)::
 
@@ -95,6 +102,9 @@ PREDICTION_FIELDS = (
     'review',
     'file',
     'image_size',
+    'orientation',
+    'orientation_source',
+    'patient_side',
 )
 EVALUATION_FIELDS = (
     'img_path',
@@ -165,6 +175,9 @@ def film_record(
     file: str | None = None,
     image_size=None,
     pixel_spacing=None,
+    orientation: str = 'ap',
+    orientation_source: str = 'default',
+    laterality: str | None = None,
     score_thr: float = geometry.SCORE_THR,
     keypoint_names=None,
     truth=None,
@@ -183,6 +196,14 @@ def film_record(
             outside-the-film rules. Defaults to None.
         pixel_spacing (tuple, optional): ``(x, y)`` mm per pixel; adds the mm
             figures. Defaults to None.
+        orientation (str): how the film is stored (:data:`geometry.ORIENTATIONS`);
+            sets ``patient_side``. Defaults to ``'ap'``.
+        orientation_source (str): where ``orientation`` came from
+            (``'PatientOrientation'``, ``'option'`` or ``'default'``). Defaults to
+            ``'default'``.
+        laterality (str, optional): a DICOM header's ``ImageLaterality``; ``'R'`` or
+            ``'L'`` (one side only, where an AP pelvis shows both) adds a flag.
+            Defaults to None.
         score_thr (float): scores below it are low confidence. Defaults to
             :data:`geometry.SCORE_THR`.
         keypoint_names (Sequence[str], optional): the 12 names, for the flags.
@@ -239,7 +260,15 @@ def film_record(
         **_uncertainty_fields(keypoints, spreads, uncertainty, p_line_shift, shown),
         file=file,
         image_size=None if image_size is None else [int(v) for v in image_size],
+        orientation=orientation,
+        orientation_source=orientation_source,
+        patient_side=dict(zip(HIPS, geometry.patient_sides(orientation))),
     )
+    if laterality in ('R', 'L'):
+        record['flags'].append(
+            f'the DICOM header marks one side only (ImageLaterality {laterality}); an AP '
+            'pelvis film shows both hips'
+        )
     if truth is not None:
         truth = np.asarray(truth, np.float64)
         with np.errstate(invalid='ignore', over='ignore'):
@@ -543,6 +572,8 @@ def csv_columns(evaluation: bool = False, num_keypoints: int = NUM_KEYPOINTS) ->
         ['file']
         + [f'ai_{hip}' for hip in HIPS]
         + [f'ihdi_{hip}' for hip in HIPS]
+        + ['orientation']
+        + [f'{kind}_{side}' for kind in ('ai', 'ihdi') for side in geometry.PATIENT_SIDES]
         + ['spacing_x_mm', 'spacing_y_mm']
         + [f'h_{key}_mm_{hip}' for key in CSV_H_POINT_KEYS for hip in HIPS]
         + [f'ai_{end}_{hip}' for end in ('low', 'high') for hip in HIPS]
@@ -568,6 +599,11 @@ def _csv_row(record: dict) -> dict:
     row = dict(file=record['file'])
     row.update({f'ai_{hip}': record['acetabular_index'][hip] for hip in HIPS})
     row.update({f'ihdi_{hip}': record['ihdi_grade'][hip] for hip in HIPS})
+    # the same hips by the patient's side (a record from before the field: AP)
+    orientation = record.get('orientation') or 'ap'
+    row['orientation'] = orientation
+    for hip, side in zip(HIPS, geometry.patient_sides(orientation)):
+        row.update({f'ai_{side}': row[f'ai_{hip}'], f'ihdi_{side}': row[f'ihdi_{hip}']})
     spacing = record['pixel_spacing_mm'] or [None, None]
     row.update(spacing_x_mm=spacing[0], spacing_y_mm=spacing[1])
     h_mm = record['h_point_mm'] or {}
@@ -664,6 +700,7 @@ def read_csv(path) -> list[dict]:
 
     Returns:
         list[dict]: per row ``file``, ``acetabular_index``, ``ihdi_grade``,
+        ``orientation`` and ``patient_side`` (where the CSV has them),
         ``pixel_spacing_mm``, ``h_point_mm`` (the distances the CSV holds),
         ``mean_score``, ``flags``, the intervals, P(grade >= II) and review fields
         (where the CSV has them) and, in an evaluation CSV, ``true_acetabular_index``,
@@ -698,6 +735,12 @@ def read_csv(path) -> list[dict]:
             mean_score=_float(row['mean_score']),
             flags=_text(row['flags']).split('; ') if _text(row['flags']) else [],
         )
+        if _text(row.get('orientation', '')) in geometry.ORIENTATIONS:
+            orientation = _text(row['orientation'])
+            record.update(
+                orientation=orientation,
+                patient_side=dict(zip(HIPS, geometry.patient_sides(orientation))),
+            )
         if f'ai_low_{HIPS[0]}' in row:  # written since the intervals exist
             record.update(
                 acetabular_index_interval={

@@ -40,6 +40,7 @@ def draw_hip_geometry(
     not_measured: dict | None = None,
     p_line_shift: float = 0.0,
     intervals: dict | None = None,
+    patient_side: dict | None = None,
 ) -> np.ndarray:
     """Return a copy of ``img`` with lines, H-points, AI and IHDI grade of each hip.
 
@@ -67,6 +68,10 @@ def draw_hip_geometry(
         intervals (dict, optional): ``{hip name: [low, high] or None}``, each AI's
             calibrated interval (a record's ``acetabular_index_interval``), written
             after the AI: ``24.5 deg (22.1-26.9)``. Defaults to None.
+        patient_side (dict, optional): ``{hip name: 'patient_right' or
+            'patient_left'}`` (a record's ``patient_side``), written after each image
+            side. Defaults to None (an AP film: the patient's right on the image's
+            left, :func:`geometry.patient_sides`).
 
     Returns:
         np.ndarray: the drawing, ``(H, W, 3)`` uint8 BGR.
@@ -115,20 +120,22 @@ def draw_hip_geometry(
     ai = geometry.acetabular_indices(points)
     grades = geometry.ihdi_grades(points, p_line_shift)
     h, w = canvas.shape[:2]
+    sides = patient_side or dict(zip(geometry.HIP_NAMES, geometry.patient_sides()))
     for hip, x in ((0, 10), (1, w // 2 + 10)):
+        side = geometry.PATIENT_LABELS.get(sides.get(geometry.HIP_NAMES[hip]), '?')
         ai_txt = 'n/a' if np.isnan(ai[hip]) else f'{ai[hip]:.1f} deg'
         interval = (intervals or {}).get(geometry.HIP_NAMES[hip])
         if interval and not np.isnan(ai[hip]):
             ai_txt += f' ({interval[0]:.1f}-{interval[1]:.1f})'
         text = (
-            f'{geometry.HIP_LABELS[hip]}: AI {ai_txt}, '
+            f'{geometry.HIP_LABELS[hip]} ({side}): AI {ai_txt}, '
             f'IHDI {geometry.GRADE_NAMES[int(grades[hip])]}'
         )
         if (not_measured or {}).get(geometry.HIP_NAMES[hip]):  # no confident-looking numbers
             text = (
-                f'{geometry.HIP_LABELS[hip]}: not measured '
+                f'{geometry.HIP_LABELS[hip]} ({side}): not measured '
                 f'({not_measured[geometry.HIP_NAMES[hip]]})'
-            )[:60]
+            )[:72]
         _label(canvas, text, (x, h - 12), font)
     if label:
         _label(canvas, label, (10, int(24 * max(scale, 0.6))), font)
