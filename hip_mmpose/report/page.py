@@ -87,6 +87,20 @@ def _ci_note(summary: dict) -> str:
     )
 
 
+def _film_figure(film: dict, path: Path):
+    """:func:`plots.film_comparison`, or None (with a warning) where that film fails:
+    one film's figure never stops the report."""
+    try:
+        return plots.film_comparison(film, path)
+    except Exception as err:
+        import warnings
+
+        warnings.warn(
+            f'{film.get("file")}: no figure ({type(err).__name__}: {err})'[:300], stacklevel=2
+        )
+        return None
+
+
 def _url(path, out: Path) -> str:
     """A page-relative link to ``path``, percent-encoded (file names may hold any
     character); still pass it through :func:`html.escape` in HTML."""
@@ -153,7 +167,7 @@ def write_report(
     film_figs = [
         p
         for p in (
-            plots.film_comparison(films[i], out / 'films' / f'{Path(films[i]["file"]).stem}.png')
+            _film_figure(films[i], out / 'films' / f'{Path(films[i]["file"]).stem}.png')
             for i in chosen
         )
         if p
