@@ -316,6 +316,8 @@ def read_json(path) -> tuple[list[dict], dict]:
         data = json.loads(Path(path).read_text())
     except ValueError as err:
         raise RecordError(f'{path}: not JSON ({err})') from err
+    except RecursionError:
+        raise RecordError(f'{path}: nested too deep to read; not a per-film JSON') from None
     if isinstance(data, dict) and isinstance(data.get('films'), list):
         films, summary = data['films'], data.get('summary') or {}
     elif isinstance(data, dict) and 'keypoints' in data:
