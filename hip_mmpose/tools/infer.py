@@ -269,7 +269,7 @@ def main(argv=None) -> int:
         progress.update()
         if error:
             failed += 1
-            print(f'skipped: {error}', file=sys.stderr)
+            progress.write(f'skipped: {error}', file=sys.stderr)
             rows.append(records.failure(path.name, error))
             continue
         try:
@@ -286,7 +286,7 @@ def main(argv=None) -> int:
                 raise  # the out dir itself failed: every film would
             failed += 1
             error = failure_message(path, err, 'not written')
-            print(f'skipped: {error}', file=sys.stderr)
+            progress.write(f'skipped: {error}', file=sys.stderr)
             rows.append(records.failure(path.name, error))
             continue
         rows.append(result)
