@@ -313,7 +313,9 @@ def publish_checkpoint(checkpoint, out_file, config=None) -> Path:
 
     Raises:
         ValueError: a training checkpoint with no stored config and none given,
-            or with no weights.
+            or with no weights; a stage whose settings or fitted values the loaders
+            would refuse (:func:`check_pose_model`: each stage is built and checked
+            before anything is written).
     """
     ckpt = _load(checkpoint)
     if is_published(ckpt):
@@ -330,6 +332,8 @@ def publish_checkpoint(checkpoint, out_file, config=None) -> Path:
         else:
             cfg = config if isinstance(config, Config) else Config.fromfile(str(config))
         stages = [('film', cfg, _weights_of(ckpt, checkpoint), checkpoint)]
+    for name, cfg, state, _ in stages:  # built and checked as the loaders will check it
+        _build(cfg, state, 'cpu', name, checkpoint)
     out_file = Path(out_file)
     tmp = save_published(out_file.with_name(out_file.name + '.part'), stages)
     sha = hashlib.sha256(tmp.read_bytes()).hexdigest()[:8]

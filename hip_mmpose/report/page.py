@@ -186,6 +186,12 @@ def write_report(
     notes = [_ci_note(summary)] + [
         n[0].upper() + n[1:] + '.' for n in [describe_reference_noise(summary)] if n
     ]
+    models = sorted({str(f['model_sha256']) for f in films if f.get('model_sha256')})
+    if models:  # provenance: the model file every number here came from
+        notes.append(
+            f'Measured by the model file whose SHA-256 begins {" and ".join(models)} '
+            '(`sha256sum` of the .pth or .onnx).'
+        )
     md += [''] + [line for n in notes for line in (n, '')] + ['## Figures', '']
     md += [f'### {title}\n\n![{title}]({_url(p, out)})\n' for title, p in figures]
     md += ['## Films, worst first', '']

@@ -54,7 +54,8 @@ class HipMeasurer:
     ``score_thr``, ``refine_passes`` (0 for a single-stage model) and
     ``p_line_shift`` (where the model's grades are decided,
     :func:`geometry.ihdi_grades`; 0 where the model names none), and implements
-    :meth:`_film_points` and :meth:`_hip_points`.
+    :meth:`_film_points` and :meth:`_hip_points`; ``model_sha256``
+    (:func:`records.file_sha256` of its model file) goes into every record.
     """
 
     keypoint_names: list
@@ -62,6 +63,7 @@ class HipMeasurer:
     score_thr: float = 0.3
     refine_passes: int = 0
     p_line_shift: float = 0.0
+    model_sha256: str | None = None
 
     # -------------------------------------------------------------- stages
     def _film_points(self, films: list[np.ndarray]):
@@ -199,6 +201,7 @@ class HipMeasurer:
             score_thr=self.score_thr,
             keypoint_names=self.keypoint_names,
             p_line_shift=self.p_line_shift,
+            model_sha256=self.model_sha256,
         )
 
     # -------------------------------------------------------------- files

@@ -23,7 +23,7 @@ from hip_mmpose import geometry
 from hip_mmpose.runtime import heatmaps as hm
 from hip_mmpose.runtime.measuring import HipMeasurer
 from hip_mmpose.runtime.topdown import flip_bbox_x, normalize, to_film, topdown_crop
-from hip_mmpose.utils import model_schema
+from hip_mmpose.utils import model_schema, records
 
 #: ``metadata_props`` key of the JSON description, and its format tag.
 METADATA_KEY = 'hip_mmpose'
@@ -288,6 +288,7 @@ class OnnxHipInferencer(HipMeasurer):
     ):
         self.path = Path(model)
         self.session, self.meta = read_onnx_model(model, threads)
+        self.model_sha256 = records.file_sha256(model)  # provenance of every record
         self.stages = {s['name']: s for s in self.meta['stages']}
         self.stages['film'] = dict(self.stages['film'], flip_test=flip_test)
         self.keypoint_names = list(self.meta['keypoint_names'])

@@ -270,7 +270,7 @@ def main(argv=None) -> int:
         if error:
             failed += 1
             progress.write(f'skipped: {error}', file=sys.stderr)
-            rows.append(records.failure(path.name, error))
+            rows.append(records.failure(path.name, error, inferencer.model_sha256))
             continue
         try:
             png = None
@@ -287,7 +287,7 @@ def main(argv=None) -> int:
             failed += 1
             error = failure_message(path, err, 'not written')
             progress.write(f'skipped: {error}', file=sys.stderr)
-            rows.append(records.failure(path.name, error))
+            rows.append(records.failure(path.name, error, inferencer.model_sha256))
             continue
         rows.append(result)
     progress.close()

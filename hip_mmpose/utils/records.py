@@ -22,6 +22,8 @@ Fields of a record (hips keyed by :data:`geometry.HIP_NAMES`)::
     flags              [reason to look at the film by eye] (geometry.plausibility_flags)
     file               the film's file name (null where the caller gave none)
     image_size         [width, height] px (null where unknown)
+    model_sha256       the first SHA256_DIGITS hex digits of the SHA-256 of the model
+                       file that made the record (file_sha256; null where unknown)
 
 and, in an *evaluation* record (one with ground truth, written by HipMetric)::
 
@@ -46,6 +48,7 @@ the record ``{'file': ..., 'error': ...}`` (:func:`failure`), a CSV row only.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -76,6 +79,7 @@ PREDICTION_FIELDS = (
     'flags',
     'file',
     'image_size',
+    'model_sha256',
 )
 EVALUATION_FIELDS = (
     'img_path',
@@ -90,10 +94,29 @@ EVALUATION_FIELDS = (
 #: the H-point distances (mm) a CSV row holds
 CSV_H_POINT_KEYS = ('lateral_of_p', 'below_h')
 GRADE_VALUES = {name: grade for grade, name in geometry.GRADE_NAMES.items()}
+#: Hex digits of a model file's SHA-256 a record carries (``model_sha256``).
+SHA256_DIGITS = 12
 
 
 class RecordError(ValueError):
     """A file that is not a per-film record file; the message starts with its path."""
+
+
+def file_sha256(path, digits: int = SHA256_DIGITS) -> str:
+    """The first ``digits`` hex digits of a file's SHA-256: a record's ``model_sha256``.
+
+    Args:
+        path (str | Path): the file (read in blocks).
+        digits (int): how many hex digits. Defaults to :data:`SHA256_DIGITS`.
+
+    Returns:
+        str: the hex digits.
+    """
+    digest = hashlib.sha256()
+    with open(path, 'rb') as fh:
+        for block in iter(lambda: fh.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()[:digits]
 
 
 def per_film_paths(folder, name: str) -> tuple[str, str]:
@@ -151,6 +174,7 @@ def film_record(
     truth=None,
     img_path: str | None = None,
     p_line_shift: float = 0.0,
+    model_sha256: str | None = None,
 ) -> dict:
     """The record of one film from its predicted points.
 
@@ -173,6 +197,8 @@ def film_record(
             Defaults to None.
         p_line_shift (float): the predicted grade's P-line shift
             (:func:`geometry.ihdi_grades`; the true grade uses none). Defaults to 0.0.
+        model_sha256 (str, optional): the model file's :func:`file_sha256`.
+            Defaults to None.
 
     Returns:
         dict: the record (fields in the order of :data:`PREDICTION_FIELDS`, then
@@ -212,6 +238,7 @@ def film_record(
         ),
         file=file,
         image_size=None if image_size is None else [int(v) for v in image_size],
+        model_sha256=model_sha256,
     )
     if truth is not None:
         truth = np.asarray(truth, np.float64)
@@ -238,17 +265,22 @@ def film_record(
     return record
 
 
-def failure(file: str, error: str) -> dict:
+def failure(file: str, error: str, model_sha256: str | None = None) -> dict:
     """The record of a film that could not be measured (a CSV row only).
 
     Args:
         file (str): the film's file name.
         error (str): why it could not be measured.
+        model_sha256 (str, optional): the model file's :func:`file_sha256`. Defaults
+            to None (not written).
 
     Returns:
-        dict: ``{'file': file, 'error': error}``.
+        dict: ``{'file': file, 'error': error}`` (and ``model_sha256`` where given).
     """
-    return dict(file=file, error=error)
+    record = dict(file=file, error=error)
+    if model_sha256 is not None:
+        record['model_sha256'] = model_sha256
+    return record
 
 
 def is_evaluation(record: dict) -> bool:
@@ -438,7 +470,7 @@ def csv_columns(evaluation: bool = False, num_keypoints: int = NUM_KEYPOINTS) ->
         + [f'ihdi_{hip}' for hip in HIPS]
         + ['spacing_x_mm', 'spacing_y_mm']
         + [f'h_{key}_mm_{hip}' for key in CSV_H_POINT_KEYS for hip in HIPS]
-        + ['mean_score', 'flags', 'error']
+        + ['mean_score', 'flags', 'model_sha256', 'error']
     )
     if evaluation:
         columns += (
@@ -452,7 +484,9 @@ def csv_columns(evaluation: bool = False, num_keypoints: int = NUM_KEYPOINTS) ->
 
 def _csv_row(record: dict) -> dict:
     if 'error' in record:
-        return dict(file=record['file'], error=record['error'])
+        return dict(
+            file=record['file'], error=record['error'], model_sha256=record.get('model_sha256')
+        )
     row = dict(file=record['file'])
     row.update({f'ai_{hip}': record['acetabular_index'][hip] for hip in HIPS})
     row.update({f'ihdi_{hip}': record['ihdi_grade'][hip] for hip in HIPS})
@@ -473,6 +507,7 @@ def _csv_row(record: dict) -> dict:
         else None
     )
     row['flags'] = '; '.join(record['flags'])
+    row['model_sha256'] = record.get('model_sha256')
     if is_evaluation(record):
         row.update({f'true_ai_{hip}': record['true_acetabular_index'][hip] for hip in HIPS})
         row.update({f'true_ihdi_{hip}': record['true_ihdi_grade'][hip] for hip in HIPS})
@@ -529,16 +564,19 @@ def read_csv(path) -> list[dict]:
     Returns:
         list[dict]: per row ``file``, ``acetabular_index``, ``ihdi_grade``,
         ``pixel_spacing_mm``, ``h_point_mm`` (the distances the CSV holds),
-        ``mean_score``, ``flags`` and, in an evaluation CSV, ``true_acetabular_index``,
-        ``true_ihdi_grade``, ``mean_error_px``, ``mean_error_mm`` and ``errors_px``;
-        a failure row is ``{'file', 'error'}``. Empty cells are None.
+        ``mean_score``, ``flags``, ``model_sha256`` and, in an evaluation CSV,
+        ``true_acetabular_index``, ``true_ihdi_grade``, ``mean_error_px``,
+        ``mean_error_mm`` and ``errors_px``; a failure row is ``{'file', 'error'}``
+        (and ``model_sha256`` where it names one). Empty cells are None.
     """
     with open(path, newline='', encoding='utf-8') as fh:
         rows = list(csv.DictReader(fh))
     out = []
     for row in rows:
         if _text(row.get('error', '')):
-            out.append(failure(_text(row['file']), _text(row['error'])))
+            out.append(
+                failure(_text(row['file']), _text(row['error']), _text(row.get('model_sha256', '')))
+            )
             continue
         spacing = [_float(row['spacing_x_mm']), _float(row['spacing_y_mm'])]
         has_spacing = None not in spacing
@@ -560,6 +598,7 @@ def read_csv(path) -> list[dict]:
             ),
             mean_score=_float(row['mean_score']),
             flags=_text(row['flags']).split('; ') if _text(row['flags']) else [],
+            model_sha256=_text(row.get('model_sha256', '')),
         )
         if 'mean_error_px' in row:
             errors = sorted(k for k in row if k.startswith('error_px_kp'))
