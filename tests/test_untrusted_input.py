@@ -126,7 +126,7 @@ def poisoned(published, trained, tmp_path_factory):
 
 
 DRIVER = textwrap.dedent("""
-    import json, os, sys, traceback
+    import contextlib, io, json, os, sys, traceback
     sys.path.insert(0, {repo!r})
     import hip_mmpose  # noqa
     from hip_mmpose.tools.infer import main as infer
@@ -136,9 +136,12 @@ DRIVER = textwrap.dedent("""
     marker, probe = {marker!r}, {probe!r}
     report = []
     for name, tool, argv in json.load(open(sys.argv[1])):
+        printed = io.StringIO()  # the tools' mains print a refusal as one line
         try:
-            status, message = {{'infer': infer, 'publish': publish, 'test': test,
-                                'train': train}}[tool](argv), ''
+            with contextlib.redirect_stderr(printed):
+                status = {{'infer': infer, 'publish': publish, 'test': test,
+                          'train': train}}[tool](argv)
+            message = printed.getvalue()
         except SystemExit as err:
             status, message = err.code, str(err)
         except Exception as err:
@@ -408,14 +411,14 @@ def test_input_folder_as_out_dir_leaves_inputs_identical(
         assert infer_main([str(films), '--checkpoint', str(published), '--out-dir', str(out)]) == 2
         assert 'input folder' in capsys.readouterr().err
     assert _digest(films) == before and not (films / 'sub').exists()
-    # a single film may write beside itself: outputs never take an input's name
+    # nor a single film's own folder: the next run on the folder would read
+    # b.jpg.overlay.png as a film (issue 33 D)
     assert (
         infer_main([str(films / 'b.jpg'), '--checkpoint', str(published), '--out-dir', str(films)])
-        == 0
+        == 2
     )
-    after = _digest(films)
-    assert {k: after[k] for k in before} == before
-    assert set(after) - set(before) == {'b.jpg.json', 'b.jpg.overlay.png', 'summary.csv'}
+    assert "the film's own folder" in capsys.readouterr().err
+    assert _digest(films) == before
 
 
 def test_same_stem_films_give_two_outputs(published, synthetic_root, tmp_path):
@@ -612,3 +615,463 @@ def test_blank_or_noise_film_has_null_hips(published, kind):
     assert result['ihdi_grade'] == {'image_left': None, 'image_right': None}
     assert set(result['not_measured']) == {'image_left', 'image_right'}
     assert all(result['not_measured'].values())
+
+
+# ================================================================= issue 33
+# Each example of issue 33 (hostile and odd inputs, round two) as a small crafted file
+# (tests/hostile_files.py; the bombs small in bytes): the refusal or per-film failure,
+# its one-line message naming the file, and the good films of the same run measured.
+# tools/benchmark_hostile.py measures the peak memory of each.
+from hip_mmpose.runtime import OnnxHipInferencer, OnnxModelError  # noqa: E402
+from hip_mmpose.utils import records  # noqa: E402
+from hip_mmpose.utils.film_io import (  # noqa: E402
+    FilmReadError,
+    FilmTooLargeError,
+    read_film,
+)
+from tests import hostile_files as hostile  # noqa: E402
+
+
+def _one_line(err: str) -> list[str]:
+    """The lines a tool printed to stderr: each refusal must be one, no traceback."""
+    assert 'Traceback' not in err, err[-2000:]
+    pieces = (piece for line in err.splitlines() for piece in line.split('\r'))
+    return [p for p in pieces if p.strip() and 'film/s' not in p]  # not the progress bar
+
+
+def _summary(out: Path) -> dict:
+    return {row['file']: row for row in records.read_csv(out / 'summary.csv')}
+
+
+ODD_FILMS = {  # file name: (maker, what the refusal says)
+    'unknown_syntax.dcm': (hostile.unknown_syntax_dicom, 'unknown transfer syntax'),
+    'wide.png': (hostile.wide_png, 'a side above 32767 px'),
+    'eps.png': (lambda p: hostile.other_format_named_png(p, 'EPS'), 'not PNG or JPEG'),
+    'gif.png': (lambda p: hostile.other_format_named_png(p, 'GIF'), 'not PNG or JPEG'),
+    'tiff.png': (lambda p: hostile.other_format_named_png(p, 'TIFF'), 'not PNG or JPEG'),
+    'deflate_bomb.dcm': (hostile.deflate_bomb_dicom, 'inflates beyond'),
+    'jpeg_lie.dcm': (
+        lambda p: hostile.jpeg_dicom(p, 512, 512, declare=(30000, 30000), frame=(8, 8)),
+        'JPEG frame declares 30000 x 30000',
+    ),
+    'j2k_lie.dcm': (hostile.j2k_dicom, 'JPEG 2000 frame declares 30000 x 30000'),
+}
+
+
+@pytest.fixture(scope='module')
+def tiny_onnx(tmp_path_factory):
+    """A two-stage ONNX model of the export's shape (tests/hostile_files.py), no training."""
+    return hostile.tiny_onnx(tmp_path_factory.mktemp('tiny') / 'tiny.onnx')
+
+
+def test_odd_films_are_refused_one_by_one_and_the_good_ones_measured(tiny_onnx, tmp_path, capsys):
+    """Issue 33 A (unknown transfer syntax, a 60000 x 60 PNG), B (a deflate bomb, JPEG
+    and JPEG 2000 frames that declare 30000 x 30000) and D (EPS/GIF/TIFF named .png,
+    the error cell naming the film only): each odd film is a one-line failure and a
+    summary row; the good films beside them are measured."""
+    films = tmp_path / 'films'
+    films.mkdir()
+    good = [hostile.good_film(films / f'good{i}.png', seed=i) for i in range(2)]
+    for name, (make, _) in ODD_FILMS.items():
+        make(films / name)
+    assert max(p.stat().st_size for p in films.iterdir()) < 2e6  # small in bytes
+    out = tmp_path / 'out'
+    assert infer_main([str(films), '--onnx', str(tiny_onnx), '--out-dir', str(out)]) == 2
+    lines = _one_line(capsys.readouterr().err)
+    summary = _summary(out)
+    assert set(summary) == {p.name for p in films.iterdir()}
+    for path in good:
+        assert 'error' not in summary[path.name]
+        assert json.loads((out / f'{path.name}.json').read_text())['file'] == path.name
+    for name, (_, why) in ODD_FILMS.items():
+        error = summary[name]['error']
+        assert error.startswith(f'{name}: ') and why in error, (name, error)
+        assert str(films) not in error  # the name only, not the folder (D)
+        assert [line for line in lines if name in line] == [f'skipped: {error}']
+        assert not (out / f'{name}.json').exists()
+
+
+def test_deflated_and_jpeg_dicoms_still_read(tmp_path):
+    """The caps refuse bombs, not films: a deflated DICOM reads as its uncompressed
+    twin, a JPEG frame of the header's size decodes."""
+    stored = (np.arange(64 * 48, dtype=np.uint16).reshape(64, 48) * 7) % 4096
+    plain = hostile.dicom_film(tmp_path / 'plain.dcm', stored)
+    deflated = hostile.dicom_film(tmp_path / 'deflated.dcm', stored, hostile.DEFLATED)
+    assert deflated.stat().st_size < plain.stat().st_size
+    assert np.array_equal(read_film(deflated).image, read_film(plain).image)
+    film = read_film(hostile.jpeg_dicom(tmp_path / 'jpeg.dcm', 64, 48))
+    rows = film.image[..., 0].mean(1)
+    assert film.size == (48, 64) and rows[-1] - rows[0] > 200 and (np.diff(rows) >= -2).all()
+
+
+def test_bombs_are_refused_before_their_pixels_are_made(tmp_path):
+    """Refused by what the file declares: a deflated DICOM whose 64 MB of zeros
+    inflate beyond its 512 x 512 header, frames that declare 30000 x 30000 in a
+    512 x 512 DICOM, a frame that declares another size under the cap."""
+    bomb = hostile.deflate_bomb_dicom(tmp_path / 'bomb.dcm')
+    assert bomb.stat().st_size < 200_000
+    with pytest.raises(FilmTooLargeError, match=r'bomb\.dcm: deflated DICOM inflates beyond'):
+        read_film(bomb)
+    for path, name in (
+        (hostile.jpeg_dicom(tmp_path / 'j.dcm', 512, 512, (30000, 30000), (8, 8)), 'JPEG'),
+        (hostile.j2k_dicom(tmp_path / 'k.dcm'), 'JPEG 2000'),
+    ):
+        assert path.stat().st_size < 2000
+        with pytest.raises(
+            FilmReadError,
+            match=f'{name} frame declares 30000 x 30000 px, the header says 512 x 512',
+        ):
+            read_film(path)
+    small_lie = hostile.jpeg_dicom(tmp_path / 's.dcm', 64, 48, declare=(40, 64))
+    with pytest.raises(FilmReadError, match='declares 40 x 64 px, the header says 48 x 64'):
+        read_film(small_lie)
+
+
+def test_a_graph_that_fails_at_run_time_is_a_failure_per_film(tmp_path, capsys):
+    """Issue 33 A: onnxruntime failing on the graph (here: a reshape wrong only at
+    run time; tools/benchmark_hostile.py runs the 40000 x 40000 output) is a one-line
+    failure per film and a summary row, not a traceback."""
+    model = hostile.tiny_onnx(tmp_path / 'fails.onnx', fail=True)
+    films = tmp_path / 'films'
+    films.mkdir()
+    for i in range(3):
+        hostile.good_film(films / f'f{i}.png', seed=i)
+    out = tmp_path / 'out'
+    assert (
+        infer_main([str(films), '--onnx', str(model), '--out-dir', str(out), '--batch-size', '2'])
+        == 2
+    )
+    lines = _one_line(capsys.readouterr().err)
+    summary = _summary(out)
+    assert sorted(summary) == ['f0.png', 'f1.png', 'f2.png']
+    for name, row in summary.items():
+        assert row['error'].startswith(f'{name}: not measured (Fail: ')
+        assert f'skipped: {row["error"]}' in lines
+
+
+def test_out_dir_that_cannot_be_written_is_refused_before_the_model(tmp_path, capsys):
+    """Issue 33 A: the out-dir is checked before the model is read (here an unreadable
+    model: the out-dir's refusal comes first), in one line; nothing is made."""
+    films = tmp_path / 'films'
+    films.mkdir()
+    hostile.good_film(films / 'a.png')
+    (tmp_path / 'a_file').write_text('')
+    junk = tmp_path / 'junk.onnx'
+    junk.write_bytes(b'not a model')
+    out = tmp_path / 'a_file' / 'out'
+    assert infer_main([str(films), '--onnx', str(junk), '--out-dir', str(out)]) == 2
+    assert _one_line(capsys.readouterr().err) == [
+        f'error: --out-dir {out}: {tmp_path / "a_file"} is not a folder'
+    ]
+
+
+def test_refusals_are_one_line_and_debug_shows_the_traceback(trained, tmp_path, capsys):
+    """Issue 33 A and D: infer and export print a refusal as one line (a truncated
+    model: no advice to use another .pth beside it, which may be anyone's); --debug
+    raises it with its traceback."""
+    from hip_mmpose.tools.export_onnx import main as export_main
+    from hip_mmpose.tools.publish_model import main as publish_main
+
+    _, work_dir, _ = trained
+    whole = (work_dir / 'epoch_1.pth').read_bytes()
+    (tmp_path / 'model.pth').write_bytes(whole[: len(whole) // 2])
+    (tmp_path / 'other.pth').write_bytes(whole)  # an intact file beside it: not advised
+    films = tmp_path / 'films'
+    films.mkdir()
+    hostile.good_film(films / 'a.png')
+    cases = [
+        (
+            infer_main,
+            [
+                str(films),
+                '--checkpoint',
+                str(tmp_path / 'model.pth'),
+                '--out-dir',
+                str(tmp_path / 'o'),
+            ],
+        ),
+        (export_main, [str(tmp_path / 'model.pth'), str(tmp_path / 'm.onnx')]),
+        (publish_main, [str(tmp_path / 'model.pth'), str(tmp_path / 'p.pth')]),
+    ]
+    for main, argv in cases:
+        assert main(argv) == 2
+        lines = _one_line(capsys.readouterr().err)
+        assert len(lines) == 1 and lines[0].startswith(
+            f'error: {tmp_path / "model.pth"}: truncated'
+        )
+        assert 'other.pth' not in lines[0] and 'resume' not in lines[0]
+        with pytest.raises(compat.CheckpointLoadError):
+            main(argv + ['--debug'])
+    assert not (tmp_path / 'o').exists() and not (tmp_path / 'm.onnx').exists()
+
+
+def test_show_dir_overlay_of_a_dicom_film_is_a_png(tmp_path):
+    """Issue 33 A: ``tools/test.py --show-dir`` on DICOM films: MMPose's hook names the
+    overlay after the film (x.dcm), which OpenCV cannot encode; it is written as
+    x.dcm.png, and an overlay that cannot be written is logged, not raised."""
+    from mmengine.structures import InstanceData
+    from mmpose.structures import PoseDataSample
+
+    from hip_mmpose.visualization.local_visualizer import HipPoseVisualizer
+
+    sample = PoseDataSample(metainfo=dict(img_path='x.dcm'))
+    sample.pred_instances = InstanceData(
+        keypoints=np.random.default_rng(0).uniform(10, 50, (1, 12, 2)),
+        keypoint_scores=np.ones((1, 12)),
+    )
+    visualizer = HipPoseVisualizer(name='issue33_show_dir')
+    image = np.zeros((64, 64, 3), np.uint8)
+    visualizer.add_datasample('x', image, sample, draw_gt=False, out_file=str(tmp_path / 'x.dcm'))
+    assert cv2.imread(str(tmp_path / 'x.dcm.png')).shape == (64, 64, 3)
+    visualizer.add_datasample(
+        'y', image, sample, draw_gt=False, out_file=str(tmp_path / 'no' / 'y.png')
+    )
+
+
+def test_nested_and_mistyped_model_files_are_refused_by_name(tmp_path, capsys):
+    """Issue 33 A: a published config or ONNX metadata nested 200,000 deep, a
+    per-film JSON nested as deep, a checkpoint whose top level is a list: one-line
+    refusals naming the file, no RecursionError or AttributeError."""
+    from hip_mmpose.tools.publish_model import main as publish_main
+
+    deep = hostile.deep_json(200_000)
+    from hip_mmpose.apis.config_check import load_published_config
+
+    with pytest.raises(ConfigCheckError, match='x.pth: meta.config: nested too deep'):
+        load_published_config(deep, 'x.pth')
+    published = tmp_path / 'deep.pth'
+    meta = dict(format='hip_mmpose-published-v2', stages=[dict(name='film', config=deep)])
+    torch.save(dict(state_dict=dict(film={}), meta=meta), published)
+    films = tmp_path / 'films'
+    films.mkdir()
+    hostile.good_film(films / 'a.png')
+    assert (
+        infer_main([str(films), '--checkpoint', str(published), '--out-dir', str(tmp_path / 'o')])
+        == 2
+    )
+    assert _one_line(capsys.readouterr().err) == [
+        f'error: {published} (film stage): meta.config: nested too deep to read; not a config'
+    ]
+    onnx_deep = hostile.tiny_onnx(tmp_path / 'deep.onnx', metadata_text=deep)
+    with pytest.raises(OnnxModelError, match='deep.onnx: metadata .* nested too deep'):
+        OnnxHipInferencer(onnx_deep)
+    (tmp_path / 'deep.json').write_text(deep)
+    with pytest.raises(records.RecordError, match='deep.json: nested too deep'):
+        records.read_json(tmp_path / 'deep.json')
+    listed = tmp_path / 'list.pth'
+    torch.save([torch.zeros(2)], listed)
+    assert publish_main([str(listed), str(tmp_path / 'p.pth')]) == 2
+    assert _one_line(capsys.readouterr().err) == [
+        f'error: {listed}: holds a list, not a checkpoint (a mapping with state_dict and meta)'
+    ]
+
+
+# ----------------------------------------------------------------- converter (B)
+def test_converter_reads_a_bounded_amount_and_names_every_bad_file(tmp_path, capsys):
+    """Issue 33 B: a one-line annotation beyond 64 kB (the 300 MB one of the issue in
+    tools/benchmark_hostile.py), 1001 reader lines, a line with a 13th point: each
+    refused by name, after reading no more than the cap; every bad file is named, the
+    good ones' films still checked; nothing written."""
+    root = _split(tmp_path / 'data', n=5)
+    ann = root / 'train' / 'annotations'
+    hostile.long_line_csv(ann / 'P0.csv', points=30_000)
+    hostile.many_lines_csv(ann / 'P1.csv', lines=1001)
+    (ann / 'P2.csv').write_text(TWELVE + ',"(1, 2)"' * 1000)
+    assert max(p.stat().st_size for p in ann.iterdir()) < 300e3
+    out = tmp_path / 'coco'
+    assert convert_main([str(root), '--out-dir', str(out), '--no-progress']) == 1
+    lines = _one_line(capsys.readouterr().err)
+    assert (
+        lines[0] == f'error: {ann / "P0.csv"}: larger than 64 kB; not an annotation file '
+        '(20 readers of one film fit in far less)'
+    )
+    assert lines[1].startswith(f'error: {ann / "P1.csv"}: larger than 64 kB')
+    assert lines[2] == f'error: {ann / "P2.csv"}: has more than 12 points'
+    assert lines[3] == '3 bad file(s); nothing written; any earlier output is unchanged.'
+    assert len(lines) == 4 and not out.exists()
+
+
+# ----------------------------------------------------------------- model files (B, C)
+ONNX_REFUSALS = {  # what is changed in the tiny model's metadata: what the refusal names
+    'input 40000 x 40000, the graph too (B)': (
+        lambda m: m['stages'][0].update(
+            input_size=[40000, 40000],
+            codec=dict(
+                m['stages'][0]['codec'], input_size=[40000, 40000], heatmap_size=[10000, 10000]
+            ),
+        ),
+        dict(film=(40000, 40000)),
+        r'stages\[film\]\.input_size: 40000 is outside 1-2048',
+    ),
+    'refine_passes 1e9 (B)': (
+        lambda m: m.update(refine_passes=10**9),
+        None,
+        'refine_passes: 1000000000 is outside 0-8',
+    ),
+    'heatmap_size 24 x 24 (C)': (
+        lambda m: m['stages'][1]['codec'].update(heatmap_size=[24, 24]),
+        None,
+        r'stages\[hip\]\.codec\.heatmap_size \[24, 24\] is not the \[8, 8\] heatmaps '
+        'the network gives',
+    ),
+    'codec input_size 384 x 384 (C)': (
+        lambda m: m['stages'][1]['codec'].update(input_size=[384, 384]),
+        None,
+        r'codec\.input_size \[384, 384\] is not the input_size \[32, 32\] the crops are made at',
+    ),
+    'flip_indices identity (C)': (
+        lambda m: m['stages'][0].update(flip_indices=list(range(12))),
+        None,
+        r"stages\[film\]\.flip_indices: .* are not the metainfo's flip pairs",
+    ),
+    'blur_kernel_size 1e9 (C)': (
+        lambda m: m['stages'][1]['codec'].update(blur_kernel_size=10**9),
+        None,
+        'codec.blur_kernel_size: 1000000000 is outside 1-99',
+    ),
+    'a 3-value input_size (C)': (
+        lambda m: m['stages'][1].update(input_size=[32, 32, 3]),
+        None,
+        r'input_size: \[32, 32, 3\] is not a \[width, height\] pair',
+    ),
+    'mean of length 2 (C)': (
+        lambda m: m['stages'][0].update(mean=[1.0, 2.0]),
+        None,
+        r'mean: expected 3 numbers',
+    ),
+    'a string std (C)': (
+        lambda m: m['stages'][0].update(std='58'),
+        None,
+        r'stages\[film\]\.std: missing or not',
+    ),
+    'std 0 (C)': (
+        lambda m: m['stages'][0].update(std=[1.0, 0.0, 1.0]),
+        None,
+        r'std: .* must be > 0',
+    ),
+    'offsets 0.06 of the crop on a roof point (C)': (
+        lambda m: m['stages'][1]['keypoint_offsets'][0].__setitem__(0, [0.06, 0.0]),
+        None,
+        r'keypoint_offsets: 0\.06 of the crop, beyond the \+-0\.04',
+    ),
+    'offsets 1e300 (C)': (
+        lambda m: m['stages'][1]['keypoint_offsets'][1].__setitem__(2, [1e300, 0.0]),
+        None,
+        r'keypoint_offsets: 1e\+300 of the crop',
+    ),
+}
+
+
+@pytest.mark.parametrize('case', list(ONNX_REFUSALS))
+def test_onnx_settings_outside_the_schema_are_refused(case, tiny_onnx, tmp_path, capsys):
+    """Issue 33 B and C: every size and count of the metadata capped, the codec tied
+    to the graph's shapes, flip partners to the metainfo's pairs, mean/std three finite
+    numbers (std > 0), offsets bounded: refused when the model is read, in one line."""
+    change, sizes, match = ONNX_REFUSALS[case]
+    meta = hostile.onnx_metadata()
+    change(meta)
+    model = hostile.tiny_onnx(tmp_path / 'bad.onnx', meta=meta, sizes=sizes)
+    with pytest.raises(OnnxModelError, match=f'{model}: .*{match}'):
+        OnnxHipInferencer(model)
+    films = tmp_path / 'films'
+    films.mkdir()
+    hostile.good_film(films / 'a.png')
+    assert infer_main([str(films), '--onnx', str(model), '--out-dir', str(tmp_path / 'o')]) == 2
+    lines = _one_line(capsys.readouterr().err)
+    assert len(lines) == 1 and lines[0].startswith(f'error: {model}: ')
+    assert OnnxHipInferencer(tiny_onnx).refine_passes == 1  # the unchanged model loads
+
+
+def _tampered_cascade(best, path, stage, key=None, value=None, config=None):
+    """A copy of a published two-stage file with one weight or config entry changed."""
+    ckpt = torch.load(best, map_location='cpu', weights_only=True)
+    if key is not None:
+        ckpt['state_dict'][stage][key] = value
+    if config is not None:
+        entry = next(s for s in ckpt['meta']['stages'] if s['name'] == stage)
+        cfg = json.loads(entry['config'])
+        config(cfg)
+        entry['config'] = json.dumps(cfg)
+    torch.save(ckpt, path)
+    return path
+
+
+def test_torch_loading_and_publish_check_the_same_schema(trained_cascade, tmp_path, capsys):
+    """Issue 33 C: the published file's fitted values and declared sizes are checked as
+    the ONNX metadata is: offsets 0.06 of the crop (the issue's AI 15.84 instead of
+    22.75) and 1e300, a NaN p_line_shift (publish wrote it), a codec heatmap size the
+    network does not give; refused by the torch loader and by publish, by name."""
+    from hip_mmpose.apis import publish_checkpoint
+    from hip_mmpose.tools.publish_model import main as publish_main
+    from hip_mmpose.utils.model_schema import ModelSchemaError
+
+    _, _, best = trained_cascade
+    offsets = torch.zeros(2, 6, 2)
+    offsets[0, 0, 0] = 0.06
+    huge = torch.zeros(2, 6, 2, dtype=torch.float64)
+    huge[1, 2, 0] = 1e300
+    cases = {
+        'offsets': (dict(key='keypoint_offsets', value=offsets), r'0\.06 of the crop, beyond'),
+        'huge': (
+            dict(key='keypoint_offsets', value=huge.float()),
+            'keypoint_offsets: expected finite',
+        ),
+        'nan shift': (
+            dict(key='p_line_shift', value=torch.tensor(float('nan'))),
+            'p_line_shift nan',
+        ),
+        'heatmap': (
+            dict(config=lambda c: c['model']['head']['decoder'].update(heatmap_size=[24, 24])),
+            r'codec\.heatmap_size \[24, 24\] is not the \[48, 48\] heatmaps the network gives',
+        ),
+    }
+    for name, (change, match) in cases.items():
+        bad = _tampered_cascade(best, tmp_path / f'{name.replace(" ", "_")}.pth', 'hip', **change)
+        with pytest.raises(ValueError, match=f'{bad} \\(hip stage\\): .*{match}'):
+            HipInferencer(bad)
+        with pytest.raises(ValueError, match=match):
+            publish_checkpoint(bad, tmp_path / 'pub' / 'x.pth')
+        assert publish_main([str(bad), str(tmp_path / 'pub' / 'x.pth')]) == 2
+        assert len(_one_line(capsys.readouterr().err)) == 1
+    assert not (tmp_path / 'pub').exists() or not list((tmp_path / 'pub').iterdir())
+    assert issubclass(ModelSchemaError, ValueError)
+
+
+# ----------------------------------------------------------------- an interrupted run (D)
+KILLED_RUN = textwrap.dedent("""
+    import os, signal, sys
+    sys.path.insert(0, {repo!r})
+    from hip_mmpose.tools import infer
+    from hip_mmpose.utils import records
+    written = records.write_film
+    def write_then_die(path, record):
+        written(path, record)
+        os.kill(os.getpid(), signal.SIGKILL)  # killed after the first film's JSON
+    records.write_film = write_then_die
+    infer.main(sys.argv[1:])
+""")
+
+
+def test_a_killed_run_leaves_no_earlier_summary_beside_its_files(tiny_onnx, tmp_path):
+    """Issue 33 D: infer killed with SIGKILL after its first film: summary.csv is not
+    the earlier run's (which would sit beside the new JSON) but this run's, every film
+    marked as not measured because the run did not finish."""
+    from hip_mmpose.tools.infer import NOT_YET_MEASURED
+
+    films = tmp_path / 'films'
+    films.mkdir()
+    for i in range(3):
+        hostile.good_film(films / f'f{i}.png', seed=i)
+    out = tmp_path / 'out'
+    argv = [str(films), '--onnx', str(tiny_onnx), '--out-dir', str(out), '--batch-size', '1']
+    assert infer_main(argv) == 0
+    before = (out / 'summary.csv').read_text()
+    assert 'not measured' not in before
+    (tmp_path / 'killed.py').write_text(KILLED_RUN.format(repo=str(REPO)))
+    run = subprocess.run(
+        [sys.executable, str(tmp_path / 'killed.py'), *argv], capture_output=True, timeout=300
+    )
+    assert run.returncode == -9
+    summary = _summary(out)
+    assert sorted(summary) == ['f0.png', 'f1.png', 'f2.png']
+    assert {row['error'] for row in summary.values()} == {NOT_YET_MEASURED}

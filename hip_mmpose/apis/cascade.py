@@ -373,6 +373,16 @@ def calibrate(
     padding = _crop_padding(hip)
     crop_points = np.stack([crops[f] for f in refined['file']])
     offsets = fit_hip_offsets(refined['keypoints'], refined['true_keypoints'], crop_points, padding)
+    from hip_mmpose.utils.model_schema import KEYPOINT_OFFSET_LIMIT
+
+    beyond = int((np.abs(offsets) > KEYPOINT_OFFSET_LIMIT).sum())
+    if beyond:  # a model file keeps none beyond the bound (utils/model_schema.py)
+        log(
+            f'   {beyond} offsets beyond +-{KEYPOINT_OFFSET_LIMIT} of the crop (largest '
+            f'{np.abs(offsets).max():.3f}) clipped to it: a mean error that large is no '
+            'fixed correction (an undertrained stage?)'
+        )
+        offsets = np.clip(offsets, -KEYPOINT_OFFSET_LIMIT, KEYPOINT_OFFSET_LIMIT)
     side = np.median(crop_sides(crop_points, padding)[:, 0])
     log(
         f'   {len(refined["file"])} films; offsets (px at a median crop of {side:.0f} px): '
@@ -568,9 +578,13 @@ def refine_passes(hip_cfg: Config) -> int:
         int: ``model.test_cfg.refine_passes``, 1 where unset.
 
     Raises:
-        ValueError: it is below 1.
+        ValueError: it is below 1 or above ``model_schema.MAX_REFINE_PASSES``.
     """
+    from hip_mmpose.utils.model_schema import MAX_REFINE_PASSES
+
     passes = int(hip_cfg.get('model', {}).get('test_cfg', {}).get('refine_passes', 1))
-    if passes < 1:
-        raise ValueError(f'model.test_cfg.refine_passes must be >= 1, got {passes}')
+    if not 1 <= passes <= MAX_REFINE_PASSES:
+        raise ValueError(
+            f'model.test_cfg.refine_passes must be 1-{MAX_REFINE_PASSES}, got {passes}'
+        )
     return passes

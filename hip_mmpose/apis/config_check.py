@@ -72,6 +72,10 @@ ALLOWED_TOP_LEVEL_KEYS = frozenset(
         'max_epochs',
     }
 )
+#: The deepest nesting of dicts and lists a config may have (ours: under 10).
+MAX_CONFIG_DEPTH = 32
+#: The longest config text read (ours: about 10 kB of JSON).
+MAX_CONFIG_CHARS = 1 << 20
 _REGISTRY_MODULES = ('mmengine.registry', 'mmpose.registry', 'mmpretrain.registry')
 _registered: frozenset | None = None
 
@@ -155,9 +159,11 @@ def check_config(cfg: dict, source: str = 'config') -> dict:
         refuse('default_scope', f'{scope!r} refused: the scope is fixed to {SCOPE!r}')
     names = registered_type_names()
 
-    def visit(value: Any, path: str, data_only: bool = False):
+    def visit(value: Any, path: str, data_only: bool = False, depth: int = 0):
         # data_only: inside a data set's metainfo, where 'type' is a keypoint's
         # body half ('upper'/'lower'), not something to build
+        if depth > MAX_CONFIG_DEPTH:
+            refuse(path, f'nested deeper than {MAX_CONFIG_DEPTH} levels; not a config')
         if isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str):
@@ -169,7 +175,7 @@ def check_config(cfg: dict, source: str = 'config') -> dict:
                         'refused: MMPose would execute that Python file (give the metainfo inline)',
                     )
                 elif key in ('metainfo', 'dataset_info') or data_only:
-                    visit(item, where, True)
+                    visit(item, where, True, depth + 1)
                 elif key == 'type':
                     check_type(item, where)
                 elif key == '_scope_':
@@ -181,10 +187,10 @@ def check_config(cfg: dict, source: str = 'config') -> dict:
                 elif key == 'custom_imports':
                     refuse(where, 'refused: custom_imports would import modules')
                 else:
-                    visit(item, where)
+                    visit(item, where, False, depth + 1)
         elif isinstance(value, (list, tuple)):
             for i, item in enumerate(value):
-                visit(item, f'{path}[{i}]', data_only)
+                visit(item, f'{path}[{i}]', data_only, depth + 1)
         elif not (value is None or isinstance(value, (str, bool, int, float))):
             refuse(path, f'{type(value).__name__} value refused (only plain data)')
 
@@ -228,10 +234,19 @@ def load_published_config(text, source: str = 'published model') -> dict:
         raise ConfigCheckError(
             f'{source}: meta.config: expected JSON text, got {type(text).__name__}'
         )
+    if len(text) > MAX_CONFIG_CHARS:
+        raise ConfigCheckError(
+            f'{source}: meta.config: {len(text)} characters, more than the '
+            f'{MAX_CONFIG_CHARS} a config may have'
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ConfigCheckError(f'{source}: meta.config: not valid JSON ({err})') from None
+    except RecursionError:
+        raise ConfigCheckError(
+            f'{source}: meta.config: nested too deep to read; not a config'
+        ) from None
     return check_config(data, source)
 
 
@@ -253,10 +268,18 @@ def read_config_text(text: str, source: str = 'config text') -> dict:
             other than ``dict``, names, attribute access, comprehensions, ...),
             naming its line.
     """
+    if not isinstance(text, str) or len(text) > MAX_CONFIG_CHARS:
+        raise ConfigCheckError(
+            f'{source}: config text: expected at most {MAX_CONFIG_CHARS} characters of '
+            f'text, got {type(text).__name__}'
+            + (f' of {len(text)}' if isinstance(text, str) else '')
+        )
     try:
         tree = ast.parse(text, mode='exec')
     except SyntaxError as err:
         raise ConfigCheckError(f'{source}: not a config (syntax error line {err.lineno})') from None
+    except (RecursionError, MemoryError):
+        raise ConfigCheckError(f'{source}: config text nested too deep to read') from None
 
     def refuse(node, what):
         raise ConfigCheckError(
@@ -301,7 +324,12 @@ def read_config_text(text: str, source: str = 'config text') -> dict:
             and isinstance(stmt.targets[0], ast.Name)
         ):
             refuse(stmt, f'statement {ast.unparse(stmt)[:60]!r}')
-        result[stmt.targets[0].id] = value(stmt.value)
+        try:
+            result[stmt.targets[0].id] = value(stmt.value)
+        except RecursionError:
+            raise ConfigCheckError(
+                f'{source}: line {stmt.lineno}: nested too deep to read; not a config'
+            ) from None
     return result
 
 

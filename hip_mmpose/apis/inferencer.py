@@ -10,7 +10,7 @@ from mmengine.registry import init_default_scope
 from hip_mmpose.apis.cascade import refine_passes
 from hip_mmpose.apis.model_files import load_pose_models
 from hip_mmpose.runtime.measuring import HipMeasurer
-from hip_mmpose.utils import uncertainty
+from hip_mmpose.utils import records, uncertainty
 
 
 class HipInferencer(HipMeasurer):
@@ -42,6 +42,7 @@ class HipInferencer(HipMeasurer):
         score_thr: float = 0.3,
     ):
         models = load_pose_models(checkpoint, config, device)
+        self.model_sha256 = records.file_sha256(checkpoint)  # provenance of every record
         self.model = models['film']
         self.refiner = models.get('hip')
         # as tools/test.py: pass k refines around pass k-1's points

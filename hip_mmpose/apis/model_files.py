@@ -30,6 +30,7 @@ from hip_mmpose.apis.config_check import (
     published_config_from_text,
 )
 from hip_mmpose.apis.stages import FILM, HIP, film_stage_config, is_cascade
+from hip_mmpose.utils import model_schema
 from hip_mmpose.utils.atomic import write_atomic
 from hip_mmpose.utils.compat import load_checkpoint_file, register_checkpoint_check
 
@@ -44,7 +45,18 @@ def _data_only_config(cfg: Config) -> dict:
 
 
 def _load(path) -> dict:
-    return load_checkpoint_file(path, 'cpu')  # torch.load(weights_only=True), checked
+    """A model file given to inference, export or publishing, loaded and checked for shape."""
+    # torch.load(weights_only=True), checked; no advice to use another file beside it
+    ckpt = load_checkpoint_file(path, 'cpu', resume_advice=False)
+    if not isinstance(ckpt, dict):
+        raise ValueError(
+            f'{path}: holds a {type(ckpt).__name__}, not a checkpoint (a mapping with '
+            'state_dict and meta)'
+        )
+    meta = ckpt.get('meta', {})
+    if meta is not None and not isinstance(meta, dict):
+        raise ValueError(f'{path}: meta is a {type(meta).__name__}, not a mapping')
+    return ckpt
 
 
 def load_weights(checkpoint) -> dict:
@@ -67,10 +79,84 @@ def load_weights(checkpoint) -> dict:
 
 def _weights_of(ckpt, checkpoint) -> dict:
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
+    state = state if isinstance(state, dict) else {}
     state = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
     if not state:
         raise ValueError(f'{checkpoint}: no model weights in it')
     return state
+
+
+def check_stage_file(name: str, cfg: dict, weights: dict, source) -> None:
+    """Check what a model file declares and fits for one stage (utils/model_schema.py).
+
+    The config's crop size, padding, codec and normalisation, and the weights'
+    ``keypoint_offsets`` and ``p_line_shift``, against the schema the ONNX runtime
+    checks too; the refining stage's ``refine_passes``.
+
+    Args:
+        name (str): ``'film'`` or ``'hip'``.
+        cfg (dict): the stage's config as plain data.
+        weights (dict): its state dict.
+        source (str | Path): the file, for the message.
+
+    Raises:
+        ModelSchemaError: a value outside the schema, naming the file, stage and key.
+    """
+    stage = model_schema.config_stage(name, cfg)
+    for key in ('keypoint_offsets', 'p_line_shift'):
+        value = weights.get(key)
+        if isinstance(value, torch.Tensor):
+            stage[key] = value.detach().cpu().double().tolist()
+    try:
+        model_schema.check_stage(stage)
+        test_cfg = (cfg.get('model') or {}).get('test_cfg') or {}
+        if name == HIP and isinstance(test_cfg, dict) and 'refine_passes' in test_cfg:
+            model_schema.check_refine_passes(test_cfg['refine_passes'])
+    except model_schema.ModelSchemaError as err:
+        raise model_schema.ModelSchemaError(f'{source} ({name} stage): {err}') from None
+
+
+def check_pose_model(name: str, model, source) -> None:
+    """Check a built stage as the ONNX runtime checks an export: its settings, its
+    flip partners, and the codec's heatmap size against the heatmaps the network gives
+    (one pass on zeros).
+
+    Args:
+        name (str): ``'film'`` or ``'hip'``.
+        model (torch.nn.Module): the stage's MMPose model, its weights loaded.
+        source (str | Path): the file, for the message.
+
+    Raises:
+        ModelSchemaError: a value outside the schema, naming the file, stage and key.
+    """
+    stage = model_schema.config_stage(name, model.cfg.to_dict())
+    meta = model.dataset_meta or {}
+    if 'flip_indices' in meta:
+        stage['flip_indices'] = [int(i) for i in meta['flip_indices']]
+    stage['num_keypoints'] = int(meta.get('num_keypoints', len(stage.get('flip_indices', []))))
+    for key in ('keypoint_offsets', 'p_line_shift'):
+        value = getattr(model, key, None)
+        if isinstance(value, torch.Tensor):
+            stage[key] = value.detach().cpu().double().tolist()
+    output = None
+    try:
+        model_schema.check_stage(stage)  # the sizes bounded before a pass is made at them
+        width, height = (stage.get('codec') or {}).get('input_size') or stage['input_size']
+    except model_schema.ModelSchemaError as err:
+        raise model_schema.ModelSchemaError(f'{source} ({name} stage): {err}') from None
+    except KeyError:
+        width = height = 0
+    if width and height:
+        param = next(model.parameters(), None)
+        device = param.device if param is not None else 'cpu'
+        with torch.no_grad():
+            heatmaps = model._forward(torch.zeros(1, 3, int(height), int(width), device=device))
+        if isinstance(heatmaps, torch.Tensor) and heatmaps.ndim == 4:
+            output = (int(heatmaps.shape[3]), int(heatmaps.shape[2]))
+    try:
+        model_schema.check_stage(stage, output_size=output)
+    except model_schema.ModelSchemaError as err:
+        raise model_schema.ModelSchemaError(f'{source} ({name} stage): {err}') from None
 
 
 def save_published(out_file, stages) -> Path:
@@ -88,10 +174,10 @@ def save_published(out_file, stages) -> Path:
     meta = dict(format=PUBLISHED_FORMAT, stages=[])
     state = {}
     for name, cfg, weights, source in stages:
+        data = _data_only_config(cfg)
+        check_stage_file(name, data, weights, source)  # nothing outside the schema is published
         meta['stages'].append(
-            dict(
-                name=name, config=json.dumps(_data_only_config(cfg)), source=Path(str(source)).name
-            )
+            dict(name=name, config=json.dumps(data), source=Path(str(source)).name)
         )
         state[name] = {k: v.detach().clone().cpu() for k, v in weights.items()}
     out_file = Path(out_file)
@@ -141,14 +227,19 @@ def _stages_of(ckpt: dict, path) -> list[tuple[str, dict, dict]]:
         )
     meta = ckpt['meta']
     if meta['format'] == _OLD_FORMAT:
-        return [('film', load_published_config(meta.get('config'), path), ckpt['state_dict'])]
+        return [('film', load_published_config(meta.get('config'), path), _weights_of(ckpt, path))]
+    states = ckpt.get('state_dict')
+    stages = published_stages(meta, path)
+    for s in stages:
+        if not isinstance(states, dict) or not isinstance(states.get(s['name']), dict):
+            raise ValueError(f'{path}: state_dict has no weights of the {s["name"]} stage')
     return [
         (
             s['name'],
             load_published_config(s.get('config'), f'{path} ({s["name"]} stage)'),
-            ckpt['state_dict'][s['name']],
+            _weights_of(states[s['name']], f'{path} ({s["name"]} stage)'),
         )
-        for s in published_stages(meta, path)
+        for s in stages
     ]
 
 
@@ -222,7 +313,9 @@ def publish_checkpoint(checkpoint, out_file, config=None) -> Path:
 
     Raises:
         ValueError: a training checkpoint with no stored config and none given,
-            or with no weights.
+            or with no weights; a stage whose settings or fitted values the loaders
+            would refuse (:func:`check_pose_model`: each stage is built and checked
+            before anything is written).
     """
     ckpt = _load(checkpoint)
     if is_published(ckpt):
@@ -232,13 +325,15 @@ def publish_checkpoint(checkpoint, out_file, config=None) -> Path:
         ]
     else:
         if config is None:
-            text = ckpt.get('meta', {}).get('cfg')
+            text = (ckpt.get('meta') or {}).get('cfg')
             if not text:
                 raise ValueError(f'{checkpoint}: no config stored; pass one')
             cfg = Config(published_config_from_text(text, checkpoint))  # never executed
         else:
             cfg = config if isinstance(config, Config) else Config.fromfile(str(config))
         stages = [('film', cfg, _weights_of(ckpt, checkpoint), checkpoint)]
+    for name, cfg, state, _ in stages:  # built and checked as the loaders will check it
+        _build(cfg, state, 'cpu', name, checkpoint)
     out_file = Path(out_file)
     tmp = save_published(out_file.with_name(out_file.name + '.part'), stages)
     sha = hashlib.sha256(tmp.read_bytes()).hexdigest()[:8]
@@ -247,12 +342,17 @@ def publish_checkpoint(checkpoint, out_file, config=None) -> Path:
     return final
 
 
-def _build(cfg: Config, state: dict | None, device: str):
+def _build(cfg: Config, state: dict | None, device: str, name: str = FILM, source='model'):
     from mmpose.apis import init_model
 
     model = init_model(cfg, None, device=device)
     if state is not None:
-        model.load_state_dict(state)
+        try:
+            model.load_state_dict(state)
+        except ValueError as err:  # a fitted value refused (HipTopdownPoseEstimator)
+            raise model_schema.ModelSchemaError(f'{source} ({name} stage): {err}') from None
+    model.eval()
+    check_pose_model(name, model, source)
     return model
 
 
@@ -305,7 +405,10 @@ def load_pose_models(checkpoint, config=None, device: str = 'cpu') -> dict:
                 f'but the config given configures only the {" and ".join(configs)} stage; '
                 'pass the two-stage config (with film_stage), or no config'
             )
-        return {name: _build(configs[name], state, device) for name, _, state in stages}
+        return {
+            name: _build(configs[name], state, device, name, checkpoint)
+            for name, _, state in stages
+        }
     if user_cfg is None:
         raise ValueError(
             f'{checkpoint}: a training checkpoint needs --config '
@@ -316,4 +419,4 @@ def load_pose_models(checkpoint, config=None, device: str = 'cpu') -> dict:
             f"{checkpoint}: a two-stage config needs the run's "
             "best_cascade.pth (or its published file), not one stage's checkpoint"
         )
-    return {FILM: _build(user_cfg, _weights_of(ckpt, checkpoint), device)}
+    return {FILM: _build(user_cfg, _weights_of(ckpt, checkpoint), device, FILM, checkpoint)}

@@ -34,7 +34,7 @@ from hip_mmpose.apis.run_config import (
 )
 from hip_mmpose.apis.runner import HipRunner
 from hip_mmpose.apis.stages import FILM, HIP, is_cascade
-from hip_mmpose.utils.records import per_film_paths
+from hip_mmpose.utils.records import file_sha256, per_film_paths
 
 
 @dataclass
@@ -240,6 +240,7 @@ def test(
         SystemExit: the config or the test split's COCO file does not exist.
     """
     cfg = build_config(config, data_root, ann_root, cfg_options, work_dir)
+    _name_model(cfg, checkpoint)
     if split == 'test':
         require_annotations(cfg, ('test',))
     prepare = _prepare(launcher, visualization)
@@ -268,3 +269,15 @@ def test(
 
 
 test.__test__ = False  # not a pytest test function where it is imported
+
+
+def _name_model(cfg: Config, checkpoint) -> None:
+    """Every HipMetric of ``cfg`` writes the model file's SHA-256 prefix into its records."""
+    import os.path as osp
+
+    if not osp.isfile(str(checkpoint)):
+        return  # the loader names a missing file
+    evaluators = cfg.test_evaluator
+    for evaluator in evaluators if isinstance(evaluators, (list, tuple)) else [evaluators]:
+        if evaluator.get('type') == 'HipMetric':
+            evaluator['model_sha256'] = file_sha256(checkpoint)

@@ -12,9 +12,12 @@ Each image record holds the film's ``width`` and ``height`` and, where known,
 film's row of ``spacing.csv`` (which overrides the header). Nothing else of a
 DICOM header is written.
 
-Every file is checked before anything is written; on the first problem a
-:class:`AnnotationError` names the file and what is wrong, and no JSON (not even
-for a split that was fine) is left behind. The outputs are written as one set: a
+Every file is checked before anything is written; a bad film or annotation file
+does not stop the others being checked, and then an :class:`AnnotationErrors`
+names every bad file and what is wrong with it (one line each), and no JSON (not
+even for a split that was fine) is left behind. An annotation file is read at most
+:data:`MAX_ANNOTATION_BYTES` and :data:`MAX_READERS` lines, and a line no further
+than the point count it must have. The outputs are written as one set: a
 temporary folder beside OUT_DIR is filled and then swapped into place, so a failure
 leaves the previous output as it was and split files the new data lacks do not
 linger beside the new ones. OUT_DIR belongs to the converter: it may hold only its
@@ -47,11 +50,26 @@ class AnnotationError(ValueError):
     """Bad input; the message starts with the offending path."""
 
 
+class AnnotationErrors(AnnotationError):
+    """Several bad files; ``errors`` holds one message per file (each names its path).
+
+    Args:
+        errors (list[str]): the messages, in the order the files were read.
+    """
+
+    def __init__(self, errors: list):
+        self.errors = list(errors)
+        more = f' (and {len(self.errors) - 1} more bad files)' if len(self.errors) > 1 else ''
+        super().__init__(self.errors[0] + more)
+
+
 #: How several readers' lines of one annotation file become its reference.
 READER_MODES = ('mean',)
 #: The most readers (lines) one annotation file may have: every pair of readings is
 #: compared, and a file of thousands of lines is not an annotation.
 MAX_READERS = 20
+#: The largest annotation file read, in bytes: 20 readers' 12 points take under 10 kB.
+MAX_ANNOTATION_BYTES = 64 * 1024
 
 
 def parse_annotation_csv(path: Path, num_keypoints: int | None = None) -> np.ndarray:
@@ -105,7 +123,14 @@ def parse_annotation_readers(path: Path, num_keypoints: int | None = None) -> np
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding='utf-8-sig').strip()
+        with open(path, 'rb') as fh:
+            raw = fh.read(MAX_ANNOTATION_BYTES + 1)
+        if len(raw) > MAX_ANNOTATION_BYTES:
+            raise AnnotationError(
+                f'{path}: larger than {MAX_ANNOTATION_BYTES // 1024} kB; not an annotation '
+                f'file ({MAX_READERS} readers of one film fit in far less)'
+            )
+        text = raw.decode('utf-8-sig').strip()
     except (OSError, UnicodeDecodeError) as err:
         raise AnnotationError(f'{path}: cannot read annotation ({err})') from err
     lines = [line for line in text.splitlines() if line.strip()]
@@ -119,8 +144,13 @@ def parse_annotation_readers(path: Path, num_keypoints: int | None = None) -> np
     readers = []
     for line_no, line in enumerate(lines, start=1):
         where = f'{path}: line {line_no}' if len(lines) > 1 else f'{path}'
-        fields = [''.join(groups).strip() for groups in _FIELD.findall(line)]
-        fields = [field for field in fields if field]
+        fields = []
+        for groups in _FIELD.finditer(line):  # no further than the count it must have
+            field = ''.join(g or '' for g in groups.groups()).strip()
+            if field:
+                fields.append(field)
+            if num_keypoints is not None and len(fields) > num_keypoints:
+                raise AnnotationError(f'{where}: has more than {num_keypoints} points')
         points = []
         for number, field in enumerate(fields, start=1):
             match = _POINT.match(field)
@@ -284,7 +314,8 @@ def convert_split(
         generic keypoint names (:func:`convert_dataset` names them).
 
     Raises:
-        AnnotationError: the first bad file, named.
+        AnnotationError: a split that cannot be paired; :class:`AnnotationErrors`
+            naming every bad file once all have been checked.
         ValueError: ``readers`` is not one of :data:`READER_MODES`.
     """
     if readers is not None and readers not in READER_MODES:
@@ -301,60 +332,78 @@ def convert_split(
             f'{split_dir / "images" / "spacing.csv"}: names {unknown[0]!r}, '
             'which is not a film of this split'
         )
-    images, annotations = [], []
+    images, annotations, errors = [], [], []
     for image_id, (img_path, ann_path) in enumerate(
         tqdm(pairs, desc=f'{split_dir.name}', unit='film', disable=not progress), start=1
     ):
-        reads = (
-            parse_annotation_readers(ann_path, num_keypoints)
-            if readers
-            else parse_annotation_csv(ann_path, num_keypoints)[None]
-        )
-        points = reads.mean(0)  # one reader: their points as they are
-        num_keypoints = len(points)  # first file fixes the count for the rest
-        width, height, spacing = read_film_size_and_spacing(img_path, spacings.get(img_path.name))
-        every = reads.reshape(-1, 2)
-        outside = np.flatnonzero(
-            (every[:, 0] < 0) | (every[:, 0] > width) | (every[:, 1] < 0) | (every[:, 1] > height)
-        )
-        if outside.size:
-            reader, k = divmod(int(outside[0]), num_keypoints)
-            line = f' line {reader + 1},' if len(reads) > 1 else ''
-            raise AnnotationError(
-                f'{ann_path}:{line} point {k + 1} ({every[outside[0], 0]:g}, '
-                f'{every[outside[0], 1]:g}) lies outside the {width}x{height} image '
-                f'{img_path.name}'
+        try:
+            image, annotation = _convert_film(
+                image_id, img_path, ann_path, num_keypoints, readers, spacings.get(img_path.name)
             )
-        x0, y0 = points.min(0)
-        x1, y1 = points.max(0)
-        keypoints = np.concatenate([points, np.full((len(points), 1), 2.0)], 1)
-        image = dict(id=image_id, file_name=img_path.name, width=width, height=height)
-        if spacing is not None:
-            image['pixel_spacing'] = [round(float(v), 6) for v in spacing]
+        except AnnotationError as err:  # every file is checked; all bad ones are named
+            errors.append(str(err))
+            continue
+        num_keypoints = annotation['num_keypoints']  # first file fixes the count for the rest
         images.append(image)
-        annotations.append(
-            dict(
-                id=image_id,
-                image_id=image_id,
-                category_id=1,
-                iscrowd=0,
-                keypoints=[round(float(v), 3) for v in keypoints.ravel()],
-                num_keypoints=int(len(points)),
-                bbox=[round(float(v), 3) for v in (x0, y0, x1 - x0, y1 - y0)],
-                area=round(float((x1 - x0) * (y1 - y0)), 3),
-            )
-        )
-        if len(reads) > 1:
-            annotations[-1].update(
-                num_readers=len(reads),
-                reader_keypoints=[[round(float(v), 3) for v in read.ravel()] for read in reads],
-            )
+        annotations.append(annotation)
+    if errors:
+        raise AnnotationErrors(errors)
     return dict(
         info=dict(description=f'hip_mmpose conversion of {split_dir}'),
         images=images,
         annotations=annotations,
         categories=[coco_category(num_keypoints, None)],
     )
+
+
+def _convert_film(image_id, img_path, ann_path, num_keypoints, readers, spacing) -> tuple:
+    """The COCO image and annotation of one film (:func:`convert_split`).
+
+    Raises:
+        AnnotationError: a bad annotation or film, named.
+    """
+    reads = (
+        parse_annotation_readers(ann_path, num_keypoints)
+        if readers
+        else parse_annotation_csv(ann_path, num_keypoints)[None]
+    )
+    points = reads.mean(0)  # one reader: their points as they are
+    num_keypoints = len(points)
+    width, height, spacing = read_film_size_and_spacing(img_path, spacing)
+    every = reads.reshape(-1, 2)
+    outside = np.flatnonzero(
+        (every[:, 0] < 0) | (every[:, 0] > width) | (every[:, 1] < 0) | (every[:, 1] > height)
+    )
+    if outside.size:
+        reader, k = divmod(int(outside[0]), num_keypoints)
+        line = f' line {reader + 1},' if len(reads) > 1 else ''
+        raise AnnotationError(
+            f'{ann_path}:{line} point {k + 1} ({every[outside[0], 0]:g}, '
+            f'{every[outside[0], 1]:g}) lies outside the {width}x{height} image '
+            f'{img_path.name}'
+        )
+    x0, y0 = points.min(0)
+    x1, y1 = points.max(0)
+    keypoints = np.concatenate([points, np.full((len(points), 1), 2.0)], 1)
+    image = dict(id=image_id, file_name=img_path.name, width=width, height=height)
+    if spacing is not None:
+        image['pixel_spacing'] = [round(float(v), 6) for v in spacing]
+    annotation = dict(
+        id=image_id,
+        image_id=image_id,
+        category_id=1,
+        iscrowd=0,
+        keypoints=[round(float(v), 3) for v in keypoints.ravel()],
+        num_keypoints=int(len(points)),
+        bbox=[round(float(v), 3) for v in (x0, y0, x1 - x0, y1 - y0)],
+        area=round(float((x1 - x0) * (y1 - y0)), 3),
+    )
+    if len(reads) > 1:
+        annotation.update(
+            num_readers=len(reads),
+            reader_keypoints=[[round(float(v), 3) for v in read.ravel()] for read in reads],
+        )
+    return image, annotation
 
 
 def reader_agreement(cocos: Iterable[dict]) -> dict | None:
@@ -450,7 +499,7 @@ def _previous_outputs(out_dir: Path) -> None:
     if manifest.is_file():
         try:
             listed = set(json.loads(manifest.read_text()).get('files', []))
-        except (OSError, ValueError, AttributeError):
+        except (OSError, ValueError, AttributeError, TypeError, RecursionError):
             listed = set()
     for entry in sorted(out_dir.iterdir()):
         if entry.name == MANIFEST or entry.name in listed:
@@ -541,15 +590,24 @@ def convert_dataset(
         num_keypoints = len(names)  # the data set's count: the odd file is the one named
     try:
         _previous_outputs(out_dir)
-        results = {}
+        results, errors = {}, []
         for split in find_splits(data_root):
-            coco = convert_split(data_root / split, num_keypoints, progress, readers)
+            try:
+                coco = convert_split(data_root / split, num_keypoints, progress, readers)
+            except AnnotationErrors as err:  # the other splits are checked too
+                errors += err.errors
+                continue
+            except AnnotationError as err:
+                errors.append(str(err))
+                continue
             count = coco['annotations'][0]['num_keypoints']
             if num_keypoints is None:
                 num_keypoints = count  # every split must agree with the first
             use_names = names if names and len(names) == count else None
             coco['categories'] = [coco_category(count, use_names, links if use_names else ())]
             results[split] = coco
+        if errors:
+            raise AnnotationErrors(errors)
         return _write_set(results, out_dir)
     except OSError as err:
         where = err.filename or out_dir

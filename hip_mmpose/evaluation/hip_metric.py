@@ -183,6 +183,9 @@ class HipMetric(BaseMetric):
         reference_noise (bool): also estimate the reference's own precision
             (:data:`REFERENCE_METRICS`, from patients with several films;
             ``tools/test.py --reference-noise``). Defaults to False.
+        model_sha256 (str, optional): the tested model file's
+            ``records.file_sha256``, written into every per-film record
+            (``hip_mmpose.apis.test`` sets it). Defaults to None.
         collect_device (str): Defaults to ``'cpu'``.
         prefix (str, optional): Defaults to None (``'hip'``).
     """
@@ -201,6 +204,7 @@ class HipMetric(BaseMetric):
         seed: int = 0,
         p_line_shift: float | None = None,
         reference_noise: bool = False,
+        model_sha256: str | None = None,
         collect_device: str = 'cpu',
         prefix: str | None = None,
     ):
@@ -219,6 +223,7 @@ class HipMetric(BaseMetric):
         self.p_line_shift = (
             None if p_line_shift is None else geometry.checked_p_line_shift(p_line_shift)
         )
+        self.model_sha256 = model_sha256  # the model file's, into every record
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Process one batch of data samples and predictions.
@@ -325,7 +330,12 @@ class HipMetric(BaseMetric):
         if self.dump_name:
             folder = self.out_dir or _run_log_dir()
             paths = write_per_film(
-                folder, self.dump_name, results, metrics, self._keypoint_names(pred.shape[1])
+                folder,
+                self.dump_name,
+                results,
+                metrics,
+                self._keypoint_names(pred.shape[1]),
+                self.model_sha256,
             )
             logger.info(f'per-film results written to {paths[0]} and {paths[1]}')
         return {k: v for k, v in metrics.items() if np.isscalar(v)}
@@ -884,7 +894,9 @@ def _run_log_dir() -> str:
     return osp.dirname(log_file) if log_file else os.getcwd()
 
 
-def write_per_film(folder, name, results, metrics, keypoint_names=None) -> tuple[str, str]:
+def write_per_film(
+    folder, name, results, metrics, keypoint_names=None, model_sha256=None
+) -> tuple[str, str]:
     """One evaluation record per film (:func:`records.film_record`), as JSON (with
     the metrics as its summary) and CSV, each written whole.
 
@@ -895,6 +907,8 @@ def write_per_film(folder, name, results, metrics, keypoint_names=None) -> tuple
             ``scores``, ``spacing``, ``image_size``, ``p_line_shift``).
         metrics (dict): the summary.
         keypoint_names (list[str], optional): the 12 names, for the flags.
+        model_sha256 (str, optional): the model file's ``records.file_sha256``, into
+            every record. Defaults to None.
 
     Returns:
         tuple[str, str]: the JSON and CSV paths.
@@ -912,6 +926,7 @@ def write_per_film(folder, name, results, metrics, keypoint_names=None) -> tuple
             p_line_shift=r.get('p_line_shift', 0.0),
             spreads=r.get('spread'),
             uncertainty=r.get('calibration'),
+            model_sha256=model_sha256,
         )
         for r in results
     ]

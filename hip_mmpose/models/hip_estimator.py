@@ -10,6 +10,7 @@ from mmpose.registry import MODELS
 from hip_mmpose import geometry
 from hip_mmpose.utils import uncertainty
 from hip_mmpose.utils.hip_crops import IMAGE_LEFT
+from hip_mmpose.utils.model_schema import check_keypoint_offsets
 
 
 @MODELS.register_module()
@@ -63,7 +64,8 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
             offsets (array-like): the offsets, e.g. from ``fit_hip_offsets``.
 
         Raises:
-            ValueError: another shape, or a non-finite value.
+            ValueError: another shape, a non-finite value, or one beyond
+                ``model_schema.KEYPOINT_OFFSET_LIMIT``.
         """
         value = torch.as_tensor(offsets, dtype=self.keypoint_offsets.dtype)
         if value.shape != self.keypoint_offsets.shape or not torch.isfinite(value).all():
@@ -71,6 +73,7 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
                 f'keypoint offsets must be finite, shape '
                 f'{tuple(self.keypoint_offsets.shape)}; got {tuple(value.shape)}'
             )
+        check_keypoint_offsets(value.double().numpy(), value.shape[1])
         self.keypoint_offsets.copy_(value.to(self.keypoint_offsets.device))
 
     def set_p_line_shift(self, shift: float) -> None:
@@ -109,6 +112,9 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
         shift = state_dict[prefix + 'p_line_shift']
         if torch.is_tensor(shift) and shift.numel() == 1:  # a file's value, checked
             geometry.checked_p_line_shift(float(shift))
+        offsets = state_dict[prefix + 'keypoint_offsets']
+        if torch.is_tensor(offsets) and offsets.shape == self.keypoint_offsets.shape:
+            check_keypoint_offsets(offsets.detach().cpu().double().numpy(), offsets.shape[1])
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def add_pred_to_datasample(self, batch_pred_instances, batch_pred_fields, batch_data_samples):

@@ -100,6 +100,20 @@ def _ci_note(summary: dict) -> str:
     )
 
 
+def _film_figure(film: dict, path: Path):
+    """:func:`plots.film_comparison`, or None (with a warning) where that film fails:
+    one film's figure never stops the report."""
+    try:
+        return plots.film_comparison(film, path)
+    except Exception as err:
+        import warnings
+
+        warnings.warn(
+            f'{film.get("file")}: no figure ({type(err).__name__}: {err})'[:300], stacklevel=2
+        )
+        return None
+
+
 def _url(path, out: Path) -> str:
     """A page-relative link to ``path``, percent-encoded (file names may hold any
     character); still pass it through :func:`html.escape` in HTML."""
@@ -174,7 +188,7 @@ def write_report(
     film_figs = [
         p
         for p in (
-            plots.film_comparison(films[i], out / 'films' / f'{Path(films[i]["file"]).stem}.png')
+            _film_figure(films[i], out / 'films' / f'{Path(films[i]["file"]).stem}.png')
             for i in chosen
         )
         if p
@@ -193,6 +207,12 @@ def write_report(
     notes = [_ci_note(summary)] + [
         n[0].upper() + n[1:] + '.' for n in [describe_reference_noise(summary)] if n
     ]
+    models = sorted({str(f['model_sha256']) for f in films if f.get('model_sha256')})
+    if models:  # provenance: the model file every number here came from
+        notes.append(
+            f'Measured by the model file whose SHA-256 begins {" and ".join(models)} '
+            '(`sha256sum` of the .pth or .onnx).'
+        )
     md += [''] + [line for n in notes for line in (n, '')] + ['## Figures', '']
     md += [f'### {title}\n\n![{title}]({_url(p, out)})\n' for title, p in figures]
     md += ['## Films, worst first', '']

@@ -23,6 +23,30 @@ from hip_mmpose.utils.hip_crops import MIRRORED_HIP, hip_box, merge_hips
 from hip_mmpose.visualization.draw import draw_hip_geometry
 
 
+def failure_message(path, err: BaseException, what: str | None = None) -> str:
+    """One line on why a film failed, naming it by its file name only.
+
+    Args:
+        path (str | Path): the film.
+        err (BaseException): what went wrong; a message that starts with the film's
+            path (the readers' errors) has it replaced by the name.
+        what (str, optional): what failed, e.g. ``'not measured'``; the message is
+            then ``'<name>: <what> (<Type>: <first line of err>)'``. Defaults to None
+            (the error's own message).
+
+    Returns:
+        str: the message, one line.
+    """
+    path = Path(path)
+    text = (str(err).strip().splitlines() or [''])[0][:300]
+    if what is not None:
+        return f'{path.name}: {what} ({type(err).__name__}: {text})'
+    for prefix in (str(path), str(path.resolve())):
+        if text.startswith(prefix):
+            return path.name + text[len(prefix) :]
+    return f'{path.name}: {text}'
+
+
 class HipMeasurer:
     """Films in, output records out; the stages are the subclass's.
 
@@ -30,7 +54,8 @@ class HipMeasurer:
     ``score_thr``, ``refine_passes`` (0 for a single-stage model) and
     ``p_line_shift`` (where the model's grades are decided,
     :func:`geometry.ihdi_grades`; 0 where the model names none), and implements
-    :meth:`_film_points` and :meth:`_hip_points`.
+    :meth:`_film_points` and :meth:`_hip_points`; ``model_sha256``
+    (:func:`records.file_sha256` of its model file) goes into every record.
     """
 
     keypoint_names: list
@@ -44,6 +69,7 @@ class HipMeasurer:
     #: does): one of :data:`geometry.ORIENTATIONS`; None: AP (``tools/infer.py
     #: --orientation``)
     orientation: str | None = None
+    model_sha256: str | None = None
 
     # -------------------------------------------------------------- stages
     def _film_points(self, films: list[np.ndarray]):
@@ -245,6 +271,7 @@ class HipMeasurer:
             spreads=spreads,
             uncertainty=self.uncertainty,
             **(info or self.film_info()),
+            model_sha256=self.model_sha256,
         )
 
     # -------------------------------------------------------------- files
@@ -252,8 +279,11 @@ class HipMeasurer:
         """Yield ``(path, film, result, error)`` per film, in order of reading.
 
         Films are read with :func:`film_io.read_film` (JPEG, PNG, DICOM), as in
-        training; ``film`` is the 8-bit BGR image the network saw. An unreadable
-        file yields ``(path, None, None, message)`` and the rest go on.
+        training; ``film`` is the 8-bit BGR image the network saw. A file that cannot
+        be read, or that the stages fail on (a batch that fails is run again film by
+        film, so only the films that fail alone are lost), yields
+        ``(path, None, None, message)`` and the rest go on; the message names the
+        file by its name only (:func:`failure_message`).
 
         Args:
             paths (Iterable): film files.
@@ -264,7 +294,7 @@ class HipMeasurer:
             tuple: ``(path, film, result, error)``: the ``Path``, the ``(H, W, 3)``
             uint8 BGR film, its record (:meth:`measure`, with ``file`` set to the
             file name) and None; or ``(path, None, None, message)`` for a film that
-            could not be read.
+            could not be read or measured.
         """
         spacings = spacings or {}
         pending: list = []
@@ -272,7 +302,7 @@ class HipMeasurer:
             try:
                 pending.append((path, read_film(path, pixel_spacing=spacings.get(path.name))))
             except FilmReadError as err:
-                yield path, None, None, str(err)
+                yield path, None, None, failure_message(path, err)
                 continue
             if len(pending) == self.batch_size:
                 yield from self._flush(pending)
@@ -282,11 +312,20 @@ class HipMeasurer:
     def _flush(self, pending):
         if not pending:
             return
-        results = self.predict_arrays(
-            [f.image for _, f in pending],
-            [f.pixel_spacing for _, f in pending],
-            [self.film_info(path, f) for path, f in pending],
-        )
+        try:
+            results = self.predict_arrays(
+                [f.image for _, f in pending],
+                [f.pixel_spacing for _, f in pending],
+                [self.film_info(path, f) for path, f in pending],
+            )
+        except Exception as err:  # a runtime's, a decoder's or numpy's own error
+            if len(pending) > 1:  # again film by film: only the film that fails is lost
+                for one in pending:
+                    yield from self._flush([one])
+                return
+            path = pending[0][0]
+            yield path, None, None, failure_message(path, err, 'not measured')
+            return
         for (path, film), result in zip(pending, results):
             yield path, film.image, result, None
 

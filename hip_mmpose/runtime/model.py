@@ -23,7 +23,7 @@ from hip_mmpose import geometry
 from hip_mmpose.runtime import heatmaps as hm
 from hip_mmpose.runtime.measuring import HipMeasurer
 from hip_mmpose.runtime.topdown import flip_bbox_x, normalize, to_film, topdown_crop
-from hip_mmpose.utils import uncertainty
+from hip_mmpose.utils import model_schema, records, uncertainty
 
 #: ``metadata_props`` key of the JSON description, and its format tag.
 METADATA_KEY = 'hip_mmpose'
@@ -34,6 +34,8 @@ NUM_KEYPOINTS = geometry.NUM_KEYPOINTS
 HIP_NUM_KEYPOINTS = geometry.HIP_NUM_KEYPOINTS
 #: flip modes of MMPose's ``flip_heatmaps`` that :func:`heatmaps.flip_heatmaps` implements
 FLIP_MODES = ('heatmap',)
+#: The longest metadata text read (an export's is about 3 kB).
+MAX_METADATA_CHARS = 1 << 20
 
 #: Every stage entry's keys and their JSON types.
 STAGE_KEYS = dict(
@@ -106,6 +108,10 @@ def check_metadata(meta, path) -> dict:
         raise fail(f'keypoint_names: expected {NUM_KEYPOINTS} names')
     if not isinstance(meta.get('refine_passes'), int) or meta['refine_passes'] < 0:
         raise fail('refine_passes: expected a whole number >= 0')
+    try:
+        model_schema.check_refine_passes(meta['refine_passes'])
+    except model_schema.ModelSchemaError as err:
+        raise fail(str(err)) from None
     stages = meta.get('stages')
     if not (
         isinstance(stages, list)
@@ -159,6 +165,10 @@ def check_metadata(meta, path) -> dict:
                 raise fail(str(err)) from None
         if sorted(stage['flip_indices']) != list(range(stage['num_keypoints'])):
             raise fail(f'stages[{stage["name"]}].flip_indices: not a permutation of the keypoints')
+        try:  # bounds, and the settings against each other (utils/model_schema.py)
+            model_schema.check_stage(stage)
+        except model_schema.ModelSchemaError as err:
+            raise fail(f'stages[{stage["name"]}].{err}') from None
     expected = dict(film=NUM_KEYPOINTS, hip=HIP_NUM_KEYPOINTS)
     for stage in stages:
         if stage['num_keypoints'] != expected[stage['name']]:
@@ -206,13 +216,25 @@ def read_onnx_model(path, threads: int | None = None):
             f'{path}: no {METADATA_KEY!r} metadata: not a hip model '
             'exported by tools/export_onnx.py'
         )
+    if len(text) > MAX_METADATA_CHARS:
+        raise OnnxModelError(
+            f'{path}: metadata {METADATA_KEY!r} is {len(text)} characters, more than '
+            f'the {MAX_METADATA_CHARS} an export writes'
+        )
     try:
         meta = json.loads(text)
     except ValueError as err:
         raise OnnxModelError(f'{path}: metadata {METADATA_KEY!r} is not JSON ({err})') from None
+    except RecursionError:
+        raise OnnxModelError(
+            f'{path}: metadata {METADATA_KEY!r} is nested too deep to read; not an export'
+        ) from None
     check_metadata(meta, path)
     inputs = {i.name: i.shape for i in session.get_inputs()}
     outputs = {o.name: o.shape for o in session.get_outputs()}
+    extra = sorted(set(inputs) - {stage_names(s)[0] for s in STAGE_NAMES})
+    if extra:
+        raise OnnxModelError(f'{path}: the graph has inputs no stage feeds: {", ".join(extra)}')
     for stage in meta['stages']:
         if stage['input'] not in inputs or stage['output'] not in outputs:
             raise OnnxModelError(
@@ -229,6 +251,16 @@ def read_onnx_model(path, threads: int | None = None):
                 f'{outputs[stage["output"]]} do not match the metadata (input {w}x{h}, '
                 f'{stage["num_keypoints"]} keypoints)'
             )
+        out_h, out_w = (list(outputs[stage['output']]) + [None, None])[2:4]
+        try:  # the codec decodes the heatmaps the graph gives, of a size it declares
+            if not (isinstance(out_w, int) and isinstance(out_h, int)):
+                raise model_schema.ModelSchemaError(
+                    f'{stage["output"]} {outputs[stage["output"]]}: the heatmap size is not '
+                    'fixed in the graph'
+                )
+            model_schema.check_stage(stage, output_size=(out_w, out_h))
+        except model_schema.ModelSchemaError as err:
+            raise OnnxModelError(f'{path}: stages[{stage["name"]}].{err}') from None
     return session, meta
 
 
@@ -261,6 +293,7 @@ class OnnxHipInferencer(HipMeasurer):
     ):
         self.path = Path(model)
         self.session, self.meta = read_onnx_model(model, threads)
+        self.model_sha256 = records.file_sha256(model)  # provenance of every record
         self.stages = {s['name']: s for s in self.meta['stages']}
         self.stages['film'] = dict(self.stages['film'], flip_test=flip_test)
         self.keypoint_names = list(self.meta['keypoint_names'])

@@ -6,8 +6,70 @@ nothing here changes a config itself.
 
 from __future__ import annotations
 
+import functools
 import os
 import os.path as osp
+import sys
+
+#: The option that shows an error's traceback instead of its one-line message.
+DEBUG_OPTION = '--debug'
+
+
+def add_debug_arg(parser) -> None:
+    """Add ``--debug``: an error shows its traceback, not just its one-line message.
+
+    Args:
+        parser (argparse.ArgumentParser): the parser to add it to.
+    """
+    parser.add_argument(
+        DEBUG_OPTION,
+        action='store_true',
+        help='on an error, show its traceback (default: one line naming the file and why)',
+    )
+
+
+def error_line(err: BaseException) -> str:
+    """An error as one line: a refusal (``ValueError``, ``OSError``, a checkpoint the
+    loader refused) by its message, anything else with its type and a pointer to
+    ``--debug``.
+
+    Args:
+        err (BaseException): the error.
+
+    Returns:
+        str: ``'error: ...'``, without a newline.
+    """
+    text = ' '.join(str(err).split()) or type(err).__name__
+    if isinstance(err, (ValueError, OSError)) or type(err).__name__ == 'CheckpointLoadError':
+        return f'error: {text[:1000]}'
+    return f'error: {type(err).__name__}: {text[:1000]} (run with {DEBUG_OPTION} for the traceback)'
+
+
+def one_line_errors(main):
+    """Make a tool's ``main(argv) -> status`` print an error as one line and return 2.
+
+    With ``--debug`` among the arguments the error is raised as it is (traceback).
+    ``SystemExit`` and ``KeyboardInterrupt`` pass through.
+
+    Args:
+        main (callable): the tool's ``main``.
+
+    Returns:
+        callable: ``main`` wrapped.
+    """
+
+    @functools.wraps(main)
+    def wrapped(argv=None):
+        given = sys.argv[1:] if argv is None else list(argv)
+        try:
+            return main(argv)
+        except Exception as err:
+            if DEBUG_OPTION in given:
+                raise
+            print(error_line(err), file=sys.stderr)
+            return 2
+
+    return wrapped
 
 
 def add_runner_args(parser) -> None:

@@ -15,8 +15,10 @@ matrices with per-grade recall, point error vs AI error, training curves (with
 import argparse
 
 from hip_mmpose.report import write_report
+from hip_mmpose.tools._cli import add_debug_arg, one_line_errors
 
 
+@one_line_errors
 def main(argv=None) -> int:
     """Write the report of a per-film dump; return the exit status."""
     parser = argparse.ArgumentParser(
@@ -26,6 +28,7 @@ def main(argv=None) -> int:
     parser.add_argument('--out-dir', required=True)
     parser.add_argument('--work-dir', help='training work dir, for the training curves')
     parser.add_argument('--max-films', type=int, help='per-film figures for the N worst only')
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     page = write_report(args.dump, args.out_dir, args.work_dir, args.max_films)
     print(f'report: {page}')

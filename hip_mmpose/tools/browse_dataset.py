@@ -21,10 +21,12 @@ from hip_mmpose.data_tools.csv_to_coco import (
     parse_annotation_csv,
 )
 from hip_mmpose.tools import DeprecatedAlias
+from hip_mmpose.tools._cli import add_debug_arg, one_line_errors
 from hip_mmpose.utils.film_io import FilmReadError, read_film
 from hip_mmpose.visualization.local_visualizer import overlay_visualizer
 
 
+@one_line_errors
 def main(argv=None) -> int:
     """Render a split's films with their annotated points to ``<out-dir>/<stem>.png``.
 
@@ -46,6 +48,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         '--max', dest='max_films', type=int, new='--max-films', action=DeprecatedAlias
     )
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     try:
         pairs = pair_split_files(Path(args.data_root) / args.split)
@@ -59,15 +62,20 @@ def main(argv=None) -> int:
     for img_path, ann_path in tqdm(pairs[: args.max_films], unit='film'):
         try:
             film, points = read_film(img_path).image, parse_annotation_csv(ann_path)
+            drawn = visualizer.draw_hip_geometry(
+                film, points, numbers=True, label=f'{img_path.name} (annotation)'
+            )
+            ok, png = cv2.imencode('.png', drawn)
+            if not ok:
+                raise ValueError(f'{img_path}: the drawing could not be encoded')
+            (out / f'{img_path.stem}.png').write_bytes(png.tobytes())
         except (FilmReadError, AnnotationError) as err:
             print(f'skipped: {err}', file=sys.stderr)
             failed += 1
             continue
-        cv2.imwrite(
-            str(out / f'{img_path.stem}.png'),
-            visualizer.draw_hip_geometry(
-                film, points, numbers=True, label=f'{img_path.name} (annotation)'
-            ),
-        )
+        except Exception as err:  # one film's drawing: the rest go on
+            print(f'skipped: {img_path}: not drawn ({type(err).__name__}: {err})', file=sys.stderr)
+            failed += 1
+            continue
     print(f'{len(pairs[: args.max_films]) - failed} films rendered to {out}/')
     return 1 if failed else 0

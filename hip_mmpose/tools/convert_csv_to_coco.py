@@ -13,10 +13,12 @@ import hip_mmpose  # noqa: F401  (applies the stack fixes)
 from hip_mmpose.data_tools.csv_to_coco import (
     READER_MODES,
     AnnotationError,
+    AnnotationErrors,
     convert_dataset,
     reader_agreement,
 )
 from hip_mmpose.datasets import METAINFO_FILE
+from hip_mmpose.tools._cli import add_debug_arg, one_line_errors
 
 
 def parse_args(argv=None):
@@ -56,9 +58,11 @@ def parse_args(argv=None):
         '(default: one line per file)',
     )
     parser.add_argument('--no-progress', action='store_true', help='hide the progress bar')
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
+@one_line_errors
 def main(argv=None) -> int:
     """Convert every split under ``data_root``; return the exit status."""
     args = parse_args(argv)
@@ -72,7 +76,14 @@ def main(argv=None) -> int:
             readers=args.readers,
         )
     except AnnotationError as err:
-        print(f'error: {err}\nNothing written; any earlier output is unchanged.', file=sys.stderr)
+        lines = err.errors if isinstance(err, AnnotationErrors) else [str(err)]
+        print(
+            ''.join(f'error: {line}\n' for line in lines)
+            + f'{len(lines)} bad file(s); nothing written; any earlier output is unchanged.'
+            if len(lines) > 1
+            else f'error: {lines[0]}\nNothing written; any earlier output is unchanged.',
+            file=sys.stderr,
+        )
         return 1
     for split, path in written.items():
         print(f'{split}: {path}')

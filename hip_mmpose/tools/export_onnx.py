@@ -16,8 +16,10 @@ from pathlib import Path
 
 import hip_mmpose  # noqa: F401
 from hip_mmpose.apis.onnx_export import DEFAULT_OPSET, ExportError, export_onnx
+from hip_mmpose.tools._cli import add_debug_arg, one_line_errors
 
 
+@one_line_errors
 def main(argv=None) -> int:
     """Export a published model to ONNX and print the file written.
 
@@ -35,6 +37,7 @@ def main(argv=None) -> int:
     parser.add_argument('checkpoint', help="a published model or a run's best_cascade.pth")
     parser.add_argument('out_file', help='the .onnx file to write')
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET)
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     if Path(args.out_file).resolve() == Path(args.checkpoint).resolve():
         print(f'error: {args.out_file} is the input', file=sys.stderr)

@@ -19,19 +19,29 @@ pixel_spacing_mm, h_point_mm, flags, file, image_size, orientation,
 patient_side), OUT/<file name>.overlay.png
 and OUT/summary.csv (one row per film, records.csv_columns()): outputs are named by
 the film's full file name, so a.jpg and a.png keep separate results. OUT may not be
-the input folder or inside it (outputs would mix with, and could overwrite, the
-films), and no output is ever written over an input. Unreadable files are reported
-and skipped; the exit status is 2 if any input failed.
+the input folder or inside it, nor a single film's own folder (outputs would mix
+with, and could overwrite, the films, and be read as films by the next run), and no
+output is ever written over an input; it is checked writable before the model is
+loaded (and made only once the model is). summary.csv is written first with every
+film marked as not yet measured (a run that is killed leaves no earlier run's
+summary beside its new files), then again at the end. A film that cannot be read
+or measured is reported on one line, gets a row in summary.csv with its error, and
+the rest go on; the exit status is 2 if any input failed. Any refusal is one line
+(--debug shows the traceback).
 """
 
 import argparse
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
 from tqdm import tqdm
 
 import hip_mmpose  # noqa: F401  (imports without the training stack too)
+from hip_mmpose.runtime.measuring import failure_message
+from hip_mmpose.tools._cli import add_debug_arg, one_line_errors
 from hip_mmpose.utils import records
 from hip_mmpose.utils.atomic import write_atomic
 from hip_mmpose.utils.film_io import (
@@ -43,6 +53,8 @@ from hip_mmpose.utils.film_io import (
 )
 
 SUMMARY_CSV = 'summary.csv'
+#: The error of every film in the summary.csv written before the first film is measured.
+NOT_YET_MEASURED = 'not measured: the run started but did not finish (interrupted?)'
 
 
 def parse_args(argv=None):
@@ -106,6 +118,7 @@ def parse_args(argv=None):
         help="flag a hip whose AI interval crosses this angle (default: the model's "
         'calibrated threshold, 30 deg: a clinical line in the first year)',
     )
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -124,8 +137,9 @@ def output_names(film: Path) -> tuple[str, str]:
 def check_out_dir(source: Path, films: list, out: Path) -> str | None:
     """Why ``out`` may not take this run's outputs, or None when it may.
 
-    Refused: the input folder itself or a folder inside it, and any output name that
-    is an input file (so no input is ever written over).
+    Refused: the input folder itself or a folder inside it, a single film's own
+    folder (the next run on that folder would read its overlays as films), and any
+    output name that is an input file (so no input is ever written over).
 
     Args:
         source (Path): the input, a film or a folder of films.
@@ -143,6 +157,11 @@ def check_out_dir(source: Path, films: list, out: Path) -> str | None:
                 f'--out-dir {out} is the input folder {source} or inside it: outputs '
                 'would mix with the films; choose another folder'
             )
+    elif out_resolved == source.resolve().parent:
+        return (
+            f"--out-dir {out} is the film's own folder: its outputs would be read as "
+            'films by the next run on that folder; choose another folder'
+        )
     inputs = {Path(f).resolve() for f in films}
     names = [SUMMARY_CSV] + [n for f in films for n in output_names(Path(f))]
     for name in names:
@@ -151,6 +170,64 @@ def check_out_dir(source: Path, films: list, out: Path) -> str | None:
     return None
 
 
+def writable_problem(out: Path) -> str | None:
+    """Why files cannot be written in ``out`` (made where missing), or None.
+
+    Nothing is created: an existing folder takes a temporary file (removed at once);
+    for a missing one, its nearest existing parent must be a folder we may write in.
+
+    Args:
+        out (Path): the ``--out-dir``.
+
+    Returns:
+        str | None: the reason, one line, or None.
+    """
+    probe = out
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        return f'--out-dir {out}: {probe} is not a folder'
+    if probe != out:
+        if not os.access(probe, os.W_OK | os.X_OK):
+            return f'--out-dir {out}: cannot make it (no permission to write in {probe})'
+        return None
+    try:
+        fd, name = tempfile.mkstemp(dir=out, prefix='.write-test-')
+        os.close(fd)
+        os.unlink(name)
+    except OSError as err:
+        return f'--out-dir {out}: cannot write there ({err.strerror or err})'
+    return None
+
+
+def prepare_out_dir(out: Path, films: list) -> str | None:
+    """Make ``out``, check it takes files, and mark every film as not yet measured.
+
+    ``summary.csv`` is written with one failure row per film
+    (:data:`NOT_YET_MEASURED`), so a run killed before its end leaves no earlier
+    run's summary beside its new files; the end of the run writes it again.
+
+    Args:
+        out (Path): the ``--out-dir``.
+        films (list): the film files of this run.
+
+    Returns:
+        str | None: why ``out`` cannot be used (one line), or None.
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix='.write-test-')
+        os.close(fd)
+        os.unlink(probe)
+        records.write_csv(
+            out / SUMMARY_CSV, [records.failure(Path(f).name, NOT_YET_MEASURED) for f in films]
+        )
+    except OSError as err:
+        return f'--out-dir {out}: cannot write there ({err.strerror or err})'
+    return None
+
+
+@one_line_errors
 def main(argv=None) -> int:
     """``hip-infer`` / ``tools/infer.py``: measure films; write records, overlays and CSV.
 
@@ -183,7 +260,9 @@ def main(argv=None) -> int:
     except FilmReadError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
-    problem = check_out_dir(source, films, Path(args.out_dir))
+    problem = check_out_dir(source, films, Path(args.out_dir)) or writable_problem(
+        Path(args.out_dir)
+    )
     if problem:
         print(f'error: {problem}', file=sys.stderr)
         return 2
@@ -224,21 +303,36 @@ def main(argv=None) -> int:
         inferencer.uncertainty = dict(inferencer.uncertainty, ai_threshold=args.ai_threshold)
     inferencer.orientation = args.orientation
     out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    problem = prepare_out_dir(out, films)
+    if problem:
+        print(f'error: {problem}', file=sys.stderr)
+        return 2
     rows, failed = [], 0
     progress = tqdm(total=len(films), unit='film', disable=len(films) < 2)
     for path, film, result, error in inferencer.predict_files(films, spacings):
         progress.update()
         if error:
             failed += 1
-            print(f'skipped: {error}', file=sys.stderr)
-            rows.append(records.failure(path.name, error))
+            progress.write(f'skipped: {error}', file=sys.stderr)
+            rows.append(records.failure(path.name, error, inferencer.model_sha256))
             continue
-        records.write_film(out / output_names(path)[0], result)
-        if not args.no_overlay:
-            ok, png = cv2.imencode('.png', inferencer.overlay(film, result))
-            if ok:
+        try:
+            png = None
+            if not args.no_overlay:
+                ok, png = cv2.imencode('.png', inferencer.overlay(film, result))
+                if not ok:
+                    raise ValueError('the overlay could not be encoded')
+            records.write_film(out / output_names(path)[0], result)
+            if png is not None:
                 write_atomic(out / output_names(path)[1], png.tobytes())
+        except Exception as err:  # one film's drawing or writing: the rest go on
+            if isinstance(err, OSError) and not isinstance(err, FileNotFoundError):
+                raise  # the out dir itself failed: every film would
+            failed += 1
+            error = failure_message(path, err, 'not written')
+            progress.write(f'skipped: {error}', file=sys.stderr)
+            rows.append(records.failure(path.name, error, inferencer.model_sha256))
+            continue
         rows.append(result)
     progress.close()
     if args.sort == 'uncertainty':

@@ -14,16 +14,20 @@ import argparse
 
 import hip_mmpose  # noqa: F401
 from hip_mmpose.apis import publish_checkpoint
+from hip_mmpose.tools._cli import add_debug_arg, one_line_errors
 
 
+@one_line_errors
 def main(argv=None) -> int:
-    """Publish a checkpoint (weights, JSON config); return the exit status."""
+    """Publish a checkpoint (weights, JSON config); return the exit status (2: refused,
+    the reason on one line)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument('checkpoint', help='checkpoint written by tools/train.py')
     parser.add_argument('out_file', help='output path; the hash is added to the name')
     parser.add_argument('--config', help='config to embed (default: the one in the checkpoint)')
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     final = publish_checkpoint(args.checkpoint, args.out_file, args.config)
     print(f'published {final}')

@@ -16,8 +16,10 @@ from pathlib import Path
 import hip_mmpose  # noqa: F401  (stack fixes and registries first)
 from hip_mmpose.apis import test
 from hip_mmpose.tools._cli import (
+    add_debug_arg,
     add_runner_args,
     add_visualization_args,
+    one_line_errors,
     overlay_dir,
     print_test_tables,
     reference_options,
@@ -52,6 +54,7 @@ def parse_args(argv=None):
     )
     add_runner_args(parser)
     add_visualization_args(parser)
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -103,7 +106,9 @@ def run(argv=None) -> dict:
     return result.metrics
 
 
+@one_line_errors
 def main(argv=None) -> int:
-    """``hip-test`` / ``tools/test.py``: test; return the exit status."""
+    """``hip-test`` / ``tools/test.py``: test; return the exit status (2: refused, the
+    reason on one line)."""
     run(argv)
     return 0

@@ -312,12 +312,16 @@ def register_checkpoint_check(check) -> None:
         CHECKPOINT_CHECKS.append(check)
 
 
-def load_checkpoint_file(filename, map_location=None):
+def load_checkpoint_file(filename, map_location=None, resume_advice: bool = True):
     """``torch.load(filename, weights_only=True)`` with errors that say what to do.
 
     Args:
         filename (str | Path): a local checkpoint file (``~`` is expanded).
         map_location (optional): as for :func:`torch.load`. Defaults to None.
+        resume_advice (bool): for a truncated file, name the newest intact
+            checkpoint beside it (training's resume, MMEngine's loader). False for a
+            model given to inference or export, where another file in the same
+            folder is no advice to follow. Defaults to True.
 
     Returns:
         dict: the loaded checkpoint (whatever object the file holds). A published
@@ -342,6 +346,10 @@ def load_checkpoint_file(filename, map_location=None):
             f'{path}: refused: {what}; only tensors and plain data load '
             f'(weights_only=True), no pickled code'
         ) from None
+    except RecursionError:
+        raise CheckpointLoadError(f'{path}: refused: nested too deep to load') from None
+    except MemoryError:
+        raise CheckpointLoadError(f'{path}: refused: too large to load (out of memory)') from None
     except (EOFError, RuntimeError, zipfile.BadZipFile, ValueError) as err:
         reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
         if 'refused' in str(err):
@@ -350,15 +358,17 @@ def load_checkpoint_file(filename, map_location=None):
             raise CheckpointLoadError(
                 f'{path}: cannot be loaded ({type(err).__name__}: {reason[:200]})'
             ) from err
-        good = _intact_checkpoints_beside(path)
+        good = _intact_checkpoints_beside(path) if resume_advice else []
         advice = (
-            f'the newest intact checkpoint beside it is {good[0]} (resume from that)'
+            f'; the newest intact checkpoint beside it is {good[0]} (resume from that)'
             if good
-            else 'no intact checkpoint is beside it'
+            else '; no intact checkpoint is beside it'
+            if resume_advice
+            else ''
         )
         raise CheckpointLoadError(
             f'{path}: truncated or corrupt checkpoint ({type(err).__name__}: '
-            f'{reason[:120]}); {advice}'
+            f'{reason[:120]}){advice}'
         ) from None
     for check in CHECKPOINT_CHECKS:  # e.g. a published file's embedded configs
         check(checkpoint, path)  # raises if poisoned

@@ -47,6 +47,20 @@ SPACING_RANGE_MM = (1e-3, 10.0)
 MAX_FILM_PIXELS = 100_000_000
 #: Environment variable that overrides :data:`MAX_FILM_PIXELS` (an integer).
 MAX_PIXELS_ENV = 'HIP_MMPOSE_MAX_FILM_PIXELS'
+#: The longest side a film may have, in pixels: OpenCV's geometric transforms (the
+#: crops of both stages) take at most ``SHRT_MAX`` columns and rows.
+MAX_FILM_SIDE = 32767
+#: The containers a JPEG/PNG film is opened as (Pillow's names); a file named ``.png``
+#: that holds another format (EPS, GIF, TIFF, ...) is refused, never handed to the
+#: Pillow plugin that claims it.
+IMAGE_FORMATS = ('PNG', 'JPEG')
+#: A deflated DICOM's dataset is inflated into memory up to this many bytes before
+#: its header must have shown the film's size; then only that size's pixel data
+#: (plus :data:`DICOM_SLACK_BYTES`) is inflated.
+DICOM_HEADER_BYTES = 8 << 20
+#: Bytes a DICOM may hold beyond its header and declared pixel data (trailing
+#: elements, padding).
+DICOM_SLACK_BYTES = 1 << 20
 #: What reading DICOM needs (``pip install`` line of the error messages).
 DICOM_PACKAGES = 'pydicom==3.0.1'
 _DICOM_DECODER_HINT = (
@@ -126,6 +140,17 @@ def _too_large(path, width, height, cap):
     )
 
 
+def _check_size(path, width: int, height: int, cap: int) -> None:
+    """Refuse a film above the pixel cap or with a side above :data:`MAX_FILM_SIDE`."""
+    if width * height > cap:
+        raise _too_large(path, width, height, cap)
+    if max(width, height) > MAX_FILM_SIDE:
+        raise FilmTooLargeError(
+            f'{path}: film is {width} x {height} px; a side above {MAX_FILM_SIDE} px '
+            'is not read (the crops cannot handle it)'
+        )
+
+
 def is_dicom(path) -> bool:
     """Whether a file is DICOM (Part 10: ``DICM`` after the 128-byte preamble).
 
@@ -169,10 +194,9 @@ def load_film(path, max_pixels: int | None = None) -> np.ndarray:
         with warnings.catch_warnings():
             # our cap replaces PIL's decompression-bomb warning
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with Image.open(path, formats=IMAGE_FORMATS) as img:
                 width, height = img.size
-                if width * height > cap:
-                    raise _too_large(path, width, height, cap)
+                _check_size(path, width, height, cap)
                 img.load()
                 if img.mode in ('RGBA', 'P', 'CMYK', 'YCbCr', 'LA'):
                     img = img.convert('RGB')
@@ -181,6 +205,13 @@ def load_film(path, max_pixels: int | None = None) -> np.ndarray:
         raise
     except Image.DecompressionBombError as err:  # beyond PIL's own hard limit
         raise FilmTooLargeError(f'{path}: film refused as too large ({err})') from None
+    except Image.UnidentifiedImageError:
+        raise FilmReadError(
+            f'{path}: unreadable image (not {" or ".join(IMAGE_FORMATS)}, the only '
+            'formats read besides DICOM)'
+        ) from None
+    except MemoryError:
+        raise FilmReadError(f'{path}: too large to decode (out of memory)') from None
     except Exception as err:  # PIL raises many types for broken files
         raise FilmReadError(f'{path}: unreadable image ({err})') from err
     if arr.ndim == 3:
@@ -212,10 +243,17 @@ def read_film(path, max_pixels: int | None = None, pixel_spacing=None) -> Film:
     """
     path = Path(path)
     sides = (None, None)  # orientation, laterality: a DICOM header's only
-    if is_dicom(path):
-        image, spacing, source, sides = _read_dicom(path, max_pixels)
-    else:
-        image, spacing, source = to_bgr8(load_film(path, max_pixels), copy=False), None, None
+    try:
+        if is_dicom(path):
+            image, spacing, source, sides = _read_dicom(path, max_pixels)
+        else:
+            image, spacing, source = to_bgr8(load_film(path, max_pixels), copy=False), None, None
+    except FilmReadError:
+        raise
+    except MemoryError:
+        raise FilmReadError(f'{path}: too large to decode (out of memory)') from None
+    except Exception as err:  # a decoder's or parser's own error: named, one line
+        raise FilmReadError(f'{path}: unreadable film ({_reason(err)})') from None
     if pixel_spacing is not None:
         spacing, source = as_spacing(pixel_spacing), SPACING_CSV
     return Film(image, spacing, source, *sides)
@@ -280,6 +318,12 @@ def _robust_8bit(img: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- DICOM
+def _reason(err: BaseException) -> str:
+    """``Type: first line of the message`` of an error, at most 200 characters."""
+    text = (str(err).strip().splitlines() or [''])[0][:200]
+    return f'{type(err).__name__}: {text}' if text else type(err).__name__
+
+
 def _read_dicom(path: Path, max_pixels: int | None):
     """(8-bit BGR image, spacing, spacing source, (orientation, laterality)) of a
     DICOM film."""
@@ -292,15 +336,28 @@ def _read_dicom(path: Path, max_pixels: int | None):
         ) from None
     cap = max_film_pixels() if max_pixels is None else int(max_pixels)
     try:
-        # the pixel data stays on disk until the header has been checked
-        ds = pydicom.dcmread(path, defer_size='64 KB')
+        # the file meta first: the transfer syntax says how (and whether) to go on
+        syntax = pydicom.filereader.read_file_meta_info(path).get('TransferSyntaxUID')
+        if syntax is not None and not syntax.is_transfer_syntax:
+            raise FilmReadError(
+                f'{path}: DICOM with the unknown transfer syntax {str(syntax)[:64]!r}; '
+                'export the film uncompressed (e.g. `gdcmconv --raw`)'
+            )
+        if syntax is not None and syntax.is_deflated:
+            ds = _read_deflated(path, cap)
+        else:
+            # the pixel data stays on disk until the header has been checked
+            ds = pydicom.dcmread(path, defer_size='64 KB')
         rows, cols = int(ds.get('Rows', 0) or 0), int(ds.get('Columns', 0) or 0)
         frames = int(ds.get('NumberOfFrames', 1) or 1)
         samples = int(ds.get('SamplesPerPixel', 1) or 1)
+        bits = int(ds.get('BitsAllocated', 16) or 16)
         photometric = str(ds.get('PhotometricInterpretation', '')).strip().upper()
+    except FilmReadError:
+        raise
     except Exception as err:  # pydicom raises many types for malformed files
         kind = 'not a DICOM file' if isinstance(err, InvalidDicomError) else 'unreadable DICOM'
-        raise FilmReadError(f'{path}: {kind} ({err})') from None
+        raise FilmReadError(f'{path}: {kind} ({_reason(err)})') from None
     if not any(k in ds for k in ('PixelData', 'FloatPixelData', 'DoubleFloatPixelData')):
         raise FilmReadError(
             f'{path}: DICOM without pixel data (not an image; e.g. a report '
@@ -313,15 +370,21 @@ def _read_dicom(path: Path, max_pixels: int | None):
         )
     if rows <= 0 or cols <= 0:
         raise FilmReadError(f'{path}: DICOM without a valid Rows/Columns ({rows} x {cols})')
-    if rows * cols > cap:
-        raise _too_large(path, cols, rows, cap)
+    _check_size(path, cols, rows, cap)
     if samples not in (1, 3):
         raise FilmReadError(f'{path}: DICOM with {samples} samples per pixel (1 or 3 read)')
+    if bits not in (1, 8, 16, 32, 64):
+        raise FilmReadError(f'{path}: DICOM with {bits} bits allocated (1, 8, 16, 32 or 64)')
     _check_decoder(path, ds)
+    _check_pixel_data(path, ds, (rows, cols, samples, bits), cap)
     try:
         arr = ds.pixel_array
+    except MemoryError:
+        raise FilmReadError(f'{path}: DICOM pixel data too large to decode') from None
     except Exception as err:  # pydicom's decoders raise many types for broken data
-        raise FilmReadError(f'{path}: DICOM pixel data cannot be decoded ({err})') from None
+        raise FilmReadError(
+            f'{path}: DICOM pixel data cannot be decoded ({_reason(err)})'
+        ) from None
     if arr.shape[:2] != (rows, cols):
         raise FilmReadError(
             f'{path}: DICOM pixel data is {arr.shape}, the header says {rows} x {cols}'
@@ -336,10 +399,195 @@ def _read_dicom(path: Path, max_pixels: int | None):
             image = to_bgr8(grey, copy=False)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError) as err:
         raise FilmReadError(
-            f'{path}: DICOM grey-level settings cannot be applied ({err})'
+            f'{path}: DICOM grey-level settings cannot be applied ({_reason(err)})'
         ) from None
     spacing, source = _dicom_spacing(path, ds)
     return image, spacing, source, dicom_orientation(ds)
+
+
+def _read_deflated(path: Path, cap: int):
+    """A Deflated Explicit VR Little Endian DICOM, inflated with a byte cap.
+
+    pydicom inflates the whole dataset into memory before looking at it, so a few
+    megabytes of zeros can become gigabytes. Here at most
+    :data:`DICOM_HEADER_BYTES` are inflated until the header has shown the film's
+    size (checked against the pixel cap), and then no more than the header, that
+    size's pixel data and :data:`DICOM_SLACK_BYTES`.
+    """
+    import zlib
+
+    from pydicom.dataset import FileDataset
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filereader import _read_file_meta_info, read_dataset, read_preamble
+    from pydicom.tag import Tag
+
+    pixel_tags = {Tag(0x7FE0, 0x0010), Tag(0x7FE0, 0x0008), Tag(0x7FE0, 0x0009)}
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    data = bytearray()
+    with open(path, 'rb') as fh:
+        preamble = read_preamble(fh, False)
+        file_meta = _read_file_meta_info(fh)
+
+        def inflate(limit: int) -> bool:
+            """Inflate until the stream ends (True) or more than ``limit`` bytes are
+            out in all (False)."""
+            while len(data) <= limit:
+                chunk = inflater.unconsumed_tail or fh.read(1 << 20)
+                if not chunk:
+                    return True  # the file ends (a cut stream shows when parsed)
+                data.extend(inflater.decompress(chunk, limit + 1 - len(data)))
+                if inflater.eof:
+                    return len(data) <= limit
+            return False
+
+        done = inflate(DICOM_HEADER_BYTES)
+        header = DicomBytesIO(bytes(data))
+        head = read_dataset(
+            header, False, True, stop_when=lambda tag, vr, length: tag in pixel_tags
+        )
+        rows, cols = int(head.get('Rows', 0) or 0), int(head.get('Columns', 0) or 0)
+        if rows <= 0 or cols <= 0:
+            raise FilmReadError(
+                f'{path}: deflated DICOM whose first {DICOM_HEADER_BYTES >> 20} MB '
+                'inflated show no Rows/Columns'
+            )
+        _check_size(path, cols, rows, cap)
+        samples = int(head.get('SamplesPerPixel', 1) or 1)
+        bits = int(head.get('BitsAllocated', 16) or 16)
+        limit = header.tell() + rows * cols * max(samples, 1) * max(-(-bits // 8), 1)
+        limit += DICOM_SLACK_BYTES
+        if not done and len(data) <= limit:
+            done = inflate(limit)
+        if not done or len(data) > limit:
+            raise FilmTooLargeError(
+                f'{path}: deflated DICOM inflates beyond the {limit / 1e6:.1f} MB its '
+                f'{cols} x {rows} header allows; refused'
+            )
+    dataset = read_dataset(DicomBytesIO(bytes(data)), False, True)
+    return FileDataset(str(path), dataset, preamble, file_meta, False, True)
+
+
+def _check_pixel_data(path: Path, ds, shape: tuple, cap: int) -> None:
+    """Before decoding: native pixel data no longer than the header's size; an
+    encapsulated frame's own declared size (JPEG SOF, JPEG 2000 SIZ) equal to it."""
+    rows, cols, samples, bits = shape
+    syntax = getattr(ds, 'file_meta', {}).get('TransferSyntaxUID')
+    expected = rows * cols * samples * max(bits, 8) // 8
+    element = ds.get_item('PixelData') if 'PixelData' in ds else None
+    length = getattr(element, 'length', None)
+    encapsulated = syntax is not None and syntax.is_compressed
+    if not encapsulated:
+        if length is not None and length != 0xFFFFFFFF and length > expected + 1:
+            raise FilmReadError(
+                f"{path}: DICOM pixel data is {length} bytes, the header's "
+                f'{cols} x {rows} x {samples} x {bits} bits need {expected}'
+            )
+        return
+    if Path(path).stat().st_size > 2 * expected + DICOM_SLACK_BYTES:
+        raise FilmReadError(
+            f'{path}: compressed DICOM of {Path(path).stat().st_size} bytes, more than '
+            f'twice the {expected} bytes of its {cols} x {rows} film'
+        )
+    kind = _frame_kind(syntax)
+    if kind is None:
+        return
+    frame = _first_fragment(bytes(ds.PixelData))
+    size = (jpeg_frame_size if kind == 'jpeg' else j2k_frame_size)(frame)
+    name = 'JPEG 2000' if kind == 'j2k' else 'JPEG'
+    if size is None:
+        raise FilmReadError(f'{path}: DICOM {name} frame without a readable frame header')
+    width, height = size
+    if width * height > cap or (width, height) != (cols, rows):
+        raise FilmReadError(
+            f'{path}: DICOM {name} frame declares {width} x {height} px, the header '
+            f'says {cols} x {rows}; refused before decoding'
+        )
+
+
+_JPEG_SYNTAXES = ('1.2.840.10008.1.2.4.5', '1.2.840.10008.1.2.4.7', '1.2.840.10008.1.2.4.8')
+_J2K_SYNTAXES = ('1.2.840.10008.1.2.4.9', '1.2.840.10008.1.2.4.20')
+
+
+def _frame_kind(syntax) -> str | None:
+    """``'jpeg'`` (JPEG, JPEG lossless, JPEG-LS), ``'j2k'`` (JPEG 2000, HTJ2K) or None."""
+    text = str(syntax)
+    if text.startswith(_J2K_SYNTAXES):
+        return 'j2k'
+    if text.startswith(_JPEG_SYNTAXES):
+        return 'jpeg'
+    return None
+
+
+def _first_fragment(data: bytes, limit: int = 1 << 16) -> bytes:
+    """The first bytes of the first fragment of encapsulated pixel data (after the
+    basic offset table item), at most ``limit``."""
+    import struct
+
+    position = 0
+    for item in range(2):
+        if len(data) < position + 8:
+            return b''
+        tag, length = struct.unpack_from('<II', data, position)
+        if tag != 0xE000FFFE:  # (FFFE,E000) item, little endian
+            return b''
+        position += 8
+        if item == 1:
+            return data[position : position + min(length, limit)]
+        position += length
+    return b''
+
+
+def jpeg_frame_size(data: bytes) -> tuple[int, int] | None:
+    """The ``(width, height)`` a JPEG (or JPEG-LS) codestream declares in its frame header.
+
+    Args:
+        data (bytes): the codestream's first bytes (from its SOI marker).
+
+    Returns:
+        tuple[int, int] | None: the SOF (or JPEG-LS SOF55) size, or None where no frame
+        header is found before the first scan.
+    """
+    import struct
+
+    if data[:2] != b'\xff\xd8':
+        return None
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        (length,) = struct.unpack_from('>H', data, position + 2)
+        if (0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC)) or marker == 0xF7:
+            if position + 9 > len(data):
+                return None
+            height, width = struct.unpack_from('>HH', data, position + 5)
+            return int(width), int(height)
+        if marker == 0xDA:  # a scan before any frame header
+            return None
+        position += 2 + length
+    return None
+
+
+def j2k_frame_size(data: bytes) -> tuple[int, int] | None:
+    """The ``(width, height)`` a JPEG 2000 codestream declares in its SIZ segment.
+
+    Args:
+        data (bytes): the codestream's (or JP2 file's) first bytes.
+
+    Returns:
+        tuple[int, int] | None: ``Xsiz - XOsiz`` and ``Ysiz - YOsiz``, or None where
+        no SOC + SIZ marker pair is found.
+    """
+    import struct
+
+    start = data.find(b'\xff\x4f\xff\x51')
+    if start < 0 or start + 24 > len(data):
+        return None
+    xsiz, ysiz, x0, y0 = struct.unpack_from('>IIII', data, start + 8)
+    return int(xsiz) - int(x0), int(ysiz) - int(y0)
 
 
 def _check_decoder(path: Path, ds) -> None:

@@ -40,6 +40,8 @@ Fields of a record (hips keyed by :data:`geometry.HIP_NAMES`)::
                        header's), 'option' (tools/infer.py --orientation) or 'default'
     patient_side       {hip: 'patient_right' or 'patient_left'}: the patient's side of
                        each image side (geometry.patient_sides)
+    model_sha256       the first SHA256_DIGITS hex digits of the SHA-256 of the model
+                       file that made the record (file_sha256; null where unknown)
 
 and, in an *evaluation* record (one with ground truth, written by HipMetric)::
 
@@ -64,6 +66,7 @@ the record ``{'file': ..., 'error': ...}`` (:func:`failure`), a CSV row only.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -105,6 +108,7 @@ PREDICTION_FIELDS = (
     'orientation',
     'orientation_source',
     'patient_side',
+    'model_sha256',
 )
 EVALUATION_FIELDS = (
     'img_path',
@@ -119,10 +123,29 @@ EVALUATION_FIELDS = (
 #: the H-point distances (mm) a CSV row holds
 CSV_H_POINT_KEYS = ('lateral_of_p', 'below_h')
 GRADE_VALUES = {name: grade for grade, name in geometry.GRADE_NAMES.items()}
+#: Hex digits of a model file's SHA-256 a record carries (``model_sha256``).
+SHA256_DIGITS = 12
 
 
 class RecordError(ValueError):
     """A file that is not a per-film record file; the message starts with its path."""
+
+
+def file_sha256(path, digits: int = SHA256_DIGITS) -> str:
+    """The first ``digits`` hex digits of a file's SHA-256: a record's ``model_sha256``.
+
+    Args:
+        path (str | Path): the file (read in blocks).
+        digits (int): how many hex digits. Defaults to :data:`SHA256_DIGITS`.
+
+    Returns:
+        str: the hex digits.
+    """
+    digest = hashlib.sha256()
+    with open(path, 'rb') as fh:
+        for block in iter(lambda: fh.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()[:digits]
 
 
 def per_film_paths(folder, name: str) -> tuple[str, str]:
@@ -185,6 +208,7 @@ def film_record(
     p_line_shift: float = 0.0,
     spreads=None,
     uncertainty: dict | None = None,
+    model_sha256: str | None = None,
 ) -> dict:
     """The record of one film from its predicted points.
 
@@ -220,6 +244,8 @@ def film_record(
         uncertainty (dict, optional): the model's interval calibration
             (:func:`utils.uncertainty.checked_calibration`); with ``spreads`` it
             fills the intervals, P(grade >= II) and review fields. Defaults to None.
+        model_sha256 (str, optional): the model file's :func:`file_sha256`.
+            Defaults to None.
 
     Returns:
         dict: the record (fields in the order of :data:`PREDICTION_FIELDS`, then
@@ -263,6 +289,7 @@ def film_record(
         orientation=orientation,
         orientation_source=orientation_source,
         patient_side=dict(zip(HIPS, geometry.patient_sides(orientation))),
+        model_sha256=model_sha256,
     )
     if laterality in ('R', 'L'):
         record['flags'].append(
@@ -361,17 +388,22 @@ def uncertainty_rank(record: dict) -> tuple:
     return (1 if flagged else 2, -max(widths), record.get('file') or '')
 
 
-def failure(file: str, error: str) -> dict:
+def failure(file: str, error: str, model_sha256: str | None = None) -> dict:
     """The record of a film that could not be measured (a CSV row only).
 
     Args:
         file (str): the film's file name.
         error (str): why it could not be measured.
+        model_sha256 (str, optional): the model file's :func:`file_sha256`. Defaults
+            to None (not written).
 
     Returns:
-        dict: ``{'file': file, 'error': error}``.
+        dict: ``{'file': file, 'error': error}`` (and ``model_sha256`` where given).
     """
-    return dict(file=file, error=error)
+    record = dict(file=file, error=error)
+    if model_sha256 is not None:
+        record['model_sha256'] = model_sha256
+    return record
 
 
 def is_evaluation(record: dict) -> bool:
@@ -439,6 +471,8 @@ def read_json(path) -> tuple[list[dict], dict]:
         data = json.loads(Path(path).read_text())
     except ValueError as err:
         raise RecordError(f'{path}: not JSON ({err})') from err
+    except RecursionError:
+        raise RecordError(f'{path}: nested too deep to read; not a per-film JSON') from None
     if isinstance(data, dict) and isinstance(data.get('films'), list):
         films, summary = data['films'], data.get('summary') or {}
     elif isinstance(data, dict) and 'keypoints' in data:
@@ -581,7 +615,7 @@ def csv_columns(evaluation: bool = False, num_keypoints: int = NUM_KEYPOINTS) ->
         + [f'interval_crosses_threshold_{hip}' for hip in HIPS]
         + [f'review_{hip}' for hip in HIPS]
         + [f'review_reason_{hip}' for hip in HIPS]
-        + ['mean_score', 'flags', 'error']
+        + ['mean_score', 'flags', 'model_sha256', 'error']
     )
     if evaluation:
         columns += (
@@ -595,7 +629,9 @@ def csv_columns(evaluation: bool = False, num_keypoints: int = NUM_KEYPOINTS) ->
 
 def _csv_row(record: dict) -> dict:
     if 'error' in record:
-        return dict(file=record['file'], error=record['error'])
+        return dict(
+            file=record['file'], error=record['error'], model_sha256=record.get('model_sha256')
+        )
     row = dict(file=record['file'])
     row.update({f'ai_{hip}': record['acetabular_index'][hip] for hip in HIPS})
     row.update({f'ihdi_{hip}': record['ihdi_grade'][hip] for hip in HIPS})
@@ -636,6 +672,7 @@ def _csv_row(record: dict) -> dict:
         else None
     )
     row['flags'] = '; '.join(record['flags'])
+    row['model_sha256'] = record.get('model_sha256')
     if is_evaluation(record):
         row.update({f'true_ai_{hip}': record['true_acetabular_index'][hip] for hip in HIPS})
         row.update({f'true_ihdi_{hip}': record['true_ihdi_grade'][hip] for hip in HIPS})
@@ -702,17 +739,20 @@ def read_csv(path) -> list[dict]:
         list[dict]: per row ``file``, ``acetabular_index``, ``ihdi_grade``,
         ``orientation`` and ``patient_side`` (where the CSV has them),
         ``pixel_spacing_mm``, ``h_point_mm`` (the distances the CSV holds),
-        ``mean_score``, ``flags``, the intervals, P(grade >= II) and review fields
-        (where the CSV has them) and, in an evaluation CSV, ``true_acetabular_index``,
-        ``true_ihdi_grade``, ``mean_error_px``, ``mean_error_mm`` and ``errors_px``;
-        a failure row is ``{'file', 'error'}``. Empty cells are None.
+        ``mean_score``, ``flags``, ``model_sha256``, the intervals, P(grade >= II) and
+        review fields (where the CSV has them) and, in an evaluation CSV,
+        ``true_acetabular_index``, ``true_ihdi_grade``, ``mean_error_px``,
+        ``mean_error_mm`` and ``errors_px``; a failure row is ``{'file', 'error'}``
+        (and ``model_sha256`` where it names one). Empty cells are None.
     """
     with open(path, newline='', encoding='utf-8') as fh:
         rows = list(csv.DictReader(fh))
     out = []
     for row in rows:
         if _text(row.get('error', '')):
-            out.append(failure(_text(row['file']), _text(row['error'])))
+            out.append(
+                failure(_text(row['file']), _text(row['error']), _text(row.get('model_sha256', '')))
+            )
             continue
         spacing = [_float(row['spacing_x_mm']), _float(row['spacing_y_mm'])]
         has_spacing = None not in spacing
@@ -734,6 +774,7 @@ def read_csv(path) -> list[dict]:
             ),
             mean_score=_float(row['mean_score']),
             flags=_text(row['flags']).split('; ') if _text(row['flags']) else [],
+            model_sha256=_text(row.get('model_sha256', '')),
         )
         if _text(row.get('orientation', '')) in geometry.ORIENTATIONS:
             orientation = _text(row['orientation'])

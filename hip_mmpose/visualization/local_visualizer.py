@@ -166,7 +166,9 @@ class HipPoseVisualizer(PoseLocalVisualizer):
             show (bool): show the drawing in a window. Defaults to False.
             wait_time (float): seconds to show it. Defaults to 0.
             out_file (str, optional): write the drawing there instead of to the
-                backends. Defaults to None.
+                backends (as PNG, ``.png`` added to a name that is not a PNG or JPEG
+                one, e.g. a DICOM film's ``x.dcm``); a drawing that cannot be written
+                is logged and skipped. Defaults to None.
             kpt_thr (float, optional): points below it are drawn red. Defaults to
                 None (the visualizer's ``kpt_thr``).
             step (int): the backends' global step. Defaults to 0.
@@ -212,7 +214,14 @@ class HipPoseVisualizer(PoseLocalVisualizer):
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)
         if out_file is not None:
-            mmcv.imwrite(drawn[..., ::-1], out_file)
+            if not out_file.lower().endswith(('.png', '.jpg', '.jpeg')):
+                out_file += '.png'  # a DICOM film's name: OpenCV writes no .dcm
+            try:
+                mmcv.imwrite(drawn[..., ::-1], out_file)
+            except Exception as err:  # one film's overlay: the others still get theirs
+                from mmengine.logging import print_log
+
+                print_log(f'{out_file}: overlay not written ({err})', 'current', 30)
         else:
             self.add_image(name, drawn, step)
         return self.get_image()
