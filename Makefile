@@ -23,7 +23,7 @@ else
   WORK_DIR  := work_dirs/demo-$(notdir $(patsubst %/,%,$(DATA)))
 endif
 
-.PHONY: install test lint format demo clean-demo
+.PHONY: install test lint format demo clean-demo browser
 
 install: $(STAMP)
 
@@ -38,6 +38,14 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml setup.py
 
 test: install
 	$(PY) -m pytest -q tests
+
+# the browser test (tests/test_review.py) drives Debian's Chromium through chromedriver:
+# installed here when missing (apt-get, as root; CI runs as root); no other browser
+# download works on these machines
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then echo "chromium ready"; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		chromium chromium-driver; fi
 
 # ruff's lint and format check (pyproject.toml); `make format` rewrites the tree
 lint: install

@@ -39,7 +39,7 @@ from hip_mmpose.tools.review import main as review_main  # noqa: E402
 TOKEN = 'test-token'
 WRITE = {'X-Review-Token': TOKEN}
 #: a film name a page must show as text, never as markup; its %2e stays as typed
-HOSTILE = '<b id="x">x</b>&%2e"q\'.png'
+HOSTILE = '<b id=x>bold<b>&%2e"q\'.png'
 CHROMIUM, CHROMEDRIVER = Path('/usr/bin/chromium'), Path('/usr/bin/chromedriver')
 INSTALL_BROWSER = 'make browser   (apt-get install -y chromium chromium-driver, as root)'
 
@@ -224,7 +224,7 @@ def test_accept_correct_undo_reset_reopen(api, synthetic_root):
     assert post(name, 'undo', dict(version=4)).status_code == 422  # nothing to undo
     client.put(f'/api/films/{name}/keypoints', headers=WRITE, json=dict(keypoints=moved, version=4))
     reset = post(name, 'reset', dict(version=5)).json()
-    assert reset['keypoints'] == model and reset['state'] == 'unchecked' and reset['undo'] == 1
+    assert reset['keypoints'] == model and reset['state'] == 'unchecked' and reset['undo'] == 2
     assert post(name, 'undo', dict(version=6)).json()['edited']  # a reset is undone too
     assert post(name, 'state', dict(state='signed', version=7)).status_code == 422
 
@@ -467,8 +467,9 @@ def test_blind_readers_place_points_and_export_one_line_each(films_dir, tmp_path
 
 
 # ---------------------------------------------------------------------- export
-def test_export_convert_round_trip(api, films_dir, synthetic_root, tmp_path):
+def test_export_convert_round_trip(api, films_dir, infer_results, synthetic_root, tmp_path):
     client, store = api
+    _, results = infer_results
     names = sorted(f['file'] for f in client.get('/api/films').json())
     corrected = {}
     for name in names[:2]:
@@ -482,15 +483,25 @@ def test_export_convert_round_trip(api, films_dir, synthetic_root, tmp_path):
             f'/api/films/{name}/state', headers=WRITE, json=dict(state='accepted', version=1)
         )
         corrected[name] = np.round(points, 2)
-    model_accepted = names[2]
-    client.post(f'/api/films/{model_accepted}/state', headers=WRITE, json=dict(state='accepted'))
+    # accepted as the model placed it: the first film whose model points all lie in it
+    # (a point outside the film cannot be signed off)
+    model_accepted = None
+    for name in names[2:]:
+        answer = client.post(f'/api/films/{name}/state', headers=WRITE, json=dict(state='accepted'))
+        if answer.status_code == 200:
+            model_accepted = name
+            break
+        assert 'outside' in answer.json()['error']
+    assert model_accepted is not None
     corrected[model_accepted] = np.array(
         [k[:2] for k in client.get(f'/api/films/{model_accepted}').json()['keypoints']]
     )
     answer = client.post('/api/export', headers=WRITE, json={})  # the page's button
     assert answer.status_code == 200, answer.text
     summary = answer.json()
-    assert summary['films'] == 3 and summary['lines'] == 3 and summary['readers'] == ['reviewer']
+    signed = len(corrected)
+    assert summary['films'] == signed and summary['lines'] == signed
+    assert summary['readers'] == ['reviewer']
     export = store.out_dir / 'export'
     assert sorted(p.name for p in (export / 'train' / 'images').iterdir()) == sorted(corrected)
     for name in corrected:  # the film file as it is
@@ -512,7 +523,7 @@ def test_export_convert_round_trip(api, films_dir, synthetic_root, tmp_path):
         pipeline=[],
         test_mode=True,
     )
-    assert len(dataset) == 3
+    assert len(dataset) == signed
     for index in range(len(dataset)):
         item = dataset[index]
         np.testing.assert_allclose(
@@ -520,74 +531,44 @@ def test_export_convert_round_trip(api, films_dir, synthetic_root, tmp_path):
         )
     manifest = json.loads((export / 'train' / MANIFEST).read_text())
     states = {f['file']: f['lines'][0]['state'] for f in manifest['films']}
-    assert states == {names[0]: 'corrected', names[1]: 'corrected', model_accepted: 'accepted'}
+    assert states == {
+        name: 'accepted' if name == model_accepted else 'corrected' for name in corrected
+    }
     assert all(
         f['lines'][0]['reviewer'] == 'reviewer' and f['lines'][0]['time'] for f in manifest['films']
     )
-    # --include-unchecked: the film nobody read, with the model's points, as split val
+    # --include-unchecked: the films nobody read, with the model's points, as split val
+    missing = str(store.out_dir / 'none')
+    argv = [str(films_dir), '--out-dir', str(store.out_dir), '--export', str(export)]
+    assert review_main(argv + ['--results', missing]) == 2  # no such results folder
     assert (
         review_main(
-            [
-                str(films_dir),
-                '--out-dir',
-                str(store.out_dir),
-                '--export',
-                str(export),
-                '--export-split',
-                'val',
-                '--include-unchecked',
-                '--results',
-                str(store.out_dir / 'none'),
-            ]
+            argv + ['--export-split', 'val', '--include-unchecked', '--results', str(results)]
         )
-        == 2
-    )  # a results folder that does not exist
-    val = review_main(
-        [
-            str(films_dir),
-            '--out-dir',
-            str(store.out_dir),
-            '--export',
-            str(export),
-            '--export-split',
-            'val',
-            '--include-unchecked',
-        ]
+        == 0
     )
-    assert val == 0
-    assert len(list((export / 'val' / 'images').glob('*.png'))) == 3  # no model records kept
+    val = json.loads((export / 'val' / MANIFEST).read_text())
+    unread = [n for n in names if n not in corrected]
+    lines = {f['file']: f['lines'][0] for f in val['films']}
+    for name in unread:
+        if name in lines:
+            assert lines[name]['reviewer'] == 'model' and lines[name]['state'] == 'unchecked'
+            model = [k[:2] for k in json.loads((results / f'{name}.json').read_text())['keypoints']]
+            written = (export / 'val' / 'annotations' / f'{Path(name).stem}.csv').read_text()
+            assert written.strip() == annotation_line(model)
+        else:
+            assert {'file': name, 'reason': "a model's point lies outside the film"} in val[
+                'skipped'
+            ]
+    assert len(val['films']) == len(corrected) + len([n for n in unread if n in lines])
     # a split folder the export did not write is refused and left alone
     (export / 'test' / 'images').mkdir(parents=True)
     (export / 'test' / 'images' / 'mine.png').write_bytes(b'x')
-    refused = client.post('/api/export', headers=WRITE, json={})
-    assert refused.status_code == 200  # train is its own: replaced
-    assert (
-        review_main(
-            [
-                str(films_dir),
-                '--out-dir',
-                str(store.out_dir),
-                '--export',
-                str(export),
-                '--export-split',
-                'test',
-            ]
-        )
-        == 2
-    )
+    assert client.post('/api/export', headers=WRITE, json={}).status_code == 200  # its own
+    assert review_main(argv + ['--export-split', 'test']) == 2
     assert (export / 'test' / 'images' / 'mine.png').read_bytes() == b'x'
-    assert (
-        review_main(
-            [
-                str(films_dir),
-                '--out-dir',
-                str(store.out_dir),
-                '--export',
-                str(films_dir / 'x'),
-            ]
-        )
-        == 2
-    )  # never inside the films' folder
+    inside = [str(films_dir), '--out-dir', str(store.out_dir), '--export', str(films_dir / 'x')]
+    assert review_main(inside) == 2  # never inside the films' folder
 
 
 def test_cli_refusals(films_dir, infer_results, tmp_path, capsys):

@@ -477,7 +477,7 @@ class ReviewStore:
         Returns:
             list[str]: their names, in list order.
         """
-        if self.measurer is None:
+        if self.measurer is None or self.blind:
             return []
         return [n for n in self.films.names if n not in self.records]
 
@@ -491,9 +491,10 @@ class ReviewStore:
             name (str): a film's file name.
 
         Returns:
-            dict | None: its record (None without a measurer).
+            dict | None: its record (None without a measurer; a blind reading
+            measures nothing).
         """
-        if name in self.records or self.measurer is None:
+        if name in self.records or self.measurer is None or self.blind:
             return self.records.get(name)
         path = self.films.path(name)
         with self._model_lock:
@@ -681,8 +682,28 @@ class ReviewStore:
             ``review_reasons``, ``acetabular_index_interval``, ``p_ihdi_ge2``,
             ``placed`` and ``error`` (None or why the film could not be read).
         """
-        view = self.view(name, measure_now=False)
         none = {hip: None for hip in geometry.HIP_NAMES}
+        record = self.records.get(name)
+        if self._entry(name) is None and (not record or 'error' in record or self.blind):
+            # nothing to measure yet: the line without reading the film
+            flagged, reasons = (False, []) if self.blind else triage(record)
+            return dict(
+                file=name,
+                state='unchecked',
+                acetabular_index=dict(none),
+                ihdi_grade=dict(none),
+                flags=[],
+                edited=False,
+                version=0,
+                measured=record is not None,
+                needs_review=flagged,
+                review_reasons=reasons,
+                acetabular_index_interval=None,
+                p_ihdi_ge2=None,
+                placed=0,
+                error=record.get('error') if record else None,
+            )
+        view = self.view(name, measure_now=False)
         return dict(
             file=name,
             state=view['state'],
@@ -829,8 +850,9 @@ class ReviewStore:
             dict: the film's new :meth:`view`.
 
         Raises:
-            ReviewError: 422 for another state or a film whose 12 points are not all
-                placed, 409 stale version, 404 unknown film, 500 not saved.
+            ReviewError: 422 for another state, or a film whose 12 points are not all
+                placed or not all inside the film; 409 stale version, 404 unknown film,
+                500 not saved.
         """
         if state not in STATES:
             raise ReviewError(422, f'state {state!r:.40} is not one of {", ".join(STATES)}')
@@ -847,6 +869,8 @@ class ReviewStore:
                         f'{name}: {placed} of {geometry.NUM_KEYPOINTS} points placed; '
                         'place them all before signing off',
                     )
+                size, _ = self._film_info(name, record)
+                check_points(entry['keypoints'], size, partial=False)  # e.g. the model's
                 model = self._model_points(record)
                 edited = model is not None and entry['keypoints'] != model
                 entry['state'] = 'corrected' if edited else 'accepted'

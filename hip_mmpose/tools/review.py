@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 import hip_mmpose  # noqa: F401  (imports without the training stack too)
 from hip_mmpose.review.export import export_reviews
-from hip_mmpose.review.films import FilmSet, ReviewSetupError, inside
+from hip_mmpose.review.films import FilmSet, ReviewError, ReviewSetupError, inside
 from hip_mmpose.review.store import (
     DEFAULT_REVIEWER,
     MODEL_FOLDER,
@@ -277,7 +277,7 @@ def main(argv=None) -> int:
             args.results,
             score_thr=args.score_thr,
         )
-    except (ReviewSetupError, ValueError, OSError) as err:
+    except (ReviewSetupError, ReviewError, ValueError, OSError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
     for note in store.notes:
@@ -300,6 +300,7 @@ def main(argv=None) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((args.host, args.port))
+        sock.listen(128)  # connections wait in the queue until the server takes them
     except OSError as err:
         sock.close()
         print(
