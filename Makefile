@@ -37,7 +37,7 @@ MODEL_PTH    := $(MODEL_DIR)/$(MODEL_NAME).pth
 MODEL_ONNX   := $(MODEL_DIR)/$(MODEL_NAME).onnx
 EPOCHS       ?=
 
-.PHONY: install test lint format demo clean-demo data model
+.PHONY: install test lint format demo clean-demo data model browser
 
 install: $(STAMP)
 
@@ -52,6 +52,14 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml setup.py
 
 test: install
 	$(PY) -m pytest -q tests
+
+# the browser test (tests/test_review.py) drives Debian's Chromium through chromedriver:
+# installed here when missing (apt-get, as root; CI runs as root); no other browser
+# download works on these machines
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then echo "chromium ready"; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		chromium chromium-driver; fi
 
 # ruff's lint and format check (pyproject.toml); `make format` rewrites the tree
 lint: install
