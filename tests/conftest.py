@@ -1,3 +1,5 @@
+import contextlib
+import io
 import sys
 from pathlib import Path
 
@@ -105,3 +107,81 @@ def trained_cascade(synthetic_root, tmp_path_factory):
         == 0
     )
     return DEMO_CONFIG, work_dir, work_dir / 'best_cascade.pth'
+
+
+def _run_test_tool(argv):
+    """``tools/test.py``'s ``run(argv)`` with its console output kept: returns
+    (metrics, output); the output is written on to the console too (pytest captures it)."""
+    from hip_mmpose.tools.test import run as run_test_tool
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        metrics = run_test_tool(argv)
+    sys.stdout.write(out.getvalue())
+    return metrics, out.getvalue()
+
+
+@pytest.fixture(scope='session')
+def tested(trained, synthetic_root, tmp_path_factory):
+    """``tools/test.py`` on the ``trained`` model's ``epoch_1.pth``, once per session,
+    with ``--dump`` and ``--report`` and the training's work dir as ``--work-dir`` (so
+    the report finds the training curves). Shared by the tests of the test loop and
+    its dump (test_runner), the report (test_report) and the per-film schema
+    (test_records).
+
+    Returns:
+        dict: ``metrics``, ``out`` (console output), ``log_dir`` (the test run's log
+        folder with ``test_per_film.json/.csv``), ``dump`` (the ``.pkl``) and
+        ``report`` (the report folder).
+    """
+    config, work_dir, _ = trained
+    folder = tmp_path_factory.mktemp('tested')
+    dump, report = folder / 'preds.pkl', folder / 'report'
+    metrics, out = _run_test_tool(
+        [
+            config,
+            str(work_dir / 'epoch_1.pth'),
+            '--data-root',
+            str(synthetic_root),
+            '--work-dir',
+            str(work_dir),
+            '--dump',
+            str(dump),
+            '--report',
+            str(report),
+            '--cfg-options',
+            *TINY_LOADERS,
+        ]
+    )
+    [per_film] = work_dir.glob('*/test_per_film.json')
+    return dict(metrics=metrics, out=out, log_dir=per_film.parent, dump=dump, report=report)
+
+
+@pytest.fixture(scope='session')
+def tested_cascade(trained_cascade, synthetic_root, tmp_path_factory):
+    """``tools/test.py`` on the two-stage model's ``best_cascade.pth`` as the card runs
+    it, with ``--show-dir vis``, once per session. Shared by the card's commands and
+    the one-pass side of the two-pass test (test_cascade) and the overlays
+    (test_visualization).
+
+    Returns:
+        dict: ``metrics``, ``out`` (console output) and ``work_dir`` (``hip/<run>/``
+        holds the final points' ``test_per_film.json`` and the overlays).
+    """
+    config, _, best = trained_cascade
+    work_dir = tmp_path_factory.mktemp('cascade_tested')
+    metrics, out = _run_test_tool(
+        [
+            config,
+            str(best),
+            '--data-root',
+            str(synthetic_root),
+            '--work-dir',
+            str(work_dir),
+            '--show-dir',
+            'vis',
+            '--cfg-options',
+            *TINY_BOTH,
+        ]
+    )
+    return dict(metrics=metrics, out=out, work_dir=work_dir)

@@ -369,9 +369,12 @@ def test_max_epochs_drives_the_cosine_schedule():
     assert cfg.param_scheduler[0].end == 60  # the warm-up keeps its share: 100 x 12 / 20
 
 
-def test_card_commands_train_test_publish_infer(trained_cascade, synthetic_root, tmp_path, capsys):
+def test_card_commands_train_test_publish_infer(
+    trained_cascade, tested_cascade, synthetic_root, tmp_path
+):
     """tools/train.py trained both stages (the fixture runs the card's command);
-    test, publish and infer with one file."""
+    test (the session's `tested_cascade` runs the card's test command), publish and
+    infer with one file."""
     config, work_dir, best = trained_cascade
     assert best == work_dir / 'best_cascade.pth'
     for stage in ('film', 'hip'):
@@ -392,23 +395,11 @@ def test_card_commands_train_test_publish_infer(trained_cascade, synthetic_root,
     # P-line is kept (test_test_tool_and_inferencer_grade_at_the_models_shift sets one)
     assert calibration['p_line_shift'] == 0 and float(stages[1][2]['p_line_shift']) == 0
 
-    metrics = run_test_tool(
-        [
-            config,
-            str(best),
-            '--data-root',
-            str(synthetic_root),
-            '--work-dir',
-            str(tmp_path / 'test'),
-            '--cfg-options',
-            *TINY_BOTH,
-        ]
-    )
-    out = capsys.readouterr().out
+    metrics, out = tested_cascade['metrics'], tested_cascade['out']
     assert 'whole-film stage only' in out and 'final points, refined per hip' in out
     assert np.isfinite(metrics['hip/AI_MAE']) and np.isfinite(metrics['film_stage/hip/AI_MAE'])
     per_film = json.loads(
-        next((tmp_path / 'test' / 'hip').glob('*/test_per_film.json')).read_text()
+        next((tested_cascade['work_dir'] / 'hip').glob('*/test_per_film.json')).read_text()
     )
     assert len(per_film['films']) == 4
     assert len(per_film['films'][0]['keypoints']) == 12
@@ -511,12 +502,15 @@ def test_configs_say_each_thing_once():
     assert gpu.param_scheduler[1].end == gpu.train_cfg.max_epochs == 40
 
 
-def test_a_second_refining_pass_crops_around_the_first(trained_cascade, synthetic_root, tmp_path):
+def test_a_second_refining_pass_crops_around_the_first(
+    trained_cascade, tested_cascade, synthetic_root, tmp_path
+):
     """model.test_cfg.refine_passes=2: test.py and HipInferencer agree, and differ
-    from one pass (the second pass's crops are centred on the first pass's points)."""
+    from one pass (the second pass's crops are centred on the first pass's points;
+    the one-pass test run is the session's `tested_cascade`)."""
     config, _, best = trained_cascade
     common = ['--data-root', str(synthetic_root), '--cfg-options', *TINY_BOTH]
-    run_test_tool([config, str(best), '--work-dir', str(tmp_path / 'one'), *common])
+    one_dir = tested_cascade['work_dir']
     run_test_tool(
         [
             config,
@@ -528,10 +522,8 @@ def test_a_second_refining_pass_crops_around_the_first(trained_cascade, syntheti
         ]
     )
     one, two = (
-        json.loads(sorted((tmp_path / n / 'hip').glob('*/test_per_film.json'))[-1].read_text())[
-            'films'
-        ]
-        for n in ('one', 'two')
+        json.loads(sorted((n / 'hip').glob('*/test_per_film.json'))[-1].read_text())['films']
+        for n in (one_dir, tmp_path / 'two')
     )
     assert len(list((tmp_path / 'two' / 'hip').glob('*/test_per_film.json'))) == 2
     assert not np.allclose([f['keypoints'] for f in one], [f['keypoints'] for f in two])

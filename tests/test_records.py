@@ -218,28 +218,15 @@ def test_a_dump_written_before_the_schema_is_read_as_records(tmp_path):
     assert rec['ihdi_grade'] == {'image_left': 'II', 'image_right': 'I'}
 
 
-def test_test_and_infer_write_one_schema(trained, synthetic_root, tmp_path):
+def test_test_and_infer_write_one_schema(trained, tested, synthetic_root, tmp_path):
     """tools/test.py's per-film JSON (HipMetric) and tools/infer.py's, read by the one
     reader: the same prediction fields with the same values for the same films; the
-    test tool's records add the truth."""
+    test tool's records add the truth (the test run is the session's `tested`)."""
     from hip_mmpose.tools.infer import main as infer_main
-    from hip_mmpose.tools.test import run as run_test_tool
-    from tests.conftest import TINY_LOADERS
 
     config, work_dir, _ = trained
-    run_test_tool(
-        [
-            config,
-            str(work_dir / 'epoch_1.pth'),
-            '--data-root',
-            str(synthetic_root),
-            '--work-dir',
-            str(tmp_path / 'test'),
-            '--cfg-options',
-            *TINY_LOADERS,
-        ]
-    )
-    tested, summary = records.read_json(next((tmp_path / 'test').glob('*/test_per_film.json')))
+    test_dir = tested['log_dir'].parent
+    tested, summary = records.read_json(next(test_dir.glob('*/test_per_film.json')))
     assert len(tested) == 4 and 'AI_MAE' in summary
     films = synthetic_root / 'test' / 'images'
     assert (
@@ -283,7 +270,7 @@ def test_test_and_infer_write_one_schema(trained, synthetic_root, tmp_path):
                 )
     # and the two CSVs share their leading (prediction) columns
     summary_csv = (tmp_path / 'out' / 'summary.csv').read_text().splitlines()[0].split(',')
-    test_csv = next((tmp_path / 'test').glob('*/test_per_film.csv')).read_text()
+    test_csv = next(test_dir.glob('*/test_per_film.csv')).read_text()
     assert summary_csv == records.csv_columns()
     assert test_csv.splitlines()[0].split(',')[: len(summary_csv)] == summary_csv
     assert [r['file'] for r in records.read_csv(tmp_path / 'out' / 'summary.csv')] == sorted(

@@ -6,8 +6,6 @@ import cv2
 import numpy as np
 
 from hip_mmpose.report import write_report
-from hip_mmpose.tools.test import run as run_test_tool
-from tests.conftest import TINY_LOADERS
 
 FIGURES = [
     'mean_distance_per_film.png',
@@ -30,23 +28,10 @@ def _not_blank(path):
     return img
 
 
-def test_test_tool_writes_the_full_report(trained, synthetic_root, tmp_path):
-    config, work_dir, _ = trained
-    report = tmp_path / 'report'
-    run_test_tool(
-        [
-            config,
-            str(work_dir / 'epoch_1.pth'),
-            '--data-root',
-            str(synthetic_root),
-            '--work-dir',
-            str(work_dir),
-            '--report',
-            str(report),
-            '--cfg-options',
-            *TINY_LOADERS,
-        ]
-    )
+def test_test_tool_writes_the_full_report(tested):
+    # tools/test.py --report on the `trained` model, its training's work dir as
+    # --work-dir (the session's `tested` fixture)
+    report = tested['report']
     for name in FIGURES:
         _not_blank(report / name)
     films = sorted((report / 'films').glob('*.png'))

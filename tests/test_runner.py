@@ -3,7 +3,6 @@
 
 import numpy as np
 
-from hip_mmpose.tools.test import run as run_test_tool
 from hip_mmpose.tools.train import run as train_main
 from tests.conftest import TINY_LOADERS
 
@@ -22,26 +21,12 @@ def test_two_training_iterations_and_validation(trained):
     assert list(work_dir.glob('*/val_per_film.json')), 'HipMetric dumped per-film results'
 
 
-def test_test_loop_and_dump(trained, synthetic_root, tmp_path, capsys):
-    config, work_dir, _ = trained
-    dump = tmp_path / 'preds.pkl'
-    metrics = run_test_tool(
-        [
-            config,
-            str(work_dir / 'epoch_1.pth'),
-            '--data-root',
-            str(synthetic_root),
-            '--work-dir',
-            str(tmp_path),
-            '--dump',
-            str(dump),
-            '--cfg-options',
-            *TINY_LOADERS,
-        ]
-    )
+def test_test_loop_and_dump(tested, synthetic_root):
+    # tools/test.py --dump on the `trained` model (the session's `tested` fixture)
+    metrics, dump = tested['metrics'], tested['dump']
     assert {'hip/MRE', 'hip/AI_MAE', 'hip/IHDI_kappa', 'hip/IHDI_bal_acc'} <= set(metrics)
     # the console: the run and the headline table, then where everything else is
-    out = capsys.readouterr().out
+    out = tested['out']
     table = out[out.index('test metrics (epoch_1.pth)') :].splitlines()
     assert 'System environment' not in out and 'Config:' not in out
     assert table[3].startswith('MRE') and not any('MRE_image_left' in t for t in table)
@@ -50,13 +35,13 @@ def test_test_loop_and_dump(trained, synthetic_root, tmp_path, capsys):
     assert 'Config:' in open(log).read()
     assert any(line.startswith('per film:') and 'test_per_film.csv' in line for line in table)
     assert np.isfinite(metrics['hip/MRE'])
-    assert list(tmp_path.glob('*/test_per_film.csv'))
+    assert list(tested['log_dir'].parent.glob('*/test_per_film.csv'))
     # measured in film pixels: the dumped truth is the CSV annotation as stored
     import json
 
     from hip_mmpose.data_tools.csv_to_coco import parse_annotation_csv
 
-    film = json.loads(next(tmp_path.glob('*/test_per_film.json')).read_text())['films'][0]
+    film = json.loads((tested['log_dir'] / 'test_per_film.json').read_text())['films'][0]
     csv_points = parse_annotation_csv(
         synthetic_root / 'test' / 'annotations' / film['file'].replace('.png', '.csv')
     )

@@ -12,11 +12,9 @@ from mmpose.registry import VISUALIZERS
 from mmpose.structures import PoseDataSample
 
 from hip_mmpose.data_tools.synthetic import synthetic_points
-from hip_mmpose.tools.test import run as run_test_tool
 from hip_mmpose.utils.film_io import load_film, to_bgr8
 from hip_mmpose.utils.hip_crops import split_hips
 from hip_mmpose.visualization.local_visualizer import HipPoseVisualizer, overlay_visualizer
-from tests.conftest import TINY_BOTH
 
 
 def _sample(points, scores, **meta):
@@ -108,29 +106,13 @@ def test_the_hook_reads_films_as_the_project_does(tmp_path):
     assert image.max() - image.min() > 200  # windowed, not cut to the top byte
 
 
-def test_show_dir_writes_hip_overlays_of_the_final_points(
-    trained_cascade, synthetic_root, tmp_path, capsys
-):
+def test_show_dir_writes_hip_overlays_of_the_final_points(tested_cascade, synthetic_root):
     """tools/test.py --show-dir (MMPose's option, PoseVisualizationHook) writes one
-    overlay per test film: the final 12 points with the hip geometry."""
-    config, _, best = trained_cascade
-    run_test_tool(
-        [
-            config,
-            str(best),
-            '--data-root',
-            str(synthetic_root),
-            '--work-dir',
-            str(tmp_path / 'test'),
-            '--show-dir',
-            'vis',
-            '--cfg-options',
-            *TINY_BOTH,
-        ]
-    )
-    out = capsys.readouterr().out
+    overlay per test film: the final 12 points with the hip geometry (the test run is
+    the session's `tested_cascade`: the two-stage model, `--show-dir vis`)."""
+    out, test_dir = tested_cascade['out'], tested_cascade['work_dir']
     folder = Path(re.search(r'^overlays: (.+)$', out, re.M).group(1))
-    assert folder.parent.parent == tmp_path / 'test' / 'hip'  # the final points' stage
+    assert folder.parent.parent == test_dir / 'hip'  # the final points' stage
     per_film = json.loads((folder.parent / 'test_per_film.json').read_text())
     pngs = sorted(folder.glob('*.png'))
     assert [p.name for p in pngs] == sorted(
