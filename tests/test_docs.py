@@ -40,18 +40,7 @@ LINKED = [*DOCS, REPO / 'DEVELOPERS.md', REPO / 'CHANGELOG.md']
 
 #: checks of features other changes are adding, by check id: the reason
 PENDING = {
-    'command:hip-review': 'waiting for hip-review (tools/review.py)',
-    'command:tools/review.py': 'waiting for hip-review (tools/review.py)',
     'link:docs/review.md': 'waiting for docs/review.md (the review page)',
-    'path:tools/review.py': 'waiting for hip-review (tools/review.py)',
-    'option:tools/train.py --epochs': 'waiting for tools/train.py --epochs',
-    'option:(any tool) --epochs': 'waiting for tools/train.py --epochs',
-    'option:tools/review.py --checkpoint': 'waiting for hip-review (tools/review.py)',
-    'option:hip-review --checkpoint': 'waiting for hip-review (tools/review.py)',
-    'make:model': 'waiting for make model',
-    'reads:make model': 'waiting for make model',
-    'reads:models/hip_effv2_cbam_cpu.pth': 'waiting for make model',
-    'reads:models/hip_effv2_cbam_cpu.onnx': 'waiting for make model',
 }
 
 #: options of other programs named in prose (pip's, in docs/deployment.md)
