@@ -214,7 +214,13 @@ def export_onnx(checkpoint, out_file, opset: int = DEFAULT_OPSET) -> Path:
             output_names=[s['output'] for s in stages],
             dynamic_axes={n: {0: 'batch'} for s in stages for n in (s['input'], s['output'])},
         )
+        real = net(*dummies)  # the heatmaps' real sizes, written into the graph's outputs
     proto = onnx.load_from_string(buffer.getvalue())
+    for output, heatmaps in zip(proto.graph.output, real):
+        for axis in (1, 2, 3):  # only the batch varies (the tracer may name the others)
+            dim = output.type.tensor_type.shape.dim[axis]
+            dim.Clear()
+            dim.dim_value = int(heatmaps.shape[axis])
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(meta)
     proto.producer_name = 'hip_mmpose tools/export_onnx.py'
