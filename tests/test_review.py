@@ -197,36 +197,53 @@ def test_stale_version_is_refused_and_nothing_lost(api, synthetic_root):
     assert stale_state.status_code == 409
 
 
+def _inside(view) -> bool:
+    width, height = view['image_size']
+    return all(
+        k[0] is not None and 0 <= k[0] <= width and 0 <= k[1] <= height for k in view['keypoints']
+    )
+
+
 def test_accept_correct_undo_reset_reopen(api, synthetic_root):
     client, _ = api
     names = [f['file'] for f in client.get('/api/films').json()]
     post = lambda name, tail, body: client.post(  # noqa: E731
         f'/api/films/{name}/{tail}', headers=WRITE, json=body
     )
-    # accepted as the model placed it (no version: as a hospital system may send it)
-    accepted = post(names[0], 'state', dict(state='accepted'))
-    assert accepted.status_code == 200 and accepted.json()['state'] == 'accepted'
+    # accepted as the model placed it (no version: as a hospital system may send it);
+    # a film with one of the model's points outside it cannot be signed off as it is
+    inside = {name: _inside(client.get(f'/api/films/{name}').json()) for name in names}
+    assert any(inside.values())
+    for name in names:
+        answer = post(name, 'state', dict(state='accepted'))
+        if inside[name]:
+            assert answer.status_code == 200 and answer.json()['state'] == 'accepted'
+        else:
+            assert answer.status_code == 422 and 'outside the' in answer.json()['error']
     # moved, then signed off: corrected
-    name = names[1]
-    model = client.get(f'/api/films/{name}').json()['keypoints']
+    name = names[0]
+    view = client.get(f'/api/films/{name}').json()
+    model, v = view['model_keypoints'], view['version']
     moved = truth(synthetic_root, name).tolist()
-    assert (
-        client.put(
-            f'/api/films/{name}/keypoints', headers=WRITE, json=dict(keypoints=moved, version=0)
-        ).json()['state']
-        == 'unchecked'
+    put = client.put(
+        f'/api/films/{name}/keypoints', headers=WRITE, json=dict(keypoints=moved, version=v)
     )
-    corrected = post(name, 'state', dict(state='accepted', version=1)).json()
-    assert corrected['state'] == 'corrected' and corrected['version'] == 2
-    assert post(name, 'state', dict(state='unchecked', version=2)).json()['state'] == 'unchecked'
-    undone = post(name, 'undo', dict(version=3)).json()
+    assert put.json()['state'] == 'unchecked'  # a move reopens a signed-off film
+    corrected = post(name, 'state', dict(state='accepted', version=v + 1)).json()
+    assert corrected['state'] == 'corrected' and corrected['version'] == v + 2
+    assert (
+        post(name, 'state', dict(state='unchecked', version=v + 2)).json()['state'] == 'unchecked'
+    )
+    undone = post(name, 'undo', dict(version=v + 3)).json()
     assert undone['keypoints'] == model and not undone['edited'] and undone['undo'] == 0
-    assert post(name, 'undo', dict(version=4)).status_code == 422  # nothing to undo
-    client.put(f'/api/films/{name}/keypoints', headers=WRITE, json=dict(keypoints=moved, version=4))
-    reset = post(name, 'reset', dict(version=5)).json()
+    assert post(name, 'undo', dict(version=v + 4)).status_code == 422  # nothing to undo
+    client.put(
+        f'/api/films/{name}/keypoints', headers=WRITE, json=dict(keypoints=moved, version=v + 4)
+    )
+    reset = post(name, 'reset', dict(version=v + 5)).json()
     assert reset['keypoints'] == model and reset['state'] == 'unchecked' and reset['undo'] == 2
-    assert post(name, 'undo', dict(version=6)).json()['edited']  # a reset is undone too
-    assert post(name, 'state', dict(state='signed', version=7)).status_code == 422
+    assert post(name, 'undo', dict(version=v + 6)).json()['edited']  # a reset is undone too
+    assert post(name, 'state', dict(state='signed', version=v + 7)).status_code == 422
 
 
 # ---------------------------------------------------------------------- refusals
@@ -836,3 +853,30 @@ def test_browser_drags_a_point_accepts_and_exports(
     annotation = out / 'export' / 'train' / 'annotations' / f'{Path(name).stem}.csv'
     assert annotation.read_text().strip() == annotation_line(moved)
     assert (tmp_path / 'review.png').stat().st_size > 20_000
+
+
+def test_the_page_ships_in_the_wheel_and_needs_no_network():
+    """The page's assets are package data (pyproject), refer to nothing outside the
+    server (no CDN: the page works offline), and hip-review is a console script."""
+    import fnmatch
+    import re
+
+    tomllib = pytest.importorskip('tomllib')  # Python 3.11+
+    config = tomllib.loads((REPO / 'pyproject.toml').read_text())
+    patterns = config['tool']['setuptools']['package-data']['hip_mmpose']
+    static = REPO / 'hip_mmpose' / 'review' / 'static'
+    files = sorted(p.relative_to(REPO / 'hip_mmpose').as_posix() for p in static.iterdir())
+    assert files == [
+        'review/static/index.html',
+        'review/static/review.css',
+        'review/static/review.js',
+    ]
+    assert all(any(fnmatch.fnmatch(f, p) for p in patterns) for f in files)
+    for path in static.iterdir():
+        text = path.read_text().replace('http://www.w3.org/2000/svg', '')  # SVG's namespace
+        outside = re.findall(r'(?:https?:)?//[\w.-]+\.\w+|@import|url\(', text)
+        assert outside == [], (path.name, outside)
+    assert config['project']['scripts']['hip-review'] == 'hip_mmpose.tools.review:main'
+    assert any(
+        d.startswith('starlette==') for d in config['project']['optional-dependencies']['review']
+    )
