@@ -39,9 +39,7 @@ DOCS = [REPO / 'README.md', *sorted((REPO / 'docs').glob('*.md'))]
 LINKED = [*DOCS, REPO / 'DEVELOPERS.md', REPO / 'CHANGELOG.md']
 
 #: checks of features other changes are adding, by check id: the reason
-PENDING = {
-    'link:docs/review.md': 'waiting for docs/review.md (the review page)',
-}
+PENDING: dict = {}
 
 #: options of other programs named in prose (pip's, in docs/deployment.md)
 EXTERNAL_OPTIONS = {'--no-deps', '--no-build-isolation'}
