@@ -57,7 +57,7 @@ ORIENTATIONS = ('ap', 'mirrored')
 #: The patient's side of each hip of an AP film, [image-left, image-right], and the
 #: words for a reader.
 PATIENT_SIDES = ('patient_right', 'patient_left')
-PATIENT_LABELS = {'patient_right': "patient's right", 'patient_left': "patient's left"}
+PATIENT_LABELS = {'patient_right': 'right hip', 'patient_left': 'left hip'}
 #: 0-based keypoints each hip's AI depends on: its roof edge, its end of the H-line
 #: and the other end (1, 3, 7 for the image-left hip; 9, 7, 3 for the image-right).
 AI_POINTS = tuple((ROOF_LATERAL[h], TRIRADIATE[h], TRIRADIATE[1 - h]) for h in range(2))
