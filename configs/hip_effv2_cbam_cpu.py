@@ -86,6 +86,8 @@ train_pipeline = [
     ),
     # the metainfo's joint_weights count the AI's points 1.5x
     dict(type='GenerateTarget', encoder=codec, use_dataset_keypoint_weights=True),
+    # another hospital's window (gamma, width; after the targets: pixels only; docs/accuracy.md)
+    dict(type='RandomWindow'),
     __pack,
 ]
 val_pipeline = [

@@ -67,7 +67,8 @@ model = dict(
 
 # The pipelines are written here once. A child changes the size-dependent steps in
 # place (index: step): 0 LoadFilm, 1 GetBBoxCenterScale, 2 RandomFlip,
-# 3 RandomBBoxTransform, 4 TopdownAffine, 5 PhotometricDistortion, 6 GenerateTarget;
+# 3 RandomBBoxTransform, 4 TopdownAffine, 5 PhotometricDistortion, 6 GenerateTarget,
+# 7 RandomWindow;
 # val: 0 LoadFilm, 1 GetBBoxCenterScale, 2 TopdownAffine. E.g.
 #   _base_.train_pipeline[4].input_size = _base_.val_pipeline[2].input_size = input_size
 #   _base_.train_pipeline[6].encoder = codec
@@ -111,6 +112,8 @@ train_pipeline = [
         hue_delta=1,
     ),
     dict(type='GenerateTarget', encoder=codec),
+    # another hospital's window (gamma, width; after the targets: pixels only; docs/accuracy.md)
+    dict(type='RandomWindow'),
     __pack,
 ]
 val_pipeline = [

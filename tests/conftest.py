@@ -1,9 +1,15 @@
 import contextlib
 import io
+import os
 import sys
 from pathlib import Path
 
 import pytest
+
+# pytest-xdist runs one worker per core (`make test`): each worker's torch (and every
+# tool it starts) on one thread, or two workers' threads fight over two cores
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    os.environ['OMP_NUM_THREADS'] = os.environ['MKL_NUM_THREADS'] = '1'
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -11,6 +17,28 @@ sys.path.insert(0, str(REPO))
 import hip_mmpose  # noqa: E402,F401  (stack fixes before any OpenMMLab import)
 
 SHARED_DATA = REPO.parent / 'shared' / 'hip-xray'
+
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    import torch
+
+    torch.set_num_threads(1)
+
+#: the longest tests (``pytest --durations``), started first so that the two workers
+#: finish together rather than one waiting on the last long test
+SLOW_FIRST = (
+    'test_kfold_trains_and_tests_every_fold',
+    'test_two_cpu_processes_with_gloo',
+    'test_resume_picks_up_the_refining_stage',
+    'test_killed_mid_save_leaves_the_last_state_readable',
+    'test_wheel_installs_outside_the_checkout_and_runs',
+    'test_poisoned_files_are_refused_by_every_tool',
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Start the slowest tests first (an order every worker computes alike)."""
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.originalname, len(rank)))
 
 
 @pytest.fixture(scope='session')

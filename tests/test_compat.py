@@ -22,7 +22,30 @@ def test_second_application_is_a_noop():
         numpy_pickle_aliases=False,
         mmpretrain_multimodal=False,
         known_warnings=False,
+        config_format_once=False,
     )
+
+
+def test_config_text_is_formatted_once_and_byte_identical():
+    import mmengine.config.config as mmengine_config
+    from mmengine.config import Config
+    from yapf.yapflib.yapf_api import FormatCode
+
+    from tests.conftest import DEMO_CONFIG
+
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.work_dir = 'work_dirs/format-once-check'  # a text no other test formats
+    memo = mmengine_config.FormatCode
+    before = memo.cache_info()
+    first, second = cfg.pretty_text, cfg.pretty_text
+    after = memo.cache_info()
+    assert after.misses == before.misses + 1 and after.hits == before.hits + 1
+    try:  # what MMEngine wrote without the fix: yapf itself on the same text
+        mmengine_config.FormatCode = FormatCode
+        plain = cfg.pretty_text
+    finally:
+        mmengine_config.FormatCode = memo
+    assert first == second == plain
 
 
 def test_torchvision_imports_beside_local_torch():

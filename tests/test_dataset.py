@@ -213,3 +213,48 @@ def test_clahe_ablation_equalises_the_crop_at_training_and_test_time():
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         steps = [t['type'] for t in cfg[loader]['dataset']['pipeline']]
         assert steps[steps.index('TopdownAffine') + 1] == 'Clahe', (loader, steps)
+
+
+def test_rewindow_by_hand_and_input_kept():
+    from hip_mmpose.utils.film_io import rewindow
+
+    img = np.array([[0, 51, 102, 127, 128, 204, 255]], np.uint8)
+    before = img.copy()
+    assert rewindow(img) is not img and (rewindow(img) == img).all()  # identity, a copy
+    # width 2 about 127.5: 0 -> 0.5 - 0.5 / 2 = 0.25 -> 63.75 -> 64; 255 -> 191.25 -> 191;
+    # 127 -> 127.25 -> 127
+    wide = rewindow(img, width=2.0)
+    assert wide[0, 0] == 64 and wide[0, -1] == 191 and wide[0, 3] == 127
+    # width 0.8 clips the darkest and brightest tenth: 25 -> 0, 230 -> 255
+    narrow = rewindow(np.array([25, 26, 229, 230], np.uint8), width=0.8)
+    assert narrow[0] == 0 and narrow[-1] == 255 and 0 < narrow[1] and narrow[2] < 255
+    # gamma 0.5 on 64: sqrt(64 / 255) * 255 = 127.75 -> 128
+    assert rewindow(np.array([64], np.uint8), gamma=0.5)[0] == 128
+    np.testing.assert_array_equal(img, before)
+    with pytest.raises(ValueError, match='8-bit'):
+        rewindow(img.astype(np.uint16))
+    with pytest.raises(ValueError, match='finite'):
+        rewindow(img, gamma=0)
+
+
+def test_random_window_draws_within_its_ranges_or_refuses():
+    from hip_mmpose.datasets import RandomWindow
+    from hip_mmpose.utils.film_io import WINDOWING, rewindow
+
+    img = np.tile(np.arange(256, dtype=np.uint8), (4, 1))[..., None].repeat(3, -1)
+    kept = RandomWindow(prob=0.0)(dict(img=img))
+    assert kept['window'] == (1.0, 1.0) and kept['img'] is img
+    np.random.seed(0)
+    drawn = [RandomWindow(prob=1.0)(dict(img=img)) for _ in range(300)]
+    gammas, widths = np.array([d['window'] for d in drawn]).T
+    assert WINDOWING['gamma'][0] <= gammas.min() and gammas.max() <= WINDOWING['gamma'][1]
+    assert WINDOWING['width'][0] <= widths.min() and widths.max() <= WINDOWING['width'][1]
+    assert abs(np.mean(np.log(gammas))) < 0.03  # log-uniform about 1
+    np.testing.assert_array_equal(drawn[0]['img'], rewindow(img, *drawn[0]['window']))
+    assert (img[0, :, 0] == np.arange(256)).all()  # the input crop not modified
+    with pytest.raises(ValueError, match='gamma'):
+        RandomWindow(gamma=(1.2, 0.8))
+    with pytest.raises(ValueError, match='width'):
+        RandomWindow(width=(0, 1))
+    with pytest.raises(ValueError, match='prob'):
+        RandomWindow(prob=2)

@@ -205,3 +205,42 @@ def test_pooled_records_give_the_same_interval_metrics():
         back = records.read_csv(path)
     assert back[0]['acetabular_index_interval'] == films[0]['acetabular_index_interval']
     assert back[0]['review'] == films[0]['review']
+
+
+def test_contrast_shift_table_by_hand():
+    from tools.benchmark_contrast import STRETCH, shift_table
+
+    def rec(left, right, grades=('I', 'I')):
+        return dict(
+            acetabular_index=dict(zip(geometry.HIP_NAMES, (left, right))),
+            ihdi_grade=dict(zip(geometry.HIP_NAMES, grades)),
+        )
+
+    files = ['A_01.jpg', 'A_02.jpg', 'B_01.jpg']  # two patients
+    base = [rec(20.0, 22.0), rec(25.0, None), rec(30.0, 18.0)]
+    moved = {
+        'gamma 0.8': [rec(20.5, 22.0), rec(25.0, None), rec(29.0, 18.0)],
+        'width x1.2': [rec(20.0, 21.0), rec(25.0, None), rec(30.0, 18.0, ('II', 'I'))],
+        STRETCH: [rec(40.0, 40.0), rec(40.0, None), rec(40.0, 40.0)],
+    }
+    table = shift_table(base, moved, files, rounds=200)
+    # |changes| of the 5 measured hips: gamma 0.5, 0, 0, 1, 0 -> 0.3; width 0, 1, 0, 0, 0 -> 0.2
+    assert table['gamma 0.8'][0] == pytest.approx(0.3)
+    assert table['width x1.2'][0] == pytest.approx(0.2)
+    # all: the mean over the windows only (not the stretch), hip by hip
+    assert table['all'][0] == pytest.approx(0.25)
+    assert table[STRETCH][0] > 10
+    # grade changes: 1 of the 6 hips
+    assert table['width x1.2'][3] == pytest.approx(1 / 6) and table['gamma 0.8'][3] == 0
+    for _, low, high, _ in table.values():
+        assert low <= high
+
+
+def test_shifted_crops_move_with_the_hip_in_its_own_frame():
+    from hip_mmpose.runtime.measuring import _shifted
+
+    box = np.array([10, 20, 50, 60], np.float32)  # side 40
+    np.testing.assert_allclose(_shifted(box, (0.1, 0.0), False), [14, 20, 54, 60])
+    # the mirrored (image-right) hip moves the other way in the film: alike in its frame
+    np.testing.assert_allclose(_shifted(box, (0.1, -0.05), True), [6, 18, 46, 58])
+    assert _shifted(box, (0, 0), True) is box

@@ -16,7 +16,12 @@ Signals: ``constant`` (one interval for every hip: the baseline), ``geometry`` (
 sensitivity to its three points, every point equally uncertain), ``spread`` (the
 heatmap spreads carried through that sensitivity: what the project ships,
 :mod:`hip_mmpose.utils.uncertainty`), ``score`` (1 - the mean heatmap maximum of the
-AI's points) and ``stages`` (|whole-film AI - refined AI|).
+AI's points) and ``stages`` (|whole-film AI - refined AI|). With ``--checkpoint`` (the
+model that wrote the JSON) also ``shifted`` (the sd of the AI over the refining stage
+run on the plain crop and on crops moved by ``--shift`` of their side left, right, up
+and down: test-time disagreement), with its cost in seconds per film beside the plain
+measuring's, and ``shifted mean`` (the AI averaged over those crops: does it lower the
+error?).
 """
 
 from __future__ import annotations
@@ -57,6 +62,52 @@ def signals(films: dict, film_stage: dict | None) -> dict:
     return out
 
 
+#: the crops' moves of the ``shifted`` signal, in units of ``--shift``
+SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
+
+
+def shifted_signal(checkpoint, paths: list, shift: float, batch_size: int = 8):
+    """The refining stage on the plain crops and on moved ones (:data:`SHIFTS`).
+
+    Args:
+        checkpoint (str): the model (``best_cascade.pth`` or a published file).
+        paths (list): the films, in the per-film JSON's order.
+        shift (float): the move, a fraction of each crop's side.
+        batch_size (int): films per pass. Defaults to 8.
+
+    Returns:
+        tuple[np.ndarray, float, float]: the AI ``(N, len(SHIFTS), 2)`` of every
+        pass, and seconds per film of the plain measuring and of the extra passes.
+    """
+    import time
+
+    from hip_mmpose.apis import HipInferencer
+    from hip_mmpose.utils.film_io import load_film, to_bgr8
+
+    inferencer = HipInferencer(checkpoint, batch_size=batch_size)
+    if inferencer.refiner is None:
+        raise SystemExit(f'error: {checkpoint}: one stage only; the shifted crops need two')
+    angles, plain_s, extra_s = [], 0.0, 0.0
+    for start in range(0, len(paths), batch_size):
+        films = [to_bgr8(load_film(p), copy=False) for p in paths[start : start + batch_size]]
+        tick = time.perf_counter()
+        points = inferencer._film_points(films)[0]
+        for _ in range(inferencer.refine_passes - 1):
+            points = inferencer._refine(films, points)[0]
+        passes = [inferencer._refine(films, points)[0]]
+        plain_s += time.perf_counter() - tick
+        tick = time.perf_counter()
+        passes += [
+            inferencer._refine(films, points, (dx * shift, dy * shift))[0] for dx, dy in SHIFTS[1:]
+        ]
+        extra_s += time.perf_counter() - tick
+        angles.append(np.stack([geometry.acetabular_indices(p) for p in passes], 1))
+        print(
+            f'  shifted crops: {min(start + batch_size, len(paths))}/{len(paths)} films', flush=True
+        )
+    return np.concatenate(angles), plain_s / len(paths), extra_s / len(paths)
+
+
 def cross_fit(signal, err, patients, level=0.9, rounds=50, seed=0):
     """Coverage and width of normalised conformal intervals, fitted on half the
     patients and measured on the others, averaged over random halvings."""
@@ -80,6 +131,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('per_film', help="HipMetric's per-film JSON of the refined points")
     parser.add_argument('--film', help="the whole-film stage's per-film JSON of the same films")
+    parser.add_argument(
+        '--checkpoint', help='the model that wrote the JSON: adds the shifted-crop signal'
+    )
+    parser.add_argument(
+        '--shift', type=float, default=0.06, help="the crops' move, of their side (0.06)"
+    )
     args = parser.parse_args(argv)
     films = records.as_arrays(records.read_json(args.per_film)[0])
     film_stage = records.as_arrays(records.read_json(args.film)[0]) if args.film else None
@@ -95,11 +152,23 @@ def main(argv=None) -> int:
         f'{len(films["file"])} films, {2 * len(films["file"])} hips, {len(set(patients))} '
         f'patients; |AI error| mean {np.nanmean(err):.2f}, median {np.nanmedian(err):.2f} deg'
     )
+    found = signals(films, film_stage)
+    if args.checkpoint:
+        paths = [r['img_path'] for r in records.read_json(args.per_film)[0]]
+        ais, plain_s, extra_s = shifted_signal(args.checkpoint, paths, args.shift)
+        found['shifted'] = ais.std(1)
+        mean_err = np.abs(ais.mean(1) - geometry.acetabular_indices(films['true_keypoints']))
+        print(
+            f'shifted crops (+-{args.shift:g} of the side, {len(SHIFTS) - 1} extra passes): '
+            f'{extra_s:.3f} s per film beside {plain_s:.3f} s of plain measuring '
+            f'(+{100 * extra_s / plain_s:.0f} %); |AI error| of their mean '
+            f'{np.nanmean(mean_err):.2f} deg beside {np.nanmean(err):.2f} plain'
+        )
     print(
         f'{"signal":<10} {"spearman":>9} {"err ratio":>10} {"coverage":>9} {"width":>7}'
         '   (90 % intervals, cross-fitted over patient halves)'
     )
-    for name, value in signals(films, film_stage).items():
+    for name, value in found.items():
         ok = np.isfinite(value) & np.isfinite(err)
         rho = sp_stats.spearmanr(value[ok], err[ok])[0] if name != 'constant' else float('nan')
         top = value >= np.quantile(value[ok], 0.8)

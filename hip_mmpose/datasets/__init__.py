@@ -1,6 +1,6 @@
 from .hip_refine_dataset import HipRefineDataset, MirrorHip
 from .hip_xray_dataset import METAINFO_FILE, HipXrayDataset
-from .transforms import Clahe, LoadFilm, RandomStretch
+from .transforms import Clahe, LoadFilm, RandomStretch, RandomWindow
 
 __all__ = [
     'HipXrayDataset',
@@ -8,6 +8,7 @@ __all__ = [
     'MirrorHip',
     'LoadFilm',
     'RandomStretch',
+    'RandomWindow',
     'Clahe',
     'METAINFO_FILE',
 ]

@@ -1,7 +1,7 @@
 """``LoadFilm``: the one film reader of every pipeline (training, testing, inference);
 ``RandomStretch``: an augmentation that changes the angles of a training crop;
-``Clahe``: contrast-limited histogram equalisation of a crop (an ablation, not in the
-configs)."""
+``RandomWindow``: another window's gamma and width on a crop; ``Clahe``:
+contrast-limited histogram equalisation of a crop (an ablation, not in the configs)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 
-from hip_mmpose.utils.film_io import read_film, to_bgr8
+from hip_mmpose.utils.film_io import WINDOWING, read_film, rewindow, to_bgr8
 
 
 @TRANSFORMS.register_module()
@@ -177,3 +177,60 @@ class Clahe(BaseTransform):
             f'{type(self).__name__}(clip_limit={self.clip_limit}, '
             f'tile_grid_size={self.tile_grid_size})'
         )
+
+
+@TRANSFORMS.register_module()
+class RandomWindow(BaseTransform):
+    """Show a training crop as another hospital's windowing would: a random gamma and
+    window width (:func:`film_io.rewindow`), so the network's points do not move with
+    the contrast the film was exported at (``tools/benchmark_contrast.py`` measures
+    how far they do). MMPose's ``PhotometricDistortion`` changes brightness and
+    contrast linearly; a window's gamma and its clipping are not linear.
+
+    Put it after ``TopdownAffine`` (it is per pixel: the crop is cheaper than the film).
+
+    Required keys: ``img`` (uint8). Modified keys: ``img``.
+
+    Args:
+        gamma (tuple[float, float]): range of the gamma, drawn log-uniformly.
+            Defaults to ``film_io.WINDOWING['gamma']`` (0.8-1.25).
+        width (tuple[float, float]): range of the window-width factor, drawn
+            log-uniformly. Defaults to ``film_io.WINDOWING['width']`` (0.8-1.2).
+        prob (float): the chance of rewindowing a sample. Defaults to 0.5.
+    """
+
+    def __init__(self, gamma: tuple | None = None, width: tuple | None = None, prob: float = 0.5):
+        ranges = {}
+        for name, value in (('gamma', gamma), ('width', width)):
+            low, high = (float(v) for v in (WINDOWING[name] if value is None else value))
+            if not 0 < low <= high < float('inf'):
+                raise ValueError(
+                    f'RandomWindow: {name} must be (low, high) with 0 < low <= high, not {value}'
+                )
+            ranges[name] = (low, high)
+        if not 0 <= prob <= 1:
+            raise ValueError(f'RandomWindow: prob must lie in [0, 1], not {prob}')
+        self.gamma, self.width, self.prob = ranges['gamma'], ranges['width'], float(prob)
+
+    def transform(self, results: dict) -> dict:
+        """Rewindow ``results['img']`` by a drawn gamma and width (or leave it).
+
+        Args:
+            results (dict): the result dict, with a uint8 ``img``.
+
+        Returns:
+            dict: ``results`` with ``img`` rewindowed; ``window`` records the
+            ``(gamma, width)`` drawn, ``(1.0, 1.0)`` where left as it was.
+        """
+        if np.random.rand() >= self.prob:
+            results['window'] = (1.0, 1.0)
+            return results
+        gamma, width = (
+            float(np.exp(np.random.uniform(*np.log(r)))) for r in (self.gamma, self.width)
+        )
+        results['img'] = rewindow(results['img'], gamma, width)
+        results['window'] = (gamma, width)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(gamma={self.gamma}, width={self.width}, prob={self.prob})'

@@ -47,6 +47,16 @@ def failure_message(path, err: BaseException, what: str | None = None) -> str:
     return f'{path.name}: {text}'
 
 
+def _shifted(box: np.ndarray, shift, mirrored: bool) -> np.ndarray:
+    """``box`` ``[x1, y1, x2, y2]`` moved by ``shift`` times its side (x mirrored for
+    the mirrored hip, so both hips move alike in their own frames)."""
+    if not any(shift):
+        return box
+    side = box[2:] - box[:2]
+    move = np.array([-shift[0] if mirrored else shift[0], shift[1]]) * side
+    return (box + np.tile(move, 2)).astype(box.dtype)
+
+
 class HipMeasurer:
     """Films in, output records out; the stages are the subclass's.
 
@@ -184,19 +194,22 @@ class HipMeasurer:
             return dict(info, orientation=self.orientation, orientation_source='option')
         return dict(info, orientation='ap', orientation_source='default')
 
-    def _refine(self, films: list[np.ndarray], keypoints: np.ndarray):
+    def _refine(self, films: list[np.ndarray], keypoints: np.ndarray, shift=(0.0, 0.0)):
         """Each hip again, around the whole-film stage's points (both hips of a
         film in one batch; the image-right hip mirrored as in training).
 
         The crops sit around the points at the precision the records carry
         (:data:`records.DIGITS`, 0.01 px): ``tools/test.py`` crops around the first
         stage's per-film records, so both paths cut the same crops from the same
-        points (a barely trained model's flat heatmaps can tip on 0.005 px)."""
+        points (a barely trained model's flat heatmaps can tip on 0.005 px).
+        ``shift`` moves every box by that fraction of its side along x and y (in the
+        hip's own frame: x towards the film's edge for both hips), the probe of
+        ``tools/benchmark_uncertainty.py --checkpoint``; measuring uses (0, 0)."""
         keypoints = np.round(keypoints, records.DIGITS['px'])
         crops = [
             dict(
                 img=film,
-                bbox=hip_box(points[list(index)]),
+                bbox=_shifted(hip_box(points[list(index)]), shift, side == MIRRORED_HIP),
                 hip_side=side,
                 mirror=side == MIRRORED_HIP,
             )

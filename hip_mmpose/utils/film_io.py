@@ -285,6 +285,38 @@ def to_bgr8(img: np.ndarray, copy: bool = True) -> np.ndarray:
     return img.copy() if copy and not converted else img
 
 
+#: how far hospitals' windowing moves a film's grey levels (issue 31): the gamma and
+#: the window-width factor each, a range ``tools/benchmark_contrast.py`` measures the
+#: AI's shift over and the ``RandomWindow`` augmentation draws from
+WINDOWING = dict(gamma=(0.8, 1.25), width=(0.8, 1.2))
+
+
+def rewindow(img: np.ndarray, gamma: float = 1.0, width: float = 1.0) -> np.ndarray:
+    """An 8-bit film as another window would show it: the window ``width`` times as
+    wide about its centre (grey 127.5), then the grey levels raised to ``gamma``.
+
+    ``width`` 1.2 flattens the contrast (a wider window), 0.8 steepens it and clips
+    the darkest and brightest tenth; ``gamma`` below 1 brightens the mid-greys. The
+    input is not modified.
+
+    Args:
+        img (np.ndarray): uint8 film or crop, any shape.
+        gamma (float): exponent on grey / 255, > 0. Defaults to 1.0.
+        width (float): window width factor, > 0. Defaults to 1.0.
+
+    Returns:
+        np.ndarray: a new uint8 array of ``img``'s shape.
+    """
+    if img.dtype != np.uint8:
+        raise ValueError(f'rewindow: an 8-bit film is expected, not {img.dtype}')
+    if not (gamma > 0 and width > 0 and math.isfinite(gamma) and math.isfinite(width)):
+        raise ValueError(f'rewindow: gamma and width must be finite and > 0, not {gamma}, {width}')
+    grey = np.arange(256, dtype=np.float64) / 255.0
+    grey = np.clip(0.5 + (grey - 0.5) / width, 0.0, 1.0) ** gamma
+    table = np.rint(grey * 255.0).astype(np.uint8)
+    return table[img]
+
+
 def _robust_range(img: np.ndarray, values=lambda block: block) -> tuple[float, float]:
     flat = img.reshape(-1)
     step = max(1, -(-flat.size // _PERCENTILE_SAMPLE))
