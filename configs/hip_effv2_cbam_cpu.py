@@ -40,7 +40,8 @@ model = dict(
 )
 
 # Pipelines written once (index: step): 0 LoadFilm, 1 MirrorHip, 2 GetBBoxCenterScale,
-# 3 RandomBBoxTransform, 4 TopdownAffine, 5 PhotometricDistortion, 6 GenerateTarget;
+# 3 RandomBBoxTransform, 4 TopdownAffine, 5 PhotometricDistortion, 6 GenerateTarget,
+# 7 RandomWindow;
 # val: 0 LoadFilm, 1 MirrorHip, 2 GetBBoxCenterScale, 3 TopdownAffine.
 # (a name with two leading underscores stays out of the config itself)
 __pack = dict(
