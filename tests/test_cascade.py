@@ -432,6 +432,10 @@ def test_resume_picks_up_the_refining_stage(trained_cascade, synthetic_root, tmp
     import shutil
 
     _, work_dir, _ = trained_cascade
+    best_files = {
+        s: sorted(p.name for p in (work_dir / s).glob('best_*.pth')) for s in ('film', 'hip')
+    }
+    assert best_files['film'] and best_files['hip']
     work = tmp_path / 'copy'
     shutil.copytree(work_dir, work)
     state = json.loads((work / 'cascade_state.json').read_text())
@@ -457,6 +461,11 @@ def test_resume_picks_up_the_refining_stage(trained_cascade, synthetic_root, tmp
     assert sorted(p.name for p in (work / 'film').glob('*.pth')) == film_files
     hip_ckpt = torch.load(work / 'hip' / 'epoch_2.pth', map_location='cpu', weights_only=True)
     assert hip_ckpt['meta']['epoch'] == 2 and hip_ckpt['meta']['iter'] == 8  # 4 + 4, resumed
+    # the copy's resumed run replaced its own best file, never the original run's
+    # (MMEngine kept the original's absolute path: compat fix 13)
+    for stage in ('film', 'hip'):
+        assert sorted(p.name for p in (work_dir / stage).glob('best_*.pth')) == best_files[stage]
+    assert len(list((work / 'hip').glob('best_*.pth'))) == 1
     with pytest.raises(SystemExit, match='without a path'):
         train_main([DEMO_CONFIG, '--work-dir', str(work), '--resume', str(work / 'x.pth')])
 

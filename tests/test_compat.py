@@ -23,6 +23,7 @@ def test_second_application_is_a_noop():
         mmpretrain_multimodal=False,
         known_warnings=False,
         config_format_once=False,
+        best_checkpoint_inside_run=False,
     )
 
 

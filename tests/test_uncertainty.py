@@ -208,7 +208,7 @@ def test_pooled_records_give_the_same_interval_metrics():
 
 
 def test_contrast_shift_table_by_hand():
-    from tools.benchmark_contrast import STRETCH, shift_table
+    from tools.benchmark_contrast import FLOOR, STRETCH, _jitter, shift_table
 
     def rec(left, right, grades=('I', 'I')):
         return dict(
@@ -222,14 +222,20 @@ def test_contrast_shift_table_by_hand():
         'gamma 0.8': [rec(20.5, 22.0), rec(25.0, None), rec(29.0, 18.0)],
         'width x1.2': [rec(20.0, 21.0), rec(25.0, None), rec(30.0, 18.0, ('II', 'I'))],
         STRETCH: [rec(40.0, 40.0), rec(40.0, None), rec(40.0, 40.0)],
+        FLOOR: [rec(20.0, 22.0), rec(25.0, None), rec(30.0, 19.0)],
     }
     table = shift_table(base, moved, files, rounds=200)
     # |changes| of the 5 measured hips: gamma 0.5, 0, 0, 1, 0 -> 0.3; width 0, 1, 0, 0, 0 -> 0.2
     assert table['gamma 0.8'][0] == pytest.approx(0.3)
     assert table['width x1.2'][0] == pytest.approx(0.2)
-    # all: the mean over the windows only (not the stretch), hip by hip
+    # all: the mean over the windows only (not the stretch nor the floor), hip by hip
     assert table['all'][0] == pytest.approx(0.25)
-    assert table[STRETCH][0] > 10
+    assert table[STRETCH][0] > 10 and table[FLOOR][0] == pytest.approx(0.2)
+    film = np.full((4, 5, 3), 255, np.uint8)
+    film[0] = 0
+    moved = _jitter(film)
+    assert moved.dtype == np.uint8 and np.abs(moved.astype(int) - film).max() == 1
+    assert (moved[..., 0] == moved[..., 2]).all() and (moved == _jitter(film)).all()
     # grade changes: 1 of the 6 hips
     assert table['width x1.2'][3] == pytest.approx(1 / 6) and table['gamma 0.8'][3] == 0
     for _, low, high, _ in table.values():

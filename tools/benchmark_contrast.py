@@ -3,11 +3,11 @@
 
 Measures every film of a folder as stored and rewindowed (:func:`film_io.rewindow`:
 gamma 0.8 and 1.25, window width x0.8 and x1.2, the range of
-``film_io.WINDOWING``; and the robust range stretch of a DICOM without a window), and
-prints per variant and over all of them the mean absolute
-change of the AI (``hip/AI_contrast_shift``, deg) with a patient-bootstrap 95 %
-interval, and how many grades change. The model should not care: the reference's
-angle does not move with the window::
+``film_io.WINDOWING``; the robust range stretch of a DICOM without a window; and a
+floor, each pixel moved by one grey level at random), and prints per variant and over
+the windows the mean absolute change of the AI (``hip/AI_contrast_shift``, deg) with a
+patient-bootstrap 95 % interval, and how many grades change. The model should not
+care: the reference's angle does not move with the window::
 
     python tools/benchmark_contrast.py models/hip_effv2_cbam_cpu.pth ../shared/hip-xray/val/images
 """
@@ -26,8 +26,10 @@ from hip_mmpose import geometry  # noqa: E402
 from hip_mmpose.evaluation.hip_metric import patient_ids  # noqa: E402
 from hip_mmpose.utils.film_io import WINDOWING, list_films, load_film, rewindow, to_bgr8  # noqa: E402
 
-#: the variant that is not a window of ``WINDOWING`` (left out of the mean over them)
-STRETCH = 'robust range'
+#: the variants that are not a window of ``WINDOWING`` (left out of the mean over them):
+#: the robust range stretch, and the floor (each pixel moved by -1, 0 or +1 grey
+#: level at random: no visible change, what any tiny change of the pixels moves)
+STRETCH, FLOOR = 'robust range', 'floor: +-1 grey'
 
 
 def variants() -> dict:
@@ -41,7 +43,14 @@ def variants() -> dict:
         f'width x{w_lo:g}': lambda f: rewindow(f, 1.0, w_lo),
         f'width x{w_hi:g}': lambda f: rewindow(f, 1.0, w_hi),
         STRETCH: lambda f: to_bgr8(f.astype(np.uint16)),
+        FLOOR: _jitter,
     }
+
+
+def _jitter(film: np.ndarray, seed: int = 0) -> np.ndarray:
+    """``film`` with each pixel moved by -1, 0 or +1 grey level (seeded)."""
+    step = np.random.default_rng(seed).integers(-1, 2, film.shape[:2], dtype=np.int16)
+    return np.clip(film.astype(np.int16) + step[..., None], 0, 255).astype(np.uint8)
 
 
 def shift_table(base: list[dict], moved: dict, files: list[str], rounds: int = 1000, seed: int = 0):
@@ -79,7 +88,7 @@ def shift_table(base: list[dict], moved: dict, files: list[str], rounds: int = 1
     ids = np.unique(patients)
     rows = {name: np.abs(angles(recs) - angles(base)) for name, recs in moved.items()}
     changed = {name: (grades(recs) != grades(base)).mean() for name, recs in moved.items()}
-    windows = [name for name in rows if name != STRETCH]
+    windows = [name for name in rows if name not in (STRETCH, FLOOR)]
     rows['all'] = np.stack([rows[name] for name in windows]).mean(0)
     changed['all'] = float(np.mean([changed[name] for name in windows]))
     rng = np.random.default_rng(seed)

@@ -49,6 +49,11 @@ entry point (tools, tests, user code) gets the same fixes in the same order:
    the text and the style, so each distinct text is formatted once per process and
    the result handed out again (:func:`format_each_config_once`): every log, dump
    and checkpoint is byte for byte what it was.
+13. MMEngine's ``CheckpointHook`` keeps the best checkpoint's absolute path in the
+   checkpoint and, on resuming, deletes that file when a better one arrives: resuming
+   a *copy* of a work dir deleted the original run's best weights. The path is read
+   back as this run's file of the same name (or none where there is none), so a run
+   only ever removes files in its own folder (:func:`keep_best_checkpoints_inside_run`).
 """
 
 from __future__ import annotations
@@ -460,14 +465,15 @@ def patch_mmengine_checkpoint_save() -> bool:
 
 
 def apply_all() -> dict:
-    """Apply every import-time fix (1-3, 5-8, 11 and 12); fix 4 runs before torch is
+    """Apply every import-time fix (1-3, 5-8, 11-13); fix 4 runs before torch is
     imported (and fix 11's ``pkg_resources`` filter with it).
 
     Returns:
         dict[str, bool]: per fix (``torchvision_ops``, ``mmcv_ext``,
         ``checkpoint_globals``, ``checkpoint_load``, ``checkpoint_save``,
         ``numpy_pickle_aliases``, ``mmpretrain_multimodal``, ``known_warnings``,
-        ``config_format_once``) whether it was needed.
+        ``config_format_once``, ``best_checkpoint_inside_run``) whether it was
+        needed.
     """
     return dict(
         torchvision_ops=patch_torchvision_ops(),
@@ -479,7 +485,42 @@ def apply_all() -> dict:
         mmpretrain_multimodal=skip_mmpretrain_multimodal(),
         known_warnings=quiet_known_warnings(),
         config_format_once=format_each_config_once(),
+        best_checkpoint_inside_run=keep_best_checkpoints_inside_run(),
     )
+
+
+def keep_best_checkpoints_inside_run() -> bool:
+    """A resumed run's previous best checkpoint is its own folder's (fix 13).
+
+    ``CheckpointHook.before_train`` is wrapped: after MMEngine reads the best
+    checkpoints' paths back from the resumed checkpoint, each becomes the file of the
+    same name in this run's ``out_dir`` if there is one, else None (nothing to remove).
+
+    Returns:
+        bool: True if the method was wrapped here; False where it already was.
+    """
+    from mmengine.hooks import CheckpointHook
+
+    if getattr(CheckpointHook.before_train, 'hip_mmpose_inside', False):
+        return False
+    before_train = CheckpointHook.before_train
+
+    def inside(hook, path):
+        if not path:
+            return path
+        local = hook.file_backend.join_path(hook.out_dir, os.path.basename(str(path).rstrip('/')))
+        return local if hook.file_backend.exists(local) else None
+
+    def before_train_inside(self, runner) -> None:
+        before_train(self, runner)
+        if getattr(self, 'best_ckpt_path', None):
+            self.best_ckpt_path = inside(self, self.best_ckpt_path)
+        for key, path in (getattr(self, 'best_ckpt_path_dict', None) or {}).items():
+            self.best_ckpt_path_dict[key] = inside(self, path)
+
+    before_train_inside.hip_mmpose_inside = True
+    CheckpointHook.before_train = before_train_inside
+    return True
 
 
 def format_each_config_once() -> bool:
