@@ -50,8 +50,11 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml setup.py
 	$(PY) -c "import hip_mmpose, mmpose.models, mmpretrain.models; print('stack ready')"
 	touch $@
 
+# two pytest-xdist workers, one per core of the CI machine (each worker's torch on one
+# thread: tests/conftest.py); TEST_WORKERS=0 runs the suite in one process
+TEST_WORKERS ?= 2
 test: install
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) tests
 
 # the browser test (tests/test_review.py) drives Debian's Chromium through chromedriver:
 # installed here when missing (apt-get, as root; CI runs as root); no other browser
