@@ -211,39 +211,54 @@ def _failure(stderr: str) -> str:
     return '\n'.join(named[:40]) + '\n...\n' + stderr[-4000:]
 
 
+def _launch(script: str, args, env: dict):
+    """``bash tools/<script> ...`` on two CPU ranks, each launch on a free port.
+
+    A rank killed by SIGABRT is launched once more (named in the output): gloo aborted a
+    rank once in three runs beside a second pytest worker, and not in five reruns; any
+    other failure, and a second abort, fails the test."""
+    for attempt in (1, 2):
+        result = subprocess.run(
+            ['bash', str(REPO / 'tools' / script), *args(attempt)],
+            env=dict(env, PORT=_free_port()),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if result.returncode == 0 or 'Signal 6 (SIGABRT)' not in result.stderr or attempt == 2:
+            return result, attempt
+        print(f'{script}: a rank aborted (SIGABRT); launched again:\n{_failure(result.stderr)}')
+
+
 def test_two_cpu_processes_with_gloo(tmp_path):
     root = tmp_path / 'tiny'
     write_synthetic_dataset(root, dict(train=4, val=2, test=2), size=(160, 120), seed=2)
     from hip_mmpose.data_tools.csv_to_coco import convert_dataset
 
     convert_dataset(root, root / 'coco', progress=False)
-    work = tmp_path / 'work'
-    env = dict(os.environ, PY=sys.executable, OMP_NUM_THREADS='1', PORT=_free_port())
+    env = dict(os.environ, PY=sys.executable, OMP_NUM_THREADS='1')
     loaders = [
         f'{s}_dataloader.{k}'
         for s in ('train', 'val')
         for k in ('batch_size=1', 'num_workers=0', 'persistent_workers=False')
     ]
-    result = subprocess.run(
-        [
-            'bash',
-            str(REPO / 'tools' / 'dist_train.sh'),
+    result, attempt = _launch(
+        'dist_train.sh',
+        lambda attempt: [
             FILM_CONFIG,
             '2',
             '--data-root',
             str(root),
             '--work-dir',
-            str(work),
+            str(tmp_path / f'work{attempt}'),
             '--cfg-options',
             'train_cfg.max_epochs=1',
             *loaders,
         ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+        env,
     )
     assert result.returncode == 0, _failure(result.stderr)
+    work = tmp_path / f'work{attempt}'
     log = next(work.glob('*/*.log')).read_text()
     assert 'Distributed training: True' in log and 'GPU number: 2' in log
     # 4 films, batch 1: each of the two ranks ran 2 iterations on its half
@@ -257,26 +272,22 @@ def test_two_cpu_processes_with_gloo(tmp_path):
         f'test_dataloader.{k}'
         for k in ('batch_size=1', 'num_workers=0', 'persistent_workers=False')
     ]
-    result = subprocess.run(
-        [
-            'bash',
-            str(REPO / 'tools' / 'dist_test.sh'),
+    result, attempt = _launch(
+        'dist_test.sh',
+        lambda attempt: [
             FILM_CONFIG,
             str(work / 'epoch_1.pth'),
             '2',
             '--data-root',
             str(root),
             '--work-dir',
-            str(tmp_path / 'test'),
+            str(tmp_path / f'test{attempt}'),
             '--cfg-options',
             *loaders,
         ],
-        env=dict(env, PORT=_free_port()),
-        capture_output=True,
-        text=True,
-        timeout=600,
+        env,
     )
     assert result.returncode == 0, _failure(result.stderr)
     assert result.stdout.count('test metrics (epoch_1.pth)') == 1
-    test = json.loads(next((tmp_path / 'test').glob('*/test_per_film.json')).read_text())
+    test = json.loads(next((tmp_path / f'test{attempt}').glob('*/test_per_film.json')).read_text())
     assert len(test['films']) == 2
