@@ -212,6 +212,7 @@ def test_contrast_shift_table_by_hand():
 
     def rec(left, right, grades=('I', 'I')):
         return dict(
+            keypoints=[[0.0, 0.0, 1.0]] * 12,
             acetabular_index=dict(zip(geometry.HIP_NAMES, (left, right))),
             ihdi_grade=dict(zip(geometry.HIP_NAMES, grades)),
         )
@@ -224,7 +225,9 @@ def test_contrast_shift_table_by_hand():
         STRETCH: [rec(40.0, 40.0), rec(40.0, None), rec(40.0, 40.0)],
         FLOOR: [rec(20.0, 22.0), rec(25.0, None), rec(30.0, 19.0)],
     }
-    table = shift_table(base, moved, files, rounds=200)
+    base = [dict(r, file=f) for r, f in zip(base, files)]
+    moved = {name: [dict(r, file=f) for r, f in zip(recs, files)] for name, recs in moved.items()}
+    table = shift_table(base, moved, rounds=200)
     # |changes| of the 5 measured hips: gamma 0.5, 0, 0, 1, 0 -> 0.3; width 0, 1, 0, 0, 0 -> 0.2
     assert table['gamma 0.8'][0] == pytest.approx(0.3)
     assert table['width x1.2'][0] == pytest.approx(0.2)

@@ -22,8 +22,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hip_mmpose import geometry  # noqa: E402
+from hip_mmpose.evaluation import stats  # noqa: E402
 from hip_mmpose.evaluation.hip_metric import patient_ids  # noqa: E402
+from hip_mmpose.utils import records  # noqa: E402
 from hip_mmpose.utils.film_io import WINDOWING, list_films, load_film, rewindow, to_bgr8  # noqa: E402
 
 #: the variants that are not a window of ``WINDOWING`` (left out of the mean over them):
@@ -53,14 +54,15 @@ def _jitter(film: np.ndarray, seed: int = 0) -> np.ndarray:
     return np.clip(film.astype(np.int16) + step[..., None], 0, 255).astype(np.uint8)
 
 
-def shift_table(base: list[dict], moved: dict, files: list[str], rounds: int = 1000, seed: int = 0):
+def shift_table(base: list[dict], moved: dict, rounds: int = 1000, seed: int = 0) -> dict:
     """Per variant and in all: mean |AI change| (deg) with a patient-bootstrap
-    interval, and the fraction of hips whose grade changed.
+    interval (:func:`stats.group_bootstrap_ci`, as HipMetric's), and the fraction of
+    hips whose grade changed.
 
     Args:
-        base (list[dict]): the records of the films as stored.
+        base (list[dict]): the records of the films as stored (their ``file`` names
+            give the patients: :func:`patient_ids`).
         moved (dict): ``variant: records`` of the same films rewindowed.
-        files (list[str]): the films' file names (their patients: :func:`patient_ids`).
         rounds (int): bootstrap resamples of the patients. Defaults to 1000.
         seed (int): the resampling's seed. Defaults to 0.
 
@@ -68,40 +70,28 @@ def shift_table(base: list[dict], moved: dict, files: list[str], rounds: int = 1
         dict: ``variant (or 'all', the mean over the windows of ``WINDOWING``):
         (mean, ci_low, ci_high, grade_changed)``.
     """
-
-    def angles(records):
-        return np.array(
-            [
-                [
-                    np.nan if r['acetabular_index'][h] is None else r['acetabular_index'][h]
-                    for h in geometry.HIP_NAMES
-                ]
-                for r in records
-            ],
-            float,
-        )
-
-    def grades(records):
-        return np.array([[r['ihdi_grade'][h] for h in geometry.HIP_NAMES] for r in records], object)
-
-    patients = np.array(patient_ids(files))
-    ids = np.unique(patients)
-    rows = {name: np.abs(angles(recs) - angles(base)) for name, recs in moved.items()}
-    changed = {name: (grades(recs) != grades(base)).mean() for name, recs in moved.items()}
+    stored = records.as_arrays(base)
+    arrays = {name: records.as_arrays(recs) for name, recs in moved.items()}
+    rows = {
+        name: np.abs(a['acetabular_index'] - stored['acetabular_index'])
+        for name, a in arrays.items()
+    }
+    changed = {
+        name: float((a['ihdi_grade'] != stored['ihdi_grade']).mean()) for name, a in arrays.items()
+    }
     windows = [name for name in rows if name not in (STRETCH, FLOOR)]
     rows['all'] = np.stack([rows[name] for name in windows]).mean(0)
     changed['all'] = float(np.mean([changed[name] for name in windows]))
-    rng = np.random.default_rng(seed)
-    members = [np.flatnonzero(patients == p) for p in ids]
-    draws = [
-        np.concatenate([members[i] for i in rng.integers(0, len(ids), len(ids))])
-        for _ in range(rounds)
-    ]
+    patients = np.repeat(patient_ids(stored['file']), 2)  # one unit per hip
     table = {}
     for name, shift in rows.items():
-        per_film = np.nanmean(shift, 1)
-        boot = [np.nanmean(per_film[d]) for d in draws]
-        table[name] = (float(np.nanmean(shift)), *np.percentile(boot, [2.5, 97.5]), changed[name])
+        low, high = stats.group_bootstrap_ci(
+            lambda w, shift=shift: stats.weighted_mean(shift, w),
+            patients,
+            n_resamples=rounds,
+            seed=seed,
+        )
+        table[name] = (float(np.nanmean(shift)), float(low), float(high), changed[name])
     return table
 
 
@@ -122,13 +112,14 @@ def main(argv=None) -> dict:
         raise SystemExit(f'error: {args.films}: no films')
     inferencer = HipInferencer(args.checkpoint, device=args.device)
     films = [to_bgr8(load_film(p), copy=False) for p in paths]
-    base = inferencer.predict_arrays(films)
+    info = [inferencer.film_info(p) for p in paths]
+    base = inferencer.predict_arrays(films, film_info=info)
     moved = {}
     for i, (name, func) in enumerate(variants().items(), 1):
         print(f'[{i}/{len(variants())}] {name}: {len(films)} films', flush=True)
-        moved[name] = inferencer.predict_arrays([func(f) for f in films])
-    table = shift_table(base, moved, [Path(p).name for p in paths])
-    print(f'{len(films)} films, {len(set(patient_ids([Path(p).name for p in paths])))} patients')
+        moved[name] = inferencer.predict_arrays([func(f) for f in films], film_info=info)
+    table = shift_table(base, moved)
+    print(f'{len(films)} films, {len(set(patient_ids([r["file"] for r in base])))} patients')
     print(f'{"windowing":<22} {"|AI change| deg":>16} {"95 % CI":>14} {"grade changed":>14}')
     for name, (mean, lo, hi, changed) in table.items():
         label = 'hip/AI_contrast_shift' if name == 'all' else name
