@@ -20,8 +20,8 @@ AI's points) and ``stages`` (|whole-film AI - refined AI|). With ``--checkpoint`
 model that wrote the JSON) also ``shifted`` (the sd of the AI over the refining stage
 run on the plain crop and on crops moved by ``--shift`` of their side left, right, up
 and down: test-time disagreement), with its cost in seconds per film beside the plain
-measuring's, and ``shifted mean`` (the AI averaged over those crops: does it lower the
-error?).
+measuring's; a line before the table also prints the |AI error| of the AI averaged over
+those crops (does averaging them lower the error?), which is not a signal.
 """
 
 from __future__ import annotations

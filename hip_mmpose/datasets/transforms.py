@@ -13,6 +13,35 @@ from mmpose.registry import TRANSFORMS
 from hip_mmpose.utils.film_io import WINDOWING, read_film, rewindow, to_bgr8
 
 
+def _log_range(owner: str, name: str, value) -> tuple[float, float]:
+    """A ``(low, high)`` range for a log-uniform draw, checked.
+
+    Args:
+        owner (str): the transform, named in the error.
+        name (str): the argument, named in the error.
+        value (Sequence[float]): the range given.
+
+    Returns:
+        tuple[float, float]: ``(low, high)`` with ``0 < low <= high < inf``.
+    """
+    low, high = (float(v) for v in value)
+    if not 0 < low <= high < float('inf'):
+        raise ValueError(f'{owner}: {name} must be (low, high) with 0 < low <= high, not {value}')
+    return low, high
+
+
+def _probability(owner: str, prob) -> float:
+    """``prob`` as a float in [0, 1], or a ValueError naming ``owner``."""
+    if not 0 <= prob <= 1:
+        raise ValueError(f'{owner}: prob must lie in [0, 1], not {prob}')
+    return float(prob)
+
+
+def _log_uniform(low_high: tuple[float, float]) -> float:
+    """A value drawn log-uniformly from ``(low, high)`` (``np.random``)."""
+    return float(np.exp(np.random.uniform(*np.log(low_high))))
+
+
 @TRANSFORMS.register_module()
 class LoadFilm(BaseTransform):
     """Read a JPEG, PNG (8/16-bit) or DICOM film with :func:`film_io.read_film`.
@@ -79,20 +108,14 @@ class RandomStretch(BaseTransform):
     """
 
     def __init__(self, scale: tuple = (0.87, 1.15), prob: float = 1.0):
-        low, high = (float(v) for v in scale)
-        if not 0 < low <= high:
-            raise ValueError(
-                f'RandomStretch: scale must be (low, high) with 0 < low <= high, not {scale}'
-            )
-        if not 0 <= prob <= 1:
-            raise ValueError(f'RandomStretch: prob must lie in [0, 1], not {prob}')
-        self.scale, self.prob = (low, high), float(prob)
+        self.scale = _log_range('RandomStretch', 'scale', scale)
+        self.prob = _probability('RandomStretch', prob)
 
     def _draw(self) -> float | None:
         """The factor for one sample, or None to leave it as it is."""
         if np.random.rand() >= self.prob:
             return None
-        return float(np.exp(np.random.uniform(*np.log(self.scale))))
+        return _log_uniform(self.scale)
 
     def transform(self, results: dict) -> dict:
         """Stretch film, points and box by a drawn factor (or leave them).
@@ -200,17 +223,13 @@ class RandomWindow(BaseTransform):
     """
 
     def __init__(self, gamma: tuple | None = None, width: tuple | None = None, prob: float = 0.5):
-        ranges = {}
-        for name, value in (('gamma', gamma), ('width', width)):
-            low, high = (float(v) for v in (WINDOWING[name] if value is None else value))
-            if not 0 < low <= high < float('inf'):
-                raise ValueError(
-                    f'RandomWindow: {name} must be (low, high) with 0 < low <= high, not {value}'
-                )
-            ranges[name] = (low, high)
-        if not 0 <= prob <= 1:
-            raise ValueError(f'RandomWindow: prob must lie in [0, 1], not {prob}')
-        self.gamma, self.width, self.prob = ranges['gamma'], ranges['width'], float(prob)
+        self.gamma = _log_range(
+            'RandomWindow', 'gamma', WINDOWING['gamma'] if gamma is None else gamma
+        )
+        self.width = _log_range(
+            'RandomWindow', 'width', WINDOWING['width'] if width is None else width
+        )
+        self.prob = _probability('RandomWindow', prob)
 
     def transform(self, results: dict) -> dict:
         """Rewindow ``results['img']`` by a drawn gamma and width (or leave it).
@@ -225,9 +244,7 @@ class RandomWindow(BaseTransform):
         if np.random.rand() >= self.prob:
             results['window'] = (1.0, 1.0)
             return results
-        gamma, width = (
-            float(np.exp(np.random.uniform(*np.log(r)))) for r in (self.gamma, self.width)
-        )
+        gamma, width = _log_uniform(self.gamma), _log_uniform(self.width)
         results['img'] = rewindow(results['img'], gamma, width)
         results['window'] = (gamma, width)
         return results

@@ -185,45 +185,40 @@ def create_app(
         data = await run_in_threadpool(store.films.png, request.path_params['file'])
         return Response(data, media_type='image/png')
 
-    async def keypoints(request: Request):
+    async def film_body(request: Request, key: str, expected: str) -> tuple[str, dict]:
+        """The film a write names (refused unless it is one of the set) and its
+        JSON body (refused with 422 ``expected ...`` without ``key``)."""
         check_token(request)
         name = request.path_params['file']
         store.films.path(name)
         body = await read_body(request, max_body)
-        if 'keypoints' not in body:
-            raise ReviewError(422, 'expected {"keypoints": [[x, y], ...], "version": n}')
+        if key not in body:
+            raise ReviewError(422, f'expected {expected}')
+        return name, body
+
+    async def keypoints(request: Request):
+        name, body = await film_body(
+            request, 'keypoints', '{"keypoints": [[x, y], ...], "version": n}'
+        )
         view = await run_in_threadpool(
             store.set_keypoints, name, body['keypoints'], body.get('version')
         )
         return JSONResponse(view)
 
     async def measure(request: Request):
-        check_token(request)
-        name = request.path_params['file']
-        store.films.path(name)
-        body = await read_body(request, max_body)
-        if 'keypoints' not in body:
-            raise ReviewError(422, 'expected {"keypoints": [[x, y], ...]}')
+        name, body = await film_body(request, 'keypoints', '{"keypoints": [[x, y], ...]}')
         return JSONResponse(await run_in_threadpool(store.measure_points, name, body['keypoints']))
 
     async def state(request: Request):
-        check_token(request)
-        name = request.path_params['file']
-        store.films.path(name)
-        body = await read_body(request, max_body)
-        if 'state' not in body:
-            raise ReviewError(422, 'expected {"state": "accepted" or "unchecked", "version": n}')
+        name, body = await film_body(
+            request, 'state', '{"state": "accepted" or "unchecked", "version": n}'
+        )
         view = await run_in_threadpool(store.set_state, name, body['state'], body.get('version'))
         return JSONResponse(view)
 
     def versioned(operation):
         async def endpoint(request: Request):
-            check_token(request)
-            name = request.path_params['file']
-            store.films.path(name)
-            body = await read_body(request, max_body)
-            if 'version' not in body:
-                raise ReviewError(422, 'expected {"version": n}')
+            name, body = await film_body(request, 'version', '{"version": n}')
             return JSONResponse(await run_in_threadpool(operation, name, body['version']))
 
         return endpoint
