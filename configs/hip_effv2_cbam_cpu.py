@@ -24,7 +24,7 @@ default_hooks = dict(checkpoint=dict(save_best='hip/AI_MAE'))
 calibration = dict(
     split='train',
     grade_split='val',
-    uncertainty=dict(level=0.9, ai_threshold=30.0, target_missed=0.05),
+    uncertainty=dict(level=0.9, ai_threshold=30.0, target_missed=0.05, band='normal_calls'),
 )
 
 model = dict(

@@ -470,6 +470,7 @@ def fit_uncertainty(
     level: float = 0.9,
     ai_threshold: float = 30.0,
     target_missed: float = 0.05,
+    band: str = 'normal_calls',
 ) -> dict:
     """The AI intervals, P(grade >= II) and review band fitted on a split's per-film
     JSON (:func:`hip_mmpose.utils.uncertainty.fit_calibration`), with log lines.
@@ -482,8 +483,13 @@ def fit_uncertainty(
         level (float): the intervals' coverage (config
             ``calibration.uncertainty.level``). Defaults to 0.9.
         ai_threshold (float): the AI (deg) whose crossing flags a hip. Defaults to 30.
-        target_missed (float): the share of abnormal val hips that may be called
-            normal without a flag. Defaults to 0.05.
+        target_missed (float): the expected share of new abnormal hips called
+            normal without a flag (conformal risk control on the val hips).
+            Defaults to 0.05.
+        band (str): the upper end of the band of P(grade >= II): ``'normal_calls'``
+            (the probability at the grade decision: only hips called grade I are
+            flagged by it) or ``'symmetric'`` (``1 - p_low``). Defaults to
+            ``'normal_calls'``.
 
     Returns:
         dict: the calibration values, ``{}`` where it cannot be fitted (the log says
@@ -501,6 +507,7 @@ def fit_uncertainty(
             level=level,
             ai_threshold=ai_threshold,
             target_missed=target_missed,
+            band=band,
         )
     except ValueError as err:
         log(f'   uncertainty: not calibrated ({err})')

@@ -24,9 +24,20 @@ Calibration (:func:`fit_calibration`, on the val films after training):
   over its own propagated sd (floored as above): ``p = 1 / (1 + exp(-(a + b z)))``.
 - **Review (triage) flag**: a hip is flagged when its AI interval crosses
   ``ai_threshold`` (30 deg: a clinical line in the first year) or its probability
-  lies in ``[p_low, p_high]``; ``p_low`` is the largest value that leaves at most
-  ``target_missed`` of the calibration hips the reference calls abnormal (AI above
-  the threshold or grade >= II) called normal without a flag, ``p_high = 1 - p_low``.
+  lies in ``[p_low, p_high]``. ``p_low`` is the largest value whose misses ``m``
+  (of the ``n`` calibration hips the reference calls abnormal: AI above the
+  threshold or grade >= II, called normal without a flag) satisfy
+  ``(m + 1) / (n + 1) <= target_missed``: conformal risk control (Angelopoulos et
+  al. 2022) for the miss, a loss that only falls as the band widens, so that the
+  expected share of new abnormal hips missed is at most ``target_missed``
+  (exchangeable hips). With ``n < 1 / target_missed - 1`` no band meets it and
+  ``p_low`` is 0 (every hip called normal flagged). ``band='normal_calls'``:
+  ``p_high`` is the probability at the model's own grade decision (``logistic(a)``,
+  the H-point on the shifted P-line), so the band flags the hips the model calls
+  grade I whose probability is not low: the screening question, "which normal calls
+  to check". ``band='symmetric'``: ``p_high = 1 - p_low``, which flags uncertain
+  calls of grade >= II as well (more flags, the same misses: every hip called normal
+  has ``p <= logistic(a)``).
 
 The fitted values travel as one fixed vector (:data:`CALIBRATION_KEYS`; all zero: not
 calibrated) in the refining stage's ``uncertainty`` buffer, its checkpoints, published
@@ -63,14 +74,16 @@ CALIBRATION_BOUNDS = dict(
     grade_a=(-50.0, 50.0),
     grade_b=(0.0, 100.0),
     grade_floor=(1e-5, 1.0),
-    p_low=(0.0, 0.5),
-    p_high=(0.5, 1.0),
+    p_low=(0.0, 1.0),
+    p_high=(0.0, 1.0),
     ai_threshold=(0.0, 60.0),
 )
 #: The defaults of the fit (config keys ``calibration.uncertainty``).
 DEFAULT_LEVEL = 0.9
 DEFAULT_AI_THRESHOLD = 30.0
 DEFAULT_TARGET_MISSED = 0.05
+#: how the review band's upper end is set (config ``calibration.uncertainty.band``)
+BANDS = ('normal_calls', 'symmetric')
 #: the finite-difference step of the AI's sensitivity to a point (px)
 _STEP = 0.5
 
@@ -208,6 +221,7 @@ def fit_calibration(
     level: float = DEFAULT_LEVEL,
     ai_threshold: float = DEFAULT_AI_THRESHOLD,
     target_missed: float = DEFAULT_TARGET_MISSED,
+    band: str = 'normal_calls',
 ) -> dict:
     """Fit the intervals, the probability and the review band on calibration films.
 
@@ -218,8 +232,12 @@ def fit_calibration(
         p_line_shift (float): where the model decides the grade. Defaults to 0.0.
         level (float): the intervals' coverage. Defaults to 0.9.
         ai_threshold (float): the AI (deg) whose crossing flags a hip. Defaults to 30.
-        target_missed (float): the share of abnormal hips that may be called normal
-            without a flag on these films. Defaults to 0.05.
+        target_missed (float): the expected share of new abnormal hips called
+            normal without a flag (conformal risk control on these films). Defaults
+            to 0.05.
+        band (str): the band's upper end: ``'normal_calls'`` (the probability at
+            the grade decision) or ``'symmetric'`` (``1 - p_low``). Defaults to
+            ``'normal_calls'``.
 
     Returns:
         dict: the :data:`CALIBRATION_KEYS` values (checked by
@@ -227,9 +245,11 @@ def fit_calibration(
         on).
 
     Raises:
-        ValueError: too few hips for the level, no finite spreads, or a fit outside
-            :data:`CALIBRATION_BOUNDS`.
+        ValueError: too few hips for the level, no finite spreads, an unknown
+            ``band``, or a fit outside :data:`CALIBRATION_BOUNDS`.
     """
+    if band not in BANDS:
+        raise ValueError(f'band must be one of {BANDS}, not {band!r}')
     pred, truth = np.asarray(pred, np.float64), np.asarray(truth, np.float64)
     spreads = np.asarray(spreads, np.float64)
     ai_pred, ai_true = geometry.acetabular_indices(pred), geometry.acetabular_indices(truth)
@@ -264,16 +284,21 @@ def fit_calibration(
         p_high=0.5,
         ai_threshold=ai_threshold,
     )
-    # the review band: the widest p_low needed for at most target_missed misses
     abnormal = (ai_true > ai_threshold) | positive
+    called_normal = (ai_pred <= ai_threshold) & (
+        geometry.ihdi_grades(pred, p_line_shift) == geometry.GRADES[0]
+    )
+    # conformal risk control: (misses + 1) / (abnormal + 1) <= target_missed
+    allowed = target_missed * (abnormal.sum() + 1) - 1
+    # the probability of a hip on the decision line (z = 0): every hip called grade I
+    # has p at most this
+    p_call = 1 / (1 + math.exp(-a)) if b > 0 else 0.5
+    # the widest p_low needed for at most target_missed misses (the same in both bands)
     for p_low in np.linspace(0.5, 0.0, 101):
-        values.update(p_low=float(p_low), p_high=float(1 - p_low))
+        p_high = 1 - p_low if band == 'symmetric' else max(p_low, p_call)
+        values.update(p_low=float(p_low), p_high=float(p_high))
         flag = measure(pred, spreads, values, p_line_shift)['review']
-        called_normal = (ai_pred <= ai_threshold) & (
-            geometry.ihdi_grades(pred, p_line_shift) == geometry.GRADES[0]
-        )
-        missed = (abnormal & called_normal & ~flag).sum()
-        if missed <= target_missed * abnormal.sum():
+        if (abnormal & called_normal & ~flag).sum() <= allowed:
             break
     checked = checked_calibration([values[k] for k in CALIBRATION_KEYS])
     checked.update(hips=int(ok.sum()), abnormal=int(abnormal.sum()))
@@ -294,7 +319,7 @@ def checked_calibration(vector, source: str = 'calibration') -> dict:
 
     Raises:
         ValueError: another length, a non-number, a non-finite value or one outside
-            :data:`CALIBRATION_BOUNDS`; ``p_high`` not ``1 - p_low``.
+            :data:`CALIBRATION_BOUNDS`; ``p_low`` above ``p_high``.
     """
     try:
         values = np.asarray(vector, np.float64).ravel()
@@ -315,8 +340,11 @@ def checked_calibration(vector, source: str = 'calibration') -> dict:
                 f'{source}: uncertainty calibration {key}={value!r} is outside [{low:g}, {high:g}]'
             )
         out[key] = float(value)
-    if abs(out['p_low'] + out['p_high'] - 1) > 1e-6:
-        raise ValueError(f'{source}: uncertainty calibration p_high must be 1 - p_low')
+    if out['p_low'] > out['p_high']:
+        raise ValueError(
+            f'{source}: uncertainty calibration p_low={out["p_low"]!r} exceeds '
+            f'p_high={out["p_high"]!r}'
+        )
     return out
 
 
