@@ -292,12 +292,16 @@ def fit_calibration(
     allowed = target_missed * (abnormal.sum() + 1) - 1
     # the probability of a hip on the decision line (z = 0): every hip called grade I
     # has p at most this
-    p_call = 1 / (1 + math.exp(-a)) if b > 0 else 0.5
+    p_call = float(grade_probability(a, b, 0.0)) if b > 0 else 0.5
+    # the intervals and probabilities do not depend on the band: measured once, with
+    # an empty band (flags from the AI interval or for having none)
+    measured = measure(pred, spreads, dict(values, p_low=1.0, p_high=0.0), p_line_shift)
+    p = measured['p_ge2']
     # the widest p_low needed for at most target_missed misses (the same in both bands)
     for p_low in np.linspace(0.5, 0.0, 101):
         p_high = 1 - p_low if band == 'symmetric' else max(p_low, p_call)
         values.update(p_low=float(p_low), p_high=float(p_high))
-        flag = measure(pred, spreads, values, p_line_shift)['review']
+        flag = measured['review'] | ((p >= p_low) & (p <= p_high))  # as measure() flags
         if (abnormal & called_normal & ~flag).sum() <= allowed:
             break
     checked = checked_calibration([values[k] for k in CALIBRATION_KEYS])
@@ -349,6 +353,21 @@ def checked_calibration(vector, source: str = 'calibration') -> dict:
 
 
 # ------------------------------------------------------------------ measuring
+def grade_probability(a: float, b: float, z) -> np.ndarray:
+    """P(grade >= II) of the logistic calibration.
+
+    Args:
+        a (float): the intercept (``grade_a``).
+        b (float): the slope on ``z`` (``grade_b``).
+        z (array-like): the H-point's P-line distance over its sd (:func:`p_line_z`).
+
+    Returns:
+        np.ndarray: ``1 / (1 + exp(-(a + b z)))``, the exponent clipped to +-50.
+    """
+    with np.errstate(over='ignore'):
+        return 1 / (1 + np.exp(-np.clip(a + b * np.asarray(z, np.float64), -50, 50)))
+
+
 def measure(points, spreads, calibration: dict, p_line_shift=0.0) -> dict:
     """Intervals, probabilities and review flags of predicted points.
 
@@ -369,8 +388,7 @@ def measure(points, spreads, calibration: dict, p_line_shift=0.0) -> dict:
     half = c['ai_q'] * np.sqrt(c['ai_floor'] ** 2 + ai_sd(points, spreads) ** 2)
     low, high = ai - half, ai + half
     z, _ = p_line_z(points, spreads, p_line_shift, c['grade_floor'])
-    with np.errstate(over='ignore'):
-        p = 1 / (1 + np.exp(-np.clip(c['grade_a'] + c['grade_b'] * z, -50, 50)))
+    p = grade_probability(c['grade_a'], c['grade_b'], z)
     crosses = (low <= c['ai_threshold']) & (high > c['ai_threshold'])
     unsure = (p >= c['p_low']) & (p <= c['p_high'])
     undefined = ~(np.isfinite(low) & np.isfinite(high) & np.isfinite(p))
