@@ -301,7 +301,7 @@ def fit_calibration(
     for p_low in np.linspace(0.5, 0.0, 101):
         p_high = 1 - p_low if band == 'symmetric' else max(p_low, p_call)
         values.update(p_low=float(p_low), p_high=float(p_high))
-        flag = measured['review'] | ((p >= p_low) & (p <= p_high))  # as measure() flags
+        flag = measured['review'] | in_review_band(p, p_low, p_high)
         if (abnormal & called_normal & ~flag).sum() <= allowed:
             break
     checked = checked_calibration([values[k] for k in CALIBRATION_KEYS])
@@ -353,6 +353,21 @@ def checked_calibration(vector, source: str = 'calibration') -> dict:
 
 
 # ------------------------------------------------------------------ measuring
+def in_review_band(p, p_low: float, p_high: float) -> np.ndarray:
+    """Whether each probability lies in the review band ``[p_low, p_high]`` (inclusive).
+
+    Args:
+        p (array-like): P(grade >= II) per hip.
+        p_low (float): the band's lower bound.
+        p_high (float): the band's upper bound.
+
+    Returns:
+        np.ndarray: bool, the shape of ``p``.
+    """
+    p = np.asarray(p, np.float64)
+    return (p >= p_low) & (p <= p_high)
+
+
 def grade_probability(a: float, b: float, z) -> np.ndarray:
     """P(grade >= II) of the logistic calibration.
 
@@ -390,7 +405,7 @@ def measure(points, spreads, calibration: dict, p_line_shift=0.0) -> dict:
     z, _ = p_line_z(points, spreads, p_line_shift, c['grade_floor'])
     p = grade_probability(c['grade_a'], c['grade_b'], z)
     crosses = (low <= c['ai_threshold']) & (high > c['ai_threshold'])
-    unsure = (p >= c['p_low']) & (p <= c['p_high'])
+    unsure = in_review_band(p, c['p_low'], c['p_high'])
     undefined = ~(np.isfinite(low) & np.isfinite(high) & np.isfinite(p))
     reason = np.full(np.shape(ai), '', dtype=object)
     for i in np.ndindex(reason.shape):
