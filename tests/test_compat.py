@@ -22,12 +22,12 @@ def test_second_application_is_a_noop():
         numpy_pickle_aliases=False,
         mmpretrain_multimodal=False,
         known_warnings=False,
-        config_format_once=False,
+        config_layout=False,
         best_checkpoint_inside_run=False,
     )
 
 
-def test_config_text_is_formatted_once_and_byte_identical():
+def test_config_text_is_mmengines_layout_read_back_alike():
     import mmengine.config.config as mmengine_config
     from mmengine.config import Config
     from yapf.yapflib.yapf_api import FormatCode
@@ -35,18 +35,18 @@ def test_config_text_is_formatted_once_and_byte_identical():
     from tests.conftest import DEMO_CONFIG
 
     cfg = Config.fromfile(DEMO_CONFIG)
-    cfg.work_dir = 'work_dirs/format-once-check'  # a text no other test formats
-    memo = mmengine_config.FormatCode
-    before = memo.cache_info()
-    first, second = cfg.pretty_text, cfg.pretty_text
-    after = memo.cache_info()
-    assert after.misses == before.misses + 1 and after.hits == before.hits + 1
-    try:  # what MMEngine wrote without the fix: yapf itself on the same text
-        mmengine_config.FormatCode = FormatCode
-        plain = cfg.pretty_text
-    finally:
-        mmengine_config.FormatCode = memo
-    assert first == second == plain
+    cfg.work_dir = 'work_dirs/layout-check'
+    text = cfg.pretty_text
+    # MMEngine's own layout, one key per line: not what yapf makes of it
+    assert 'auto_scale_lr=dict(\n    base_batch_size=16)' in text
+    assert FormatCode(text, style_config=dict(based_on_style='pep8'))[0] != text
+    # and read back to the same config
+    again = Config.fromstring(text, '.py')
+    assert again.to_dict() == cfg.to_dict()
+    assert again.pretty_text == text
+    # a text that is not Python is still refused (MMEngine's SyntaxError names it)
+    with pytest.raises(SyntaxError):
+        mmengine_config.FormatCode('x = dict(a=1', style_config={})
 
 
 def test_torchvision_imports_beside_local_torch():

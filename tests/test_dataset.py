@@ -69,6 +69,26 @@ def test_loads_real_films_with_whole_film_box(real_data_root, real_coco):
     assert np.allclose(tight['bbox'][0, :2], kp.min(0), atol=0.01)
 
 
+def test_annotations_kept_as_a_list_each_item_a_copy(synthetic_root):
+    """Not MMEngine's packed buffer (its gc.collect per dataset), and still a copy
+    per item: changing what a transform gets leaves the dataset as it was."""
+    common = dict(
+        data_root=str(synthetic_root),
+        ann_file=str(synthetic_root / 'coco' / 'train.json'),
+        data_prefix=dict(img='train/images/'),
+        pipeline=[],
+    )
+    ds = HipXrayDataset(**common)
+    packed = HipXrayDataset(**common, serialize_data=True)
+    assert not ds.serialize_data and packed.serialize_data
+    assert len(ds) == len(packed) == 4
+    first = ds.get_data_info(0)
+    np.testing.assert_array_equal(first['keypoints'], packed.get_data_info(0)['keypoints'])
+    kept = first['keypoints'].copy()
+    first['keypoints'][:] = -1
+    np.testing.assert_array_equal(ds.get_data_info(0)['keypoints'], kept)
+
+
 def test_bad_bbox_source_is_refused():
     with pytest.raises(ValueError, match='bbox_source'):
         HipXrayDataset(ann_file='', bbox_source='gt', lazy_init=True)

@@ -47,17 +47,22 @@ class HipXrayDataset(BaseCocoStyleDataset):
         *args: MMPose's ``BaseCocoStyleDataset`` positional arguments.
         bbox_source (str): ``'film'`` or ``'annotation'`` (see above). Defaults to
             'film'.
+        serialize_data (bool): MMEngine's packing of the annotation list into one
+            buffer, which spares copies of a list of millions of instances in
+            dataloader workers and ends in a full ``gc.collect()`` (0.3-1 s in a
+            process holding a model, for every dataset a Runner builds). A few
+            thousand films need no packing. Defaults to False.
         **kwargs: ``BaseCocoStyleDataset``'s keyword arguments (``ann_file``,
             ``data_root``, ``data_prefix``, ``pipeline``, ``test_mode``, ...).
     """
 
     METAINFO: dict = dict(from_file=METAINFO_FILE)
 
-    def __init__(self, *args, bbox_source: str = 'film', **kwargs):
+    def __init__(self, *args, bbox_source: str = 'film', serialize_data: bool = False, **kwargs):
         if bbox_source not in BBOX_SOURCES:
             raise ValueError(f'bbox_source must be one of {BBOX_SOURCES}, got {bbox_source!r}')
         self.bbox_source = bbox_source
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, serialize_data=serialize_data, **kwargs)
 
     def _load_annotations(self):
         """MMPose's, without the four progress lines xtcocotools prints per COCO file.
