@@ -1,6 +1,8 @@
 """A real MMEngine Runner loop on tiny synthetic films: trained by hip_mmpose.apis.train
 (the `trained` fixture), resumed and tested through tools/train.py and test.py."""
 
+import os.path as osp
+
 import numpy as np
 
 from hip_mmpose.tools.train import run as train_main
@@ -151,3 +153,32 @@ def test_api_tests_another_split(trained, synthetic_root, tmp_path):
     from pathlib import Path
 
     assert len(json.loads(Path(result.per_film).read_text())['films']) == 4
+
+
+def test_runners_started_in_one_second_get_their_own_log_folders(tmp_path, monkeypatch):
+    """MMEngine names the log folder to the second; two Runners of one work dir in the
+    same second wrote into one folder (the second's per-film JSON replaced the
+    first's). Here every Runner starts in the same second (MMEngine's clock held)."""
+    import time
+
+    import mmengine.runner.runner as mmengine_runner
+    from mmengine.model import BaseModel
+
+    from hip_mmpose.apis.runner import HipRunner
+
+    class Tiny(BaseModel):
+        def forward(self, *args, **kwargs):
+            return {}
+
+    now = time.time()
+    monkeypatch.setattr(mmengine_runner.time, 'time', lambda: now)
+    base = time.strftime('%Y%m%d_%H%M%S', time.localtime(now))
+    (tmp_path / f'{base}_02').mkdir()  # a folder made by anything else is skipped too
+    runners = [
+        HipRunner(model=Tiny(), work_dir=str(tmp_path), experiment_name=f'r{i}') for i in range(3)
+    ]
+    stamps = [r.timestamp for r in runners]
+    assert stamps == [base, f'{base}_01', f'{base}_03']  # in start order when sorted
+    for runner in runners:
+        assert runner.log_dir == str(tmp_path / runner.timestamp)
+        assert runner.logger.log_file == osp.join(runner.log_dir, f'{runner.timestamp}.log')

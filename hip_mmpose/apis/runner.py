@@ -8,6 +8,7 @@ with ``runner_type = 'HipRunner'`` (registered in MMPose's ``RUNNERS``).
 from __future__ import annotations
 
 import logging
+import os.path as osp
 import re
 
 from mmengine.logging.logger import MMFormatter
@@ -122,6 +123,12 @@ class HipRunner(Runner):
       iterations is shortened to it (:func:`~hip_mmpose.apis.run_config.fit_warmup`)
       when the schedulers are built, i.e. once the number of iterations is known;
       the log says so.
+    - **One folder per Runner**: MMEngine names a Runner's log folder
+      ``<work_dir>/<timestamp>`` to the second, so two Runners of one work dir
+      started in the same second (a second refining pass, the calibration's
+      predictions) shared a folder and the second's ``*_per_film.json`` replaced the
+      first's. A timestamp whose folder exists gets ``_01``, ``_02``, ... (names still
+      sort in start order); rank 0 picks it for every rank (:meth:`setup_env`).
 
     Args:
         *args: :class:`mmengine.runner.Runner`'s.
@@ -141,6 +148,28 @@ class HipRunner(Runner):
                 handler.setFormatter(ConsoleFormatter(color=True, datefmt='%m/%d %H:%M:%S'))
             if not any(isinstance(f, ConsoleFilter) for f in handler.filters):
                 handler.addFilter(ConsoleFilter())
+
+    def setup_env(self, env_cfg: dict) -> None:
+        """MMEngine's environment set-up, then a timestamp no folder of the work dir
+        has yet (the log folder's name).
+
+        Args:
+            env_cfg (dict): the config's ``env_cfg``.
+        """
+        import torch
+        from mmengine.dist import broadcast
+
+        super().setup_env(env_cfg)
+        suffix = 0
+        if self.rank == 0:
+            while osp.exists(osp.join(self.work_dir, self._unique_stamp(suffix))):
+                suffix += 1
+        chosen = torch.tensor(suffix, dtype=torch.int64)
+        broadcast(chosen)
+        self._timestamp = self._unique_stamp(int(chosen.item()))
+
+    def _unique_stamp(self, suffix: int) -> str:
+        return self._timestamp if suffix == 0 else f'{self._timestamp}_{suffix:02d}'
 
     def build_logger(self, log_level='INFO', log_file=None, **kwargs):
         """MMEngine's logger, its console quiet until the Runner is built.
