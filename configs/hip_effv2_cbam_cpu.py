@@ -24,7 +24,14 @@ default_hooks = dict(checkpoint=dict(save_best='hip/AI_MAE'))
 calibration = dict(
     split='train',
     grade_split='val',
-    uncertainty=dict(level=0.9, ai_threshold=30.0, target_missed=0.05, band='normal_calls'),
+    uncertainty=dict(
+        level=0.9,
+        ai_threshold=30.0,
+        target_missed=0.05,
+        band='normal_calls',
+        # the review's AI rule: the level (of these) that flags fewest val hips
+        flag_levels=(0.5, 0.6, 0.7, 0.8, 0.9),
+    ),
 )
 
 model = dict(

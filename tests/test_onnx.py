@@ -314,6 +314,7 @@ CALIBRATION = dict(
     p_low=0.2,
     p_high=0.8,
     ai_threshold=25.0,
+    flag_q=1.0,
 )
 
 
@@ -361,7 +362,12 @@ def test_intervals_are_the_same_in_both_runtimes(calibrated, films, tmp_path):
             assert a['review'][hip]['flag'] == b['review'][hip]['flag']
             crosses = ia[0] <= 25.0 < ia[1]
             assert a['interval_crosses_threshold'][hip] == crosses
-            assert not crosses or a['review'][hip]['flag']
+            # the review's AI rule: the narrower triage interval (flag_q) crosses 25
+            ai = a['acetabular_index'][hip]
+            half = (ia[1] - ia[0]) / 2 * CALIBRATION['flag_q'] / CALIBRATION['ai_q']
+            near = ai - half <= 25.0 < ai + half
+            assert not near or a['review'][hip]['flag']
+            assert near == ('AI within' in a['review'][hip]['reason'])
     # the CLI writes them: JSON fields, CSV columns and the overlay's interval text
     out = tmp_path / 'out'
     assert infer_main([str(films[0].parent), '--onnx', str(onnx_file), '--out-dir', str(out)]) == 0
@@ -370,6 +376,31 @@ def test_intervals_are_the_same_in_both_runtimes(calibrated, films, tmp_path):
     with open(out / 'summary.csv', newline='') as fh:
         row = next(csv.DictReader(fh))
     assert {'ai_low_image_left', 'p_ihdi_ge2_image_right', 'review_image_left'} <= set(row)
+
+
+def test_files_written_before_the_review_rule_load_with_the_intervals_rule(calibrated, tmp_path):
+    """A calibration of 9 values (0.2.0 development files, before flag_q) loads in
+    both runtimes with flag_q = ai_q: the review rule those files were measured with."""
+    from mmengine.config import Config
+
+    from hip_mmpose.apis.model_files import read_published, save_published
+
+    published, onnx_file = calibrated
+    stages = []
+    for name, cfg, weights in read_published(published):
+        if name == 'hip':
+            weights['uncertainty'] = weights['uncertainty'][:-1].clone()
+        stages.append((name, Config(cfg), weights, published))
+    older = save_published(tmp_path / 'older.pth', stages)
+    expected = dict(CALIBRATION, flag_q=CALIBRATION['ai_q'])
+    assert HipInferencer(older).uncertainty == pytest.approx(expected)
+    model = onnx.load(str(onnx_file))
+    prop = next(p for p in model.metadata_props if p.key == METADATA_KEY)
+    meta = json.loads(prop.value)
+    meta['stages'][1]['uncertainty'] = meta['stages'][1]['uncertainty'][:-1]
+    prop.value = json.dumps(meta)
+    onnx.save(model, str(tmp_path / 'older.onnx'))
+    assert OnnxHipInferencer(tmp_path / 'older.onnx').uncertainty == pytest.approx(expected)
 
 
 @pytest.mark.parametrize('key,value', [('ai_q', -1.0), ('ai_floor', float('nan'))])

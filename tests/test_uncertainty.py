@@ -120,9 +120,36 @@ def test_review_band_keeps_misses_below_target():
     out = unc.measure(*_simulated(rng, 400, 3.0)[::2], cal)
     assert out['review'].dtype == bool
     assert all(
-        ('AI interval' in r or 'P(grade' in r) == f
+        ('AI within' in r or 'P(grade' in r) == f
         for r, f in zip(out['reason'].ravel(), out['review'].ravel())
     )
+
+
+def test_review_rule_level_is_the_one_flagging_fewest():
+    """The review's AI rule is picked from flag_levels: the level whose fitted band
+    flags the fewest calibration hips (ties: the higher), each within the miss target;
+    one level of 0.9 is the rule of the interval itself."""
+    rng = np.random.default_rng(7)
+    films = _simulated(rng, 400, 3.0)
+    alone = unc.fit_calibration(*films, flag_levels=(0.9,))
+    assert alone['flag_level'] == 0.9 and alone['flag_q'] == alone['ai_q']
+    each = {lv: unc.fit_calibration(*films, flag_levels=(lv,)) for lv in (0.5, 0.7, 0.9)}
+    picked = unc.fit_calibration(*films, flag_levels=(0.5, 0.7, 0.9))
+    fewest = min(f['flagged'] for f in each.values())
+    assert picked['flagged'] == fewest
+    assert picked['flag_level'] == max(lv for lv, f in each.items() if f['flagged'] == fewest)
+    assert picked['flag_q'] == each[picked['flag_level']]['flag_q']
+    # the reported interval does not move with the rule
+    assert picked['ai_q'] == alone['ai_q'] and picked['level'] == 0.9
+    # a lower level is a narrower rule: flag_q falls with it
+    assert each[0.5]['flag_q'] < each[0.7]['flag_q'] < each[0.9]['flag_q']
+    # every candidate keeps the misses within the target on the fit hips
+    for cal in (*each.values(), picked):
+        misses, abnormal, flagged = _missed_and_flagged(cal, *films)
+        assert (misses + 1) / (abnormal + 1) <= 0.05
+        assert flagged / films[0].shape[0] / 2 == pytest.approx(cal['flagged'])
+    # levels above the interval's are left out
+    assert unc.fit_calibration(*films, level=0.8, flag_levels=(0.9,))['flag_level'] == 0.8
 
 
 @pytest.mark.parametrize(
@@ -134,6 +161,7 @@ def test_review_band_keeps_misses_below_target():
         (dict(p_low=0.6, p_high=0.3), 'exceeds p_high'),
         (dict(p_high=1.5), 'p_high'),
         (dict(grade_b=1e300), 'grade_b'),
+        (dict(flag_q=0.0), 'flag_q'),
     ],
 )
 def test_tampered_calibration_is_refused(change, message):
@@ -147,14 +175,21 @@ def test_tampered_calibration_is_refused(change, message):
         p_low=0.2,
         p_high=0.8,
         ai_threshold=30.0,
+        flag_q=1.1,
     )
     assert unc.checked_calibration([good[k] for k in unc.CALIBRATION_KEYS]) == good
     bad = dict(good, **change)
     with pytest.raises(ValueError, match=message):
         unc.checked_calibration([bad[k] for k in unc.CALIBRATION_KEYS], source='x.pth')
-    with pytest.raises(ValueError, match='expected 9'):
+    with pytest.raises(ValueError, match='expected 10'):
         unc.checked_calibration([1.0, 2.0])
     assert unc.checked_calibration(np.zeros(unc.NUM_CALIBRATION)) == {}
+    # a file written before flag_q: its review rule was the interval's own level
+    older = [good[k] for k in unc.CALIBRATION_KEYS[:-1]]
+    assert unc.checked_calibration(older) == dict(good, flag_q=good['ai_q'])
+    assert unc.checked_calibration(np.zeros(unc.NUM_CALIBRATION - 1)) == {}
+    with pytest.raises(ValueError, match='ai_q'):  # and checked as strictly
+        unc.checked_calibration([older[0], -1.0, *older[2:]])
 
 
 def test_hip_metric_uncertainty_keys_by_hand():

@@ -471,6 +471,7 @@ def fit_uncertainty(
     ai_threshold: float = 30.0,
     target_missed: float = 0.05,
     band: str = 'normal_calls',
+    flag_levels=None,
 ) -> dict:
     """The AI intervals, P(grade >= II) and review band fitted on a split's per-film
     JSON (:func:`hip_mmpose.utils.uncertainty.fit_calibration`), with log lines.
@@ -490,6 +491,9 @@ def fit_uncertainty(
             (the probability at the grade decision: only hips called grade I are
             flagged by it) or ``'symmetric'`` (``1 - p_low``). Defaults to
             ``'normal_calls'``.
+        flag_levels (sequence[float], optional): the levels the review's AI rule is
+            picked from (config ``calibration.uncertainty.flag_levels``). Defaults
+            to None (:data:`hip_mmpose.utils.uncertainty.DEFAULT_FLAG_LEVELS`).
 
     Returns:
         dict: the calibration values, ``{}`` where it cannot be fitted (the log says
@@ -508,6 +512,7 @@ def fit_uncertainty(
             ai_threshold=ai_threshold,
             target_missed=target_missed,
             band=band,
+            flag_levels=uncertainty.DEFAULT_FLAG_LEVELS if flag_levels is None else flag_levels,
         )
     except ValueError as err:
         log(f'   uncertainty: not calibrated ({err})')
@@ -516,8 +521,9 @@ def fit_uncertainty(
         f'   uncertainty on {fitted["hips"]} val hips: {level:.0%} AI intervals '
         f'+-{fitted["ai_q"]:.2f} x sqrt({fitted["ai_floor"]:.2f}^2 + sd^2) deg; '
         f'P(grade >= II) = logistic({fitted["grade_a"]:+.2f} {fitted["grade_b"]:+.2f} z); '
-        f'review band P in [{fitted["p_low"]:.2f}, {fitted["p_high"]:.2f}] or an interval '
-        f'crossing {ai_threshold:g} deg'
+        f'review band P in [{fitted["p_low"]:.2f}, {fitted["p_high"]:.2f}] or the '
+        f'{fitted["flag_level"]:.0%} interval (+-{fitted["flag_q"]:.2f} x sigma) crossing '
+        f'{ai_threshold:g} deg: {fitted["flagged"]:.0%} of the val hips flagged'
     )
     return {k: fitted[k] for k in uncertainty.CALIBRATION_KEYS}
 

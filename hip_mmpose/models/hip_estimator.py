@@ -108,7 +108,14 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
         state_dict.setdefault(prefix + 'uncertainty', torch.zeros_like(self.uncertainty))
         calibration = state_dict[prefix + 'uncertainty']
         if torch.is_tensor(calibration):  # a file's values, checked
-            uncertainty.checked_calibration(calibration.detach().cpu().numpy(), 'checkpoint')
+            checked = uncertainty.checked_calibration(
+                calibration.detach().cpu().numpy(), 'checkpoint'
+            )
+            if calibration.shape != self.uncertainty.shape:  # written before flag_q
+                vector = [checked.get(k, 0.0) for k in uncertainty.CALIBRATION_KEYS]
+                state_dict[prefix + 'uncertainty'] = torch.as_tensor(
+                    vector, dtype=self.uncertainty.dtype
+                )
         shift = state_dict[prefix + 'p_line_shift']
         if torch.is_tensor(shift) and shift.numel() == 1:  # a file's value, checked
             geometry.checked_p_line_shift(float(shift))

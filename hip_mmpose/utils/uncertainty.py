@@ -22,11 +22,17 @@ Calibration (:func:`fit_calibration`, on the val films after training):
 - **P(grade >= II)**: logistic (Platt) scaling of ``z`` = the H-point's signed
   distance lateral of the model's P-line (at its fitted shift) in H-line lengths,
   over its own propagated sd (floored as above): ``p = 1 / (1 + exp(-(a + b z)))``.
-- **Review (triage) flag**: a hip is flagged when its AI interval crosses
-  ``ai_threshold`` (30 deg: a clinical line in the first year) or its probability
-  lies in ``[p_low, p_high]``. ``p_low`` is the largest value whose misses ``m``
-  (of the ``n`` calibration hips the reference calls abnormal: AI above the
-  threshold or grade >= II, called normal without a flag) satisfy
+- **Review (triage) flag**: a hip is flagged when its *triage* interval
+  ``AI +- flag_q * sigma`` crosses ``ai_threshold`` (30 deg: a clinical line in the
+  first year) or its probability lies in ``[p_low, p_high]``. ``flag_q`` is the
+  conformal quantile at a level picked from ``flag_levels`` (0.5-0.9, never above
+  ``level``): for each, the band below is fitted, and the level that flags the fewest
+  val hips is kept (ties: the higher level). A narrower AI rule flags fewer hips near
+  30 deg and leaves the misses to the band, which widens to keep them at
+  ``target_missed``; the reported interval stays at ``level``. For each level,
+  ``p_low`` is the largest value whose misses ``m`` (of the ``n`` calibration hips
+  the reference calls abnormal: AI above the threshold or grade >= II, called normal
+  without a flag) satisfy
   ``(m + 1) / (n + 1) <= target_missed``: conformal risk control (Angelopoulos et
   al. 2022) for the miss, a loss that only falls as the band widens, so that the
   expected share of new abnormal hips missed is at most ``target_missed``
@@ -63,6 +69,7 @@ CALIBRATION_KEYS = (
     'p_low',  # review band of P(grade >= II)
     'p_high',
     'ai_threshold',  # deg: an interval crossing it is flagged
+    'flag_q',  # conformal quantile of the review's AI rule (AI +- flag_q * sigma)
 )
 NUM_CALIBRATION = len(CALIBRATION_KEYS)
 #: bounds of each fitted value, beyond anything the calibration can produce (a file
@@ -77,11 +84,14 @@ CALIBRATION_BOUNDS = dict(
     p_low=(0.0, 1.0),
     p_high=(0.0, 1.0),
     ai_threshold=(0.0, 60.0),
+    flag_q=(0.01, 100.0),
 )
 #: The defaults of the fit (config keys ``calibration.uncertainty``).
 DEFAULT_LEVEL = 0.9
 DEFAULT_AI_THRESHOLD = 30.0
 DEFAULT_TARGET_MISSED = 0.05
+#: the levels the review's AI rule is picked from (config ``calibration.uncertainty.flag_levels``)
+DEFAULT_FLAG_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9)
 #: how the review band's upper end is set (config ``calibration.uncertainty.band``)
 BANDS = ('normal_calls', 'symmetric')
 #: the finite-difference step of the AI's sensitivity to a point (px)
@@ -222,6 +232,7 @@ def fit_calibration(
     ai_threshold: float = DEFAULT_AI_THRESHOLD,
     target_missed: float = DEFAULT_TARGET_MISSED,
     band: str = 'normal_calls',
+    flag_levels=DEFAULT_FLAG_LEVELS,
 ) -> dict:
     """Fit the intervals, the probability and the review band on calibration films.
 
@@ -238,11 +249,15 @@ def fit_calibration(
         band (str): the band's upper end: ``'normal_calls'`` (the probability at
             the grade decision) or ``'symmetric'`` (``1 - p_low``). Defaults to
             ``'normal_calls'``.
+        flag_levels (sequence[float]): the levels the review's AI rule is picked
+            from (those above ``level`` are left out; none left: ``level``).
+            Defaults to :data:`DEFAULT_FLAG_LEVELS`.
 
     Returns:
         dict: the :data:`CALIBRATION_KEYS` values (checked by
-        :func:`checked_calibration`) and ``hips`` / ``abnormal`` (how many it rests
-        on).
+        :func:`checked_calibration`), ``hips`` / ``abnormal`` (how many it rests
+        on), ``flag_level`` (the level picked) and ``flagged`` (the share of these
+        hips it flags).
 
     Raises:
         ValueError: too few hips for the level, no finite spreads, an unknown
@@ -293,20 +308,40 @@ def fit_calibration(
     # the probability of a hip on the decision line (z = 0): every hip called grade I
     # has p at most this
     p_call = float(grade_probability(a, b, 0.0)) if b > 0 else 0.5
+    scores = (np.abs(ai_pred - ai_true) / sigma)[ok]
+    levels = sorted({float(v) for v in flag_levels if float(v) <= level} or {level})
+    best = None
+    for flag_level in reversed(levels):  # ties keep the higher level
+        values['flag_q'] = max(conformal_quantile(scores, flag_level), 0.01)
+        p_low, p_high, flag = _fit_band(
+            pred, spreads, values, p_line_shift, band, p_call, abnormal, called_normal, allowed
+        )
+        if best is None or flag.mean() < best[0]:
+            best = (flag.mean(), flag_level, dict(values, p_low=p_low, p_high=p_high))
+    flagged, flag_level, values = best
+    checked = checked_calibration([values[k] for k in CALIBRATION_KEYS])
+    checked.update(
+        hips=int(ok.sum()),
+        abnormal=int(abnormal.sum()),
+        flag_level=flag_level,
+        flagged=float(flagged),
+    )
+    return checked
+
+
+def _fit_band(pred, spreads, values, p_line_shift, band, p_call, abnormal, called_normal, allowed):
+    """The widest ``p_low`` needed for at most ``allowed`` misses with the AI rule
+    of ``values['flag_q']``: ``(p_low, p_high, flags)``."""
     # the intervals and probabilities do not depend on the band: measured once, with
-    # an empty band (flags from the AI interval or for having none)
+    # an empty band (flags from the AI rule or for having no interval)
     measured = measure(pred, spreads, dict(values, p_low=1.0, p_high=0.0), p_line_shift)
     p = measured['p_ge2']
-    # the widest p_low needed for at most target_missed misses (the same in both bands)
     for p_low in np.linspace(0.5, 0.0, 101):
         p_high = 1 - p_low if band == 'symmetric' else max(p_low, p_call)
-        values.update(p_low=float(p_low), p_high=float(p_high))
         flag = measured['review'] | in_review_band(p, p_low, p_high)
         if (abnormal & called_normal & ~flag).sum() <= allowed:
             break
-    checked = checked_calibration([values[k] for k in CALIBRATION_KEYS])
-    checked.update(hips=int(ok.sum()), abnormal=int(abnormal.sum()))
-    return checked
+    return float(p_low), float(p_high), flag
 
 
 def checked_calibration(vector, source: str = 'calibration') -> dict:
@@ -314,7 +349,8 @@ def checked_calibration(vector, source: str = 'calibration') -> dict:
 
     Args:
         vector (array-like): :data:`NUM_CALIBRATION` numbers in the order of
-            :data:`CALIBRATION_KEYS`.
+            :data:`CALIBRATION_KEYS` (one fewer: a file written before ``flag_q``,
+            read with ``flag_q = ai_q``, the review rule it was measured with).
         source (str): what it came from, for the message. Defaults to
             ``'calibration'``.
 
@@ -329,6 +365,12 @@ def checked_calibration(vector, source: str = 'calibration') -> dict:
         values = np.asarray(vector, np.float64).ravel()
     except (TypeError, ValueError) as err:
         raise ValueError(f'{source}: the uncertainty calibration is not numbers ({err})') from None
+    if values.shape == (NUM_CALIBRATION - 1,) and values.any():
+        # written before flag_q (0.2.0 development files): their review flagged at
+        # the interval's own level
+        values = np.append(values, values[CALIBRATION_KEYS.index('ai_q')])
+    elif values.shape == (NUM_CALIBRATION - 1,):
+        values = np.zeros(NUM_CALIBRATION)
     if values.shape != (NUM_CALIBRATION,):
         raise ValueError(
             f'{source}: the uncertainty calibration has {values.size} values, '
@@ -394,17 +436,20 @@ def measure(points, spreads, calibration: dict, p_line_shift=0.0) -> dict:
 
     Returns:
         dict: ``ai_low``, ``ai_high`` (deg), ``p_ge2``, ``review`` (bool: flagged)
-        and ``reason`` (str per hip: ``'AI interval crosses 30 deg'``, ``'P(grade >=
-        II) 0.42'``, joined by ``'; '``, or ``''``), each ``(..., 2)``. A hip whose
+        and ``reason`` (str per hip: ``'AI within 2.1 deg of 30 deg'`` (the triage
+        interval ``AI +- flag_q * sigma`` crosses the threshold), ``'P(grade >= II)
+        0.42'``, joined by ``'; '``, or ``''``), each ``(..., 2)``. A hip whose
         spreads or points are not finite is flagged (``'no interval'``).
     """
     c = calibration
     ai = geometry.acetabular_indices(points)
-    half = c['ai_q'] * np.sqrt(c['ai_floor'] ** 2 + ai_sd(points, spreads) ** 2)
-    low, high = ai - half, ai + half
+    sigma = np.sqrt(c['ai_floor'] ** 2 + ai_sd(points, spreads) ** 2)
+    low, high = ai - c['ai_q'] * sigma, ai + c['ai_q'] * sigma
     z, _ = p_line_z(points, spreads, p_line_shift, c['grade_floor'])
     p = grade_probability(c['grade_a'], c['grade_b'], z)
-    crosses = (low <= c['ai_threshold']) & (high > c['ai_threshold'])
+    # the review's AI rule: the triage interval (flag_q) crosses the threshold
+    flag_half = c['flag_q'] * sigma
+    crosses = (ai - flag_half <= c['ai_threshold']) & (ai + flag_half > c['ai_threshold'])
     unsure = in_review_band(p, c['p_low'], c['p_high'])
     undefined = ~(np.isfinite(low) & np.isfinite(high) & np.isfinite(p))
     reason = np.full(np.shape(ai), '', dtype=object)
@@ -414,7 +459,7 @@ def measure(points, spreads, calibration: dict, p_line_shift=0.0) -> dict:
             parts.append('no interval')
         else:
             if crosses[i]:
-                parts.append(f'AI interval crosses {c["ai_threshold"]:g} deg')
+                parts.append(f'AI within {flag_half[i]:.1f} deg of {c["ai_threshold"]:g} deg')
             if unsure[i]:
                 parts.append(f'P(grade >= II) {p[i]:.2f}')
         reason[i] = '; '.join(parts)
