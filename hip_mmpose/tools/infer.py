@@ -115,7 +115,8 @@ def parse_args(argv=None):
         type=float,
         default=None,
         metavar='DEG',
-        help="flag a hip whose AI interval crosses this angle (default: the model's "
+        help='the AI line the intervals are checked against: interval_crosses_threshold, '
+        "and the review flag of a hip whose triage interval crosses it (default: the model's "
         'calibrated threshold, 30 deg: a clinical line in the first year)',
     )
     add_debug_arg(parser)
