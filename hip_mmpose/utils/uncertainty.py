@@ -276,7 +276,8 @@ def fit_calibration(
         )
     floor = max(float(np.median(sd[ok])), CALIBRATION_BOUNDS['ai_floor'][0])
     sigma = np.sqrt(floor**2 + sd**2)
-    q = conformal_quantile((np.abs(ai_pred - ai_true) / sigma)[ok], level)
+    scores = (np.abs(ai_pred - ai_true) / sigma)[ok]
+    q = conformal_quantile(scores, level)
 
     _, d_sd = p_line_z(pred, spreads, p_line_shift)
     d_ok = np.isfinite(d_sd)
@@ -308,7 +309,6 @@ def fit_calibration(
     # the probability of a hip on the decision line (z = 0): every hip called grade I
     # has p at most this
     p_call = float(grade_probability(a, b, 0.0)) if b > 0 else 0.5
-    scores = (np.abs(ai_pred - ai_true) / sigma)[ok]
     levels = sorted({float(v) for v in flag_levels if float(v) <= level} or {level})
     best = None
     for flag_level in reversed(levels):  # ties keep the higher level
@@ -365,12 +365,10 @@ def checked_calibration(vector, source: str = 'calibration') -> dict:
         values = np.asarray(vector, np.float64).ravel()
     except (TypeError, ValueError) as err:
         raise ValueError(f'{source}: the uncertainty calibration is not numbers ({err})') from None
-    if values.shape == (NUM_CALIBRATION - 1,) and values.any():
+    if values.shape == (NUM_CALIBRATION - 1,):
         # written before flag_q (0.2.0 development files): their review flagged at
-        # the interval's own level
+        # the interval's own level (all zero stays all zero: not calibrated)
         values = np.append(values, values[CALIBRATION_KEYS.index('ai_q')])
-    elif values.shape == (NUM_CALIBRATION - 1,):
-        values = np.zeros(NUM_CALIBRATION)
     if values.shape != (NUM_CALIBRATION,):
         raise ValueError(
             f'{source}: the uncertainty calibration has {values.size} values, '
