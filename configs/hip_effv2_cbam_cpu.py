@@ -31,6 +31,9 @@ calibration = dict(
         band='normal_calls',
         # the review's AI rule: the level (of these) that flags fewest val hips
         flag_levels=(0.5, 0.6, 0.7, 0.8, 0.9),
+        # the intervals widen on faint roof lines by (median edge / edge) ** power: the
+        # power (of these) under which the val errors are likeliest; (0.0,): no widening
+        edge_powers=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
     ),
 )
 

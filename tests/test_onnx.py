@@ -21,6 +21,7 @@ from hip_mmpose.runtime import topdown as rt_topdown
 from hip_mmpose.tools.export_onnx import main as export_main
 from hip_mmpose.tools.infer import main as infer_main
 from hip_mmpose.utils.film_io import list_films, read_film, to_bgr8
+from hip_mmpose.utils.uncertainty import ai_sd
 from tests.conftest import REPO
 
 #: modules that must stay unimported by the runtime (set to None: import fails)
@@ -315,6 +316,8 @@ CALIBRATION = dict(
     p_high=0.8,
     ai_threshold=25.0,
     flag_q=1.0,
+    edge_power=0.5,
+    edge_ref=2.0,
 )
 
 
@@ -358,6 +361,15 @@ def test_intervals_are_the_same_in_both_runtimes(calibrated, films, tmp_path):
                 continue
             assert np.allclose(ia, ib, atol=0.011)
             assert ia[0] < a['acetabular_index'][hip] < ia[1]
+            # by hand: AI +- ai_q x sqrt(floor^2 + sd^2) x (edge_ref / roof edge)^power
+            h = geometry.HIP_NAMES.index(hip)
+            edge = a['roof_edge'][hip]
+            assert edge > 0 and abs(edge - b['roof_edge'][hip]) < 1e-3
+            points = np.asarray(a['keypoints'])[:, :2]
+            sd = ai_sd(points, np.asarray(a['keypoint_spread_px']))[h]
+            factor = (2.0 / np.clip(edge, 0.5, 8.0)) ** 0.5
+            half = CALIBRATION['ai_q'] * np.hypot(CALIBRATION['ai_floor'], sd) * factor
+            assert (ia[1] - ia[0]) / 2 == pytest.approx(half, abs=0.011)
             assert abs(a['p_ihdi_ge2'][hip] - b['p_ihdi_ge2'][hip]) < 1e-3
             assert a['review'][hip]['flag'] == b['review'][hip]['flag']
             crosses = ia[0] <= 25.0 < ia[1]
@@ -378,9 +390,13 @@ def test_intervals_are_the_same_in_both_runtimes(calibrated, films, tmp_path):
     assert {'ai_low_image_left', 'p_ihdi_ge2_image_right', 'review_image_left'} <= set(row)
 
 
-def test_files_written_before_the_review_rule_load_with_the_intervals_rule(calibrated, tmp_path):
+@pytest.mark.parametrize('values', [9, 10])
+def test_files_written_before_the_review_rule_load_with_the_intervals_rule(
+    calibrated, tmp_path, values
+):
     """A calibration of 9 values (0.2.0 development files, before flag_q) loads in
-    both runtimes with flag_q = ai_q: the review rule those files were measured with."""
+    both runtimes with flag_q = ai_q, one of 10 (before the roof edge) with
+    edge_power = 0: the rules those files were measured with."""
     from mmengine.config import Config
 
     from hip_mmpose.apis.model_files import read_published, save_published
@@ -389,21 +405,25 @@ def test_files_written_before_the_review_rule_load_with_the_intervals_rule(calib
     stages = []
     for name, cfg, weights in read_published(published):
         if name == 'hip':
-            weights['uncertainty'] = weights['uncertainty'][:-1].clone()
+            weights['uncertainty'] = weights['uncertainty'][:values].clone()
         stages.append((name, Config(cfg), weights, published))
     older = save_published(tmp_path / 'older.pth', stages)
-    expected = dict(CALIBRATION, flag_q=CALIBRATION['ai_q'])
+    expected = dict(CALIBRATION, edge_power=0.0, edge_ref=0.0)
+    if values == 9:
+        expected['flag_q'] = CALIBRATION['ai_q']
     assert HipInferencer(older).uncertainty == pytest.approx(expected)
     model = onnx.load(str(onnx_file))
     prop = next(p for p in model.metadata_props if p.key == METADATA_KEY)
     meta = json.loads(prop.value)
-    meta['stages'][1]['uncertainty'] = meta['stages'][1]['uncertainty'][:-1]
+    meta['stages'][1]['uncertainty'] = meta['stages'][1]['uncertainty'][:values]
     prop.value = json.dumps(meta)
     onnx.save(model, str(tmp_path / 'older.onnx'))
     assert OnnxHipInferencer(tmp_path / 'older.onnx').uncertainty == pytest.approx(expected)
 
 
-@pytest.mark.parametrize('key,value', [('ai_q', -1.0), ('ai_floor', float('nan'))])
+@pytest.mark.parametrize(
+    'key,value', [('ai_q', -1.0), ('ai_floor', float('nan')), ('edge_power', 5.0)]
+)
 def test_a_tampered_calibration_is_refused(calibrated, tmp_path, key, value):
     """A calibration out of its bounds is refused by name in both file kinds."""
     from mmengine.config import Config

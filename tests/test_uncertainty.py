@@ -162,6 +162,10 @@ def test_review_rule_level_is_the_one_flagging_fewest():
         (dict(p_high=1.5), 'p_high'),
         (dict(grade_b=1e300), 'grade_b'),
         (dict(flag_q=0.0), 'flag_q'),
+        (dict(edge_power=-0.5), 'edge_power'),
+        (dict(edge_power=float('nan')), 'edge_power'),
+        (dict(edge_ref=0.0), 'without an edge_ref'),
+        (dict(edge_ref=1e9), 'edge_ref'),
     ],
 )
 def test_tampered_calibration_is_refused(change, message):
@@ -176,20 +180,30 @@ def test_tampered_calibration_is_refused(change, message):
         p_high=0.8,
         ai_threshold=30.0,
         flag_q=1.1,
+        edge_power=0.4,
+        edge_ref=2.8,
     )
     assert unc.checked_calibration([good[k] for k in unc.CALIBRATION_KEYS]) == good
     bad = dict(good, **change)
     with pytest.raises(ValueError, match=message):
         unc.checked_calibration([bad[k] for k in unc.CALIBRATION_KEYS], source='x.pth')
-    with pytest.raises(ValueError, match='expected 10'):
+    with pytest.raises(ValueError, match='expected 12'):
         unc.checked_calibration([1.0, 2.0])
     assert unc.checked_calibration(np.zeros(unc.NUM_CALIBRATION)) == {}
+    # a file written before the roof edge: intervals of the spread alone
+    ten = [good[k] for k in unc.CALIBRATION_KEYS[:10]]
+    assert unc.checked_calibration(ten) == dict(good, edge_power=0.0, edge_ref=0.0)
     # a file written before flag_q: its review rule was the interval's own level
-    older = [good[k] for k in unc.CALIBRATION_KEYS[:-1]]
-    assert unc.checked_calibration(older) == dict(good, flag_q=good['ai_q'])
-    assert unc.checked_calibration(np.zeros(unc.NUM_CALIBRATION - 1)) == {}
+    older = [good[k] for k in unc.CALIBRATION_KEYS[:9]]
+    assert unc.checked_calibration(older) == dict(
+        good, flag_q=good['ai_q'], edge_power=0.0, edge_ref=0.0
+    )
+    for n in (9, 10):
+        assert unc.checked_calibration(np.zeros(n)) == {}
     with pytest.raises(ValueError, match='ai_q'):  # and checked as strictly
         unc.checked_calibration([older[0], -1.0, *older[2:]])
+    with pytest.raises(ValueError, match='expected 12'):
+        unc.checked_calibration(np.zeros(11))
 
 
 def test_hip_metric_uncertainty_keys_by_hand():
@@ -327,3 +341,80 @@ def test_shifted_crops_move_with_the_hip_in_its_own_frame():
     # the mirrored (image-right) hip moves the other way in the film: alike in its frame
     np.testing.assert_allclose(_shifted(box, (0.1, -0.05), True), [6, 18, 46, 58])
     assert _shifted(box, (0, 0), True) is box
+
+
+def test_roof_edge_by_hand():
+    """The roof line's gradient over its surroundings': 1 on a linear ramp (the same
+    gradient everywhere), high on a step along the line, about 0 where the line runs
+    beside it; a ratio, so any grey-level scaling leaves it."""
+    p = film(30, 20)  # roofs of 50 px
+    ys, xs = np.mgrid[0:300, 0:600].astype(np.float64)
+    ramp = 0.5 * xs + 0.25 * ys
+    assert unc.roof_edges(ramp, p) == pytest.approx([1.0, 1.0], abs=1e-9)
+    assert unc.roof_edges(3 * ramp + 10, p) == pytest.approx([1.0, 1.0], abs=1e-9)
+    rgb = np.repeat(np.clip(ramp, 0, 255).astype(np.uint8)[..., None], 3, -1)
+    assert unc.roof_edges(rgb, p) == pytest.approx(unc.roof_edges(rgb[..., 0], p))
+
+    lat, tri = p[0], p[2]  # the image-left roof
+    normal = np.array([-(tri - lat)[1], (tri - lat)[0]]) / 50.0
+    side = (xs - lat[0]) * normal[0] + (ys - lat[1]) * normal[1]
+    on_line = np.where(side > 0, 200.0, 50.0)
+    beside = np.where(side > 15, 200.0, 50.0)  # the edge 15 px off the predicted line
+    assert unc.roof_edges(on_line, p)[0] > 3.0
+    assert unc.roof_edges(beside, p)[0] < 0.01
+    # nothing to measure: a flat film, a roof shorter than 4 px, a point off the film
+    assert np.isnan(unc.roof_edges(np.full((300, 600), 80.0), p)).all()
+    short = p.copy()
+    short[0] = short[2] + [-2.0, -1.0]
+    assert np.isnan(unc.roof_edges(ramp, short)[0])
+    assert unc.roof_edges(ramp, short)[1] == pytest.approx(1.0)
+    assert np.isnan(unc.roof_edges(ramp, np.where(np.arange(12)[:, None] == 0, np.nan, p))[0])
+
+
+def test_edge_power_is_recovered_and_widens_the_faint_roofs():
+    """A simulated model whose AI errors grow as (2.5 / edge)^0.6: the fit finds the
+    power, the intervals keep 90 % and rank the errors better than the spread alone;
+    without edges (or with the power fixed at 0) nothing changes; a calibration that
+    uses the edge refuses to measure without one."""
+    rng = np.random.default_rng(11)
+
+    def simulated(n):
+        pred, truth, spreads = _simulated(rng, n, 3.0)
+        edges = np.exp(rng.normal(np.log(2.5), 0.5, (n, 2)))
+        factor = (2.5 / edges) ** 0.6
+        for h, index in enumerate(geometry.AI_POINTS):  # the AI's points, each hip
+            pred[:, index[:2]] = (
+                truth[:, index[:2]]
+                + (pred[:, index[:2]] - truth[:, index[:2]]) * factor[:, h, None, None]
+            )
+        return pred, truth, spreads, edges
+
+    pred, truth, spreads, edges = simulated(600)
+    cal = unc.fit_calibration(pred, truth, spreads, edges=edges)
+    assert 0.4 <= cal['edge_power'] <= 0.8
+    assert cal['edge_ref'] == pytest.approx(np.median(edges), rel=0.02)
+    plain = unc.fit_calibration(pred, truth, spreads)
+    assert plain['edge_power'] == plain['edge_ref'] == 0.0
+    fixed = unc.fit_calibration(pred, truth, spreads, edges=edges, edge_powers=(0.0,))
+    assert fixed == plain
+
+    new = simulated(3000)
+    ai_true = geometry.acetabular_indices(new[1])
+    err = np.abs(geometry.acetabular_indices(new[0]) - ai_true).ravel()
+    ratios = []
+    for c in (cal, plain):
+        out = unc.measure(new[0], new[2], c, edges=new[3])
+        covered = (out['ai_low'] <= ai_true) & (ai_true <= out['ai_high'])
+        assert 0.87 <= covered.mean() <= 0.93
+        width = (out['ai_high'] - out['ai_low']).ravel()
+        wide = width >= np.quantile(width, 0.8)
+        ratios.append(err[wide].mean() / err[~wide].mean())
+    assert ratios[0] > ratios[1] + 0.1
+    with pytest.raises(ValueError, match='roof_edges are needed'):
+        unc.measure(new[0], new[2], cal)
+    # a hip without an edge gets no interval (and is flagged for review)
+    gone = new[3].copy()
+    gone[0, 0] = np.nan
+    out = unc.measure(new[0], new[2], cal, edges=gone)
+    assert np.isnan(out['ai_low'][0, 0]) and out['review'][0, 0]
+    assert out['reason'][0, 0] == 'no interval'

@@ -472,6 +472,7 @@ def fit_uncertainty(
     target_missed: float = 0.05,
     band: str = 'normal_calls',
     flag_levels=None,
+    edge_powers=None,
 ) -> dict:
     """The AI intervals, P(grade >= II) and review band fitted on a split's per-film
     JSON (:func:`hip_mmpose.utils.uncertainty.fit_calibration`), with log lines.
@@ -494,11 +495,17 @@ def fit_uncertainty(
         flag_levels (sequence[float], optional): the levels the review's AI rule is
             picked from (config ``calibration.uncertainty.flag_levels``). Defaults
             to None (:data:`hip_mmpose.utils.uncertainty.DEFAULT_FLAG_LEVELS`).
+        edge_powers (sequence[float], optional): the exponents of the roof edge's
+            widening tried (config ``calibration.uncertainty.edge_powers``; ``[0]``
+            leaves the edge out). Defaults to None
+            (:data:`hip_mmpose.utils.uncertainty.DEFAULT_EDGE_POWERS`).
 
     Returns:
         dict: the calibration values, ``{}`` where it cannot be fitted (the log says
         why; the model then reports no intervals).
     """
+    import numpy as np
+
     from hip_mmpose.utils import records, uncertainty
 
     films = records.as_arrays(records.read_json(per_film)[0])
@@ -513,13 +520,20 @@ def fit_uncertainty(
             target_missed=target_missed,
             band=band,
             flag_levels=uncertainty.DEFAULT_FLAG_LEVELS if flag_levels is None else flag_levels,
+            edges=films['roof_edge'] if np.isfinite(films['roof_edge']).any() else None,
+            edge_powers=uncertainty.DEFAULT_EDGE_POWERS if edge_powers is None else edge_powers,
         )
     except ValueError as err:
         log(f'   uncertainty: not calibrated ({err})')
         return {}
+    edge = (
+        f' x ({fitted["edge_ref"]:.2f} / roof edge)^{fitted["edge_power"]:.2f}'
+        if fitted['edge_power']
+        else ''
+    )
     log(
         f'   uncertainty on {fitted["hips"]} val hips: {level:.0%} AI intervals '
-        f'+-{fitted["ai_q"]:.2f} x sqrt({fitted["ai_floor"]:.2f}^2 + sd^2) deg; '
+        f'+-{fitted["ai_q"]:.2f} x sqrt({fitted["ai_floor"]:.2f}^2 + sd^2){edge} deg; '
         f'P(grade >= II) = logistic({fitted["grade_a"]:+.2f} {fitted["grade_b"]:+.2f} z); '
         f'review band P in [{fitted["p_low"]:.2f}, {fitted["p_high"]:.2f}] or the '
         f'{fitted["flag_level"]:.0%} interval (+-{fitted["flag_q"]:.2f} x sigma) crossing '

@@ -22,6 +22,7 @@ from mmpose.registry import METRICS
 from hip_mmpose import geometry
 from hip_mmpose.evaluation import stats
 from hip_mmpose.utils import records, uncertainty
+from hip_mmpose.utils.film_io import FilmReadError, read_film, to_bgr8
 from hip_mmpose.utils.hip_crops import merge_hips
 
 #: The prefix of every key HipMetric reports (``hip/AI_MAE``).
@@ -302,9 +303,12 @@ class HipMetric(BaseMetric):
         spreads = [r.get('spread') for r in results]
         for r in results:
             r['calibration'] = calibration
+            if r.get('spread') is not None:  # a refining stage's points
+                r['edges'] = film_roof_edges(r['img_path'], r['pred'])
         unc = None
         if calibration and all(v is not None for v in spreads):
-            unc = uncertainty.measure(pred, np.stack(spreads), calibration, shifts)
+            edges = np.stack([r['edges'] for r in results])
+            unc = uncertainty.measure(pred, np.stack(spreads), calibration, shifts, edges)
             unc['ai_threshold'] = calibration['ai_threshold']
         per_film = hip_measures(
             pred,
@@ -405,6 +409,26 @@ def join_hips(results: list) -> list:
             )
         )
     return joined
+
+
+def film_roof_edges(img_path: str, points) -> np.ndarray:
+    """The hips' roof edges (:func:`uncertainty.roof_edges`) on the film as the
+    network saw it (:func:`film_io.read_film`, 8-bit as in training); NaN where the
+    film cannot be read again.
+
+    Args:
+        img_path (str): the film's file.
+        points (np.ndarray): ``(12, 2)`` the predicted points, film pixels.
+
+    Returns:
+        np.ndarray: ``(2,)`` [image-left, image-right].
+    """
+    try:
+        film = to_bgr8(read_film(img_path).image, copy=False)
+    except (FilmReadError, OSError, ValueError) as err:
+        MMLogger.get_current_instance().warning(f'{img_path}: no roof edge ({err})')
+        return np.full(len(geometry.HIP_NAMES), np.nan)
+    return uncertainty.roof_edges(film, points)
 
 
 def _spacing(value):
@@ -925,6 +949,7 @@ def write_per_film(
             img_path=r['img_path'],
             p_line_shift=r.get('p_line_shift', 0.0),
             spreads=r.get('spread'),
+            edges=r.get('edges'),
             uncertainty=r.get('calibration'),
             model_sha256=model_sha256,
         )

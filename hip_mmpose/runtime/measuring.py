@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from hip_mmpose import geometry
-from hip_mmpose.utils import records
+from hip_mmpose.utils import records, uncertainty
 from hip_mmpose.utils.film_io import FilmReadError, read_film, to_bgr8
 from hip_mmpose.utils.hip_crops import MIRRORED_HIP, hip_box, merge_hips
 from hip_mmpose.visualization.draw import draw_hip_geometry
@@ -162,10 +162,14 @@ class HipMeasurer:
         spacings = list(spacings) if spacings is not None else [None] * len(films)
         film_info = list(film_info) if film_info is not None else [self.film_info()] * len(films)
         keypoints, scores, spreads = self._predict(films)
+        edges = [
+            uncertainty.roof_edges(to_bgr8(f, copy=False), k) if np.isfinite(spread).any() else None
+            for f, k, spread in zip(films, keypoints, spreads)
+        ]
         return [
-            self.measure(k, s, (f.shape[1], f.shape[0]), spacing, spread, **info)
-            for k, s, f, spacing, spread, info in zip(
-                keypoints, scores, films, spacings, spreads, film_info
+            self.measure(k, s, (f.shape[1], f.shape[0]), spacing, spread, edges=e, **info)
+            for k, s, f, spacing, spread, e, info in zip(
+                keypoints, scores, films, spacings, spreads, edges, film_info
             )
         ]
 
@@ -244,6 +248,7 @@ class HipMeasurer:
         image_size=None,
         pixel_spacing=None,
         spreads=None,
+        edges=None,
         **info,
     ) -> dict:
         """The record of one film (:func:`records.film_record`) from its keypoints.
@@ -266,6 +271,9 @@ class HipMeasurer:
                 (film px); with this measurer's ``uncertainty`` calibration they give
                 the record's AI intervals, P(grade >= II) and review flags.
                 Defaults to None.
+            edges (np.ndarray, optional): ``(2,)`` the hips' roof edges on the film
+                (:func:`uncertainty.roof_edges`), where the calibration widens the
+                intervals by them. Defaults to None.
             **info: ``file``, ``orientation``, ``orientation_source`` and
                 ``laterality`` of :func:`records.film_record` (:meth:`film_info`;
                 default: no file name, this measurer's orientation).
@@ -282,6 +290,7 @@ class HipMeasurer:
             keypoint_names=self.keypoint_names,
             p_line_shift=self.p_line_shift,
             spreads=spreads,
+            edges=edges,
             uncertainty=self.uncertainty,
             **(info or self.film_info()),
             model_sha256=self.model_sha256,

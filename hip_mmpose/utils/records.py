@@ -22,6 +22,9 @@ Fields of a record (hips keyed by :data:`geometry.HIP_NAMES`)::
     flags              [reason to look at the film by eye] (geometry.plausibility_flags)
     keypoint_spread_px 12 heatmap spreads (px) of the refining stage's points, or null
                        (a single-stage model; utils.uncertainty.heatmap_spread)
+    roof_edge          {hip: number or null}: how clearly the predicted roof line lies
+                       on an edge of the film (utils.uncertainty.roof_edges; null
+                       where there are no spreads)
     acetabular_index_interval  {hip: [low, high] deg or null}: the calibrated interval
                        (utils.uncertainty; null where the model is not calibrated)
     p_ihdi_ge2         {hip: P(grade >= II) or null}
@@ -86,7 +89,7 @@ HIPS = geometry.HIP_NAMES
 NUM_KEYPOINTS = geometry.NUM_KEYPOINTS
 #: Decimals written: pixels, degrees and millimetres; keypoint scores; pixel spacings;
 #: the grade's P-line shift (a fraction of the H-line).
-DIGITS = dict(px=2, deg=2, mm=2, score=4, spacing=6, shift=6, p=4)
+DIGITS = dict(px=2, deg=2, mm=2, score=4, spacing=6, shift=6, p=4, edge=4)
 #: The fields of every record, and those only an evaluation record has, in order.
 PREDICTION_FIELDS = (
     'keypoints',
@@ -98,6 +101,7 @@ PREDICTION_FIELDS = (
     'h_point_mm',
     'flags',
     'keypoint_spread_px',
+    'roof_edge',
     'acetabular_index_interval',
     'p_ihdi_ge2',
     'interval_crosses_threshold',
@@ -207,6 +211,7 @@ def film_record(
     img_path: str | None = None,
     p_line_shift: float = 0.0,
     spreads=None,
+    edges=None,
     uncertainty: dict | None = None,
     model_sha256: str | None = None,
 ) -> dict:
@@ -241,6 +246,9 @@ def film_record(
             (:func:`geometry.ihdi_grades`; the true grade uses none). Defaults to 0.0.
         spreads (array-like, optional): ``(12,)`` the points' heatmap spreads, film
             px. Defaults to None.
+        edges (array-like, optional): ``(2,)`` the hips' roof edges on the film
+            (:func:`utils.uncertainty.roof_edges`); kept with ``spreads``, and
+            needed where the calibration uses them. Defaults to None.
         uncertainty (dict, optional): the model's interval calibration
             (:func:`utils.uncertainty.checked_calibration`); with ``spreads`` it
             fills the intervals, P(grade >= II) and review fields. Defaults to None.
@@ -283,7 +291,7 @@ def film_record(
         flags=geometry.plausibility_flags(
             keypoints, scores, image_size, score_thr, keypoint_names, ai
         ),
-        **_uncertainty_fields(keypoints, spreads, uncertainty, p_line_shift, shown),
+        **_uncertainty_fields(keypoints, spreads, edges, uncertainty, p_line_shift, shown),
         file=file,
         image_size=None if image_size is None else [int(v) for v in image_size],
         orientation=orientation,
@@ -321,11 +329,12 @@ def film_record(
     return record
 
 
-def _uncertainty_fields(keypoints, spreads, calibration, p_line_shift, shown) -> dict:
-    """The record's spread, interval, probability and review fields."""
+def _uncertainty_fields(keypoints, spreads, edges, calibration, p_line_shift, shown) -> dict:
+    """The record's spread, roof edge, interval, probability and review fields."""
     none = {hip: None for hip in HIPS}
     out = dict(
         keypoint_spread_px=None,
+        roof_edge=none,
         acetabular_index_interval=none,
         p_ihdi_ge2=none,
         interval_crosses_threshold=none,
@@ -338,10 +347,13 @@ def _uncertainty_fields(keypoints, spreads, calibration, p_line_shift, shown) ->
     if not np.isfinite(spreads).any():
         return out
     out['keypoint_spread_px'] = [_number(v, 'px') for v in spreads]
+    if edges is not None:
+        edges = np.asarray(edges, np.float64)
+        out['roof_edge'] = {hip: _number(e, 'edge') for hip, e in zip(HIPS, edges)}
     if not calibration:
         return out
     with np.errstate(invalid='ignore', over='ignore'):
-        m = uncertainty.measure(keypoints, spreads, calibration, p_line_shift)
+        m = uncertainty.measure(keypoints, spreads, calibration, p_line_shift, edges)
     threshold = calibration['ai_threshold']
     crosses = (m['ai_low'] <= threshold) & (m['ai_high'] > threshold)
     interval = [
@@ -528,7 +540,8 @@ def as_arrays(records) -> dict:
         dict: ``file`` (list), ``keypoints`` ``(N, K, 2)``, ``keypoint_scores``
         ``(N, K)``, ``acetabular_index`` ``(N, 2)`` (NaN where null),
         ``ihdi_grade`` ``(N, 2)`` int (``geometry.GRADE_UNDEFINED`` where null),
-        ``keypoint_spread`` ``(N, K)``, ``ai_interval`` ``(N, 2, 2)`` (low, high per
+        ``keypoint_spread`` ``(N, K)``, ``roof_edge`` ``(N, 2)`` (NaN where null),
+        ``ai_interval`` ``(N, 2, 2)`` (low, high per
         hip), ``p_ihdi_ge2`` ``(N, 2)`` (NaN where null) and,
         when every record is an evaluation record, ``true_keypoints``,
         ``true_acetabular_index``, ``true_ihdi_grade`` and ``errors_px`` ``(N, K)``.
@@ -559,6 +572,9 @@ def as_arrays(records) -> dict:
         keypoint_spread=np.array(
             [r.get('keypoint_spread_px') or [None] * count for r in records], np.float64
         ).reshape(len(records), count),
+        roof_edge=np.array(
+            [[(r.get('roof_edge') or {}).get(h) for h in HIPS] for r in records], np.float64
+        ).reshape(len(records), len(HIPS)),
         ai_interval=np.array(
             [
                 [(r.get('acetabular_index_interval') or {}).get(h) or [None, None] for h in HIPS]

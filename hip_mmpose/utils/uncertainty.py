@@ -70,6 +70,8 @@ CALIBRATION_KEYS = (
     'p_high',
     'ai_threshold',  # deg: an interval crossing it is flagged
     'flag_q',  # conformal quantile of the review's AI rule (AI +- flag_q * sigma)
+    'edge_power',  # sigma grows as (edge_ref / roof edge) ** edge_power (0: not used)
+    'edge_ref',  # the calibration hips' median roof edge (roof_edges)
 )
 NUM_CALIBRATION = len(CALIBRATION_KEYS)
 #: bounds of each fitted value, beyond anything the calibration can produce (a file
@@ -85,7 +87,13 @@ CALIBRATION_BOUNDS = dict(
     p_high=(0.0, 1.0),
     ai_threshold=(0.0, 60.0),
     flag_q=(0.01, 100.0),
+    edge_power=(0.0, 2.0),
+    edge_ref=(0.0, 100.0),
 )
+#: how many values files of earlier 0.2.0 development versions hold: 9 (before
+#: ``flag_q``, read with ``flag_q = ai_q``) and 10 (before the roof edge, read with
+#: ``edge_power = 0``); each is read with the rule it was measured with
+EARLIER_LENGTHS = (9, 10)
 #: The defaults of the fit (config keys ``calibration.uncertainty``).
 DEFAULT_LEVEL = 0.9
 DEFAULT_AI_THRESHOLD = 30.0
@@ -94,6 +102,11 @@ DEFAULT_TARGET_MISSED = 0.05
 DEFAULT_FLAG_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9)
 #: how the review band's upper end is set (config ``calibration.uncertainty.band``)
 BANDS = ('normal_calls', 'symmetric')
+#: the exponents the roof edge's power is picked from (config
+#: ``calibration.uncertainty.edge_powers``; ``(0.0,)`` leaves the edge out)
+DEFAULT_EDGE_POWERS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+#: a hip's roof edge counts at most this many times weaker or stronger than edge_ref
+EDGE_CLIP = 4.0
 #: the finite-difference step of the AI's sensitivity to a point (px)
 _STEP = 0.5
 
@@ -157,6 +170,122 @@ def ai_sd(points, spreads) -> np.ndarray:
     s2 = np.asarray(spreads, np.float64)[..., None, :] ** 2 / 2.0
     with np.errstate(invalid='ignore', over='ignore'):
         return np.sqrt(((grad**2).sum(-1) * s2).sum(-1))
+
+
+def roof_edges(film, points) -> np.ndarray:
+    """How clearly each hip's predicted acetabular roof line lies on an edge of the film.
+
+    The mean grey-level gradient along the roof line (lateral roof edge to
+    triradiate point, 32 samples) over the mean gradient of the square around it
+    (side 1.5 roof lengths), the film smoothed by a Gaussian of ``roof length / 70``
+    (at least 0.5 px). About 1 where the line runs through texture like its
+    surroundings, 2-4 on a crisp sourcil; a faint roof, or a line that missed the
+    edge, gives little: the hips whose AI the readers and the model place least
+    surely. A ratio: any grey-level scaling of the film (a normalisation) leaves it.
+
+    Args:
+        film (array-like): ``(H, W)`` or ``(H, W, C)`` the film the points were
+            found on (8-bit or float; channels averaged).
+        points (array-like): ``(12, 2)`` the predicted points, film pixels.
+
+    Returns:
+        np.ndarray: ``(2,)`` [image-left, image-right]; NaN for a hip whose roof
+        line is not finite, shorter than 4 px or has no texture around it.
+    """
+    img = np.asarray(film)
+    pts = np.asarray(points, np.float64)[:, :2]
+    out = np.full(len(geometry.HIP_NAMES), np.nan)
+    for h, (lat, tri, _) in enumerate(geometry.AI_POINTS):
+        p, q = pts[lat], pts[tri]
+        length = float(np.hypot(*(q - p)))
+        if not (np.isfinite(length) and length >= 4.0):
+            continue
+        sigma = max(0.5, length / 70.0)
+        pad = int(math.ceil(3 * sigma)) + 2
+        half = 0.75 * length
+        mid = (p + q) / 2
+        x0, y0 = (int(math.floor(v - half)) - pad for v in mid)
+        x1, y1 = (int(math.ceil(v + half)) + pad + 1 for v in mid)
+        box = np.asarray(img[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)], np.float64)
+        if box.ndim == 3:
+            box = box.mean(-1)
+        if min(box.shape) < 2 * pad + 3:
+            continue
+        gy, gx = np.gradient(_gaussian_blur(box, sigma))
+        magnitude = np.hypot(gx, gy)
+        inner = magnitude[pad:-pad, pad:-pad]
+        surround = inner.mean()
+        samples = p + np.linspace(0.0, 1.0, 32)[:, None] * (q - p) - [max(x0, 0), max(y0, 0)]
+        along = _bilinear(magnitude, samples)
+        if surround > 0 and np.isfinite(along).all():
+            out[h] = along.mean() / surround
+    return out
+
+
+def _gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A separable Gaussian blur (radius 3 sigma, edges replicated)."""
+    radius = int(math.ceil(3 * sigma))
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    kernel = np.exp(-(x**2) / (2 * sigma**2))
+    kernel /= kernel.sum()
+    padded = np.pad(image, radius, mode='edge')
+    rows = np.apply_along_axis(np.convolve, 1, padded, kernel, mode='valid')
+    return np.apply_along_axis(np.convolve, 0, rows, kernel, mode='valid')
+
+
+def _bilinear(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """``image`` at sub-pixel ``(x, y)`` points (NaN outside it)."""
+    x, y = xy[:, 0], xy[:, 1]
+    inside = (x >= 0) & (y >= 0) & (x <= image.shape[1] - 1) & (y <= image.shape[0] - 1)
+    xc = np.clip(x, 0, image.shape[1] - 1.000001)
+    yc = np.clip(y, 0, image.shape[0] - 1.000001)
+    i, j = yc.astype(int), xc.astype(int)
+    fy, fx = yc - i, xc - j
+    value = (
+        image[i, j] * (1 - fx) * (1 - fy)
+        + image[i, j + 1] * fx * (1 - fy)
+        + image[i + 1, j] * (1 - fx) * fy
+        + image[i + 1, j + 1] * fx * fy
+    )
+    return np.where(inside, value, np.nan)
+
+
+def edge_factor(edges, power: float, ref: float) -> np.ndarray:
+    """The interval's widening for each hip's roof edge: ``(ref / edge) ** power``,
+    the edge clipped to ``ref / EDGE_CLIP``-``ref * EDGE_CLIP`` (1 where ``power`` is
+    0; NaN for a hip without an edge where it is not)."""
+    if power == 0:
+        return np.ones(np.shape(edges)) if edges is not None else np.float64(1.0)
+    e = np.asarray(edges, np.float64)
+    with np.errstate(invalid='ignore'):
+        return (ref / np.clip(e, ref / EDGE_CLIP, ref * EDGE_CLIP)) ** power
+
+
+def ai_sigma(points, spreads, calibration: dict, edges=None) -> np.ndarray:
+    """Each hip's interval scale: ``sqrt(ai_floor^2 + ai_sd^2)``, times the roof
+    edge's factor (:func:`edge_factor`) where the calibration uses it.
+
+    Args:
+        points (array-like): ``(..., 12, 2)`` predicted points, film pixels.
+        spreads (array-like): ``(..., 12)`` their heatmap spreads, film px.
+        calibration (dict): ``ai_floor``, ``edge_power``, ``edge_ref``.
+        edges (array-like, optional): ``(..., 2)`` the hips' :func:`roof_edges`;
+            needed where ``edge_power`` is not 0.
+
+    Returns:
+        np.ndarray: ``(..., 2)`` deg.
+
+    Raises:
+        ValueError: the calibration uses the roof edge and ``edges`` is None.
+    """
+    power = calibration.get('edge_power', 0.0)
+    if power and edges is None:
+        raise ValueError(
+            'this calibration widens the intervals by the roof edge (edge_power '
+            f"{power:g}): the films' roof_edges are needed"
+        )
+    sigma = np.sqrt(calibration['ai_floor'] ** 2 + ai_sd(points, spreads) ** 2)
+    return sigma * edge_factor(edges, power, calibration.get('edge_ref', 0.0))
 
 
 def _p_line_distance(points, p_line_shift=0.0) -> np.ndarray:
@@ -233,6 +362,8 @@ def fit_calibration(
     target_missed: float = DEFAULT_TARGET_MISSED,
     band: str = 'normal_calls',
     flag_levels=DEFAULT_FLAG_LEVELS,
+    edges=None,
+    edge_powers=DEFAULT_EDGE_POWERS,
 ) -> dict:
     """Fit the intervals, the probability and the review band on calibration films.
 
@@ -252,6 +383,12 @@ def fit_calibration(
         flag_levels (sequence[float]): the levels the review's AI rule is picked
             from (those above ``level`` are left out; none left: ``level``).
             Defaults to :data:`DEFAULT_FLAG_LEVELS`.
+        edges (array-like, optional): ``(N, 2)`` the hips' :func:`roof_edges` on
+            these films. Defaults to None (the edge is not used).
+        edge_powers (sequence[float]): the exponents of the roof edge's factor
+            tried (:func:`edge_factor`); the one of the highest Laplace likelihood of
+            the AI errors (the scale profiled out) is kept. Defaults to
+            :data:`DEFAULT_EDGE_POWERS`.
 
     Returns:
         dict: the :data:`CALIBRATION_KEYS` values (checked by
@@ -275,8 +412,13 @@ def fit_calibration(
             f'{int(ok.sum())} hips with a finite AI and spread: too few for a {level:.0%} interval'
         )
     floor = max(float(np.median(sd[ok])), CALIBRATION_BOUNDS['ai_floor'][0])
-    sigma = np.sqrt(floor**2 + sd**2)
-    scores = (np.abs(ai_pred - ai_true) / sigma)[ok]
+    error = np.abs(ai_pred - ai_true)
+    edge_power, edge_ref = _fit_edge(error, np.sqrt(floor**2 + sd**2), ok, edges, edge_powers)
+    if edge_power:
+        ok &= np.isfinite(np.asarray(edges, np.float64))
+    scale = dict(ai_floor=floor, edge_power=edge_power, edge_ref=edge_ref)
+    sigma = ai_sigma(pred, spreads, scale, edges)
+    scores = (error / sigma)[ok]
     q = conformal_quantile(scores, level)
 
     _, d_sd = p_line_z(pred, spreads, p_line_shift)
@@ -299,6 +441,8 @@ def fit_calibration(
         p_low=0.5,
         p_high=0.5,
         ai_threshold=ai_threshold,
+        edge_power=edge_power,
+        edge_ref=edge_ref,
     )
     abnormal = (ai_true > ai_threshold) | positive
     called_normal = (ai_pred <= ai_threshold) & (
@@ -314,7 +458,16 @@ def fit_calibration(
     for flag_level in reversed(levels):  # ties keep the higher level
         values['flag_q'] = max(conformal_quantile(scores, flag_level), 0.01)
         p_low, p_high, flag = _fit_band(
-            pred, spreads, values, p_line_shift, band, p_call, abnormal, called_normal, allowed
+            pred,
+            spreads,
+            edges,
+            values,
+            p_line_shift,
+            band,
+            p_call,
+            abnormal,
+            called_normal,
+            allowed,
         )
         if best is None or flag.mean() < best[0]:
             best = (flag.mean(), flag_level, dict(values, p_low=p_low, p_high=p_high))
@@ -329,12 +482,36 @@ def fit_calibration(
     return checked
 
 
-def _fit_band(pred, spreads, values, p_line_shift, band, p_call, abnormal, called_normal, allowed):
+def _fit_edge(error, sigma, ok, edges, powers) -> tuple[float, float]:
+    """``(edge_power, edge_ref)``: of ``powers``, the exponent of the roof edge's
+    factor under which the AI errors are likeliest (Laplace, each power's scale
+    profiled out: the mean of ``log(mean(|e| / s)) + log s``); ``(0, 0)`` without
+    edges or where 0 wins."""
+    if edges is None:
+        return 0.0, 0.0
+    edges = np.asarray(edges, np.float64)
+    use = ok & np.isfinite(edges) & (edges > 0)
+    if use.sum() < 10:
+        return 0.0, 0.0
+    ref = float(np.median(edges[use]))
+    best = (math.inf, 0.0)
+    for power in sorted({float(v) for v in powers}):
+        s = sigma[use] * edge_factor(edges[use], power, ref)
+        nll = math.log(np.mean(error[use] / s)) + float(np.mean(np.log(s)))
+        if nll < best[0] - 1e-12:
+            best = (nll, power)
+    power = best[1]
+    return (power, ref) if power else (0.0, 0.0)
+
+
+def _fit_band(
+    pred, spreads, edges, values, p_line_shift, band, p_call, abnormal, called_normal, allowed
+):
     """The widest ``p_low`` needed for at most ``allowed`` misses with the AI rule
     of ``values['flag_q']``: ``(p_low, p_high, flags)``."""
     # the intervals and probabilities do not depend on the band: measured once, with
     # an empty band (flags from the AI rule or for having no interval)
-    measured = measure(pred, spreads, dict(values, p_low=1.0, p_high=0.0), p_line_shift)
+    measured = measure(pred, spreads, dict(values, p_low=1.0, p_high=0.0), p_line_shift, edges)
     p = measured['p_ge2']
     for p_low in np.linspace(0.5, 0.0, 101):
         p_high = 1 - p_low if band == 'symmetric' else max(p_low, p_call)
@@ -349,8 +526,10 @@ def checked_calibration(vector, source: str = 'calibration') -> dict:
 
     Args:
         vector (array-like): :data:`NUM_CALIBRATION` numbers in the order of
-            :data:`CALIBRATION_KEYS` (one fewer: a file written before ``flag_q``,
-            read with ``flag_q = ai_q``, the review rule it was measured with).
+            :data:`CALIBRATION_KEYS`, or one of :data:`EARLIER_LENGTHS`: a file
+            written before ``flag_q`` (read with ``flag_q = ai_q``) or before the roof
+            edge (read with ``edge_power = edge_ref = 0``), the rules it was measured
+            with.
         source (str): what it came from, for the message. Defaults to
             ``'calibration'``.
 
@@ -365,10 +544,13 @@ def checked_calibration(vector, source: str = 'calibration') -> dict:
         values = np.asarray(vector, np.float64).ravel()
     except (TypeError, ValueError) as err:
         raise ValueError(f'{source}: the uncertainty calibration is not numbers ({err})') from None
-    if values.shape == (NUM_CALIBRATION - 1,):
+    if values.shape == (EARLIER_LENGTHS[0],):
         # written before flag_q (0.2.0 development files): their review flagged at
         # the interval's own level (all zero stays all zero: not calibrated)
         values = np.append(values, values[CALIBRATION_KEYS.index('ai_q')])
+    if values.shape == (EARLIER_LENGTHS[1],):
+        # written before the roof edge: intervals of the spread alone
+        values = np.append(values, [0.0, 0.0])
     if values.shape != (NUM_CALIBRATION,):
         raise ValueError(
             f'{source}: the uncertainty calibration has {values.size} values, '
@@ -384,6 +566,8 @@ def checked_calibration(vector, source: str = 'calibration') -> dict:
                 f'{source}: uncertainty calibration {key}={value!r} is outside [{low:g}, {high:g}]'
             )
         out[key] = float(value)
+    if out['edge_power'] and not out['edge_ref']:
+        raise ValueError(f'{source}: uncertainty calibration edge_power without an edge_ref')
     if out['p_low'] > out['p_high']:
         raise ValueError(
             f'{source}: uncertainty calibration p_low={out["p_low"]!r} exceeds '
@@ -423,7 +607,7 @@ def grade_probability(a: float, b: float, z) -> np.ndarray:
         return 1 / (1 + np.exp(-np.clip(a + b * np.asarray(z, np.float64), -50, 50)))
 
 
-def measure(points, spreads, calibration: dict, p_line_shift=0.0) -> dict:
+def measure(points, spreads, calibration: dict, p_line_shift=0.0, edges=None) -> dict:
     """Intervals, probabilities and review flags of predicted points.
 
     Args:
@@ -431,6 +615,8 @@ def measure(points, spreads, calibration: dict, p_line_shift=0.0) -> dict:
         spreads (array-like): ``(..., 12)`` their heatmap spreads, film px.
         calibration (dict): :func:`checked_calibration`'s values.
         p_line_shift (float): the model's P-line shift. Defaults to 0.0.
+        edges (array-like, optional): ``(..., 2)`` the hips' :func:`roof_edges`;
+            needed where the calibration's ``edge_power`` is not 0. Defaults to None.
 
     Returns:
         dict: ``ai_low``, ``ai_high`` (deg), ``p_ge2``, ``review`` (bool: flagged)
@@ -441,7 +627,7 @@ def measure(points, spreads, calibration: dict, p_line_shift=0.0) -> dict:
     """
     c = calibration
     ai = geometry.acetabular_indices(points)
-    sigma = np.sqrt(c['ai_floor'] ** 2 + ai_sd(points, spreads) ** 2)
+    sigma = ai_sigma(points, spreads, c, edges)
     low, high = ai - c['ai_q'] * sigma, ai + c['ai_q'] * sigma
     z, _ = p_line_z(points, spreads, p_line_shift, c['grade_floor'])
     p = grade_probability(c['grade_a'], c['grade_b'], z)
