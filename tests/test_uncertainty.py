@@ -418,3 +418,26 @@ def test_edge_power_is_recovered_and_widens_the_faint_roofs():
     out = unc.measure(new[0], new[2], cal, edges=gone)
     assert np.isnan(out['ai_low'][0, 0]) and out['review'][0, 0]
     assert out['reason'][0, 0] == 'no interval'
+
+
+def test_benchmark_signals_include_the_roof_edge_where_records_carry_it():
+    """tools/benchmark_uncertainty.py: ``edge`` is 1 / the record's roof edge and
+    ``spread_edge`` the spread's signal times sqrt(median edge / edge); records
+    without edges (written before them) leave both out."""
+    from hip_mmpose.utils import records
+    from tools.benchmark_uncertainty import signals
+
+    p = film(30, 20)
+    spreads = np.full(12, 2.0)
+    made = [
+        records.film_record(p, np.ones(12), file=f'P0_{i}.jpg', spreads=spreads, edges=e)
+        for i, e in enumerate(([1.0, 2.0], [4.0, 2.0]))
+    ]
+    found = signals(records.as_arrays(made), None)
+    assert found['edge'] == pytest.approx(np.array([[1.0, 0.5], [0.25, 0.5]]))
+    # median edge 2: factors sqrt(2), 1, sqrt(0.5), 1
+    factor = np.sqrt(2.0 / np.array([[1.0, 2.0], [4.0, 2.0]]))
+    assert found['spread_edge'] == pytest.approx(found['spread'] * factor)
+    older = [records.film_record(p, np.ones(12), file='P0_9.jpg', spreads=spreads)]
+    assert older[0]['roof_edge'] == {'image_left': None, 'image_right': None}
+    assert {'edge', 'spread_edge'}.isdisjoint(signals(records.as_arrays(older), None))

@@ -16,12 +16,16 @@ Signals: ``constant`` (one interval for every hip: the baseline), ``geometry`` (
 sensitivity to its three points, every point equally uncertain), ``spread`` (the
 heatmap spreads carried through that sensitivity: what the project ships,
 :mod:`hip_mmpose.utils.uncertainty`), ``score`` (1 - the mean heatmap maximum of the
-AI's points) and ``stages`` (|whole-film AI - refined AI|). With ``--checkpoint`` (the
-model that wrote the JSON) also ``shifted`` (the sd of the AI over the refining stage
-run on the plain crop and on crops moved by ``--shift`` of their side left, right, up
-and down: test-time disagreement), with its cost in seconds per film beside the plain
-measuring's; a line before the table also prints the |AI error| of the AI averaged over
-those crops (does averaging them lower the error?), which is not a signal.
+AI's points), ``stages`` (|whole-film AI - refined AI|) and, where the records carry
+the roof edge (0.2.0 from its introduction), ``edge`` (1 / the roof edge,
+:func:`~hip_mmpose.utils.uncertainty.roof_edges`) and ``spread_edge`` (``spread``
+times ``(median edge / edge) ** 0.5``: the shipped scale's shape at a middle power).
+With ``--checkpoint`` (the model that wrote the JSON) also ``shifted`` (the sd of the
+AI over the refining stage run on the plain crop and on crops moved by ``--shift`` of
+their side left, right, up and down: test-time disagreement), with its cost in
+seconds per film beside the plain measuring's; a line before the table also prints the
+|AI error| of the AI averaged over those crops (does averaging them lower the error?),
+which is not a signal.
 """
 
 from __future__ import annotations
@@ -53,6 +57,10 @@ def signals(films: dict, film_stage: dict | None) -> dict:
             [films['keypoint_scores'][:, list(idx)].mean(-1) for idx in geometry.AI_POINTS], -1
         ),
     )
+    edge = films['roof_edge']
+    if np.isfinite(edge).any():
+        out['edge'] = 1 / edge
+        out['spread_edge'] = out['spread'] * np.sqrt(np.nanmedian(edge) / edge)
     if film_stage is not None:
         order = {f: i for i, f in enumerate(film_stage['file'])}
         first = film_stage['keypoints'][[order[f] for f in films['file']]]

@@ -111,7 +111,7 @@ class HipTopdownPoseEstimator(TopdownPoseEstimator):
             checked = uncertainty.checked_calibration(
                 calibration.detach().cpu().numpy(), 'checkpoint'
             )
-            if calibration.shape != self.uncertainty.shape:  # written before flag_q
+            if calibration.shape != self.uncertainty.shape:  # before flag_q / the edge
                 vector = [checked.get(k, 0.0) for k in uncertainty.CALIBRATION_KEYS]
                 state_dict[prefix + 'uncertainty'] = torch.as_tensor(
                     vector, dtype=self.uncertainty.dtype

@@ -7,13 +7,19 @@ point's heatmap around its peak (:func:`heatmap_spread`, film px), carried into 
 acetabular index through the angle's sensitivity to each of its three points
 (:func:`ai_sd`: first-order propagation, ``sqrt(sum_i |dAI/dp_i|^2 s_i^2 / 2)``) and
 into the H-point's distance from the P-line (:func:`p_line_z`). Both cost nothing at
-test time beyond the heatmaps the network already produced.
+test time beyond the heatmaps the network already produced. Beside them, the film:
+how clearly the predicted roof line lies on an edge (:func:`roof_edges`, the
+gradient along the line over its surroundings'); faint roofs are where the readers
+and the model place the AI's points least surely.
 
 Calibration (:func:`fit_calibration`, on the val films after training):
 
 - **AI interval**: normalised split-conformal prediction (Lei et al. 2018; Jonkers et
-  al. 2025 for landmarks). Each hip's scale is ``sigma = sqrt(floor^2 + ai_sd^2)``,
-  ``floor`` the median ``ai_sd`` of the calibration hips (label-free); the
+  al. 2025 for landmarks). Each hip's scale is ``sigma = sqrt(floor^2 + ai_sd^2) x
+  (edge_ref / edge) ** edge_power`` (:func:`ai_sigma`), ``floor`` the median ``ai_sd``
+  of the calibration hips (label-free), ``edge_ref`` their median roof edge and
+  ``edge_power`` the exponent (of ``edge_powers``) under which their AI errors are
+  likeliest (Laplace, the scale profiled out; 0: the edge left out); the
   conformity score is ``|AI - AI_ref| / sigma``; ``q`` is its
   ``ceil((n + 1) * level)``-th smallest value (:func:`conformal_quantile`, the
   finite-sample correction), and the interval is ``AI +- q * sigma``. Under
