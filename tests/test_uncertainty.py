@@ -369,6 +369,12 @@ def test_roof_edge_by_hand():
     assert np.isnan(unc.roof_edges(ramp, short)[0])
     assert unc.roof_edges(ramp, short)[1] == pytest.approx(1.0)
     assert np.isnan(unc.roof_edges(ramp, np.where(np.arange(12)[:, None] == 0, np.nan, p))[0])
+    # a "roof" longer than half the film is no roof (nor a reason for a film-sized square)
+    far = p.copy()
+    far[0] = far[2] + [-400.0, -10.0]
+    assert np.isnan(unc.roof_edges(ramp, far)[0])
+    far[0] = [1e300, 1e300]
+    assert np.isnan(unc.roof_edges(ramp, far)[0])
 
 
 def test_edge_power_is_recovered_and_widens_the_faint_roofs():

@@ -196,7 +196,8 @@ def roof_edges(film, points) -> np.ndarray:
 
     Returns:
         np.ndarray: ``(2,)`` [image-left, image-right]; NaN for a hip whose roof
-        line is not finite, shorter than 4 px or has no texture around it.
+        line is not finite, shorter than 4 px, longer than half the film, off the film
+        or has no texture around it.
     """
     img = np.asarray(film)
     pts = np.asarray(points, np.float64)[:, :2]
@@ -204,7 +205,9 @@ def roof_edges(film, points) -> np.ndarray:
     for h, (lat, tri, _) in enumerate(geometry.AI_POINTS):
         p, q = pts[lat], pts[tri]
         length = float(np.hypot(*(q - p)))
-        if not (np.isfinite(length) and length >= 4.0):
+        # no roof shorter than 4 px, none longer than half the film (not a roof: and
+        # its smoothing and square would grow with it)
+        if not (np.isfinite(length) and 4.0 <= length <= max(img.shape[:2]) / 2):
             continue
         sigma = max(0.5, length / 70.0)
         pad = int(math.ceil(3 * sigma)) + 2
