@@ -504,8 +504,6 @@ def fit_uncertainty(
         dict: the calibration values, ``{}`` where it cannot be fitted (the log says
         why; the model then reports no intervals).
     """
-    import numpy as np
-
     from hip_mmpose.utils import records, uncertainty
 
     films = records.as_arrays(records.read_json(per_film)[0])
@@ -520,7 +518,7 @@ def fit_uncertainty(
             target_missed=target_missed,
             band=band,
             flag_levels=uncertainty.DEFAULT_FLAG_LEVELS if flag_levels is None else flag_levels,
-            edges=films['roof_edge'] if np.isfinite(films['roof_edge']).any() else None,
+            edges=films['roof_edge'],  # all NaN (records without edges): not used
             edge_powers=uncertainty.DEFAULT_EDGE_POWERS if edge_powers is None else edge_powers,
         )
     except ValueError as err:

@@ -125,7 +125,8 @@ class HipMeasurer:
 
     def _predict(self, films: list[np.ndarray]):
         """:meth:`predict_points` plus each point's heatmap spread ``(N, 12)``, film
-        px (NaN without a refining stage)."""
+        px (NaN without a refining stage), and the films as the stages saw them
+        (8-bit BGR, :func:`film_io.to_bgr8`)."""
         films = [to_bgr8(f, copy=False) for f in films]  # the stages only read them
         count = len(self.keypoint_names)
         keypoints, scores = [np.zeros((0, count, 2))], [np.zeros((0, count))]
@@ -139,7 +140,12 @@ class HipMeasurer:
             keypoints.append(points)
             scores.append(score)
             spreads.append(spread)
-        return np.concatenate(keypoints), np.concatenate(scores), np.concatenate(spreads)
+        return (
+            np.concatenate(keypoints),
+            np.concatenate(scores),
+            np.concatenate(spreads),
+            films,
+        )
 
     def predict_arrays(
         self, films: list[np.ndarray], spacings: list | None = None, film_info: list | None = None
@@ -161,10 +167,10 @@ class HipMeasurer:
         """
         spacings = list(spacings) if spacings is not None else [None] * len(films)
         film_info = list(film_info) if film_info is not None else [self.film_info()] * len(films)
-        keypoints, scores, spreads = self._predict(films)
+        keypoints, scores, spreads, seen = self._predict(films)
         edges = [
-            uncertainty.roof_edges(to_bgr8(f, copy=False), k) if np.isfinite(spread).any() else None
-            for f, k, spread in zip(films, keypoints, spreads)
+            uncertainty.roof_edges(f, k) if np.isfinite(spread).any() else None
+            for f, k, spread in zip(seen, keypoints, spreads)
         ]
         return [
             self.measure(k, s, (f.shape[1], f.shape[0]), spacing, spread, edges=e, **info)
