@@ -278,3 +278,47 @@ def test_random_window_draws_within_its_ranges_or_refuses():
         RandomWindow(width=(0, 1))
     with pytest.raises(ValueError, match='prob'):
         RandomWindow(prob=2)
+
+
+def test_rank_grey_levels_by_hand_and_unmoved_by_a_window():
+    from hip_mmpose.datasets import RankFilm, rank_grey_levels
+    from hip_mmpose.utils.film_io import rewindow
+
+    # 4 pixels: 10, 10, 200, 255 -> (pixels darker + half as dark) / 4 = 1 / 4, 2.5 / 4,
+    # 3.5 / 4 -> x 255 = 63.75, 159.375, 223.125
+    img = np.array([[10, 10], [200, 255]], np.uint8)
+    before = img.copy()
+    out = rank_grey_levels(img)
+    assert out.tolist() == [[64, 64], [159, 223]]
+    np.testing.assert_array_equal(img, before)
+    # any increasing map keeps the ranks: gammas and a wider window leave it unchanged
+    # (grey levels 4 apart, so that no two merge in the 8-bit map)
+    rng = np.random.default_rng(0)
+    film = rng.choice(np.arange(20, 236, 4), (64, 64)).astype(np.uint8)
+    ranked = rank_grey_levels(film)
+    for gamma, width in ((0.8, 1.0), (1.25, 1.0), (1.0, 1.2)):
+        np.testing.assert_array_equal(rank_grey_levels(rewindow(film, gamma, width)), ranked)
+    # a narrow window clips the darkest and brightest tenth: only those pixels move
+    clipped = rewindow(film, width=0.8)
+    inside = (clipped > 0) & (clipped < 255)
+    assert 0 < (~inside).mean() < 0.5
+    np.testing.assert_array_equal(rank_grey_levels(clipped)[inside], ranked[inside])
+    # three equal channels in, three out; the transform refuses what is not 8-bit
+    bgr = RankFilm()(dict(img=np.repeat(film[..., None], 3, -1)))['img']
+    assert bgr.shape == (64, 64, 3) and (bgr == ranked[..., None]).all()
+    with pytest.raises(TypeError, match='uint8'):
+        rank_grey_levels(film.astype(np.float32))
+
+
+def test_rank_ablation_ranks_both_stages_films_first():
+    from pathlib import Path
+
+    from mmengine.config import Config
+
+    ablations = Path(__file__).parents[1] / 'configs' / 'ablations'
+    cfg = Config.fromfile(str(ablations / 'hip_rank_cpu.py'))
+    film = Config.fromfile(str((ablations / cfg.film_stage['config']).resolve()))
+    for stage in (cfg, film):
+        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            steps = [t['type'] for t in stage[loader]['dataset']['pipeline']]
+            assert steps[:2] == ['LoadFilm', 'RankFilm'] and 'RandomWindow' not in steps, steps
