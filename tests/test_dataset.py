@@ -281,8 +281,8 @@ def test_random_window_draws_within_its_ranges_or_refuses():
 
 
 def test_rank_grey_levels_by_hand_and_unmoved_by_a_window():
-    from hip_mmpose.datasets import RankFilm, rank_grey_levels
-    from hip_mmpose.utils.film_io import rewindow
+    from hip_mmpose.datasets import RankFilm
+    from hip_mmpose.utils.film_io import rank_grey_levels, rewindow
 
     # 4 pixels: 10, 10, 200, 255 -> (pixels darker + half as dark) / 4 = 1 / 4, 2.5 / 4,
     # 3.5 / 4 -> x 255 = 63.75, 159.375, 223.125

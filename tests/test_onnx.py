@@ -390,6 +390,35 @@ def test_intervals_are_the_same_in_both_runtimes(calibrated, films, tmp_path):
     assert {'ai_low_image_left', 'p_ihdi_ge2_image_right', 'review_image_left'} <= set(row)
 
 
+def test_ranked_films_are_the_same_in_both_runtimes(trained_cascade, films, tmp_path):
+    """RankFilm in both stages' test pipelines: the export records it, the runtime
+    ranks each film before cropping, and both runtimes give the same points (which
+    are not the unranked model's: the ranking reaches the network)."""
+    from mmengine.config import Config
+
+    from hip_mmpose.apis.model_files import read_published, save_published
+
+    stages = []
+    for name, cfg, weights in read_published(trained_cascade[2]):
+        pipeline = cfg['test_dataloader']['dataset']['pipeline']
+        assert pipeline[0]['type'] == 'LoadFilm'
+        pipeline.insert(1, dict(type='RankFilm'))
+        stages.append((name, Config(cfg), weights, trained_cascade[2]))
+    published = save_published(tmp_path / 'ranked.pth', stages)
+    onnx_file = tmp_path / 'ranked.onnx'
+    assert export_main([str(published), str(onnx_file)]) == 0
+    meta = json.loads(
+        {p.key: p.value for p in onnx.load(str(onnx_file)).metadata_props}[METADATA_KEY]
+    )
+    assert [s['rank_film'] for s in meta['stages']] == [True, True]
+    arrays = [read_film(p).image for p in films]
+    points_t = HipInferencer(published, batch_size=3).predict_points(arrays)[0]
+    points_o = OnnxHipInferencer(onnx_file, batch_size=3).predict_points(arrays)[0]
+    assert np.abs(points_t - points_o).max() < 0.05
+    plain = HipInferencer(trained_cascade[2], batch_size=3).predict_points(arrays)[0]
+    assert np.abs(points_t - plain).max() > 0.5
+
+
 @pytest.mark.parametrize('values', [9, 10])
 def test_files_written_before_the_review_rule_load_with_the_intervals_rule(
     calibrated, tmp_path, values

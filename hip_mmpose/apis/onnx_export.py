@@ -37,6 +37,7 @@ from hip_mmpose.utils.atomic import write_atomic
 PIPELINE_STEPS = (
     'LoadImage',
     'LoadFilm',
+    'RankFilm',
     'MirrorHip',
     'GetBBoxCenterScale',
     'TopdownAffine',
@@ -68,12 +69,19 @@ def _pipeline_settings(model, source) -> dict:
         )
     if steps.get('LoadImage') is not None and steps['LoadImage'].to_float32:
         raise ExportError(f'{source}: LoadImage(to_float32=True) is not supported')
+    order = [step['type'] for step in model.cfg.test_dataloader.dataset.pipeline]
+    if 'RankFilm' in steps and order.index('RankFilm') > order.index('GetBBoxCenterScale'):
+        raise ExportError(
+            f'{source}: RankFilm after the crop; the runtime ranks the whole film '
+            '(put it right after LoadFilm)'
+        )
     affine = steps['TopdownAffine']
     return dict(
         input_size=[int(v) for v in affine.input_size],
         bbox_padding=float(steps['GetBBoxCenterScale'].padding),
         use_udp=bool(affine.use_udp),
         mirror_hip='MirrorHip' in steps,
+        rank_film='RankFilm' in steps,
     )
 
 

@@ -1,6 +1,6 @@
 from .hip_refine_dataset import HipRefineDataset, MirrorHip
 from .hip_xray_dataset import METAINFO_FILE, HipXrayDataset
-from .transforms import Clahe, LoadFilm, RandomStretch, RandomWindow, RankFilm, rank_grey_levels
+from .transforms import Clahe, LoadFilm, RandomStretch, RandomWindow, RankFilm
 
 __all__ = [
     'HipXrayDataset',
@@ -11,6 +11,5 @@ __all__ = [
     'RandomWindow',
     'Clahe',
     'RankFilm',
-    'rank_grey_levels',
     'METAINFO_FILE',
 ]

@@ -10,7 +10,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 
-from hip_mmpose.utils.film_io import WINDOWING, read_film, rewindow, to_bgr8
+from hip_mmpose.utils.film_io import WINDOWING, rank_grey_levels, read_film, rewindow, to_bgr8
 
 
 def _log_range(owner: str, name: str, value) -> tuple[float, float]:
@@ -200,34 +200,6 @@ class Clahe(BaseTransform):
             f'{type(self).__name__}(clip_limit={self.clip_limit}, '
             f'tile_grid_size={self.tile_grid_size})'
         )
-
-
-def rank_grey_levels(img: np.ndarray) -> np.ndarray:
-    """Each grey level of an 8-bit image replaced by its mid-rank in the image's own
-    histogram, scaled to 0-255: ``255 x (pixels darker + half the pixels as dark) /
-    all pixels``.
-
-    A histogram equalisation whose result does not move with the window a film was
-    exported at: any increasing grey-level map (a gamma, a window width, a linear
-    stretch) keeps every pixel's rank, so a pixel the map leaves unclipped gets the
-    same value after it as before (pixels a narrow window clips to black or white
-    share their group's mid-rank). OpenCV's ``equalizeHist`` rescales by the darkest
-    level's count, so clipping the darkest tenth moves every other pixel too.
-
-    Args:
-        img (np.ndarray): uint8, (H, W) or (H, W, C); the channels are averaged.
-
-    Returns:
-        np.ndarray: a new uint8 array of ``img``'s shape (all channels equal).
-    """
-    if img.dtype != np.uint8:
-        raise TypeError(f'rank_grey_levels: expected a uint8 image, got {img.dtype}')
-    grey = img if img.ndim == 2 else img.mean(axis=-1).round().astype(np.uint8)
-    counts = np.bincount(grey.ravel(), minlength=256).astype(np.float64)
-    below = np.cumsum(counts) - counts / 2.0
-    table = np.rint(255.0 * below / max(grey.size, 1)).astype(np.uint8)
-    out = table[grey]
-    return out if img.ndim == 2 else np.repeat(out[..., None], img.shape[-1], -1)
 
 
 @TRANSFORMS.register_module()

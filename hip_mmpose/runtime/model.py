@@ -24,6 +24,7 @@ from hip_mmpose.runtime import heatmaps as hm
 from hip_mmpose.runtime.measuring import HipMeasurer
 from hip_mmpose.runtime.topdown import flip_bbox_x, normalize, to_film, topdown_crop
 from hip_mmpose.utils import model_schema, records, uncertainty
+from hip_mmpose.utils.film_io import rank_grey_levels
 
 #: ``metadata_props`` key of the JSON description, and its format tag.
 METADATA_KEY = 'hip_mmpose'
@@ -135,6 +136,8 @@ def check_metadata(meta, path) -> dict:
         missing = [k for k in hm.CODECS[codec['type']] if k not in codec]
         if missing:
             raise fail(f'stages[{stage["name"]}].codec: missing {", ".join(missing)}')
+        if not isinstance(stage.get('rank_film', False), bool):  # absent from earlier exports
+            raise fail(f'stages[{stage["name"]}].rank_film: not {bool}')
         if stage['flip_mode'] not in FLIP_MODES:
             raise fail(
                 f'stages[{stage["name"]}].flip_mode {stage["flip_mode"]!r}: only '
@@ -323,6 +326,12 @@ class OnnxHipInferencer(HipMeasurer):
         (image, box), as MMPose's test pipeline and ``TopdownPoseEstimator`` make
         them; with ``sides`` (each crop's hip side), plus the stage's
         ``keypoint_offsets`` times the crop's scale, as ``HipTopdownPoseEstimator``."""
+        if stage.get('rank_film'):  # RankFilm: each film ranked once, before any crop
+            ranked = {}
+            for img in images:
+                if id(img) not in ranked:
+                    ranked[id(img)] = rank_grey_levels(img)
+            images = [ranked[id(img)] for img in images]
         crops, centers, scales = zip(
             *(
                 topdown_crop(img, box, stage['bbox_padding'], stage['input_size'], stage['use_udp'])

@@ -317,6 +317,44 @@ def rewindow(img: np.ndarray, gamma: float = 1.0, width: float = 1.0) -> np.ndar
     return table[img]
 
 
+def rank_grey_levels(img: np.ndarray) -> np.ndarray:
+    """Each grey level of an 8-bit image replaced by its mid-rank in the image's own
+    histogram, scaled to 0-255: ``255 x (pixels darker + half the pixels as dark) /
+    all pixels``.
+
+    A histogram equalisation whose result does not move with the window a film was
+    exported at: any increasing grey-level map (a gamma, a window width, a linear
+    stretch) keeps every pixel's rank, so a pixel the map leaves unclipped gets the
+    same value after it as before (pixels a narrow window clips to black or white
+    share their group's mid-rank). OpenCV's ``equalizeHist`` rescales by the darkest
+    level's count, so clipping the darkest tenth moves every other pixel too.
+
+    Args:
+        img (np.ndarray): uint8, (H, W) or (H, W, C); of a BGR film its grey is
+            ranked (OpenCV's BGR to grey: the value itself where the channels are
+            equal), of other channel counts their mean.
+
+    Returns:
+        np.ndarray: a new uint8 array of ``img``'s shape (all channels equal).
+    """
+    import cv2
+
+    if img.dtype != np.uint8:
+        raise TypeError(f'rank_grey_levels: expected a uint8 image, got {img.dtype}')
+    bgr = img.ndim == 3 and img.shape[-1] == 3
+    if bgr:  # OpenCV's grey of a BGR film: its value where the channels are equal
+        grey = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGR2GRAY)
+    else:
+        grey = img if img.ndim == 2 else img.mean(axis=-1).round().astype(np.uint8)
+    counts = np.bincount(grey.ravel(), minlength=256).astype(np.float64)
+    below = np.cumsum(counts) - counts / 2.0
+    table = np.rint(255.0 * below / max(grey.size, 1)).astype(np.uint8)
+    out = cv2.LUT(np.ascontiguousarray(grey), table)
+    if bgr:
+        return cv2.cvtColor(out, cv2.COLOR_GRAY2BGR)
+    return out if img.ndim == 2 else np.repeat(out[..., None], img.shape[-1], -1)
+
+
 def _robust_range(img: np.ndarray, values=lambda block: block) -> tuple[float, float]:
     flat = img.reshape(-1)
     step = max(1, -(-flat.size // _PERCENTILE_SAMPLE))
