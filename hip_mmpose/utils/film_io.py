@@ -346,10 +346,11 @@ def rank_grey_levels(img: np.ndarray) -> np.ndarray:
         grey = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGR2GRAY)
     else:
         grey = img if img.ndim == 2 else img.mean(axis=-1).round().astype(np.uint8)
-    counts = np.bincount(grey.ravel(), minlength=256).astype(np.float64)
+    grey = np.ascontiguousarray(grey)
+    counts = cv2.calcHist([grey], [0], None, [256], [0, 256]).ravel().astype(np.float64)
     below = np.cumsum(counts) - counts / 2.0
     table = np.rint(255.0 * below / max(grey.size, 1)).astype(np.uint8)
-    out = cv2.LUT(np.ascontiguousarray(grey), table)
+    out = cv2.LUT(grey, table)
     if bgr:
         return cv2.cvtColor(out, cv2.COLOR_GRAY2BGR)
     return out if img.ndim == 2 else np.repeat(out[..., None], img.shape[-1], -1)
