@@ -285,10 +285,10 @@ def test_rank_grey_levels_by_hand_and_unmoved_by_a_window():
     from hip_mmpose.utils.film_io import rank_grey_levels, rewindow
 
     # 4 pixels: 10, 10, 200, 255 -> (pixels darker + half as dark) / 4 = 1 / 4, 2.5 / 4,
-    # 3.5 / 4 -> x 255 = 63.75, 159.375, 223.125
+    # 3.5 / 4 -> x 255 = 63.75, 159.375, 223.125 (the ends uncapped; capped below)
     img = np.array([[10, 10], [200, 255]], np.uint8)
     before = img.copy()
-    out = rank_grey_levels(img)
+    out = rank_grey_levels(img, end_share=1.0)
     assert out.tolist() == [[64, 64], [159, 223]]
     np.testing.assert_array_equal(img, before)
     # any increasing map keeps the ranks: gammas and a wider window leave it unchanged
@@ -303,6 +303,19 @@ def test_rank_grey_levels_by_hand_and_unmoved_by_a_window():
     inside = (clipped > 0) & (clipped < 255)
     assert 0 < (~inside).mean() < 0.5
     np.testing.assert_array_equal(rank_grey_levels(clipped)[inside], ranked[inside])
+    # a wide black border counts as 30 % of the film: 6 of 8 pixels black -> black
+    # counts 0.3 / 0.7 x 2 = 6 / 7; (0.5 x 6 / 7, 6 / 7 + 0.5, 6 / 7 + 1.5) / (20 / 7)
+    # x 255 = 38.25, 121.125, 210.375; uncapped 95.625, 207.1875, 239.0625
+    bordered = np.array([[0, 0, 0, 0], [0, 0, 100, 200]], np.uint8)
+    assert rank_grey_levels(bordered).tolist() == [[38] * 4, [38, 38, 121, 210]]
+    assert rank_grey_levels(bordered, end_share=1.0).tolist() == [[96] * 4, [96, 96, 207, 239]]
+    # the anatomy ranks the same whatever the border's width beyond 30 %
+    padded = [np.pad(film, width) for width in (24, 48)]  # 47 % and 71 % black
+    content = [rank_grey_levels(p)[w:-w, w:-w] for p, w in zip(padded, (24, 48))]
+    np.testing.assert_array_equal(content[0], content[1])
+    assert content[0].min() < 80 and np.abs(content[0].astype(int) - ranked).max() <= 80
+    with pytest.raises(ValueError, match='end_share'):
+        rank_grey_levels(film, end_share=0.0)
     # three equal channels in, three out; the transform refuses what is not 8-bit
     bgr = RankFilm()(dict(img=np.repeat(film[..., None], 3, -1)))['img']
     assert bgr.shape == (64, 64, 3) and (bgr == ranked[..., None]).all()

@@ -317,10 +317,18 @@ def rewindow(img: np.ndarray, gamma: float = 1.0, width: float = 1.0) -> np.ndar
     return table[img]
 
 
-def rank_grey_levels(img: np.ndarray) -> np.ndarray:
+#: The most a film's darkest or brightest grey level counts in :func:`rank_grey_levels`,
+#: as a share of the film: a uniform border or collimator mask (73 % of one film of the
+#: data set; 95 % of films hold under 25 % at their darkest level) counts as this much.
+RANK_END_SHARE = 0.3
+
+
+def rank_grey_levels(img: np.ndarray, end_share: float = RANK_END_SHARE) -> np.ndarray:
     """Each grey level of an 8-bit image replaced by its mid-rank in the image's own
     histogram, scaled to 0-255: ``255 x (pixels darker + half the pixels as dark) /
-    all pixels``.
+    all pixels``, where the darkest and the brightest level each count at most
+    ``end_share / (1 - end_share)`` times the film's other pixels (at most
+    ``end_share`` of the film).
 
     A histogram equalisation whose result does not move with the window a film was
     exported at: any increasing grey-level map (a gamma, a window width, a linear
@@ -329,10 +337,18 @@ def rank_grey_levels(img: np.ndarray) -> np.ndarray:
     share their group's mid-rank). OpenCV's ``equalizeHist`` rescales by the darkest
     level's count, so clipping the darkest tenth moves every other pixel too.
 
+    The cap on the two ends keeps a wide uniform border from squeezing the film: a
+    film that is 73 % black mask would rank its anatomy into the top quarter of the
+    grey levels (and the whole-film stage found no pelvis on one); capped, it ranks as
+    a film 30 % black, as many are. Below the cap (nearly every film, and a clip that
+    keeps its end below it) the ranks are exactly as uncapped.
+
     Args:
         img (np.ndarray): uint8, (H, W) or (H, W, C); of a BGR film its grey is
             ranked (OpenCV's BGR to grey: the value itself where the channels are
             equal), of other channel counts their mean.
+        end_share (float): the cap's share, in (0, 1); 1 leaves the ends uncapped.
+            A film of one or two grey levels is not capped.
 
     Returns:
         np.ndarray: a new uint8 array of ``img``'s shape (all channels equal).
@@ -341,6 +357,8 @@ def rank_grey_levels(img: np.ndarray) -> np.ndarray:
 
     if img.dtype != np.uint8:
         raise TypeError(f'rank_grey_levels: expected a uint8 image, got {img.dtype}')
+    if not 0.0 < end_share <= 1.0:
+        raise ValueError(f'rank_grey_levels: end_share must lie in (0, 1], got {end_share}')
     bgr = img.ndim == 3 and img.shape[-1] == 3
     if bgr:  # OpenCV's grey of a BGR film: its value where the channels are equal
         grey = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGR2GRAY)
@@ -348,8 +366,14 @@ def rank_grey_levels(img: np.ndarray) -> np.ndarray:
         grey = img if img.ndim == 2 else img.mean(axis=-1).round().astype(np.uint8)
     grey = np.ascontiguousarray(grey)
     counts = cv2.calcHist([grey], [0], None, [256], [0, 256]).ravel().astype(np.float64)
+    lit = np.flatnonzero(counts)
+    if end_share < 1.0 and lit.size > 2:  # each end against the film's other pixels
+        others = counts.sum() - counts[lit[[0, -1]]]
+        counts[lit[[0, -1]]] = np.minimum(
+            counts[lit[[0, -1]]], end_share / (1.0 - end_share) * others
+        )
     below = np.cumsum(counts) - counts / 2.0
-    table = np.rint(255.0 * below / max(grey.size, 1)).astype(np.uint8)
+    table = np.rint(255.0 * below / max(counts.sum(), 1.0)).astype(np.uint8)
     out = cv2.LUT(grey, table)
     if bgr:
         return cv2.cvtColor(out, cv2.COLOR_GRAY2BGR)
