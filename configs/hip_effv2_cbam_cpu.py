@@ -49,10 +49,10 @@ model = dict(
     test_cfg=dict(_delete_=True, flip_test=False),
 )
 
-# Pipelines written once (index: step): 0 LoadFilm, 1 MirrorHip, 2 GetBBoxCenterScale,
-# 3 RandomBBoxTransform, 4 TopdownAffine, 5 PhotometricDistortion, 6 GenerateTarget,
-# 7 RandomWindow;
-# val: 0 LoadFilm, 1 MirrorHip, 2 GetBBoxCenterScale, 3 TopdownAffine.
+# Pipelines written once (index: step): 0 LoadFilm, 1 RankFilm, 2 MirrorHip,
+# 3 GetBBoxCenterScale, 4 RandomBBoxTransform, 5 TopdownAffine, 6 PhotometricDistortion,
+# 7 GenerateTarget;
+# val: 0 LoadFilm, 1 RankFilm, 2 MirrorHip, 3 GetBBoxCenterScale, 4 TopdownAffine.
 # (a name with two leading underscores stays out of the config itself)
 __pack = dict(
     type='PackPoseInputs',
@@ -75,8 +75,12 @@ __pack = dict(
         'pixel_spacing',
     ),
 )
+# the film's grey levels by their rank, before the crop: the network does not see the
+# window the film was exported at (the whole-film stage's config says why)
+__rank = dict(type='RankFilm')
 train_pipeline = [
     dict(type='LoadFilm'),
+    __rank,
     dict(type='MirrorHip'),
     dict(type='GetBBoxCenterScale', padding=1.5),
     # every crop shifted, as the first stage's crops are at test time (docs/accuracy.md)
@@ -97,12 +101,11 @@ train_pipeline = [
     ),
     # the metainfo's joint_weights count the AI's points 1.5x
     dict(type='GenerateTarget', encoder=codec, use_dataset_keypoint_weights=True),
-    # another hospital's window (gamma, width; after the targets: pixels only; docs/accuracy.md)
-    dict(type='RandomWindow'),
     __pack,
 ]
 val_pipeline = [
     dict(type='LoadFilm'),
+    __rank,
     dict(type='MirrorHip'),
     dict(type='GetBBoxCenterScale', padding=1.5),
     dict(type='TopdownAffine', input_size=input_size, use_udp=True),

@@ -14,8 +14,8 @@ model = dict(
 )
 
 # the base's pipelines, resized in place (step indices: see the base config)
-_base_.train_pipeline[4].input_size = _base_.val_pipeline[2].input_size = input_size
-_base_.train_pipeline[6].encoder = codec
+_base_.train_pipeline[5].input_size = _base_.val_pipeline[3].input_size = input_size
+_base_.train_pipeline[7].encoder = codec
 train_dataloader = dict(batch_size=16, dataset=dict(pipeline=_base_.train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=_base_.val_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=_base_.val_pipeline))

@@ -66,12 +66,11 @@ model = dict(
 )
 
 # The pipelines are written here once. A child changes the size-dependent steps in
-# place (index: step): 0 LoadFilm, 1 GetBBoxCenterScale, 2 RandomFlip,
-# 3 RandomBBoxTransform, 4 TopdownAffine, 5 PhotometricDistortion, 6 GenerateTarget,
-# 7 RandomWindow;
-# val: 0 LoadFilm, 1 GetBBoxCenterScale, 2 TopdownAffine. E.g.
-#   _base_.train_pipeline[4].input_size = _base_.val_pipeline[2].input_size = input_size
-#   _base_.train_pipeline[6].encoder = codec
+# place (index: step): 0 LoadFilm, 1 RankFilm, 2 GetBBoxCenterScale, 3 RandomFlip,
+# 4 RandomBBoxTransform, 5 TopdownAffine, 6 PhotometricDistortion, 7 GenerateTarget;
+# val: 0 LoadFilm, 1 RankFilm, 2 GetBBoxCenterScale, 3 TopdownAffine. E.g.
+#   _base_.train_pipeline[5].input_size = _base_.val_pipeline[3].input_size = input_size
+#   _base_.train_pipeline[7].encoder = codec
 # GetBBoxCenterScale's small padding keeps a margin for the random scale/rotation.
 # MMPose's default meta keys plus the film's pixel spacing (HipMetric's mm figures)
 __pack = dict(
@@ -95,8 +94,12 @@ __pack = dict(
         'pixel_spacing',
     ),
 )
+# the film's grey levels by their rank: the network does not see the window the film
+# was exported at (hip/AI_contrast_shift 0.15 -> 0.02 deg; docs/uncertainty.md)
+__rank = dict(type='RankFilm')
 train_pipeline = [
     dict(type='LoadFilm'),
+    __rank,
     dict(type='GetBBoxCenterScale', padding=1.05),
     dict(type='RandomFlip', direction='horizontal'),
     dict(
@@ -112,12 +115,11 @@ train_pipeline = [
         hue_delta=1,
     ),
     dict(type='GenerateTarget', encoder=codec),
-    # another hospital's window (gamma, width; after the targets: pixels only; docs/accuracy.md)
-    dict(type='RandomWindow'),
     __pack,
 ]
 val_pipeline = [
     dict(type='LoadFilm'),
+    __rank,
     dict(type='GetBBoxCenterScale', padding=1.05),
     dict(type='TopdownAffine', input_size=input_size, use_udp=True),
     __pack,

@@ -390,33 +390,39 @@ def test_intervals_are_the_same_in_both_runtimes(calibrated, films, tmp_path):
     assert {'ai_low_image_left', 'p_ihdi_ge2_image_right', 'review_image_left'} <= set(row)
 
 
-def test_ranked_films_are_the_same_in_both_runtimes(trained_cascade, films, tmp_path):
-    """RankFilm in both stages' test pipelines: the export records it, the runtime
-    ranks each film before cropping, and both runtimes give the same points (which
-    are not the unranked model's: the ranking reaches the network)."""
+def test_rank_film_travels_to_the_runtime_and_can_be_left_out(
+    onnx_model, trained_cascade, films, tmp_path
+):
+    """The configs rank the film (RankFilm after LoadFilm in both stages): the export
+    records it and the runtime ranks too (the points of both runtimes are compared
+    above). A model whose test pipelines leave it out is exported without it, both
+    runtimes again agree, and its points are not the ranked model's (the ranking
+    reaches the network)."""
     from mmengine.config import Config
 
     from hip_mmpose.apis.model_files import read_published, save_published
 
+    def stages_of(path):
+        meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}[METADATA_KEY]
+        return json.loads(meta)['stages']
+
+    assert [s['rank_film'] for s in stages_of(onnx_model)] == [True, True]
     stages = []
     for name, cfg, weights in read_published(trained_cascade[2]):
         pipeline = cfg['test_dataloader']['dataset']['pipeline']
-        assert pipeline[0]['type'] == 'LoadFilm'
-        pipeline.insert(1, dict(type='RankFilm'))
+        assert [step['type'] for step in pipeline[:2]] == ['LoadFilm', 'RankFilm']
+        del pipeline[1]
         stages.append((name, Config(cfg), weights, trained_cascade[2]))
-    published = save_published(tmp_path / 'ranked.pth', stages)
-    onnx_file = tmp_path / 'ranked.onnx'
+    published = save_published(tmp_path / 'unranked.pth', stages)
+    onnx_file = tmp_path / 'unranked.onnx'
     assert export_main([str(published), str(onnx_file)]) == 0
-    meta = json.loads(
-        {p.key: p.value for p in onnx.load(str(onnx_file)).metadata_props}[METADATA_KEY]
-    )
-    assert [s['rank_film'] for s in meta['stages']] == [True, True]
+    assert [s['rank_film'] for s in stages_of(onnx_file)] == [False, False]
     arrays = [read_film(p).image for p in films]
     points_t = HipInferencer(published, batch_size=3).predict_points(arrays)[0]
     points_o = OnnxHipInferencer(onnx_file, batch_size=3).predict_points(arrays)[0]
     assert np.abs(points_t - points_o).max() < 0.05
-    plain = HipInferencer(trained_cascade[2], batch_size=3).predict_points(arrays)[0]
-    assert np.abs(points_t - plain).max() > 0.5
+    ranked = HipInferencer(trained_cascade[2], batch_size=3).predict_points(arrays)[0]
+    assert np.abs(points_t - ranked).max() > 0.5
 
 
 @pytest.mark.parametrize('values', [9, 10])

@@ -59,7 +59,7 @@ POISONS = {  # name: (change to the published config, key path the refusal names
         lambda c, m: c['test_dataloader']['dataset']['pipeline'].append(
             {'type': 'os.system', 'command': f'touch {m}'}
         ),
-        'test_dataloader.dataset.pipeline[4].type',
+        'test_dataloader.dataset.pipeline[5].type',
     ),
     'head loss': (
         lambda c, m: c['model']['head'].__setitem__(
@@ -255,7 +255,7 @@ def test_poisoned_files_are_refused_by_every_tool(poisoned, synthetic_root, tmp_
         message = report[f'infer {name}']['message']
         assert f'{key}:' in message and files[name].name in message, (name, message)
     assert 'ConfigCheckError' in report['test published']['message']
-    assert 'test_dataloader.dataset.pipeline[4].type' in report['test published']['message']
+    assert 'test_dataloader.dataset.pipeline[5].type' in report['test published']['message']
     assert 'model.head.loss.type' in report['resume published']['message']
     for name in ('infer pickle', 'publish pickle', 'test pickle', 'resume pickle'):
         message = report[name]['message']

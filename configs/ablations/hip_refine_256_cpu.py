@@ -6,8 +6,8 @@ film_stage = dict(config='../hip_effv2_cbam_film_cpu.py')
 input_size = (256, 256)
 codec = dict(type='UDPHeatmap', input_size=input_size, heatmap_size=(128, 128), sigma=2)
 model = dict(head=dict(deconv_out_channels=(64,), deconv_kernel_sizes=(4,), decoder=codec))
-_base_.train_pipeline[4].input_size = _base_.val_pipeline[3].input_size = input_size
-_base_.train_pipeline[6].encoder = codec
+_base_.train_pipeline[5].input_size = _base_.val_pipeline[4].input_size = input_size
+_base_.train_pipeline[7].encoder = codec
 train_dataloader = dict(dataset=dict(pipeline=_base_.train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=_base_.val_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=_base_.val_pipeline))

@@ -25,5 +25,5 @@ model = dict(
         decoder=codec,
     )
 )
-_base_.train_pipeline[6].encoder = codec
+_base_.train_pipeline[7].encoder = codec
 train_dataloader = dict(dataset=dict(pipeline=_base_.train_pipeline))

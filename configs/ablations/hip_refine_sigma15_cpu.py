@@ -4,5 +4,5 @@
 _base_ = ['./hip_refine_sigma3_cpu.py']
 codec = dict(_base_.codec, sigma=1.5)
 model = dict(head=dict(decoder=codec))
-_base_.train_pipeline[6].encoder = codec
+_base_.train_pipeline[7].encoder = codec
 train_dataloader = dict(dataset=dict(pipeline=_base_.train_pipeline))

@@ -5,5 +5,5 @@ _base_ = ['../hip_effv2_cbam_cpu.py']
 film_stage = dict(config='../hip_effv2_cbam_film_cpu.py')
 codec = dict(_base_.codec, sigma=3)
 model = dict(head=dict(decoder=codec))
-_base_.train_pipeline[6].encoder = codec
+_base_.train_pipeline[7].encoder = codec
 train_dataloader = dict(dataset=dict(pipeline=_base_.train_pipeline))

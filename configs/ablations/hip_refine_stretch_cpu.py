@@ -4,10 +4,10 @@
 # 17.6-22.7): against the pull of the angles toward the mean.
 _base_ = ['../hip_effv2_cbam_cpu.py']
 film_stage = dict(config='../hip_effv2_cbam_film_cpu.py')
-# after LoadFilm and MirrorHip, before GetBBoxCenterScale (it reads the xyxy box)
+# after LoadFilm, RankFilm and MirrorHip, before GetBBoxCenterScale (it reads the xyxy box)
 train_pipeline = (
-    _base_.train_pipeline[:2]
+    _base_.train_pipeline[:3]
     + [dict(type='RandomStretch', scale=(0.87, 1.15))]
-    + _base_.train_pipeline[2:]
+    + _base_.train_pipeline[3:]
 )
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -4,5 +4,5 @@ _base_ = ['../hip_effv2_cbam_cpu.py']
 film_stage = dict(config='../hip_effv2_cbam_film_cpu.py')
 codec = dict(type='UDPHeatmap', input_size=(192, 192), heatmap_size=(96, 96), sigma=2)
 model = dict(head=dict(deconv_out_channels=(64,), deconv_kernel_sizes=(4,), decoder=codec))
-_base_.train_pipeline[6].encoder = codec
+_base_.train_pipeline[7].encoder = codec
 train_dataloader = dict(dataset=dict(pipeline=_base_.train_pipeline))
