@@ -316,6 +316,11 @@ def test_rank_grey_levels_by_hand_and_unmoved_by_a_window():
     assert content[0].min() < 80 and np.abs(content[0].astype(int) - ranked).max() <= 80
     with pytest.raises(ValueError, match='end_share'):
         rank_grey_levels(film, end_share=0.0)
+    uncapped = RankFilm(end_share=1.0)(dict(img=bordered.copy()))['img']
+    assert uncapped.tolist() == [[96] * 4, [96, 96, 207, 239]]
+    for share in (0, 1.5, True):
+        with pytest.raises(ValueError, match='end_share'):
+            RankFilm(end_share=share)
     # three equal channels in, three out; the transform refuses what is not 8-bit
     bgr = RankFilm()(dict(img=np.repeat(film[..., None], 3, -1)))['img']
     assert bgr.shape == (64, 64, 3) and (bgr == ranked[..., None]).all()

@@ -227,6 +227,10 @@ def test_a_non_hip_or_broken_onnx_file_is_refused_by_name(tmp_path, onnx_model, 
         with pytest.raises(OnnxModelError, match=f'{bad}: .*p_line_shift'):
             OnnxHipInferencer(hip_stage_set('p_line_shift', shift))
     assert OnnxHipInferencer(hip_stage_set('p_line_shift', -0.01)).p_line_shift == -0.01
+    # the ranking's cap outside (0, 1] or not a number
+    for share in (0.0, 1.5, 'x', True, None):
+        with pytest.raises(OnnxModelError, match=f'{bad}: .*rank_end_share'):
+            OnnxHipInferencer(hip_stage_set('rank_end_share', share))
     # the CLI: one line naming the file, exit 2, nothing written
     out = tmp_path / 'out'
     assert infer_main([str(films[0]), '--onnx', str(other), '--out-dir', str(out)]) == 2
@@ -407,6 +411,7 @@ def test_rank_film_travels_to_the_runtime_and_can_be_left_out(
         return json.loads(meta)['stages']
 
     assert [s['rank_film'] for s in stages_of(onnx_model)] == [True, True]
+    assert [s['rank_end_share'] for s in stages_of(onnx_model)] == [0.3, 0.3]
     stages = []
     for name, cfg, weights in read_published(trained_cascade[2]):
         pipeline = cfg['test_dataloader']['dataset']['pipeline']
@@ -417,6 +422,7 @@ def test_rank_film_travels_to_the_runtime_and_can_be_left_out(
     onnx_file = tmp_path / 'unranked.onnx'
     assert export_main([str(published), str(onnx_file)]) == 0
     assert [s['rank_film'] for s in stages_of(onnx_file)] == [False, False]
+    assert not any('rank_end_share' in s for s in stages_of(onnx_file))
     arrays = [read_film(p).image for p in films]
     points_t = HipInferencer(published, batch_size=3).predict_points(arrays)[0]
     points_o = OnnxHipInferencer(onnx_file, batch_size=3).predict_points(arrays)[0]

@@ -82,6 +82,7 @@ def _pipeline_settings(model, source) -> dict:
         use_udp=bool(affine.use_udp),
         mirror_hip='MirrorHip' in steps,
         rank_film='RankFilm' in steps,
+        **({'rank_end_share': steps['RankFilm'].end_share} if 'RankFilm' in steps else {}),
     )
 
 

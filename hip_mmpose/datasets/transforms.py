@@ -11,7 +11,14 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 
-from hip_mmpose.utils.film_io import WINDOWING, rank_grey_levels, read_film, rewindow, to_bgr8
+from hip_mmpose.utils.film_io import (
+    RANK_END_SHARE,
+    WINDOWING,
+    rank_grey_levels,
+    read_film,
+    rewindow,
+    to_bgr8,
+)
 
 
 def _log_range(owner: str, name: str, value) -> tuple[float, float]:
@@ -213,8 +220,18 @@ class RankFilm(BaseTransform):
     Put it right after ``LoadFilm``, the same in the training and the test pipeline
     (the whole film, before any crop: a rank is the film's, not the crop's).
 
+    Args:
+        end_share (float): the most the film's darkest or brightest grey level counts,
+            as a share of the film (a wide uniform border counts as this much);
+            ``film_io.RANK_END_SHARE`` by default, 1 for the uncapped mid-rank.
+
     Required keys: ``img`` (uint8). Modified keys: ``img``.
     """
+
+    def __init__(self, end_share: float = RANK_END_SHARE):
+        if isinstance(end_share, bool) or not 0.0 < float(end_share) <= 1.0:
+            raise ValueError(f'RankFilm: end_share must lie in (0, 1], got {end_share!r}')
+        self.end_share = float(end_share)
 
     def transform(self, results: dict) -> dict:
         """Rank the grey levels of ``results['img']``.
@@ -225,8 +242,11 @@ class RankFilm(BaseTransform):
         Returns:
             dict: ``results`` with ``img`` ranked (same shape and dtype).
         """
-        results['img'] = rank_grey_levels(results['img'])
+        results['img'] = rank_grey_levels(results['img'], self.end_share)
         return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(end_share={self.end_share})'
 
 
 @TRANSFORMS.register_module()

@@ -138,6 +138,9 @@ def check_metadata(meta, path) -> dict:
             raise fail(f'stages[{stage["name"]}].codec: missing {", ".join(missing)}')
         if not isinstance(stage.get('rank_film', False), bool):  # absent from earlier exports
             raise fail(f'stages[{stage["name"]}].rank_film: not {bool}')
+        share = stage.get('rank_end_share', 1.0)  # absent: exported before the cap
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 < share <= 1.0:
+            raise fail(f'stages[{stage["name"]}].rank_end_share {share!r}: not in (0, 1]')
         if stage['flip_mode'] not in FLIP_MODES:
             raise fail(
                 f'stages[{stage["name"]}].flip_mode {stage["flip_mode"]!r}: only '
@@ -330,7 +333,7 @@ class OnnxHipInferencer(HipMeasurer):
             ranked = {}
             for img in images:
                 if id(img) not in ranked:
-                    ranked[id(img)] = rank_grey_levels(img)
+                    ranked[id(img)] = rank_grey_levels(img, stage.get('rank_end_share', 1.0))
             images = [ranked[id(img)] for img in images]
         crops, centers, scales = zip(
             *(
