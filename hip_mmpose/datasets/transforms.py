@@ -1,8 +1,9 @@
 """``LoadFilm``: the one film reader of every pipeline (training, testing, inference);
-``RandomStretch``: an augmentation that changes the angles of a training crop;
-``RandomWindow``: another window's gamma and width on a crop; ``Clahe``:
-contrast-limited histogram equalisation of a crop and ``RankFilm``: each grey level of
-the film by its rank (ablations, not in the configs)."""
+``RankFilm``: each grey level of the film by its rank (both configs, right after
+``LoadFilm``); ``RandomStretch``: an augmentation that changes the angles of a training
+crop; ``RandomWindow``: another window's gamma and width on a crop; ``Clahe``:
+contrast-limited histogram equalisation of a crop (the last three: ablations, not in
+the configs)."""
 
 from __future__ import annotations
 
