@@ -347,7 +347,7 @@ def rank_grey_levels(img: np.ndarray, end_share: float = RANK_END_SHARE) -> np.n
         img (np.ndarray): uint8, (H, W) or (H, W, C); of a BGR film its grey is
             ranked (OpenCV's BGR to grey: the value itself where the channels are
             equal), of other channel counts their mean.
-        end_share (float): the cap's share, in (0, 1); 1 leaves the ends uncapped.
+        end_share (float): the cap's share, in (0, 1]; 1 leaves the ends uncapped.
             A film of one or two grey levels is not capped.
 
     Returns:
