@@ -15,6 +15,7 @@ from mmpose.registry import TRANSFORMS
 from hip_mmpose.utils.film_io import (
     RANK_END_SHARE,
     WINDOWING,
+    checked_end_share,
     rank_grey_levels,
     read_film,
     rewindow,
@@ -230,9 +231,7 @@ class RankFilm(BaseTransform):
     """
 
     def __init__(self, end_share: float = RANK_END_SHARE):
-        if isinstance(end_share, bool) or not 0.0 < float(end_share) <= 1.0:
-            raise ValueError(f'RankFilm: end_share must lie in (0, 1], got {end_share!r}')
-        self.end_share = float(end_share)
+        self.end_share = checked_end_share(end_share, 'RankFilm: end_share')
 
     def transform(self, results: dict) -> dict:
         """Rank the grey levels of ``results['img']``.

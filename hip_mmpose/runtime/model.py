@@ -24,7 +24,7 @@ from hip_mmpose.runtime import heatmaps as hm
 from hip_mmpose.runtime.measuring import HipMeasurer
 from hip_mmpose.runtime.topdown import flip_bbox_x, normalize, to_film, topdown_crop
 from hip_mmpose.utils import model_schema, records, uncertainty
-from hip_mmpose.utils.film_io import rank_grey_levels
+from hip_mmpose.utils.film_io import checked_end_share, rank_grey_levels
 
 #: ``metadata_props`` key of the JSON description, and its format tag.
 METADATA_KEY = 'hip_mmpose'
@@ -138,9 +138,10 @@ def check_metadata(meta, path) -> dict:
             raise fail(f'stages[{stage["name"]}].codec: missing {", ".join(missing)}')
         if not isinstance(stage.get('rank_film', False), bool):  # absent from earlier exports
             raise fail(f'stages[{stage["name"]}].rank_film: not {bool}')
-        share = stage.get('rank_end_share', 1.0)  # absent: exported before the cap
-        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 < share <= 1.0:
-            raise fail(f'stages[{stage["name"]}].rank_end_share {share!r}: not in (0, 1]')
+        try:  # absent: exported before the cap, ranked uncapped
+            checked_end_share(stage.get('rank_end_share', 1.0), 'rank_end_share')
+        except ValueError as err:
+            raise fail(f'stages[{stage["name"]}].{err}') from None
         if stage['flip_mode'] not in FLIP_MODES:
             raise fail(
                 f'stages[{stage["name"]}].flip_mode {stage["flip_mode"]!r}: only '

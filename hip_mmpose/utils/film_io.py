@@ -323,6 +323,26 @@ def rewindow(img: np.ndarray, gamma: float = 1.0, width: float = 1.0) -> np.ndar
 RANK_END_SHARE = 0.3
 
 
+def checked_end_share(value, key: str = 'end_share') -> float:
+    """The ranking's end share (:data:`RANK_END_SHARE`'s kind) checked: a number in
+    (0, 1], wherever one is given (the function, the transform, an ONNX file).
+
+    Args:
+        value: the share to check.
+        key (str): how the error names it.
+
+    Returns:
+        float: ``value`` as a float.
+
+    Raises:
+        ValueError: naming ``key`` where ``value`` is not a number in (0, 1].
+    """
+    number = isinstance(value, (int, float, np.integer, np.floating))
+    if not number or isinstance(value, bool) or not 0.0 < value <= 1.0:
+        raise ValueError(f'{key} {value!r}: not in (0, 1]')
+    return float(value)
+
+
 def rank_grey_levels(img: np.ndarray, end_share: float = RANK_END_SHARE) -> np.ndarray:
     """Each grey level of an 8-bit image replaced by its mid-rank in the image's own
     histogram, scaled to 0-255: ``255 x (pixels darker + half the pixels as dark) /
@@ -357,8 +377,7 @@ def rank_grey_levels(img: np.ndarray, end_share: float = RANK_END_SHARE) -> np.n
 
     if img.dtype != np.uint8:
         raise TypeError(f'rank_grey_levels: expected a uint8 image, got {img.dtype}')
-    if not 0.0 < end_share <= 1.0:
-        raise ValueError(f'rank_grey_levels: end_share must lie in (0, 1], got {end_share}')
+    end_share = checked_end_share(end_share, 'rank_grey_levels: end_share')
     bgr = img.ndim == 3 and img.shape[-1] == 3
     if bgr:  # OpenCV's grey of a BGR film: its value where the channels are equal
         grey = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGR2GRAY)
