@@ -106,14 +106,20 @@ def test_review_band_keeps_misses_below_target():
     missed_sym, _, flagged_sym = _missed_and_flagged(symmetric, *films, threshold=60.0)
     assert missed == missed_sym == 0
     assert 0 < flagged < flagged_sym
-    # the default target (5 %) on the default line, as tools/train.py fits it:
-    # conformal risk control, (misses + 1) / (abnormal + 1) <= 0.05 on the fit hips
-    misses, abnormal, _ = _missed_and_flagged(unc.fit_calibration(*films), *films)
-    assert (misses + 1) / (abnormal + 1) <= 0.05
+    # the default target (4 %) on the default line, as tools/train.py fits it:
+    # conformal risk control, (misses + 1) / (abnormal + 1) <= 0.04 on the fit hips
+    assert unc.DEFAULT_TARGET_MISSED == 0.04
+    fit = unc.fit_calibration(*films)
+    misses, abnormal, _ = _missed_and_flagged(fit, *films)
+    assert (misses + 1) / (abnormal + 1) <= 0.04
+    assert fit['abnormal'] == abnormal and fit['allowed'] == pytest.approx(
+        0.04 * (abnormal + 1) - 1
+    )
     # too few abnormal hips for the target: the widest band (every normal call flagged)
     few = tuple(a[:60] for a in films)
     cal = unc.fit_calibration(*few, target_missed=0.01)
     assert cal['p_low'] == 0.0
+    assert cal['allowed'] < 0 and cal['abnormal'] < unc.fewest_abnormal(0.01) == 99
     with pytest.raises(ValueError, match='band must be one of'):
         unc.fit_calibration(*films, band='upper')
     cal = normal
@@ -123,6 +129,20 @@ def test_review_band_keeps_misses_below_target():
         ('AI within' in r or 'P(grade' in r) == f
         for r, f in zip(out['reason'].ravel(), out['review'].ravel())
     )
+
+
+def test_allowed_misses_by_hand():
+    """Conformal risk control's allowance: m misses of n abnormal hips pass when
+    (m + 1) / (n + 1) <= target."""
+    # 43 abnormal hips (a fold's val): 0.05 lets one miss through, 0.04 none
+    assert unc.allowed_misses(0.05, 43) == pytest.approx(1.2)
+    assert unc.allowed_misses(0.04, 43) == pytest.approx(0.76)
+    assert unc.allowed_misses(0.04, 49) == pytest.approx(1.0)
+    # 24 abnormal hips (the main split's val) hold 0.04 with no miss; 23 cannot
+    assert unc.allowed_misses(0.04, 24) == pytest.approx(0.0)
+    assert unc.allowed_misses(0.04, 23) < 0
+    assert unc.fewest_abnormal(0.04) == 24 and unc.fewest_abnormal(0.05) == 19
+    assert unc.fewest_abnormal(0.1) == 9 and unc.fewest_abnormal(0.5) == 1
 
 
 def test_review_rule_level_is_the_one_flagging_fewest():
@@ -146,7 +166,7 @@ def test_review_rule_level_is_the_one_flagging_fewest():
     # every candidate keeps the misses within the target on the fit hips
     for cal in (*each.values(), picked):
         misses, abnormal, flagged = _missed_and_flagged(cal, *films)
-        assert (misses + 1) / (abnormal + 1) <= 0.05
+        assert (misses + 1) / (abnormal + 1) <= unc.DEFAULT_TARGET_MISSED
         assert flagged / films[0].shape[0] / 2 == pytest.approx(cal['flagged'])
     # levels above the interval's are left out
     assert unc.fit_calibration(*films, level=0.8, flag_levels=(0.9,))['flag_level'] == 0.8

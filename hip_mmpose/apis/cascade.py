@@ -469,7 +469,7 @@ def fit_uncertainty(
     log=print,
     level: float = 0.9,
     ai_threshold: float = 30.0,
-    target_missed: float = 0.05,
+    target_missed: float | None = None,
     band: str = 'normal_calls',
     flag_levels=None,
     edge_powers=None,
@@ -485,9 +485,10 @@ def fit_uncertainty(
         level (float): the intervals' coverage (config
             ``calibration.uncertainty.level``). Defaults to 0.9.
         ai_threshold (float): the AI (deg) whose crossing flags a hip. Defaults to 30.
-        target_missed (float): the expected share of new abnormal hips called
-            normal without a flag (conformal risk control on the val hips).
-            Defaults to 0.05.
+        target_missed (float, optional): the expected share of new abnormal hips
+            called normal without a flag (conformal risk control on the val hips).
+            Defaults to None
+            (:data:`hip_mmpose.utils.uncertainty.DEFAULT_TARGET_MISSED`).
         band (str): the upper end of the band of P(grade >= II): ``'normal_calls'``
             (the probability at the grade decision: only hips called grade I are
             flagged by it) or ``'symmetric'`` (``1 - p_low``). Defaults to
@@ -507,6 +508,7 @@ def fit_uncertainty(
     from hip_mmpose.utils import records, uncertainty
 
     films = records.as_arrays(records.read_json(per_film)[0])
+    target = uncertainty.DEFAULT_TARGET_MISSED if target_missed is None else target_missed
     try:
         fitted = uncertainty.fit_calibration(
             films['keypoints'],
@@ -515,7 +517,7 @@ def fit_uncertainty(
             p_line_shift,
             level=level,
             ai_threshold=ai_threshold,
-            target_missed=target_missed,
+            target_missed=target,
             band=band,
             flag_levels=uncertainty.DEFAULT_FLAG_LEVELS if flag_levels is None else flag_levels,
             edges=films['roof_edge'],  # all NaN (records without edges): not used
@@ -537,6 +539,13 @@ def fit_uncertainty(
         f'{fitted["flag_level"]:.0%} interval (+-{fitted["flag_q"]:.2f} x sigma) crossing '
         f'{ai_threshold:g} deg: {fitted["flagged"]:.0%} of the val hips flagged'
     )
+    if fitted['allowed'] < 0:
+        log(
+            f'   only {fitted["abnormal"]} val hips the reference calls abnormal: too few '
+            f'to hold target_missed={target:g} (needs '
+            f'{uncertainty.fewest_abnormal(target)}), so the band flags every hip called '
+            'normal; more val films, or a higher target'
+        )
     return {k: fitted[k] for k in uncertainty.CALIBRATION_KEYS}
 
 

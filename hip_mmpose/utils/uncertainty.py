@@ -103,7 +103,9 @@ EARLIER_LENGTHS = (9, 10)
 #: The defaults of the fit (config keys ``calibration.uncertainty``).
 DEFAULT_LEVEL = 0.9
 DEFAULT_AI_THRESHOLD = 30.0
-DEFAULT_TARGET_MISSED = 0.05
+#: the expected share of abnormal hips called normal without a flag (conformal risk
+#: control), below the 0.05 a screening split is judged by: docs/uncertainty.md
+DEFAULT_TARGET_MISSED = 0.04
 #: the levels the review's AI rule is picked from (config ``calibration.uncertainty.flag_levels``)
 DEFAULT_FLAG_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9)
 #: how the review band's upper end is set (config ``calibration.uncertainty.band``)
@@ -383,7 +385,7 @@ def fit_calibration(
         ai_threshold (float): the AI (deg) whose crossing flags a hip. Defaults to 30.
         target_missed (float): the expected share of new abnormal hips called
             normal without a flag (conformal risk control on these films). Defaults
-            to 0.05.
+            to :data:`DEFAULT_TARGET_MISSED`.
         band (str): the band's upper end: ``'normal_calls'`` (the probability at
             the grade decision) or ``'symmetric'`` (``1 - p_low``). Defaults to
             ``'normal_calls'``.
@@ -400,8 +402,8 @@ def fit_calibration(
     Returns:
         dict: the :data:`CALIBRATION_KEYS` values (checked by
         :func:`checked_calibration`), ``hips`` / ``abnormal`` (how many it rests
-        on), ``flag_level`` (the level picked) and ``flagged`` (the share of these
-        hips it flags).
+        on), ``allowed`` (:func:`allowed_misses`), ``flag_level`` (the level
+        picked) and ``flagged`` (the share of these hips it flags).
 
     Raises:
         ValueError: too few hips for the level, no finite spreads, an unknown
@@ -455,8 +457,7 @@ def fit_calibration(
     called_normal = (ai_pred <= ai_threshold) & (
         geometry.ihdi_grades(pred, p_line_shift) == geometry.GRADES[0]
     )
-    # conformal risk control: (misses + 1) / (abnormal + 1) <= target_missed
-    allowed = target_missed * (abnormal.sum() + 1) - 1
+    allowed = allowed_misses(target_missed, abnormal.sum())
     # the probability of a hip on the decision line (z = 0): every hip called grade I
     # has p at most this
     p_call = float(grade_probability(a, b, 0.0)) if b > 0 else 0.5
@@ -483,10 +484,35 @@ def fit_calibration(
     checked.update(
         hips=int(ok.sum()),
         abnormal=int(abnormal.sum()),
+        allowed=float(allowed),
         flag_level=flag_level,
         flagged=float(flagged),
     )
     return checked
+
+
+def allowed_misses(target_missed: float, abnormal: int) -> float:
+    """The misses conformal risk control allows on calibration hips.
+
+    Args:
+        target_missed (float): the expected share of new abnormal hips missed.
+        abnormal (int): how many calibration hips the reference calls abnormal.
+
+    Returns:
+        float: ``target_missed * (abnormal + 1) - 1``, the most misses ``m`` with
+        ``(m + 1) / (abnormal + 1) <= target_missed``; below 0, no band holds the
+        target (too few abnormal hips: :func:`fewest_abnormal`).
+    """
+    return target_missed * (abnormal + 1) - 1
+
+
+def fewest_abnormal(target_missed: float) -> int:
+    """The fewest abnormal calibration hips with which a band can hold
+    ``target_missed`` (no miss allowed): 19 at 0.05, 24 at 0.04."""
+    n = max(math.ceil(1 / target_missed - 1) - 1, 0)
+    while allowed_misses(target_missed, n) < 0:
+        n += 1
+    return n
 
 
 def _fit_edge(error, sigma, ok, edges, powers) -> tuple[float, float]:
