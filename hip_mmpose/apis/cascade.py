@@ -467,8 +467,8 @@ def fit_uncertainty(
     per_film: str,
     p_line_shift: float = 0.0,
     log=print,
-    level: float = 0.9,
-    ai_threshold: float = 30.0,
+    level: float | None = None,
+    ai_threshold: float | None = None,
     target_missed: float | None = None,
     band: str = 'normal_calls',
     flag_levels=None,
@@ -482,9 +482,11 @@ def fit_uncertainty(
             (with each point's heatmap spread).
         p_line_shift (float): the model's fitted P-line shift. Defaults to 0.0.
         log (callable): where the lines go. Defaults to ``print``.
-        level (float): the intervals' coverage (config
-            ``calibration.uncertainty.level``). Defaults to 0.9.
-        ai_threshold (float): the AI (deg) whose crossing flags a hip. Defaults to 30.
+        level (float, optional): the intervals' coverage (config
+            ``calibration.uncertainty.level``). Defaults to None
+            (:data:`hip_mmpose.utils.uncertainty.DEFAULT_LEVEL`).
+        ai_threshold (float, optional): the AI (deg) whose crossing flags a hip.
+            Defaults to None (:data:`hip_mmpose.utils.uncertainty.DEFAULT_AI_THRESHOLD`).
         target_missed (float, optional): the expected share of new abnormal hips
             called normal without a flag (conformal risk control on the val hips).
             Defaults to None
@@ -508,6 +510,8 @@ def fit_uncertainty(
     from hip_mmpose.utils import records, uncertainty
 
     films = records.as_arrays(records.read_json(per_film)[0])
+    level = uncertainty.DEFAULT_LEVEL if level is None else level
+    ai_threshold = uncertainty.DEFAULT_AI_THRESHOLD if ai_threshold is None else ai_threshold
     target = uncertainty.DEFAULT_TARGET_MISSED if target_missed is None else target_missed
     try:
         fitted = uncertainty.fit_calibration(
