@@ -381,8 +381,9 @@ def fit_calibration(
         truth (array-like): ``(N, 12, 2)`` the reference points.
         spreads (array-like): ``(N, 12)`` the model's heatmap spreads, film px.
         p_line_shift (float): where the model decides the grade. Defaults to 0.0.
-        level (float): the intervals' coverage. Defaults to 0.9.
-        ai_threshold (float): the AI (deg) whose crossing flags a hip. Defaults to 30.
+        level (float): the intervals' coverage. Defaults to :data:`DEFAULT_LEVEL`.
+        ai_threshold (float): the AI (deg) whose crossing flags a hip. Defaults to
+            :data:`DEFAULT_AI_THRESHOLD`.
         target_missed (float): the expected share of new abnormal hips called
             normal without a flag (conformal risk control on these films). Defaults
             to :data:`DEFAULT_TARGET_MISSED`.
