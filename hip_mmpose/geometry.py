@@ -11,7 +11,8 @@ Every result has a last axis of length 2: ``[image-left hip, image-right hip]``.
 Degenerate input (coincident points, NaN, inf, or coordinates so large that the
 arithmetic overflows) gives NaN (angles, distances) or grade 0 and never raises.
 :func:`measurability` says, per hip, whether predicted points are worth measuring;
-:func:`plausibility_flags` what a reader should check by eye.
+:func:`plausibility_flags` what a reader should check by eye; :func:`doubts` which
+hips the review flag sends to a reader for it.
 """
 
 from __future__ import annotations
@@ -464,6 +465,57 @@ def measurability(points, scores=None, image_size=None, score_thr: float = SCORE
             reason = None
         reasons.append(reason)
     return reasons
+
+
+def doubts(
+    points, scores=None, image_size=None, score_thr: float = SCORE_THR, keypoint_names=None
+) -> list:
+    """Why each hip of one film's *predicted* points should be checked by a reader.
+
+    A hip is in doubt when it is not measurable (:func:`measurability`'s reason),
+    when any point its AI or grade uses (:data:`HIP_POINTS`) scores below
+    ``score_thr``, or when the H-line is tilted more than :data:`H_LINE_MAX_TILT`
+    (the points or the pelvis askew). The review flag carries these beside the
+    intervals' rules (:func:`hip_mmpose.utils.uncertainty.measure`): the network's
+    own doubts about a hip, whatever its interval says.
+
+    Args:
+        points (array-like): ``(12, 2)`` keypoints in film pixels.
+        scores (array-like, optional): ``(12,)`` keypoint scores. Defaults to None
+            (the confidence rules are skipped).
+        image_size (tuple[int, int], optional): film ``(width, height)`` in pixels.
+            Defaults to None (the outside-the-film rule is skipped).
+        score_thr (float): scores below it are low confidence. Defaults to
+            :data:`SCORE_THR`.
+        keypoint_names (Sequence[str], optional): names for the messages.
+            Defaults to None (``point 1`` ... ``point 12``).
+
+    Returns:
+        list[str | None]: ``[reason or None, reason or None]`` for the [image-left,
+        image-right] hip; None means no doubt.
+    """
+    reasons = measurability(points, scores, image_size, score_thr)
+    p = _as_points(points)
+    names = keypoint_names or [f'point {k + 1}' for k in range(len(p))]
+    with np.errstate(invalid='ignore', over='ignore'):
+        h_line = p[TRIRADIATE[1]] - p[TRIRADIATE[0]]
+        tilted = abs(np.degrees(np.arctan2(h_line[1], h_line[0]))) > H_LINE_MAX_TILT
+        low = (
+            np.zeros(len(p), bool)
+            if scores is None
+            else ~(np.asarray(scores, np.float64) >= score_thr)
+        )
+    out = []
+    for hip, reason in enumerate(reasons):
+        doubtful = [k for k in HIP_POINTS[hip] if low[k]]
+        if reason is None and doubtful:
+            reason = 'low confidence: ' + ', '.join(
+                f'{names[k]} ({float(scores[k]):.2f})' for k in doubtful
+            )
+        if reason is None and tilted:
+            reason = f'H-line tilted more than {H_LINE_MAX_TILT:g} deg'
+        out.append(reason)
+    return out
 
 
 def plausibility_flags(

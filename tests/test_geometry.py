@@ -246,6 +246,33 @@ def test_plausibility_flags_name_what_to_check():
     )
 
 
+def test_doubts_name_the_hips_a_reader_should_check():
+    p = film(30, 20)
+    assert geometry.doubts(p, np.ones(12), (640, 480)) == [None, None]
+    assert geometry.doubts(p) == [None, None]  # no scores: the confidence rules skipped
+    scores = np.ones(12)
+    scores[4] = 0.1  # point 5 (metaphysis middle): neither AI nor grade uses it
+    assert geometry.doubts(p, scores) == [None, None]
+    scores[0] = 0.1  # point 1: the image-left roof edge
+    assert geometry.doubts(p, scores) == ['low confidence: point 1 (0.10)', None]
+    scores[2] = 0.2  # point 3: one end of the H-line, which both AIs use
+    left, right = geometry.doubts(p, scores, keypoint_names=list('abcdefghijkl'))
+    assert left == 'low confidence: a (0.10), c (0.20)' and right == 'low confidence: c (0.20)'
+    scores[3] = 0.1  # three of the image-left hip's five points: not measurable
+    assert geometry.doubts(p, scores)[0].startswith('most of its keypoints are low confidence')
+    # not measurable (AI 60 deg) on one side only
+    assert geometry.doubts(film(60, 20)) == [
+        'implausible acetabular index 60.0 deg (outside 0-50)',
+        None,
+    ]
+    tilt = math.radians(20)
+    rot = np.array([[math.cos(tilt), -math.sin(tilt)], [math.sin(tilt), math.cos(tilt)]])
+    assert geometry.doubts(p @ rot.T) == ['H-line tilted more than 15 deg'] * 2
+    tilt = math.radians(10)  # within the limit
+    rot = np.array([[math.cos(tilt), -math.sin(tilt)], [math.sin(tilt), math.cos(tilt)]])
+    assert geometry.doubts(p @ rot.T) == [None, None]
+
+
 def test_radial_errors_in_pixels_and_mm():
     truth = film()
     moved = truth + [3.0, 4.0]

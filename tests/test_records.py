@@ -89,6 +89,28 @@ def test_a_hip_not_measured_is_null_in_inference_and_kept_in_evaluation():
     assert arrays['ihdi_grade'].tolist() == [[geometry.GRADE_UNDEFINED, 1]]
 
 
+def test_a_doubted_hip_is_flagged_for_review_in_both_records():
+    """A low-confidence point the AI rests on sends its hip to review, in the
+    inference record and in the evaluation record the metric counts."""
+    from hip_mmpose.utils import uncertainty
+
+    cal = uncertainty.checked_calibration(
+        [0.9, 1.6, 0.5, 0.0, 1.0, 0.01, 0.0, 0.0, 45.0, 1.6, 0.0, 0.0]
+    )
+    points, spreads = _points(), np.full(12, 2.0)
+    scores = np.ones(12)
+    clean = records.film_record(points, scores, spreads=spreads, uncertainty=cal)
+    assert clean['review'] == {hip: dict(flag=False, reason='') for hip in HIPS}
+    scores[8] = 0.2  # point 9: the image-right roof edge
+    for truth in (None, points):
+        rec = records.film_record(points, scores, spreads=spreads, uncertainty=cal, truth=truth)
+        assert rec['review']['image_left'] == dict(flag=False, reason='')
+        assert rec['review']['image_right'] == dict(
+            flag=True, reason='low confidence: point 9 (0.20)'
+        )
+        assert records.film_doubts([rec]) == [[None, 'low confidence: point 9 (0.20)']]
+
+
 def test_non_finite_numbers_are_null_and_read_back_as_nan(tmp_path):
     points = _points()
     points[8] = np.nan  # image-right roof edge

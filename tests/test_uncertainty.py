@@ -131,6 +131,29 @@ def test_review_band_keeps_misses_below_target():
     )
 
 
+def test_doubted_hips_are_flagged_and_the_band_leaves_them_to_the_doubt():
+    rng = np.random.default_rng(5)
+    films = _simulated(rng, 400, 3.0)
+    fit = dict(target_missed=0.01, ai_threshold=60.0)  # the grade's misses are the band's
+    plain = unc.fit_calibration(*films, **fit)
+    assert plain['allowed'] >= 0 and plain['p_low'] < 0.5  # the band widened to catch them
+    pred, truth = films[0], films[1]
+    missed = (geometry.ihdi_grades(truth) >= 2) & (geometry.ihdi_grades(pred) == 1)
+    assert missed.sum() > plain['allowed']
+    doubts = np.where(missed, 'low confidence: point 3 (0.10)', None)
+    doubted = unc.fit_calibration(*films, doubts=doubts, **fit)
+    # those hips are flagged by their doubt: no band is needed for them
+    assert doubted['p_low'] == 0.5 and doubted['flagged'] < plain['flagged']
+    out = unc.measure(pred, films[2], doubted, doubts=doubts)
+    assert out['review'][missed].all()
+    reasons = out['reason'][missed]
+    assert all(r.startswith('low confidence: point 3 (0.10)') for r in reasons)
+    # without the doubts the same calibration leaves them unflagged (the band is narrow)
+    bare = unc.measure(pred, films[2], doubted)
+    assert not bare['review'][missed].all()
+    assert (out['review'] == (bare['review'] | missed)).all()
+
+
 def test_allowed_misses_by_hand():
     """Conformal risk control's allowance: m misses of n abnormal hips pass when
     (m + 1) / (n + 1) <= target."""

@@ -509,7 +509,8 @@ def fit_uncertainty(
     """
     from hip_mmpose.utils import records, uncertainty
 
-    films = records.as_arrays(records.read_json(per_film)[0])
+    recs = records.read_json(per_film)[0]
+    films = records.as_arrays(recs)
     level = uncertainty.DEFAULT_LEVEL if level is None else level
     ai_threshold = uncertainty.DEFAULT_AI_THRESHOLD if ai_threshold is None else ai_threshold
     target = uncertainty.DEFAULT_TARGET_MISSED if target_missed is None else target_missed
@@ -526,6 +527,7 @@ def fit_uncertainty(
             flag_levels=uncertainty.DEFAULT_FLAG_LEVELS if flag_levels is None else flag_levels,
             edges=films['roof_edge'],  # all NaN (records without edges): not used
             edge_powers=uncertainty.DEFAULT_EDGE_POWERS if edge_powers is None else edge_powers,
+            doubts=records.film_doubts(recs),
         )
     except ValueError as err:
         log(f'   uncertainty: not calibrated ({err})')

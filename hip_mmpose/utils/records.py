@@ -291,7 +291,15 @@ def film_record(
         flags=geometry.plausibility_flags(
             keypoints, scores, image_size, score_thr, keypoint_names, ai
         ),
-        **_uncertainty_fields(keypoints, spreads, edges, uncertainty, p_line_shift, shown),
+        **_uncertainty_fields(
+            keypoints,
+            spreads,
+            edges,
+            uncertainty,
+            p_line_shift,
+            shown,
+            geometry.doubts(keypoints, scores, image_size, score_thr, keypoint_names),
+        ),
         file=file,
         image_size=None if image_size is None else [int(v) for v in image_size],
         orientation=orientation,
@@ -329,8 +337,11 @@ def film_record(
     return record
 
 
-def _uncertainty_fields(keypoints, spreads, edges, calibration, p_line_shift, shown) -> dict:
-    """The record's spread, roof edge, interval, probability and review fields."""
+def _uncertainty_fields(
+    keypoints, spreads, edges, calibration, p_line_shift, shown, doubts=None
+) -> dict:
+    """The record's spread, roof edge, interval, probability and review fields
+    (``doubts``: the hips' :func:`geometry.doubts`, flagged for review)."""
     none = {hip: None for hip in HIPS}
     out = dict(
         keypoint_spread_px=None,
@@ -353,7 +364,7 @@ def _uncertainty_fields(keypoints, spreads, edges, calibration, p_line_shift, sh
     if not calibration:
         return out
     with np.errstate(invalid='ignore', over='ignore'):
-        m = uncertainty.measure(keypoints, spreads, calibration, p_line_shift, edges)
+        m = uncertainty.measure(keypoints, spreads, calibration, p_line_shift, edges, doubts)
     threshold = calibration['ai_threshold']
     crosses = (m['ai_low'] <= threshold) & (m['ai_high'] > threshold)
     interval = [
@@ -376,6 +387,27 @@ def _uncertainty_fields(keypoints, spreads, edges, calibration, p_line_shift, sh
         },
     )
     return out
+
+
+def film_doubts(records, score_thr: float = geometry.SCORE_THR) -> list:
+    """Each record's :func:`geometry.doubts` from its keypoints, scores and size.
+
+    Args:
+        records (Sequence[dict]): film records (:func:`read_json`).
+        score_thr (float): scores below it are low confidence. Defaults to
+            :data:`geometry.SCORE_THR`.
+
+    Returns:
+        list[list[str | None]]: ``(N, 2)`` reasons, None where a hip is not in doubt.
+    """
+    records = list(records)
+    if not records:
+        return []
+    d = as_arrays(records)
+    return [
+        geometry.doubts(points, scores, r.get('image_size'), score_thr)
+        for r, points, scores in zip(records, d['keypoints'], d['keypoint_scores'])
+    ]
 
 
 def uncertainty_rank(record: dict) -> tuple:

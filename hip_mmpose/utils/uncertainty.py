@@ -373,6 +373,7 @@ def fit_calibration(
     flag_levels=DEFAULT_FLAG_LEVELS,
     edges=None,
     edge_powers=DEFAULT_EDGE_POWERS,
+    doubts=None,
 ) -> dict:
     """Fit the intervals, the probability and the review band on calibration films.
 
@@ -399,6 +400,9 @@ def fit_calibration(
             tried (:func:`edge_factor`); the one of the highest Laplace likelihood of
             the AI errors (the scale profiled out) is kept. Defaults to
             :data:`DEFAULT_EDGE_POWERS`.
+        doubts (array-like, optional): ``(N, 2)`` the hips' :func:`geometry.doubts`
+            reasons: hips the review flags whatever the band (:func:`measure`), so
+            the band need not catch their misses. Defaults to None (none).
 
     Returns:
         dict: the :data:`CALIBRATION_KEYS` values (checked by
@@ -477,6 +481,7 @@ def fit_calibration(
             abnormal,
             called_normal,
             allowed,
+            doubts,
         )
         if best is None or flag.mean() < best[0]:
             best = (flag.mean(), flag_level, dict(values, p_low=p_low, p_high=p_high))
@@ -539,13 +544,25 @@ def _fit_edge(error, sigma, ok, edges, powers) -> tuple[float, float]:
 
 
 def _fit_band(
-    pred, spreads, edges, values, p_line_shift, band, p_call, abnormal, called_normal, allowed
+    pred,
+    spreads,
+    edges,
+    values,
+    p_line_shift,
+    band,
+    p_call,
+    abnormal,
+    called_normal,
+    allowed,
+    doubts=None,
 ):
     """The widest ``p_low`` needed for at most ``allowed`` misses with the AI rule
     of ``values['flag_q']``: ``(p_low, p_high, flags)``."""
     # the intervals and probabilities do not depend on the band: measured once, with
-    # an empty band (flags from the AI rule or for having no interval)
-    measured = measure(pred, spreads, dict(values, p_low=1.0, p_high=0.0), p_line_shift, edges)
+    # an empty band (flags from the AI rule, the doubts or for having no interval)
+    measured = measure(
+        pred, spreads, dict(values, p_low=1.0, p_high=0.0), p_line_shift, edges, doubts
+    )
     p = measured['p_ge2']
     for p_low in np.linspace(0.5, 0.0, 101):
         p_high = 1 - p_low if band == 'symmetric' else max(p_low, p_call)
@@ -641,7 +658,7 @@ def grade_probability(a: float, b: float, z) -> np.ndarray:
         return 1 / (1 + np.exp(-np.clip(a + b * np.asarray(z, np.float64), -50, 50)))
 
 
-def measure(points, spreads, calibration: dict, p_line_shift=0.0, edges=None) -> dict:
+def measure(points, spreads, calibration: dict, p_line_shift=0.0, edges=None, doubts=None) -> dict:
     """Intervals, probabilities and review flags of predicted points.
 
     Args:
@@ -651,13 +668,18 @@ def measure(points, spreads, calibration: dict, p_line_shift=0.0, edges=None) ->
         p_line_shift (float): the model's P-line shift. Defaults to 0.0.
         edges (array-like, optional): ``(..., 2)`` the hips' :func:`roof_edges`;
             needed where the calibration's ``edge_power`` is not 0. Defaults to None.
+        doubts (array-like, optional): ``(..., 2)`` each hip's
+            :func:`geometry.doubts` reason (None or ``''``: none); a hip with one
+            is flagged whatever its interval, the reason first. Defaults to None
+            (no hip in doubt).
 
     Returns:
         dict: ``ai_low``, ``ai_high`` (deg), ``p_ge2``, ``review`` (bool: flagged)
-        and ``reason`` (str per hip: ``'AI within 2.1 deg of 30 deg'`` (the triage
-        interval ``AI +- flag_q * sigma`` crosses the threshold), ``'P(grade >= II)
-        0.42'``, joined by ``'; '``, or ``''``), each ``(..., 2)``. A hip whose
-        spreads or points are not finite is flagged (``'no interval'``).
+        and ``reason`` (str per hip: the doubt, ``'AI within 2.1 deg of 30 deg'``
+        (the triage interval ``AI +- flag_q * sigma`` crosses the threshold),
+        ``'P(grade >= II) 0.42'``, joined by ``'; '``, or ``''``), each
+        ``(..., 2)``. A hip whose spreads or points are not finite is flagged
+        (``'no interval'``).
     """
     c = calibration
     ai = geometry.acetabular_indices(points)
@@ -670,9 +692,15 @@ def measure(points, spreads, calibration: dict, p_line_shift=0.0, edges=None) ->
     crosses = (ai - flag_half <= c['ai_threshold']) & (ai + flag_half > c['ai_threshold'])
     unsure = in_review_band(p, c['p_low'], c['p_high'])
     undefined = ~(np.isfinite(low) & np.isfinite(high) & np.isfinite(p))
+    doubt = np.full(np.shape(ai), '', dtype=object)
+    if doubts is not None:
+        doubt[...] = np.vectorize(lambda v: v or '', otypes=[object])(
+            np.asarray(doubts, dtype=object)
+        )
+    doubted = doubt != ''
     reason = np.full(np.shape(ai), '', dtype=object)
     for i in np.ndindex(reason.shape):
-        parts = []
+        parts = [doubt[i]] if doubted[i] else []
         if undefined[i]:
             parts.append('no interval')
         else:
@@ -685,6 +713,6 @@ def measure(points, spreads, calibration: dict, p_line_shift=0.0, edges=None) ->
         ai_low=low,
         ai_high=high,
         p_ge2=p,
-        review=undefined | crosses | unsure,
+        review=undefined | crosses | unsure | doubted,
         reason=reason,
     )
