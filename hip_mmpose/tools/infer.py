@@ -40,6 +40,7 @@ import cv2
 from tqdm import tqdm
 
 import hip_mmpose  # noqa: F401  (imports without the training stack too)
+from hip_mmpose import geometry
 from hip_mmpose.runtime.measuring import failure_message
 from hip_mmpose.tools._cli import add_debug_arg, one_line_errors
 from hip_mmpose.utils import records
@@ -92,7 +93,10 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--no-flip', action='store_true', help='skip the flip test')
     parser.add_argument(
-        '--score-thr', type=float, default=0.3, help='flag keypoints with a lower heatmap score'
+        '--score-thr',
+        type=float,
+        default=geometry.SCORE_THR,
+        help='flag keypoints with a lower heatmap score (and send their hips to review)',
     )
     parser.add_argument('--no-overlay', action='store_true', help='skip the PNG overlays')
     parser.add_argument(

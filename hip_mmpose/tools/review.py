@@ -33,6 +33,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 import hip_mmpose  # noqa: F401  (imports without the training stack too)
+from hip_mmpose import geometry
 from hip_mmpose.review.export import export_reviews
 from hip_mmpose.review.films import FilmSet, ReviewError, ReviewSetupError, inside
 from hip_mmpose.review.store import (
@@ -102,7 +103,10 @@ def parse_args(argv=None):
     parser.add_argument('--max-films', type=int, help='review only the first N films by name')
     parser.add_argument('--spacing', metavar='CSV', help='file,spacing_mm per film')
     parser.add_argument(
-        '--score-thr', type=float, default=0.3, help='flag keypoints with a lower heatmap score'
+        '--score-thr',
+        type=float,
+        default=geometry.SCORE_THR,
+        help='flag keypoints with a lower heatmap score (and send their hips to review)',
     )
     parser.add_argument('--no-flip', action='store_true', help='skip the flip test (measuring)')
     return parser.parse_args(argv)
