@@ -309,20 +309,25 @@ def test_pooled_records_give_the_same_interval_metrics():
     cal = unc.fit_calibration(*_simulated(rng, 200, 3.0))
     cal = {k: cal[k] for k in unc.CALIBRATION_KEYS}
     pred, truth, spreads = _simulated(rng, 30, 3.0)
+    scores = np.ones((30, 12))
+    scores[:6, 0] = 0.1  # six films' image-left roof edge in doubt: flagged in both
     films = [
         records.film_record(
             p,
-            np.ones(12),
+            sc,
             truth=t,
             img_path=f'P{i // 2}_{i % 2}.jpg',
             file=f'P{i // 2}_{i % 2}.jpg',
             spreads=s,
             uncertainty=cal,
         )
-        for i, (p, t, s) in enumerate(zip(pred, truth, spreads))
+        for i, (p, t, s, sc) in enumerate(zip(pred, truth, spreads, scores))
     ]
     pooled = summarise_records(films)
-    m = unc.measure(pred, spreads, cal)
+    m = unc.measure(
+        pred, spreads, cal, doubts=[geometry.doubts(p, sc) for p, sc in zip(pred, scores)]
+    )
+    assert m['review'][:6, 0].all()
     m['ai_threshold'] = cal['ai_threshold']
     direct = summarise(hip_measures(pred, truth, uncertain=m))
     for key in ('AI_PI_coverage', 'AI_PI_width', 'IHDI_ge2_auc', 'triage_flagged'):
