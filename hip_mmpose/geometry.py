@@ -500,18 +500,13 @@ def doubts(
     with np.errstate(invalid='ignore', over='ignore'):
         h_line = p[TRIRADIATE[1]] - p[TRIRADIATE[0]]
         tilted = abs(np.degrees(np.arctan2(h_line[1], h_line[0]))) > H_LINE_MAX_TILT
-        low = (
-            np.zeros(len(p), bool)
-            if scores is None
-            else ~(np.asarray(scores, np.float64) >= score_thr)
-        )
+        s = np.full(len(p), np.inf) if scores is None else np.asarray(scores, np.float64)
+        low = ~(s >= score_thr)
     out = []
     for hip, reason in enumerate(reasons):
         doubtful = [k for k in HIP_POINTS[hip] if low[k]]
         if reason is None and doubtful:
-            reason = 'low confidence: ' + ', '.join(
-                f'{names[k]} ({float(scores[k]):.2f})' for k in doubtful
-            )
+            reason = 'low confidence: ' + ', '.join(f'{names[k]} ({s[k]:.2f})' for k in doubtful)
         if reason is None and tilted:
             reason = f'H-line tilted more than {H_LINE_MAX_TILT:g} deg'
         out.append(reason)

@@ -39,6 +39,30 @@ def _films():
     return _ai_films()
 
 
+def test_a_doubted_hip_is_flagged_in_the_triage_and_the_records(tmp_path):
+    """HipMetric counts a hip with a low-scoring AI point as flagged, as its records
+    (and tools/infer.py's) say."""
+    from hip_mmpose.utils import uncertainty
+
+    cal = [0.9, 1.6, 0.5, 0.0, 1.0, 0.01, 0.0, 0.0, 45.0, 1.6, 0.0, 0.0]  # no band, AI line 45
+    assert uncertainty.checked_calibration(cal)
+    gts = _films()
+    samples = _samples(gts.copy(), gts, uncertainty=cal)
+    for s in samples:
+        s['pred_instances']['keypoint_spread'] = np.full((1, 12), 2.0)
+    samples[1]['pred_instances']['keypoint_scores'] = np.ones((1, 12))
+    samples[1]['pred_instances']['keypoint_scores'][0, 8] = 0.2  # point 9: image-right roof
+    metric = METRICS.build(dict(type='HipMetric', dump_name='t', out_dir=str(tmp_path)))
+    metric.dataset_meta = dict(keypoint_id2name={i: f'k{i + 1}' for i in range(12)})
+    metric.process([], samples)
+    m = metric.evaluate(len(gts))
+    films, _ = records.read_json(tmp_path / 't_per_film.json')
+    flags = [[f['review'][hip]['flag'] for hip in geometry.HIP_NAMES] for f in films]
+    assert flags == [[False, False], [False, True], [False, False], [False, False]]
+    assert films[1]['review']['image_right']['reason'] == 'low confidence: k9 (0.20)'
+    assert m['hip/triage_flagged'] == pytest.approx(1 / 8)
+
+
 def test_perfect_predictions():
     gts = _films()
     m = _evaluate(gts.copy(), gts)

@@ -109,6 +109,25 @@ def test_a_doubted_hip_is_flagged_for_review_in_both_records():
             flag=True, reason='low confidence: point 9 (0.20)'
         )
         assert records.film_doubts([rec]) == [[None, 'low confidence: point 9 (0.20)']]
+    # the rule reads what the record holds: a score just under 0.3 (written 0.3) and a
+    # point 0.004 px outside the film (written on its edge) are not in doubt
+    scores = np.ones(12)
+    scores[8] = 0.29996
+    edge = points.copy()
+    edge[0, 0] = -0.004
+    for p_, sc in ((points, scores), (edge, np.ones(12))):
+        rec = records.film_record(p_, sc, image_size=(640, 480), spreads=spreads, uncertainty=cal)
+        assert rec['review']['image_left']['flag'] is False
+        assert records.film_doubts([rec]) == [[None, None]]
+    # a hip that cannot be measured (AI 60 deg) is flagged in both records, with why
+    steep = film(60, 20)
+    shown = records.film_record(steep, np.ones(12), spreads=spreads, uncertainty=cal)
+    kept = records.film_record(steep, np.ones(12), spreads=spreads, uncertainty=cal, truth=steep)
+    assert shown['review']['image_left'] == dict(flag=True, reason='not measured')
+    assert kept['acetabular_index']['image_left'] == 60.0
+    assert kept['review']['image_left'] == dict(
+        flag=True, reason='implausible acetabular index 60.0 deg (outside 0-50)'
+    )
 
 
 def test_non_finite_numbers_are_null_and_read_back_as_nan(tmp_path):

@@ -2,6 +2,7 @@
 checked by hand and against a simulated model whose errors are known."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -152,6 +153,37 @@ def test_doubted_hips_are_flagged_and_the_band_leaves_them_to_the_doubt():
     bare = unc.measure(pred, films[2], doubted)
     assert not bare['review'][missed].all()
     assert (out['review'] == (bare['review'] | missed)).all()
+
+
+def test_train_fits_the_band_with_the_doubts_its_val_records_hold(tmp_path):
+    """tools/train.py's fit (cascade.fit_uncertainty) reads the doubts from the val
+    records' own scores: hips a low score flags need no band."""
+    from hip_mmpose.apis.cascade import fit_uncertainty
+    from hip_mmpose.utils import records
+
+    rng = np.random.default_rng(5)
+    pred, truth, spreads = _simulated(rng, 400, 3.0)
+    missed = (geometry.ihdi_grades(truth) >= 2) & (geometry.ihdi_grades(pred) == 1)
+    bands, logs = {}, {}
+    for doubted in (False, True):
+        scores = np.ones((len(pred), 12))
+        if doubted:  # each missed hip's lateral roof edge scored low
+            scores[:, list(geometry.ROOF_LATERAL)] = np.where(missed, 0.1, 1.0)
+        films = [
+            records.film_record(p, sc, truth=t, file=f'P{i}_01.jpg', spreads=sp)
+            for i, (p, t, sp, sc) in enumerate(zip(pred, truth, spreads, scores))
+        ]
+        path, _ = records.write_per_film(tmp_path / str(doubted), 'val', films)
+        logs[doubted] = []
+        bands[doubted] = fit_uncertainty(
+            path, target_missed=0.01, ai_threshold=60.0, log=logs[doubted].append
+        )
+    assert bands[False]['p_low'] < 0.5 and bands[True]['p_low'] == 0.5
+
+    def flagged(lines):  # '...: 12% of the val hips flagged'
+        return int(re.search(r'(\d+)% of the val hips flagged', ' '.join(lines)).group(1))
+
+    assert flagged(logs[True]) < flagged(logs[False])
 
 
 def test_allowed_misses_by_hand():

@@ -7,6 +7,7 @@ import torch
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
+from hip_mmpose import geometry
 from hip_mmpose.apis.cascade import refine_passes
 from hip_mmpose.apis.model_files import load_pose_models
 from hip_mmpose.runtime.measuring import HipMeasurer
@@ -39,7 +40,7 @@ class HipInferencer(HipMeasurer):
         device: str = 'cpu',
         flip_test: bool = True,
         batch_size: int = 8,
-        score_thr: float = 0.3,
+        score_thr: float = geometry.SCORE_THR,
     ):
         models = load_pose_models(checkpoint, config, device)
         self.model_sha256 = records.file_sha256(checkpoint)  # provenance of every record

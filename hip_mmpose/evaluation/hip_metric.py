@@ -308,7 +308,9 @@ class HipMetric(BaseMetric):
         unc = None
         if calibration and all(v is not None for v in spreads):
             edges = np.stack([r['edges'] for r in results])
-            doubts = [geometry.doubts(r['pred'], r['scores'], r['image_size']) for r in results]
+            doubts = [
+                records.record_doubts(r['pred'], r['scores'], r.get('image_size')) for r in results
+            ]
             unc = uncertainty.measure(pred, np.stack(spreads), calibration, shifts, edges, doubts)
             unc['ai_threshold'] = calibration['ai_threshold']
         per_film = hip_measures(

@@ -70,7 +70,7 @@ class HipMeasurer:
 
     keypoint_names: list
     batch_size: int = 8
-    score_thr: float = 0.3
+    score_thr: float = geometry.SCORE_THR
     refine_passes: int = 0
     p_line_shift: float = 0.0
     #: the intervals' calibration (:func:`uncertainty.checked_calibration`; {}: none)

@@ -285,7 +285,7 @@ class OnnxHipInferencer(HipMeasurer):
             True.
         batch_size (int): films per pass. Defaults to 8.
         score_thr (float): keypoints scoring below it are flagged as low
-            confidence. Defaults to 0.3.
+            confidence. Defaults to :data:`hip_mmpose.geometry.SCORE_THR` (0.3).
         threads (int, optional): onnxruntime's intra-op threads. Defaults to None
             (onnxruntime's own choice).
     """
@@ -295,7 +295,7 @@ class OnnxHipInferencer(HipMeasurer):
         model,
         flip_test: bool = True,
         batch_size: int = 8,
-        score_thr: float = 0.3,
+        score_thr: float = geometry.SCORE_THR,
         threads: int | None = None,
     ):
         self.path = Path(model)

@@ -32,8 +32,9 @@ Fields of a record (hips keyed by :data:`geometry.HIP_NAMES`)::
                        calibration's AI threshold
     ai_threshold_deg   that threshold (deg), or null
     review             {hip: {"flag": true/false, "reason": text} or null}: flagged for
-                       review (interval crosses the threshold, or P(grade >= II) in the
-                       fitted band); a hip not measured is always flagged
+                       review (interval crosses the threshold, P(grade >= II) in the
+                       fitted band, or the network doubts the hip: geometry.doubts);
+                       a hip not measured is always flagged
     file               the film's file name (null where the caller gave none)
     image_size         [width, height] px (null where unknown)
     orientation        how the film is stored: 'ap' (read facing the patient: the
@@ -264,7 +265,8 @@ def film_record(
     with np.errstate(invalid='ignore', over='ignore'):
         ai = geometry.acetabular_indices(keypoints)
         grades = geometry.ihdi_grades(keypoints, p_line_shift)
-    reasons = geometry.measurability(keypoints, scores, image_size, score_thr)
+    written = _as_written(keypoints, scores)  # the rules judge what the record holds
+    reasons = geometry.measurability(*written, image_size, score_thr)
     # an inference record withholds what is not measured; an evaluation record keeps
     # every hip's numbers (the metric scores every hip)
     shown = [truth is not None or not reason for reason in reasons]
@@ -288,9 +290,7 @@ def film_record(
             None if pixel_spacing is None else [_number(v, 'spacing') for v in pixel_spacing]
         ),
         h_point_mm=h_point_mm,
-        flags=geometry.plausibility_flags(
-            keypoints, scores, image_size, score_thr, keypoint_names, ai
-        ),
+        flags=geometry.plausibility_flags(*written, image_size, score_thr, keypoint_names, ai),
         **_uncertainty_fields(
             keypoints,
             spreads,
@@ -298,7 +298,7 @@ def film_record(
             uncertainty,
             p_line_shift,
             shown,
-            geometry.doubts(keypoints, scores, image_size, score_thr, keypoint_names),
+            record_doubts(keypoints, scores, image_size, keypoint_names),
         ),
         file=file,
         image_size=None if image_size is None else [int(v) for v in image_size],
@@ -389,13 +389,45 @@ def _uncertainty_fields(
     return out
 
 
-def film_doubts(records, score_thr: float = geometry.SCORE_THR) -> list:
-    """Each record's :func:`geometry.doubts` from its keypoints, scores and size.
+def record_doubts(keypoints, scores, image_size=None, keypoint_names=None) -> list:
+    """:func:`geometry.doubts` of one film, the review flag's: on the points and
+    scores as a record holds them (rounded to :data:`DIGITS`) and at
+    :data:`geometry.SCORE_THR`, the threshold the review band is fitted with (a
+    tool's ``--score-thr`` moves the ``flags``, not the review), so a film's raw
+    points (``tools/infer.py``, HipMetric) and its record read back (the band's
+    fit, :func:`film_doubts`) give the same answer.
+
+    Args:
+        keypoints (array-like): ``(12, 2)`` predicted points in film pixels.
+        scores (array-like): ``(12,)`` their scores.
+        image_size (tuple, optional): ``(width, height)``. Defaults to None.
+        keypoint_names (Sequence[str], optional): names for the reasons. Defaults
+            to None (``point 1`` ...).
+
+    Returns:
+        list[str | None]: the two hips' reasons, None where a hip is not in doubt.
+    """
+    points, scores = _as_written(keypoints, scores)
+    return geometry.doubts(points, scores, image_size, geometry.SCORE_THR, keypoint_names)
+
+
+def _as_written(keypoints, scores) -> tuple[np.ndarray, np.ndarray]:
+    """Points and scores as a record writes them (:func:`_number`; not finite: NaN),
+    so the rules judged on them give the same answer on the record read back."""
+
+    def rounded(values, unit):
+        values = np.asarray(values, np.float64)
+        flat = [_number(v, unit) for v in values.ravel()]
+        return np.array(flat, np.float64).reshape(values.shape)
+
+    return rounded(keypoints, 'px'), rounded(scores, 'score')
+
+
+def film_doubts(records) -> list:
+    """Each record's :func:`record_doubts` from its keypoints, scores and size.
 
     Args:
         records (Sequence[dict]): film records (:func:`read_json`).
-        score_thr (float): scores below it are low confidence. Defaults to
-            :data:`geometry.SCORE_THR`.
 
     Returns:
         list[list[str | None]]: ``(N, 2)`` reasons, None where a hip is not in doubt.
@@ -405,7 +437,7 @@ def film_doubts(records, score_thr: float = geometry.SCORE_THR) -> list:
         return []
     d = as_arrays(records)
     return [
-        geometry.doubts(points, scores, r.get('image_size'), score_thr)
+        record_doubts(points, scores, r.get('image_size'))
         for r, points, scores in zip(records, d['keypoints'], d['keypoint_scores'])
     ]
 

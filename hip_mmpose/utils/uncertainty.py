@@ -694,9 +694,8 @@ def measure(points, spreads, calibration: dict, p_line_shift=0.0, edges=None, do
     undefined = ~(np.isfinite(low) & np.isfinite(high) & np.isfinite(p))
     doubt = np.full(np.shape(ai), '', dtype=object)
     if doubts is not None:
-        doubt[...] = np.vectorize(lambda v: v or '', otypes=[object])(
-            np.asarray(doubts, dtype=object)
-        )
+        given = np.asarray(doubts, dtype=object).reshape(np.shape(ai))
+        doubt[...] = np.vectorize(lambda v: v or '', otypes=[object])(given)
     doubted = doubt != ''
     reason = np.full(np.shape(ai), '', dtype=object)
     for i in np.ndindex(reason.shape):

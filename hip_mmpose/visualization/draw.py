@@ -34,7 +34,7 @@ def draw_hip_geometry(
     img: np.ndarray,
     points,
     scores=None,
-    score_thr: float = 0.3,
+    score_thr: float = geometry.SCORE_THR,
     label: str | None = None,
     numbers: bool = False,
     not_measured: dict | None = None,
@@ -56,7 +56,7 @@ def draw_hip_geometry(
         scores (array-like, optional): ``(12,)`` scores; points below
             ``score_thr`` are drawn red. Defaults to None (all green).
         score_thr (float): the score below which a point is drawn red. Defaults
-            to 0.3.
+            to :data:`hip_mmpose.geometry.SCORE_THR`.
         label (str, optional): a caption at the top left. Defaults to None.
         numbers (bool): write the 1-based keypoint numbers (for checking labels).
             Defaults to False.

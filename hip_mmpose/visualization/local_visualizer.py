@@ -20,6 +20,7 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmpose.registry import VISUALIZERS
 from mmpose.visualization import PoseLocalVisualizer
 
+from hip_mmpose import geometry
 from hip_mmpose.utils.film_io import read_film
 from hip_mmpose.utils.hip_crops import merge_hips
 from hip_mmpose.visualization.draw import draw_hip_geometry
@@ -45,12 +46,13 @@ class HipPoseVisualizer(PoseLocalVisualizer):
         name (str): the instance name (MMEngine's ``ManagerMixin``). Defaults to
             'visualizer'.
         kpt_thr (float): points scoring below it are drawn red (when
-            ``add_datasample`` is not given another ``kpt_thr``). Defaults to 0.3.
+            ``add_datasample`` is not given another ``kpt_thr``). Defaults to
+            :data:`hip_mmpose.geometry.SCORE_THR`.
         **kwargs: ``PoseLocalVisualizer``'s arguments (``vis_backends``,
             ``save_dir``, ...).
     """
 
-    def __init__(self, name: str = 'visualizer', kpt_thr: float = 0.3, **kwargs):
+    def __init__(self, name: str = 'visualizer', kpt_thr: float = geometry.SCORE_THR, **kwargs):
         super().__init__(name=name, **kwargs)
         self.kpt_thr = kpt_thr
         self._pending_hip: dict = {}  # (img_path, field) -> (hip side, (6, 3) points)
@@ -227,14 +229,15 @@ class HipPoseVisualizer(PoseLocalVisualizer):
         return self.get_image()
 
 
-def overlay_visualizer(kpt_thr: float = 0.3) -> HipPoseVisualizer:
+def overlay_visualizer(kpt_thr: float = geometry.SCORE_THR) -> HipPoseVisualizer:
     """A backend-less :class:`HipPoseVisualizer` for drawing films to arrays.
 
     Built directly, not through ``get_instance``, so it never becomes MMEngine's
     current visualizer (a Runner's hooks keep theirs).
 
     Args:
-        kpt_thr (float): points scoring below it are drawn red. Defaults to 0.3.
+        kpt_thr (float): points scoring below it are drawn red. Defaults to
+            :data:`hip_mmpose.geometry.SCORE_THR`.
 
     Returns:
         HipPoseVisualizer: the visualizer (``draw_hip_geometry`` returns BGR).
