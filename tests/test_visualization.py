@@ -87,6 +87,25 @@ def test_a_models_grade_decision_line_is_drawn_beside_the_p_line():
     )
 
 
+def test_a_hip_flagged_for_review_is_captioned_in_red():
+    from hip_mmpose.visualization.draw import COLOURS, draw_hip_geometry
+    from tests.test_geometry import film as hand_film
+
+    points = hand_film(30, 20)
+    canvas = np.zeros((300, 640, 3), np.uint8)
+    plain = draw_hip_geometry(canvas, points)
+    review = dict(image_left=dict(flag=False, reason=''), image_right=dict(flag=True, reason='x'))
+    flagged = draw_hip_geometry(canvas, points, review=review)
+    changed = np.argwhere((plain != flagged).any(axis=2))
+    # only the image-right hip's caption (bottom right) changes, to red text
+    assert len(changed) and (changed[:, 0] > 300 - 30).all() and (changed[:, 1] >= 320).all()
+    # red text, anti-aliased on its black box: only the red channel lit
+    assert COLOURS['review'] == (0, 0, 255)
+    red = (flagged[..., 2] > 100) & (flagged[..., :2] == 0).all(axis=2)
+    assert red[-30:, 320:].sum() > 20 and not red[-30:, :320].any()
+    assert np.array_equal(draw_hip_geometry(canvas, points, review=dict(image_left=None)), plain)
+
+
 def test_the_hook_reads_films_as_the_project_does(tmp_path):
     """MMPose's hook reads films through fileio: the configs' backend gives it a 16-bit
     film windowed as film_io reads it (OpenCV alone would keep only the top byte)."""

@@ -361,8 +361,9 @@ class HipMeasurer:
         """Draw a film's record on it (:func:`visualization.draw_hip_geometry`).
 
         Points scoring below ``score_thr`` are drawn red, null points are left out, and
-        a hip in the record's ``not_measured`` shows its reason instead of AI and grade;
-        the grade is the record's (decided at this measurer's ``p_line_shift``).
+        a hip in the record's ``not_measured`` shows its reason instead of AI and grade,
+        and a hip its ``review`` flags is captioned in red with ``- review``; the grade
+        is the record's (decided at this measurer's ``p_line_shift``).
 
         Args:
             film (np.ndarray): the film, e.g. the 8-bit BGR image
@@ -384,4 +385,5 @@ class HipMeasurer:
             p_line_shift=result.get('ihdi_p_line_shift') or 0.0,
             intervals=result.get('acetabular_index_interval'),
             patient_side=result.get('patient_side'),
+            review=result.get('review'),
         )

@@ -23,6 +23,7 @@ COLOURS = dict(
     low=(0, 0, 255),
     text=(255, 255, 255),
     decision=(160, 160, 160),
+    review=(0, 0, 255),
 )
 
 
@@ -41,6 +42,7 @@ def draw_hip_geometry(
     p_line_shift: float = 0.0,
     intervals: dict | None = None,
     patient_side: dict | None = None,
+    review: dict | None = None,
 ) -> np.ndarray:
     """Return a copy of ``img`` with lines, H-points, AI and IHDI grade of each hip.
 
@@ -72,6 +74,9 @@ def draw_hip_geometry(
             'patient_left'}`` (a record's ``patient_side``), written after each image
             side. Defaults to None (an AP film: the patient's right on the image's
             left, :func:`geometry.patient_sides`).
+        review (dict, optional): ``{hip name: {'flag': bool, 'reason': str} or
+            None}`` (a record's ``review``); a flagged hip's caption ends in
+            ``- review`` and is written in red. Defaults to None.
 
     Returns:
         np.ndarray: the drawing, ``(H, W, 3)`` uint8 BGR.
@@ -136,16 +141,17 @@ def draw_hip_geometry(
                 f'{geometry.HIP_LABELS[hip]} ({side}): not measured '
                 f'({not_measured[geometry.HIP_NAMES[hip]]})'
             )[:72]
-        _label(canvas, text, (x, h - 12), font)
+        flagged = bool(((review or {}).get(geometry.HIP_NAMES[hip]) or {}).get('flag'))
+        if flagged:
+            text += ' - review'
+        _label(canvas, text, (x, h - 12), font, COLOURS['review' if flagged else 'text'])
     if label:
         _label(canvas, label, (10, int(24 * max(scale, 0.6))), font)
     return canvas
 
 
-def _label(canvas, text, origin, font):
+def _label(canvas, text, origin, font, colour=COLOURS['text']):
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font, 1)
     x, y = origin
     cv2.rectangle(canvas, (x - 3, y - th - 4), (x + tw + 3, y + base + 1), (0, 0, 0), -1)
-    cv2.putText(
-        canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, font, COLOURS['text'], 1, cv2.LINE_AA
-    )
+    cv2.putText(canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, font, colour, 1, cv2.LINE_AA)
