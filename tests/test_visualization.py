@@ -94,15 +94,20 @@ def test_a_hip_flagged_for_review_is_captioned_in_red():
     points = hand_film(30, 20)
     canvas = np.zeros((300, 640, 3), np.uint8)
     plain = draw_hip_geometry(canvas, points)
-    review = dict(image_left=dict(flag=False, reason=''), image_right=dict(flag=True, reason='x'))
+    reason = 'AI within 1.1 deg of 30 deg; P(grade >= II) 0.17; ' * 3  # cut to fit
+    review = dict(
+        image_left=dict(flag=False, reason=''), image_right=dict(flag=True, reason=reason)
+    )
     flagged = draw_hip_geometry(canvas, points, review=review)
     changed = np.argwhere((plain != flagged).any(axis=2))
-    # only the image-right hip's caption (bottom right) changes, to red text
-    assert len(changed) and (changed[:, 0] > 300 - 30).all() and (changed[:, 1] >= 320).all()
+    # only the image-right hip's caption and the reason above it (bottom right) change,
+    # to red text within the film's right half
+    assert len(changed) and (changed[:, 0] > 300 - 40).all() and (changed[:, 1] >= 320).all()
+    assert changed[:, 1].max() < 640 and (changed[:, 0] < 300 - 20).any()
     # red text, anti-aliased on its black box: only the red channel lit
     assert COLOURS['review'] == (0, 0, 255)
     red = (flagged[..., 2] > 100) & (flagged[..., :2] == 0).all(axis=2)
-    assert red[-30:, 320:].sum() > 20 and not red[-30:, :320].any()
+    assert red[-40:, 320:].sum() > 20 and not red[-40:, :320].any()
     assert np.array_equal(draw_hip_geometry(canvas, points, review=dict(image_left=None)), plain)
 
 

@@ -362,7 +362,7 @@ class HipMeasurer:
 
         Points scoring below ``score_thr`` are drawn red, null points are left out, and
         a hip in the record's ``not_measured`` shows its reason instead of AI and grade,
-        and a hip its ``review`` flags is captioned in red with ``- review``; the grade
+        and a hip its ``review`` flags is captioned in red under its reason; the grade
         is the record's (decided at this measurer's ``p_line_shift``).
 
         Args:

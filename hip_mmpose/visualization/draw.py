@@ -75,8 +75,8 @@ def draw_hip_geometry(
             side. Defaults to None (an AP film: the patient's right on the image's
             left, :func:`geometry.patient_sides`).
         review (dict, optional): ``{hip name: {'flag': bool, 'reason': str} or
-            None}`` (a record's ``review``); a flagged hip's caption ends in
-            ``- review`` and is written in red. Defaults to None.
+            None}`` (a record's ``review``); a flagged hip's caption is written in
+            red, with ``review: <reason>`` on a line above it. Defaults to None.
 
     Returns:
         np.ndarray: the drawing, ``(H, W, 3)`` uint8 BGR.
@@ -141,13 +141,29 @@ def draw_hip_geometry(
                 f'{geometry.HIP_LABELS[hip]} ({side}): not measured '
                 f'({not_measured[geometry.HIP_NAMES[hip]]})'
             )[:72]
-        flagged = bool(((review or {}).get(geometry.HIP_NAMES[hip]) or {}).get('flag'))
-        if flagged:
-            text += ' - review'
-        _label(canvas, text, (x, h - 12), font, COLOURS['review' if flagged else 'text'])
+        flag = (review or {}).get(geometry.HIP_NAMES[hip]) or {}
+        colour = COLOURS['review' if flag.get('flag') else 'text']
+        _label(canvas, text, (x, h - 12), font, colour)
+        if flag.get('flag'):  # why, on a line above, cut to its half of the film
+            why = _fitted(f'review: {flag.get("reason") or "flagged"}', font, w // 2 - 20)
+            (_, th), base = cv2.getTextSize(why, cv2.FONT_HERSHEY_SIMPLEX, font, 1)
+            _label(canvas, why, (x, h - 12 - th - base - 8), font, colour)
     if label:
         _label(canvas, label, (10, int(24 * max(scale, 0.6))), font)
     return canvas
+
+
+def _fitted(text: str, font: float, width: int) -> str:
+    """``text``, cut (ending in ``...``) to at most ``width`` px at ``font``."""
+
+    def fits(t):
+        return cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, font, 1)[0][0] <= width
+
+    if fits(text):
+        return text
+    while len(text) > 1 and not fits(text + '...'):
+        text = text[:-1]
+    return text + '...'
 
 
 def _label(canvas, text, origin, font, colour=COLOURS['text']):
