@@ -467,6 +467,18 @@ def measurability(points, scores=None, image_size=None, score_thr: float = SCORE
     return reasons
 
 
+#: the tilt rule's message (:func:`doubts`, :func:`plausibility_flags`)
+H_LINE_TILTED = f'H-line tilted more than {H_LINE_MAX_TILT:g} deg'
+
+
+def _h_line_tilted(p: np.ndarray) -> bool:
+    """Whether one film's H-line (3 -> 7) is steeper than :data:`H_LINE_MAX_TILT`
+    (False where it is not finite)."""
+    with np.errstate(invalid='ignore', over='ignore'):
+        h_line = p[TRIRADIATE[1]] - p[TRIRADIATE[0]]
+        return bool(abs(np.degrees(np.arctan2(h_line[1], h_line[0]))) > H_LINE_MAX_TILT)
+
+
 def doubts(
     points, scores=None, image_size=None, score_thr: float = SCORE_THR, keypoint_names=None
 ) -> list:
@@ -497,9 +509,8 @@ def doubts(
     reasons = measurability(points, scores, image_size, score_thr)
     p = _as_points(points)
     names = keypoint_names or [f'point {k + 1}' for k in range(len(p))]
+    tilted = _h_line_tilted(p)
     with np.errstate(invalid='ignore', over='ignore'):
-        h_line = p[TRIRADIATE[1]] - p[TRIRADIATE[0]]
-        tilted = abs(np.degrees(np.arctan2(h_line[1], h_line[0]))) > H_LINE_MAX_TILT
         s = np.full(len(p), np.inf) if scores is None else np.asarray(scores, np.float64)
         low = ~(s >= score_thr)
     out = []
@@ -508,7 +519,7 @@ def doubts(
         if reason is None and doubtful:
             reason = 'low confidence: ' + ', '.join(f'{names[k]} ({s[k]:.2f})' for k in doubtful)
         if reason is None and tilted:
-            reason = f'H-line tilted more than {H_LINE_MAX_TILT:g} deg'
+            reason = H_LINE_TILTED
         out.append(reason)
     return out
 
@@ -577,8 +588,8 @@ def plausibility_flags(
                 f'implausible geometry: point {left_tri + 1} is not left of point '
                 f'{right_tri + 1} (hips swapped?)'
             )
-        elif abs(np.degrees(np.arctan2(h_line[1], h_line[0]))) > H_LINE_MAX_TILT:
-            flags.append(f'implausible geometry: H-line tilted more than {H_LINE_MAX_TILT:g} deg')
+        elif _h_line_tilted(p):
+            flags.append(f'implausible geometry: {H_LINE_TILTED}')
         if not (p[left_roof, 0] < p[left_tri, 0] and p[right_roof, 0] > p[right_tri, 0]):
             flags.append(
                 f'implausible geometry: a roof edge ({left_roof + 1} or '
