@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -13,6 +14,7 @@ from hip_mmpose.data_tools.splits import assign_groups
 from hip_mmpose.data_tools.synthetic import write_synthetic_dataset
 from hip_mmpose.tools.browse_dataset import main as browse_main
 from hip_mmpose.tools.split_dataset import main as split_main
+from hip_mmpose.utils.compat import GLOO_THREADS_LEFT
 from tests.conftest import DEMO_CONFIG, FILM_CONFIG, REPO
 
 
@@ -214,20 +216,34 @@ def _failure(stderr: str) -> str:
 def _launch(script: str, args, env: dict):
     """``bash tools/<script> ...`` on two CPU ranks, each launch on a free port.
 
-    A rank killed by SIGABRT is launched once more (named in the output): gloo aborted a
-    rank once in three runs beside a second pytest worker, and not in five reruns; any
-    other failure, and a second abort, fails the test."""
+    A rank killed by SIGABRT, or a launch still running after 300 s (a run takes
+    10-30 s), is launched once more, named in the output; any other failure, and a
+    second abort or hang, fails the test. The aborts' cause, gloo's threads left to
+    the interpreter's teardown (5 of 40 launches beside a busy second worker), is
+    mended and checked below (``GLOO_THREADS_LEFT``); a hang at exit was seen once in
+    130 launches after that and not caught again."""
     for attempt in (1, 2):
-        result = subprocess.run(
+        launch = subprocess.Popen(
             ['bash', str(REPO / 'tools' / script), *args(attempt)],
             env=dict(env, PORT=_free_port()),
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=600,
+            start_new_session=True,  # the ranks too are killed on a hang
         )
-        if result.returncode == 0 or 'Signal 6 (SIGABRT)' not in result.stderr or attempt == 2:
+        try:
+            out, err = launch.communicate(timeout=300)
+            hung = False
+        except subprocess.TimeoutExpired:
+            os.killpg(launch.pid, signal.SIGKILL)
+            out, err = launch.communicate()
+            hung = True
+        result = subprocess.CompletedProcess(launch.args, launch.returncode, out, err)
+        again = hung or 'Signal 6 (SIGABRT)' in err
+        if result.returncode == 0 or not again or attempt == 2:
             return result, attempt
-        print(f'{script}: a rank aborted (SIGABRT); launched again:\n{_failure(result.stderr)}')
+        why = 'still running after 300 s' if hung else 'a rank aborted (SIGABRT)'
+        print(f'{script}: {why}; launched again:\n{_failure(err)}')
 
 
 def test_two_cpu_processes_with_gloo(tmp_path):
@@ -258,6 +274,8 @@ def test_two_cpu_processes_with_gloo(tmp_path):
         env,
     )
     assert result.returncode == 0, _failure(result.stderr)
+    # each rank closed the process group with gloo's threads joined, not left to exit
+    assert GLOO_THREADS_LEFT not in result.stderr, _failure(result.stderr)
     work = tmp_path / f'work{attempt}'
     log = next(work.glob('*/*.log')).read_text()
     assert 'Distributed training: True' in log and 'GPU number: 2' in log
@@ -288,6 +306,7 @@ def test_two_cpu_processes_with_gloo(tmp_path):
         env,
     )
     assert result.returncode == 0, _failure(result.stderr)
+    assert GLOO_THREADS_LEFT not in result.stderr, _failure(result.stderr)
     assert result.stdout.count('test metrics (epoch_1.pth)') == 1
     test = json.loads(next((tmp_path / f'test{attempt}').glob('*/test_per_film.json')).read_text())
     assert len(test['films']) == 2

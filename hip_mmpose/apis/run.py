@@ -135,7 +135,8 @@ def train(
             Defaults to False.
         launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``; without
             CUDA a distributed run uses gloo (compat fix 9). The caller closes the
-            process group (:func:`hip_mmpose.utils.compat.finish_distributed`).
+            process group (:func:`hip_mmpose.utils.compat.finish_distributed`) once
+            it lets go of the returned Runner, whose model wrapper holds the group.
             Defaults to ``'none'``.
         visualization (dict, optional): keyword arguments of
             :func:`set_visualization` for every stage (``show``, ``show_dir``,

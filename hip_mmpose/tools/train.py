@@ -97,12 +97,15 @@ def run(argv=None):
         launcher=args.launcher,
         visualization=visualization_options(args),
     )
-    if args.launcher != 'none':
-        finish_distributed()
     return result.runner if result.runner is not None else result.checkpoint
 
 
 def main(argv=None) -> int:
-    """``hip-train`` / ``tools/train.py``: train; return the exit status."""
+    """``hip-train`` / ``tools/train.py``: train; return the exit status.
+
+    A distributed run's process group is closed here, once the Runner is let go:
+    its model wrapper holds the group, whose threads would otherwise outlive it.
+    """
     run(argv)
+    finish_distributed()  # a no-op unless a launcher opened a process group
     return 0
