@@ -213,7 +213,7 @@ def _failure(stderr: str) -> str:
     return '\n'.join(named[:40]) + '\n...\n' + stderr[-4000:]
 
 
-def _launch(script: str, args, env: dict):
+def _launch(script: str, args, env: dict, tmp):
     """``bash tools/<script> ...`` on two CPU ranks, each launch on a free port.
 
     A rank killed by SIGABRT, or a launch still running after 300 s (a run takes
@@ -223,27 +223,41 @@ def _launch(script: str, args, env: dict):
     mended and checked below (``GLOO_THREADS_LEFT``); a hang at exit was seen once in
     130 launches after that and not caught again."""
     for attempt in (1, 2):
-        launch = subprocess.Popen(
-            ['bash', str(REPO / 'tools' / script), *args(attempt)],
-            env=dict(env, PORT=_free_port()),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # the ranks too are killed on a hang
+        out, err = (tmp / f'{script}{attempt}.{k}' for k in ('out', 'err'))
+        with out.open('w') as stdout, err.open('w') as stderr:
+            launch = subprocess.Popen(
+                ['bash', str(REPO / 'tools' / script), *args(attempt)],
+                env=dict(env, PORT=_free_port()),
+                stdout=stdout,
+                stderr=stderr,
+                text=True,
+                start_new_session=True,
+            )
+            hung = _wait(launch, 300)
+        result = subprocess.CompletedProcess(
+            launch.args, launch.returncode, out.read_text(), err.read_text()
         )
-        try:
-            out, err = launch.communicate(timeout=300)
-            hung = False
-        except subprocess.TimeoutExpired:
-            os.killpg(launch.pid, signal.SIGKILL)
-            out, err = launch.communicate()
-            hung = True
-        result = subprocess.CompletedProcess(launch.args, launch.returncode, out, err)
-        again = hung or 'Signal 6 (SIGABRT)' in err
+        again = hung or 'Signal 6 (SIGABRT)' in result.stderr
         if result.returncode == 0 or not again or attempt == 2:
             return result, attempt
         why = 'still running after 300 s' if hung else 'a rank aborted (SIGABRT)'
-        print(f'{script}: {why}; launched again:\n{_failure(err)}')
+        print(f'{script}: {why}; launched again:\n{_failure(result.stderr)}')
+
+
+def _wait(launch: subprocess.Popen, seconds: float) -> bool:
+    """Wait for a launch; a hung one is stopped (True). torchrun's ranks run in
+    sessions of their own and torchrun stops them on SIGTERM; SIGKILL after 60 s."""
+    try:
+        launch.wait(timeout=seconds)
+        return False
+    except subprocess.TimeoutExpired:
+        os.killpg(launch.pid, signal.SIGTERM)
+    try:
+        launch.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(launch.pid, signal.SIGKILL)
+        launch.wait()
+    return True
 
 
 def test_two_cpu_processes_with_gloo(tmp_path):
@@ -272,6 +286,7 @@ def test_two_cpu_processes_with_gloo(tmp_path):
             *loaders,
         ],
         env,
+        tmp_path,
     )
     assert result.returncode == 0, _failure(result.stderr)
     # each rank closed the process group with gloo's threads joined, not left to exit
@@ -304,6 +319,7 @@ def test_two_cpu_processes_with_gloo(tmp_path):
             *loaders,
         ],
         env,
+        tmp_path,
     )
     assert result.returncode == 0, _failure(result.stderr)
     assert GLOO_THREADS_LEFT not in result.stderr, _failure(result.stderr)
