@@ -221,7 +221,7 @@ def _launch(script: str, args, env: dict, tmp):
     second abort or hang, fails the test. The aborts' cause, gloo's threads left to
     the interpreter's teardown (5 of 40 launches beside a busy second worker), is
     mended and checked below (``GLOO_THREADS_LEFT``); a hang at exit was seen once in
-    130 launches after that and not caught again."""
+    146 launches after that and not caught again."""
     for attempt in (1, 2):
         out, err = (tmp / f'{script}{attempt}.{k}' for k in ('out', 'err'))
         with out.open('w') as stdout, err.open('w') as stderr:

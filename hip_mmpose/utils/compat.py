@@ -727,7 +727,7 @@ def finish_distributed() -> list[str]:
     the interpreter's final teardown, where they aborted a rank at exit in 5 of 40
     test launches on two busy cores. Called after the Runner is let go, a garbage
     collection right after frees the backend and joins its threads while the
-    interpreter is still whole (0 of 120). A no-op when no process group is open.
+    interpreter is still whole (no abort in 146). A no-op when no process group is open.
 
     Returns:
         list[str]: the gloo threads still running after that (Linux; a warning
