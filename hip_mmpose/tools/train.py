@@ -72,8 +72,9 @@ def run(argv=None):
         argv (list[str], optional): the command line (default: ``sys.argv[1:]``).
 
     Returns:
-        Runner | str: the Runner (one stage) or the path of ``best_cascade.pth``
-        (two stages).
+        Runner | str | None: the Runner (one stage) or the path of
+        ``best_cascade.pth`` (two stages); with a launcher, the checkpoint's path
+        (the Runner is let go before the process group closes).
     """
     args = parse_args(argv)
     set_local_rank(args)
@@ -97,15 +98,17 @@ def run(argv=None):
         launcher=args.launcher,
         visualization=visualization_options(args),
     )
-    return result.runner if result.runner is not None else result.checkpoint
+    if args.launcher == 'none':
+        return result.runner if result.runner is not None else result.checkpoint
+    # the Runner's model wrapper holds the process group: let it go before closing
+    # the group, or gloo's threads outlive it and can abort this rank at exit
+    checkpoint = result.checkpoint
+    del result
+    finish_distributed()
+    return checkpoint
 
 
 def main(argv=None) -> int:
-    """``hip-train`` / ``tools/train.py``: train; return the exit status.
-
-    A distributed run's process group is closed here, once the Runner is let go:
-    its model wrapper holds the group, whose threads would otherwise outlive it.
-    """
+    """``hip-train`` / ``tools/train.py``: train; return the exit status."""
     run(argv)
-    finish_distributed()  # a no-op unless a launcher opened a process group
     return 0
