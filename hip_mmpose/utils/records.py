@@ -298,7 +298,8 @@ def film_record(
             uncertainty,
             p_line_shift,
             shown,
-            record_doubts(keypoints, scores, image_size, keypoint_names),
+            # the review's doubts: only where a calibration makes a review
+            record_doubts(keypoints, scores, image_size, keypoint_names) if uncertainty else None,
         ),
         file=file,
         image_size=None if image_size is None else [int(v) for v in image_size],
